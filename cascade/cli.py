@@ -1,0 +1,233 @@
+"""The `cascade` command: thin wrappers that parse arguments and run a flow or a query."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+# Quiet Prefect's per-task logging unless the user asks for it (it costs 30–40% in-flow).
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+import typer  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from cascade import clock  # noqa: E402
+from cascade.errors import CascadeError, InputError  # noqa: E402
+
+app = typer.Typer(help="plan-cascade: cascade a plan down the hierarchy and gather the reports back up.", no_args_is_help=True, pretty_exceptions_enable=False)
+units_app = typer.Typer(help="The unit tree.", no_args_is_help=True)
+plan_app = typer.Typer(help="Plans: import, list, cascade.", no_args_is_help=True)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+app.add_typer(units_app, name="units")
+app.add_typer(plan_app, name="plan")
+app.add_typer(db_app, name="db")
+console = Console()
+err = Console(stderr=True)
+
+
+def parse_day(text: str | None) -> date:
+    """'2024-10-30' or '30/10/2024'; today (Vietnam) when omitted."""
+    if text is None:
+        return clock.today()
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise typer.BadParameter(f"expected a date as YYYY-MM-DD or DD/MM/YYYY, got {text!r}")
+
+
+AsOf = Annotated[str | None, typer.Option("--as-of", help="The day to act as (YYYY-MM-DD or DD/MM/YYYY); default today in Vietnam.")]
+
+
+def run(action):  # type: ignore[no-untyped-def]
+    """Run an action; print a CascadeError on stderr (every problem on its own line) and exit 1."""
+    try:
+        return action()
+    except InputError as exc:
+        err.print(exc.details(), markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    except CascadeError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+
+
+def ready() -> None:
+    from models.db import create_schema
+
+    create_schema()
+
+
+@db_app.command("init")
+def db_init() -> None:
+    """Create the tables in the configured database (idempotent)."""
+    ready()
+    from cascade.settings import get_settings
+
+    console.print(f"Database ready: {get_settings().resolved_database_url}")
+
+
+@units_app.command("import")
+def units_import(file: Path) -> None:
+    """Import or update units from a YAML or CSV file (all or nothing)."""
+    from tasks.imports import import_units
+
+    ready()
+    result = run(lambda: import_units(file))
+    console.print(f"Units: {result.created} created, {result.updated} updated.")
+
+
+@plan_app.command("import")
+def plan_import(file: Path, replace: Annotated[bool, typer.Option(help="Replace a plan with the same key that has no assignments yet.")] = False) -> None:
+    """Import a plan from a YAML file (all or nothing)."""
+    from tasks.imports import import_plan
+
+    ready()
+    key = run(lambda: import_plan(file, replace=replace))
+    console.print(f"Plan imported: {key}")
+
+
+@plan_app.command("list")
+def plan_list() -> None:
+    """List the plans in the database."""
+    from sqlalchemy import select
+
+    from models.db import session_scope
+    from models.plan import Plan
+
+    ready()
+    table = Table("Key", "Số", "Ngày", "Trích yếu", "Trạng thái")
+    with session_scope() as session:
+        for plan in session.scalars(select(Plan).order_by(Plan.year, Plan.key)):
+            table.add_row(plan.key, plan.code, plan.issued_on.strftime("%d/%m/%Y"), plan.title, str(plan.status))
+    console.print(table)
+
+
+@plan_app.command("cascade")
+def plan_cascade(
+    plan: Annotated[str, typer.Argument(help="Plan key (74-kh-sxd-2024) or number/symbol (74/KH-SXD).")],
+    as_of: AsOf = None,
+    units: Annotated[str | None, typer.Option(help="Comma-separated unit codes instead of the issuer's direct subordinates.")] = None,
+) -> None:
+    """Assign the plan's report duties to its units and email them."""
+    from flows.cascade_plan import cascade_plan
+
+    ready()
+    only = [u.strip() for u in units.split(",") if u.strip()] if units else None
+    result = run(lambda: cascade_plan(plan, parse_day(as_of), only))
+    console.print(f"{result.plan_key}: {result.assigned} new assignment(s); emails sent {result.delivery.sent}, retrying {result.delivery.retrying}, failed {result.delivery.failed}.")
+
+
+@app.command("deliver")
+def deliver(as_of: AsOf = None) -> None:
+    """Send every queued email that is due."""
+    from flows.deliver_outbox import deliver_outbox
+
+    ready()
+    tally = run(lambda: deliver_outbox(parse_day(as_of)))
+    console.print(f"Emails sent {tally.sent}, retrying {tally.retrying}, failed {tally.failed}.")
+
+
+@app.command("remind")
+def remind(as_of: AsOf = None, plan: Annotated[str | None, typer.Option(help="Only this plan.")] = None) -> None:
+    """Queue and send the reminders and overdue notices due on the day."""
+    from flows.send_reminders import send_reminders
+
+    ready()
+    queued, tally = run(lambda: send_reminders(parse_day(as_of), plan))
+    console.print(f"Reminders queued {queued}; emails sent {tally.sent}, retrying {tally.retrying}, failed {tally.failed}.")
+
+
+@app.command("submit")
+def submit(file: Path, as_of: AsOf = None) -> None:
+    """Record a unit's report from a YAML or JSON file and send its receipt."""
+    from flows.record_submission import submit_report
+    from tasks.imports import submission_input
+
+    ready()
+    recorded = run(lambda: submit_report(submission_input(file), parse_day(as_of)))
+    if recorded.is_new:
+        console.print(f"Recorded version {recorded.version}{' (late)' if recorded.is_late else ''}.")
+    else:
+        console.print(f"Already recorded as version {recorded.version}: nothing changed.")
+
+
+@app.command("consolidate")
+def consolidate(
+    plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")],
+    duty: Annotated[str, typer.Argument(help="Duty code, e.g. bao_cao_nam.")],
+    as_of: AsOf = None,
+) -> None:
+    """Consolidate the units' reports for a duty into a report (Markdown and HTML)."""
+    from flows.consolidate import consolidate as consolidate_flow
+
+    ready()
+    outcome = run(lambda: consolidate_flow(plan, duty, parse_day(as_of)))
+    r = outcome.result
+    console.print(f"Targets met {r.met}/{len(r.results)}; submitted {len(r.submitted)}/{r.expected}, late {len(r.late)}, missing {len(r.missing)}.")
+    for path in outcome.files:
+        console.print(f"  {path}")
+
+
+@app.command("status")
+def status(plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")], as_of: AsOf = None) -> None:
+    """A table of the plan's units × assignment state."""
+    from tasks.queries import STATE_WORDS, plan_status
+
+    ready()
+    day = parse_day(as_of)
+    code, rows = run(lambda: plan_status(plan, day))
+    table = Table("Đơn vị", "Báo cáo", "Hạn", "Trạng thái", "Ngày nộp", "Lần nộp", "Nhắc gần nhất", "Thư đã gửi", "Thư chờ gửi", title=f"Kế hoạch {code} — ngày {day:%d/%m/%Y}")
+    for row in rows:
+        table.add_row(
+            row.unit_name, row.duty_code, f"{row.due_on:%d/%m/%Y}", STATE_WORDS[row.state],
+            f"{row.submitted_on:%d/%m/%Y}" if row.submitted_on else "-", str(row.versions),
+            row.last_reminder or "-", str(row.emails_sent), str(row.emails_waiting),
+        )
+    console.print(table)
+
+
+@app.command("schema")
+def schema(kind: Annotated[str, typer.Argument(help="units, plan or submission")]) -> None:
+    """Print the JSON Schema of an input file format."""
+    from models.specs import json_schema
+
+    try:
+        document = json_schema(kind)
+    except KeyError:
+        err.print(f"error: unknown schema {kind!r}: expected units, plan or submission")
+        raise typer.Exit(1) from None
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+
+
+@app.command("mailbox")
+def mailbox(
+    maildir: Annotated[Path | None, typer.Option(help="Maildir folder; default <workspace>/maildir.")] = None,
+    host: str = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Default: the configured SMTP port.")] = None,
+) -> None:
+    """Run a local SMTP server that stores every message in a Maildir (for trying things out)."""
+    from cascade.mailbox import serve_forever
+    from cascade.settings import get_settings
+
+    settings = get_settings()
+    folder = maildir or settings.workspace / "maildir"
+    console.print(f"SMTP sink on {host}:{port or settings.smtp_port}, storing into {folder.resolve()} (Ctrl-C to stop)")
+    serve_forever(folder, host, port or settings.smtp_port)
+
+
+@app.command("demo")
+def demo(workspace: Annotated[Path, typer.Option(help="Folder for the demo (emptied first).")] = Path("demo-workspace")) -> None:
+    """Run the whole annual cycle of the example plan on a fresh workspace and a local mailbox."""
+    from cascade.demo import run_demo
+
+    run(lambda: run_demo(workspace, console))
+
+
+if __name__ == "__main__":
+    app()

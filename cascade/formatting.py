@@ -1,0 +1,88 @@
+"""Vietnamese formatting: document dates per Decree 30/2020, numbers with a decimal comma.
+
+Numbers are rounded with `Decimal` and ROUND_HALF_UP, as offices do by hand (floats would
+turn 101,25 into 101,2).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from cascade.clock import VN_TZ
+
+
+def vn_date(day: date | datetime) -> str:
+    """'ngày 05 tháng 6 năm 2024': day < 10 and months 1-2 zero-padded (Decree 30/2020, Appendix I)."""
+    if isinstance(day, datetime):
+        day = day.astimezone(VN_TZ).date() if day.tzinfo else day.date()
+    month = f"{day.month:02d}" if day.month <= 2 else str(day.month)
+    return f"ngày {day.day:02d} tháng {month} năm {day.year}"
+
+
+def short_date(day: date | datetime) -> str:
+    """'30/10/2024', the form used outside document headers."""
+    if isinstance(day, datetime):
+        day = day.astimezone(VN_TZ).date() if day.tzinfo else day.date()
+    return f"{day.day:02d}/{day.month:02d}/{day.year}"
+
+
+def vn_datetime(moment: datetime) -> str:
+    """'14:05 ngày 28/10/2024' in Vietnam time."""
+    local = moment.astimezone(VN_TZ)
+    return f"{local:%H:%M} ngày {short_date(local)}"
+
+
+def _to_decimal(value: Decimal | int | float | str) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return Decimal(value)
+
+
+def vn_number(value: Decimal | int | float | str | None, places: int = 2) -> str:
+    """'1.234.567,5': dot for thousands, comma for decimals, trailing zeros dropped."""
+    if value is None:
+        return "-"
+    number = _to_decimal(value)
+    quantum = Decimal(1).scaleb(-places)
+    rounded = number.quantize(quantum, rounding=ROUND_HALF_UP)
+    sign = "-" if rounded < 0 else ""
+    whole, _, frac = f"{abs(rounded):f}".partition(".")
+    frac = frac.rstrip("0")
+    groups = []
+    while len(whole) > 3:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    groups.insert(0, whole)
+    text = ".".join(groups)
+    return f"{sign}{text},{frac}" if frac else f"{sign}{text}"
+
+
+def vn_percent(value: Decimal | int | float | str | None, places: int = 1) -> str:
+    """'86,5%' for a value already in percent (86.5)."""
+    if value is None:
+        return "-"
+    return f"{vn_number(value, places)}%"
+
+
+def parse_vn_number(text: str) -> Decimal:
+    """Read '1.234,5', '86,5%', '715' or '0.5' as a Decimal; raise ValueError otherwise.
+
+    A lone dot followed by exactly three digits is a thousands separator ('1.234' = 1234),
+    as Vietnamese offices write it; any other lone dot is a decimal point.
+    """
+    raw = text.strip().replace("\u00a0", "").replace(" ", "")
+    if raw.endswith("%"):
+        raw = raw[:-1]
+    if not raw:
+        raise ValueError("empty number")
+    if "," in raw:
+        raw = raw.replace(".", "").replace(",", ".")
+    elif raw.count(".") > 1 or (raw.count(".") == 1 and len(raw.split(".")[1]) == 3 and raw.split(".")[0].lstrip("-").isdigit() and raw.split(".")[0].lstrip("-") not in ("", "0")):
+        raw = raw.replace(".", "")
+    try:
+        return Decimal(raw)
+    except InvalidOperation as exc:
+        raise ValueError(f"not a number: {text!r}") from exc

@@ -1,0 +1,92 @@
+"""Typed settings for plan-cascade, read from the environment, `.env` and `cascade.toml`.
+
+Every value has an embedded default so that `cascade demo` runs with no setup: a SQLite
+file in the workspace folder and a local SMTP sink on 127.0.0.1. Production points the same
+names at a real database and SMTP server (environment variables prefixed `CASCADE_`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    """All configuration in one place; secrets are `SecretStr` and never logged."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CASCADE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        toml_file="cascade.toml",
+        extra="ignore",
+    )
+
+    workspace: Path = Field(Path("workspace"), description="Folder for the database, reports and attachments.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; defaults to a SQLite file in the workspace.")
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_user: str = "vanphong@sxd.example.gov.vn"
+    smtp_password: SecretStr | None = None
+    smtp_ssl: bool = False
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = 30.0
+
+    mail_from_name: str = "Văn phòng - Hệ thống giao việc"
+    mail_reply_to: str | None = Field(None, description="Mailbox that receives the units' replies.")
+    mail_domain: str = Field("plan-cascade.local", description="Right-hand side of the Message-IDs we generate.")
+    secretariat_email: str | None = None
+
+    outbox_batch_size: int = Field(200, ge=1, description="Emails claimed and sent over one SMTP connection.")
+    outbox_max_attempts: int = Field(5, ge=1)
+    outbox_lease_seconds: int = Field(600, ge=0, description="After this, a message left 'sending' by a crashed run is claimed again.")
+    outbox_retry_base_seconds: int = Field(60, ge=0, description="Backoff after a failed attempt: base × 2^(attempts-1).")
+
+    cascade_batch_size: int = Field(500, ge=1, description="Units handled by one Prefect task run.")
+    portal_base_url: str = "http://127.0.0.1:8765"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.workspace / 'cascade.db').resolve()}"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.workspace / "reports"
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.workspace / "attachments"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            TomlConfigSettingsSource(settings_cls),
+            file_secret_settings,
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests call `get_settings.cache_clear()` after changing the environment."""
+    return Settings()

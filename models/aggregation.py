@@ -1,0 +1,140 @@
+"""Judging targets against the units' figures: pure functions over plain values.
+
+Rules (documented in the README):
+- sum: the units' values are added; a unit that has not reported adds nothing.
+- mean: the average of the values reported.
+- weighted_rate: Σ numerators / Σ denominators × 100, so large units weigh more.
+- share_of_units: the percentage of the *expected* units whose own figure meets the
+  unit threshold; a unit that has not reported counts as not meeting it.
+A target with no figure at all has no verdict ('Chưa có số liệu').
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from models.plan import Aggregation, Comparator
+
+HUNDRED = Decimal(100)
+
+
+class Verdict(StrEnum):
+    MET = "met"
+    NOT_MET = "not_met"
+    NO_DATA = "no_data"
+
+
+@dataclass(frozen=True)
+class TargetRule:
+    code: str
+    metric: str
+    text: str
+    unit_of_measure: str
+    comparator: Comparator
+    value: Decimal
+    aggregation: Aggregation
+    unit_comparator: Comparator | None = None
+    unit_threshold: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class UnitFigure:
+    """One unit's reported figure for one indicator, with the submission it came from."""
+
+    unit_code: str
+    value: Decimal | None = None
+    numerator: Decimal | None = None
+    denominator: Decimal | None = None
+    submission_id: int | None = None
+
+    @property
+    def own_value(self) -> Decimal | None:
+        """The unit's figure: its value, or its own rate when it gave a numerator and denominator."""
+        if self.value is not None:
+            return self.value
+        if self.numerator is not None and self.denominator:
+            return self.numerator / self.denominator * HUNDRED
+        return None
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    rule: TargetRule
+    figure: Decimal | None
+    verdict: Verdict
+    expected: int
+    reported: int
+    numerator: Decimal | None = None  # weighted_rate: Σ numerators; share_of_units: units meeting it
+    denominator: Decimal | None = None
+    passing_units: tuple[str, ...] = ()
+    sources: tuple[tuple[str, int], ...] = ()  # (unit code, submission id) behind the figure
+
+    @property
+    def is_complete(self) -> bool:
+        return self.reported >= self.expected
+
+
+def compare(figure: Decimal, comparator: Comparator, value: Decimal) -> bool:
+    """Whether `figure` satisfies '<comparator> value'."""
+    match comparator:
+        case Comparator.EQ:
+            return figure == value
+        case Comparator.GT:
+            return figure > value
+        case Comparator.GE:
+            return figure >= value
+        case Comparator.LT:
+            return figure < value
+        case Comparator.LE:
+            return figure <= value
+    raise ValueError(f"unknown comparator {comparator!r}")
+
+
+def judge(rule: TargetRule, figures: Sequence[UnitFigure], expected_units: Sequence[str]) -> TargetResult:
+    """Aggregate the expected units' figures by the rule's aggregation and judge the result."""
+    expected = list(dict.fromkeys(expected_units))
+    by_unit = {f.unit_code: f for f in figures if f.unit_code in expected}
+    reported = {code: f for code, f in by_unit.items() if f.own_value is not None}
+    sources = tuple((code, f.submission_id) for code, f in reported.items() if f.submission_id is not None)
+    numerator = denominator = None
+    passing: tuple[str, ...] = ()
+    figure: Decimal | None
+
+    match rule.aggregation:
+        case Aggregation.SUM:
+            figure = sum((f.own_value for f in reported.values()), Decimal(0)) if reported else None  # type: ignore[misc]
+        case Aggregation.MEAN:
+            figure = sum((f.own_value for f in reported.values()), Decimal(0)) / len(reported) if reported else None  # type: ignore[misc]
+        case Aggregation.WEIGHTED_RATE:
+            weighted = [f for f in reported.values() if f.numerator is not None and f.denominator]
+            if weighted:
+                numerator = sum((f.numerator for f in weighted), Decimal(0))  # type: ignore[misc]
+                denominator = sum((f.denominator for f in weighted), Decimal(0))  # type: ignore[misc]
+                figure = numerator / denominator * HUNDRED
+            else:
+                figure = None
+        case Aggregation.SHARE_OF_UNITS:
+            if rule.unit_comparator is None or rule.unit_threshold is None:
+                raise ValueError(f"target {rule.code}: share_of_units needs a unit threshold")
+            passing = tuple(
+                code for code in expected
+                if code in reported and compare(reported[code].own_value, rule.unit_comparator, rule.unit_threshold)  # type: ignore[arg-type]
+            )
+            numerator, denominator = Decimal(len(passing)), Decimal(len(expected))
+            figure = numerator / denominator * HUNDRED if expected and reported else None
+        case _:
+            raise ValueError(f"unknown aggregation {rule.aggregation!r}")
+
+    if figure is None:
+        verdict = Verdict.NO_DATA
+    else:
+        verdict = Verdict.MET if compare(figure, rule.comparator, rule.value) else Verdict.NOT_MET
+    return TargetResult(rule, figure, verdict, len(expected), len(reported), numerator, denominator, passing, sources)
+
+
+def rate(part: int, whole: int) -> Decimal | None:
+    """part / whole × 100, or None for an empty whole."""
+    return Decimal(part) / Decimal(whole) * HUNDRED if whole else None

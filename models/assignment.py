@@ -1,0 +1,49 @@
+"""One unit × one report duty: the expected-submitter list, frozen when the plan is cascaded."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base
+from models.plan import ReportDuty
+from models.unit import Unit
+
+
+class AssignmentStatus(StrEnum):
+    ASSIGNED = "assigned"
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    RETURNED = "returned"
+
+
+class Assignment(Base):
+    __tablename__ = "assignment"
+    __table_args__ = (UniqueConstraint("duty_id", "unit_id"), UniqueConstraint("token"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    duty_id: Mapped[int] = mapped_column(ForeignKey("report_duty.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    due_on: Mapped[date]
+    status: Mapped[AssignmentStatus] = mapped_column(String(16), default=AssignmentStatus.ASSIGNED, index=True)
+    token: Mapped[str] = mapped_column(String(64), comment="Secret for the unit's links and reply address.")
+    created_at: Mapped[datetime]
+    first_submitted_at: Mapped[datetime | None]
+    submitted_on: Mapped[date | None] = mapped_column(comment="Vietnam date of the first submission: decides lateness.")
+    reminder_rank: Mapped[int] = mapped_column(default=0, comment="Highest reminder step queued so far (see models.reminders).")
+
+    duty: Mapped[ReportDuty] = relationship()
+    unit: Mapped[Unit] = relationship()
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.submitted_on is not None
+
+    def is_late(self, as_of: date) -> bool:
+        """Submitted after its due date, or still missing after it."""
+        if self.submitted_on is not None:
+            return self.submitted_on > self.due_on
+        return as_of > self.due_on

@@ -1,0 +1,101 @@
+"""Consolidating a duty's submissions: who reported, on time or late, and every target's verdict.
+
+Pure: `consolidate` takes plain values loaded by tasks.consolidation and returns plain values
+that the report templates render.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from models.aggregation import TargetResult, TargetRule, UnitFigure, Verdict, judge, rate
+
+
+@dataclass(frozen=True)
+class ExpectedUnit:
+    """An assignee of the duty as of the consolidation day."""
+
+    code: str
+    name: str
+    due_on: date
+    submitted_on: date | None  # first submission on or before the consolidation day
+    submission_id: int | None  # latest version on or before the consolidation day
+    version: int | None = None
+
+    def is_late(self, as_of: date) -> bool:
+        if self.submitted_on is not None:
+            return self.submitted_on > self.due_on
+        return as_of > self.due_on
+
+
+@dataclass(frozen=True)
+class SectionText:
+    unit_code: str
+    unit_name: str
+    text: str
+    submission_id: int
+
+
+@dataclass(frozen=True)
+class ConsolidationInput:
+    as_of: date
+    units: tuple[ExpectedUnit, ...]
+    rules: tuple[tuple[TargetRule, tuple[str, ...]], ...]  # each rule with its expected reporters
+    figures: dict[str, tuple[UnitFigure, ...]]  # indicator code → the units' latest figures
+    sections: tuple[tuple[str, str], ...]  # (code, title) in the duty's order
+    narratives: dict[str, tuple[SectionText, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Consolidation:
+    as_of: date
+    expected: int
+    submitted: tuple[ExpectedUnit, ...]
+    on_time: tuple[ExpectedUnit, ...]
+    late: tuple[ExpectedUnit, ...]  # submitted after the due date
+    missing: tuple[ExpectedUnit, ...]  # not submitted by the consolidation day
+    overdue_missing: tuple[ExpectedUnit, ...]  # missing and past their due date
+    results: tuple[TargetResult, ...]
+    sections: tuple[tuple[str, str, tuple[SectionText, ...]], ...]  # (code, title, texts)
+
+    @property
+    def completeness(self) -> Decimal | None:
+        """Submitted units as a percentage of expected units."""
+        return rate(len(self.submitted), self.expected)
+
+    @property
+    def timeliness(self) -> Decimal | None:
+        """Units that submitted by their due date, as a percentage of expected units."""
+        return rate(len(self.on_time), self.expected)
+
+    @property
+    def met(self) -> int:
+        return sum(1 for r in self.results if r.verdict == Verdict.MET)
+
+
+def consolidate(data: ConsolidationInput) -> Consolidation:
+    units = data.units
+    submitted = tuple(u for u in units if u.submitted_on is not None)
+    results = tuple(judge(rule, data.figures.get(rule.code, ()), reporters) for rule, reporters in data.rules)
+    return Consolidation(
+        as_of=data.as_of,
+        expected=len(units),
+        submitted=submitted,
+        on_time=tuple(u for u in submitted if not u.is_late(data.as_of)),
+        late=tuple(u for u in submitted if u.is_late(data.as_of)),
+        missing=tuple(u for u in units if u.submitted_on is None),
+        overdue_missing=tuple(u for u in units if u.submitted_on is None and u.is_late(data.as_of)),
+        results=results,
+        sections=tuple((code, title, data.narratives.get(code, ())) for code, title in data.sections),
+    )
+
+
+def expected_reporters(rule_reporters: Sequence[str], assignees: Sequence[str]) -> tuple[str, ...]:
+    """A target's reporters among the duty's assignees (all assignees when it names none)."""
+    if not rule_reporters:
+        return tuple(assignees)
+    wanted = set(rule_reporters)
+    return tuple(code for code in assignees if code in wanted)

@@ -1,0 +1,167 @@
+"""A plan (Kế hoạch) with its tasks, targets and report duties."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base
+from models.unit import Unit
+
+
+class PlanStatus(StrEnum):
+    DRAFT = "draft"
+    ISSUED = "issued"
+    CLOSED = "closed"
+
+
+class Comparator(StrEnum):
+    """How a figure is judged against a target value."""
+
+    EQ = "eq"  # "đạt 100%"
+    GT = "gt"  # "trên 80%"
+    GE = "ge"  # "ít nhất", "đạt 715 căn"
+    LT = "lt"  # "dưới 5%"
+    LE = "le"  # "không quá"
+
+
+class Aggregation(StrEnum):
+    """How units' figures combine into one figure for a target."""
+
+    SUM = "sum"  # quantities split among units: 715 căn
+    MEAN = "mean"  # a score or index averaged over the units that reported
+    WEIGHTED_RATE = "weighted_rate"  # Σ numerator / Σ denominator × 100
+    SHARE_OF_UNITS = "share_of_units"  # % of expected units whose own figure meets unit_threshold
+
+
+class DutyKind(StrEnum):
+    IMPLEMENTING_PLAN = "implementing_plan"
+    QUARTERLY = "quarterly"
+    SIX_MONTH = "six_month"
+    NINE_MONTH = "nine_month"
+    ANNUAL = "annual"
+    AD_HOC = "ad_hoc"
+
+
+class Plan(Base):
+    """A plan issued by a unit for a year: '74/KH-SXD ngày 02/4/2024'."""
+
+    __tablename__ = "plan"
+    __table_args__ = (UniqueConstraint("key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(96), comment="Stable identifier: '74-kh-sxd-2024'.")
+    number: Mapped[str | None] = mapped_column(String(16), comment="Sequence, blank on a draft: '74'.")
+    symbol: Mapped[str] = mapped_column(String(32), comment="Kind and issuer: 'KH-SXD'.")
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    issued_on: Mapped[date]
+    place: Mapped[str]
+    title: Mapped[str]
+    year: Mapped[int]
+    basis: Mapped[list[str]] = mapped_column(default=list)
+    parent_plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id"))
+    purposes: Mapped[str] = mapped_column(Text, default="")
+    requirements: Mapped[str] = mapped_column(Text, default="")
+    recipients: Mapped[list[str]] = mapped_column(default=list)
+    signer_title: Mapped[str]
+    signer_name: Mapped[str]
+    status: Mapped[PlanStatus] = mapped_column(String(16), default=PlanStatus.ISSUED)
+
+    issuer: Mapped[Unit] = relationship()
+    tasks: Mapped[list[PlanTask]] = relationship(back_populates="plan", order_by="PlanTask.position", cascade="all, delete-orphan")
+    targets: Mapped[list[Target]] = relationship(back_populates="plan", order_by="Target.position", cascade="all, delete-orphan")
+    duties: Mapped[list[ReportDuty]] = relationship(back_populates="plan", order_by="ReportDuty.due_on", cascade="all, delete-orphan")
+
+    @property
+    def code(self) -> str:
+        """'74/KH-SXD', or '/KH-UBND' before a number is given."""
+        return f"{self.number or ''}/{self.symbol}"
+
+
+class TaskRole(StrEnum):
+    LEAD = "lead"  # chủ trì
+    SUPPORT = "support"  # phối hợp
+
+
+class PlanTask(Base):
+    """A key task (nhiệm vụ) with its lead and supporting units."""
+
+    __tablename__ = "plan_task"
+    __table_args__ = (UniqueConstraint("plan_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    position: Mapped[int]
+    title: Mapped[str]
+    content: Mapped[str] = mapped_column(Text, default="")
+
+    plan: Mapped[Plan] = relationship(back_populates="tasks")
+    units: Mapped[list[TaskUnit]] = relationship(back_populates="task", cascade="all, delete-orphan")
+
+
+class TaskUnit(Base):
+    __tablename__ = "task_unit"
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("plan_task.id", ondelete="CASCADE"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), primary_key=True)
+    role: Mapped[TaskRole] = mapped_column(String(16))
+
+    task: Mapped[PlanTask] = relationship(back_populates="units")
+    unit: Mapped[Unit] = relationship()
+
+
+class Target(Base):
+    """A quantified target (chỉ tiêu) and the indicator units report for it."""
+
+    __tablename__ = "target"
+    __table_args__ = (UniqueConstraint("plan_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(32), comment="Indicator code units report against: 'nha_o_xa_hoi'.")
+    position: Mapped[int]
+    text: Mapped[str] = mapped_column(Text, comment="The target as the plan words it.")
+    metric: Mapped[str] = mapped_column(comment="What is measured, short: 'Nhà ở xã hội hoàn thành'.")
+    unit_of_measure: Mapped[str] = mapped_column(String(32))
+    comparator: Mapped[Comparator] = mapped_column(String(8))
+    value: Mapped[Decimal]
+    aggregation: Mapped[Aggregation] = mapped_column(String(24))
+    unit_comparator: Mapped[Comparator | None] = mapped_column(String(8), comment="share_of_units: how one unit's figure is judged.")
+    unit_threshold: Mapped[Decimal | None]
+    reporter_codes: Mapped[list[str]] = mapped_column(default=list, comment="Units that report it; empty = every assignee.")
+    allocations: Mapped[dict[str, Any]] = mapped_column(default=dict, comment="Unit code → its share of a sum target.")
+
+    plan: Mapped[Plan] = relationship(back_populates="targets")
+
+    @property
+    def is_rate(self) -> bool:
+        return self.aggregation == Aggregation.WEIGHTED_RATE
+
+
+class ReportDuty(Base):
+    """What must be reported, by whom and when: 'báo cáo năm trước ngày 30/10/2024'."""
+
+    __tablename__ = "report_duty"
+    __table_args__ = (UniqueConstraint("plan_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[DutyKind] = mapped_column(String(24))
+    title: Mapped[str]
+    period_start: Mapped[date | None]
+    cutoff_on: Mapped[date | None] = mapped_column(comment="Data up to this day: 'từ đầu năm đến ngày 31/10'.")
+    due_on: Mapped[date]
+    reminder_days: Mapped[list[int]] = mapped_column(default=lambda: [7, 3, 1], comment="Days before the due date.")
+    overdue_days: Mapped[list[int]] = mapped_column(default=lambda: [1, 7], comment="Days after the due date.")
+    sections: Mapped[list[dict[str, Any]]] = mapped_column(default=list, comment="[{code, title}] narrative sections.")
+    indicator_codes: Mapped[list[str]] = mapped_column(default=list, comment="Targets reported; empty = all the plan's targets.")
+    assignee_codes: Mapped[list[str]] = mapped_column(default=list, comment="Units; empty = the issuer's direct subordinates.")
+
+    plan: Mapped[Plan] = relationship(back_populates="duties")

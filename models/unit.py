@@ -1,0 +1,78 @@
+"""Units of the administrative tree (adjacency list) and the one place that walks it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from models.base import Base
+
+
+class UnitKind(StrEnum):
+    PROVINCE = "province"
+    DEPARTMENT = "department"
+    DISTRICT = "district"
+    OFFICE = "office"
+    CENTRE = "centre"
+    COMMUNE = "commune"
+    WARD = "ward"
+    OTHER = "other"
+
+
+class Unit(Base):
+    """A body that receives assignments by email: a department, an office, a ward..."""
+
+    __tablename__ = "unit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str]
+    short_name: Mapped[str | None]
+    kind: Mapped[UnitKind] = mapped_column(String(16), default=UnitKind.OTHER)
+    issuer_symbol: Mapped[str | None] = mapped_column(String(32), comment="Abbreviation in document symbols: SXD, UBND.")
+    governing_body: Mapped[str | None] = mapped_column(comment="The body above it, printed over its name in document headers.")
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    emails: Mapped[list[str]] = mapped_column(default=list)
+    head_title: Mapped[str | None]
+    head_name: Mapped[str | None]
+    place: Mapped[str | None] = mapped_column(comment="Place name for the date line: 'Biên Hòa'.")
+    valid_from: Mapped[date | None]
+    valid_to: Mapped[date | None]
+    successor_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id], foreign_keys=[parent_id], back_populates="children")
+    children: Mapped[list[Unit]] = relationship(foreign_keys=[parent_id], back_populates="parent")
+
+    def is_active(self, on: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= on) and (self.valid_to is None or on <= self.valid_to)
+
+    @property
+    def display_name(self) -> str:
+        return self.short_name or self.name
+
+
+def descendants(children_of: Mapping[int | None, Iterable[int]], root: int) -> list[int]:
+    """Every unit below `root`, breadth first, given a parent → children map (cycles are ignored)."""
+    seen: set[int] = {root}
+    order: list[int] = []
+    frontier = [root]
+    while frontier:
+        following: list[int] = []
+        for node in frontier:
+            for child in children_of.get(node, ()):
+                if child not in seen:
+                    seen.add(child)
+                    order.append(child)
+                    following.append(child)
+        frontier = following
+    return order
+
+
+def active_children(session: Session, *, parent_id: int, on: date) -> list[Unit]:
+    """The direct subordinates of a unit that exist on the given day, ordered by code."""
+    units = session.scalars(select(Unit).where(Unit.parent_id == parent_id).order_by(Unit.code)).all()
+    return [u for u in units if u.is_active(on)]

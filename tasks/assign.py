@@ -1,0 +1,116 @@
+"""Cascading a plan: choose the units, create their assignments and queue their notices."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date
+
+from prefect import task
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from cascade import clock
+from cascade.errors import ConflictError, NotFound
+from cascade.settings import get_settings
+from models.assignment import Assignment
+from models.db import session_scope
+from models.outbox import EmailKind
+from models.plan import Plan, PlanStatus, ReportDuty
+from models.unit import Unit, active_children
+from tasks.outbox import queue_email
+from tasks.render import assignment_context, recipients, reply_address
+from templates import render_email
+
+
+@dataclass(frozen=True)
+class PlanRef:
+    """A plan's identity, small enough to pass between tasks and to name flow runs."""
+
+    id: int
+    key: str
+    code: str
+    title: str
+
+
+@dataclass(frozen=True)
+class AssignmentBatch:
+    duty_id: int
+    duty_code: str
+    unit_ids: tuple[int, ...]
+
+
+def find_plan(session: Session, plan: str) -> Plan:
+    """A plan by its key ('74-kh-sxd-2024') or its code ('74/KH-SXD', the latest year if several)."""
+    found = session.scalar(select(Plan).where(Plan.key == plan))
+    if found is None and "/" in plan:
+        number, _, symbol = plan.partition("/")
+        same_number = Plan.number == number if number else or_(Plan.number.is_(None), Plan.number == "")
+        found = session.scalar(select(Plan).where(Plan.symbol == symbol, same_number).order_by(Plan.year.desc()))
+    if found is None:
+        raise NotFound(f"plan {plan!r} not found: give its key (e.g. 74-kh-sxd-2024) or its number/symbol (74/KH-SXD)")
+    return found
+
+
+@task(name="resolve-plan")
+def resolve_plan(plan: str) -> PlanRef:
+    with session_scope() as session:
+        found = find_plan(session, plan)
+        return PlanRef(found.id, found.key, found.code, found.title)
+
+
+def assignee_units(session: Session, duty: ReportDuty, *, as_of: date, only: list[str] | None = None) -> list[Unit]:
+    """The units a duty goes to: an explicit list, the duty's own list, or the issuer's direct subordinates active on `as_of`."""
+    codes = only or duty.assignee_codes
+    if codes:
+        units = session.scalars(select(Unit).where(Unit.code.in_(codes))).all()
+        missing = sorted(set(codes) - {u.code for u in units})
+        if missing:
+            raise NotFound(f"unknown unit code(s): {', '.join(missing)}")
+        return sorted(units, key=lambda u: u.code)
+    return active_children(session, parent_id=duty.plan.issuer_id, on=as_of)
+
+
+@task(name="plan-assignment-batches")
+def plan_batches(plan_id: int, as_of: date, only: list[str] | None = None) -> list[AssignmentBatch]:
+    """Split every duty's assignees into batches of `cascade_batch_size` units."""
+    size = get_settings().cascade_batch_size
+    batches: list[AssignmentBatch] = []
+    with session_scope() as session:
+        plan = session.get_one(Plan, plan_id)
+        if plan.status == PlanStatus.CLOSED:
+            raise ConflictError(f"plan {plan.code} is closed")
+        for duty in plan.duties:
+            unit_ids = [u.id for u in assignee_units(session, duty, as_of=as_of, only=only)]
+            for start in range(0, len(unit_ids), size):
+                batches.append(AssignmentBatch(duty.id, duty.code, tuple(unit_ids[start : start + size])))
+    return batches
+
+
+@task(name="assign-units")
+def assign_units(batch: AssignmentBatch, as_of: date) -> int:
+    """Create the batch's missing assignments and queue their notices in one transaction; returns how many were new."""
+    created_at = clock.moment(as_of)
+    with session_scope() as session:
+        duty = session.get_one(ReportDuty, batch.duty_id)
+        existing = set(session.scalars(select(Assignment.unit_id).where(Assignment.duty_id == duty.id, Assignment.unit_id.in_(batch.unit_ids))))
+        new = [
+            Assignment(duty=duty, unit_id=unit_id, due_on=duty.due_on, token=secrets.token_urlsafe(24), created_at=created_at)
+            for unit_id in batch.unit_ids
+            if unit_id not in existing
+        ]
+        session.add_all(new)
+        session.flush()
+        for assignment in new:
+            queue_email(
+                session,
+                key=f"assignment:{assignment.id}",
+                kind=EmailKind.ASSIGNMENT,
+                assignment_id=assignment.id,
+                email_to=recipients(assignment.unit),
+                reply_to=reply_address(assignment),
+                rendered=render_email("assignment", **assignment_context(session, assignment, as_of=as_of)),
+                created_at=created_at,
+            )
+        return len(new)
+

@@ -1,0 +1,181 @@
+"""The outbox: queue messages idempotently, claim batches safely, send them, record the outcome.
+
+The table decides what has been sent. A message is marked 'sent' in its own commit right
+after the SMTP server accepted it, so a crash loses nothing and re-sends at most the one
+message that was in flight. Messages left 'sending' by a crashed run are claimed again once
+their lease has expired.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from prefect import get_run_logger, task
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from cascade import clock
+from cascade.settings import get_settings
+from models.db import session_scope
+from models.outbox import EmailKind, EmailStatus, OutboundEmail, OutgoingEmail
+from tasks.mail import DeliveryError, Mailer, new_message_id
+from templates import RenderedEmail
+
+# Lower is sooner: a receipt or an overdue notice must not wait behind a bulk cascade.
+PRIORITY = {
+    EmailKind.RECEIPT: 1,
+    EmailKind.OVERDUE: 2,
+    EmailKind.REMINDER: 3,
+    EmailKind.REPORT: 4,
+    EmailKind.ASSIGNMENT: 5,
+}
+
+
+def queue_email(
+    session: Session,
+    *,
+    key: str,
+    kind: EmailKind,
+    email_to: list[str],
+    rendered: RenderedEmail,
+    created_at: datetime,
+    assignment_id: int | None = None,
+    email_cc: list[str] | None = None,
+    reply_to: str | None = None,
+    in_reply_to: str | None = None,
+    attachments: list[str] | None = None,
+) -> bool:
+    """Add a message to the outbox unless one with the same key exists; True if it was added."""
+    settings = get_settings()
+    values = dict(
+        idempotency_key=key,
+        kind=kind,
+        assignment_id=assignment_id,
+        email_to=email_to,
+        email_cc=email_cc or [],
+        reply_to=reply_to,
+        subject=rendered.subject,
+        html=rendered.html,
+        text=rendered.text,
+        attachments=attachments or [],
+        message_id=new_message_id(settings.mail_domain),
+        in_reply_to=in_reply_to,
+        references=in_reply_to,
+        priority=PRIORITY[kind],
+        status=EmailStatus.QUEUED,
+        attempts=0,
+        created_at=created_at,
+    )
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(OutboundEmail).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    return bool(session.execute(statement).rowcount)
+
+
+def message_id_for(session: Session, key: str) -> str | None:
+    """The Message-ID of the queued or sent message with this key (for threading)."""
+    return session.scalar(select(OutboundEmail.message_id).where(OutboundEmail.idempotency_key == key))
+
+
+@dataclass(frozen=True)
+class DeliveryTally:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    def __add__(self, other: DeliveryTally) -> DeliveryTally:
+        return DeliveryTally(self.sent + other.sent, self.retrying + other.retrying, self.failed + other.failed)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@task(name="reclaim-stale-sends")
+def reclaim_stale() -> int:
+    """Return to the queue messages whose sender crashed mid-batch (lease expired); returns how many."""
+    lease = timedelta(seconds=get_settings().outbox_lease_seconds)
+    with session_scope() as session:
+        result = session.execute(
+            update(OutboundEmail)
+            .where(OutboundEmail.status == EmailStatus.SENDING, OutboundEmail.claimed_at <= clock.utc_now() - lease)
+            .values(status=EmailStatus.QUEUED, claimed_by=None)
+        )
+        return result.rowcount or 0
+
+
+@task(name="claim-outbox-batch")
+def claim_batch(size: int, worker: str) -> list[int]:
+    """Atomically mark up to `size` due messages as 'sending' for this worker, best priority first."""
+    now = clock.utc_now()
+    with session_scope() as session:
+        due = (
+            select(OutboundEmail.id)
+            .where(
+                OutboundEmail.status == EmailStatus.QUEUED,
+                or_(OutboundEmail.not_before.is_(None), OutboundEmail.not_before <= now),
+            )
+            .order_by(OutboundEmail.priority, OutboundEmail.id)
+            .limit(size)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        claimed = session.scalars(
+            update(OutboundEmail)
+            .where(and_(OutboundEmail.id.in_(due.scalar_subquery()), OutboundEmail.status == EmailStatus.QUEUED))
+            .values(status=EmailStatus.SENDING, claimed_at=now, claimed_by=worker, attempts=OutboundEmail.attempts + 1)
+            .returning(OutboundEmail.id)
+        ).all()
+        return sorted(claimed)
+
+
+def _mark(message_id: int, **values: object) -> None:
+    with session_scope() as session:
+        session.execute(update(OutboundEmail).where(OutboundEmail.id == message_id).values(**values))
+
+
+def _retry_or_fail(row_id: int, attempts: int, error: str) -> bool:
+    """Queue the message again with backoff, or mark it failed after the last attempt; True if retrying."""
+    settings = get_settings()
+    if attempts >= settings.outbox_max_attempts:
+        _mark(row_id, status=EmailStatus.FAILED, last_error=error, claimed_by=None)
+        return False
+    backoff = timedelta(seconds=settings.outbox_retry_base_seconds * 2 ** (attempts - 1))
+    _mark(row_id, status=EmailStatus.QUEUED, last_error=error, claimed_by=None, not_before=clock.utc_now() + backoff)
+    return True
+
+
+@task(name="send-outbox-batch")
+def send_batch(ids: list[int], as_of: date) -> DeliveryTally:
+    """Send claimed messages over one SMTP connection, recording each outcome as it happens."""
+    logger = get_run_logger()
+    with session_scope() as session:
+        rows = session.scalars(select(OutboundEmail).where(OutboundEmail.id.in_(ids)).order_by(OutboundEmail.priority, OutboundEmail.id)).all()
+        pending = [(row.id, row.attempts, OutgoingEmail.from_row(row)) for row in rows if row.status == EmailStatus.SENDING]
+    tally = DeliveryTally()
+    sent_at = clock.moment(as_of)
+    try:
+        with Mailer(get_settings()) as mailer:
+            while pending:
+                row_id, attempts, email = pending[0]
+                try:
+                    mailer.send(email, date=sent_at)
+                except DeliveryError as exc:
+                    retrying = _retry_or_fail(row_id, attempts, str(exc))
+                    tally += DeliveryTally(retrying=int(retrying), failed=int(not retrying))
+                    logger.warning("Message %s not delivered: %s", email.message_id, exc)
+                else:
+                    _mark(row_id, status=EmailStatus.SENT, sent_at=clock.utc_now(), last_error=None, claimed_by=None)
+                    tally += DeliveryTally(sent=1)
+                pending.pop(0)
+    except (OSError, ConnectionError) as exc:
+        # The server went away: give back what was not attempted, with backoff.
+        logger.warning("SMTP connection failed after %d message(s): %s", tally.sent, exc)
+        for row_id, attempts, _ in pending:
+            retrying = _retry_or_fail(row_id, attempts, f"connection: {exc}")
+            tally += DeliveryTally(retrying=int(retrying), failed=int(not retrying))
+    return tally

@@ -1,0 +1,82 @@
+"""Reminders and overdue notices for assignments that have not been submitted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from prefect import task
+from sqlalchemy import select
+
+from cascade import clock
+from models.assignment import Assignment
+from models.db import session_scope
+from models.outbox import EmailKind
+from models.plan import Plan, PlanStatus, ReportDuty
+from models.reminders import step_to_send
+from tasks.outbox import message_id_for, queue_email
+from tasks.render import assignment_context, recipients, reply_address
+from templates import render_email
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    assignment_id: int
+    step: str
+    rank: int
+    is_overdue: bool
+
+
+@task(name="find-due-reminders")
+def find_due_reminders(as_of: date, plan_id: int | None = None) -> list[DueReminder]:
+    """Every unsubmitted assignment of an open plan whose next reminder step has come by `as_of`."""
+    query = (
+        select(Assignment.id, Assignment.due_on, Assignment.reminder_rank, ReportDuty.reminder_days, ReportDuty.overdue_days)
+        .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
+        .join(Plan, Plan.id == ReportDuty.plan_id)
+        .where(Assignment.submitted_on.is_(None), Plan.status != PlanStatus.CLOSED)
+        .order_by(Assignment.id)
+    )
+    if plan_id is not None:
+        query = query.where(Plan.id == plan_id)
+    due: list[DueReminder] = []
+    with session_scope() as session:
+        for assignment_id, due_on, rank, before, after in session.execute(query):
+            step = step_to_send(due_on, as_of, before, after, rank)
+            if step is not None:
+                due.append(DueReminder(assignment_id, step.name, step.rank, step.is_overdue))
+    return due
+
+
+def batches(items: list[DueReminder], size: int) -> list[list[DueReminder]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+@task(name="queue-reminders")
+def queue_reminders(batch: list[DueReminder], as_of: date) -> int:
+    """Queue the batch's reminders threaded to each assignment's notice; returns how many were queued.
+
+    The step is re-checked inside the transaction, so a submission or a concurrent run that
+    got there first wins and nothing is sent twice.
+    """
+    created_at = clock.moment(as_of)
+    queued = 0
+    with session_scope() as session:
+        for item in batch:
+            assignment = session.get_one(Assignment, item.assignment_id)
+            if assignment.submitted_on is not None or assignment.reminder_rank >= item.rank:
+                continue
+            kind = EmailKind.OVERDUE if item.is_overdue else EmailKind.REMINDER
+            queued += queue_email(
+                session,
+                key=f"{kind}:{assignment.id}:{item.step}",
+                kind=kind,
+                assignment_id=assignment.id,
+                email_to=recipients(assignment.unit),
+                reply_to=reply_address(assignment),
+                in_reply_to=message_id_for(session, f"assignment:{assignment.id}"),
+                rendered=render_email(str(kind), **assignment_context(session, assignment, as_of=as_of)),
+                created_at=created_at,
+            )
+            assignment.reminder_rank = item.rank
+    return queued

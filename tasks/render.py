@@ -1,0 +1,146 @@
+"""Template contexts built from the database: plain dicts, so templates never touch the ORM."""
+
+from __future__ import annotations
+
+from datetime import date
+from email.utils import formataddr
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cascade.clock import local_date
+from cascade.settings import get_settings
+from cascade.formatting import vn_number, vn_percent
+from models.assignment import Assignment
+from models.plan import Aggregation, Plan, PlanTask, ReportDuty, Target, TaskRole, TaskUnit
+from models.submission import Submission
+from models.unit import Unit
+
+ROLE_WORDS = {TaskRole.LEAD: "chủ trì", TaskRole.SUPPORT: "phối hợp"}
+ASK_WORDS = {
+    Aggregation.SUM: "số lượng đạt được",
+    Aggregation.MEAN: "giá trị của đơn vị",
+    Aggregation.WEIGHTED_RATE: "tử số và mẫu số (để tính tỷ lệ)",
+    Aggregation.SHARE_OF_UNITS: "kết quả của đơn vị (đạt / không đạt hoặc tỷ lệ)",
+}
+
+
+def recipients(unit: Unit) -> list[str]:
+    """The unit's mailboxes as 'Name <address>' strings."""
+    return [formataddr((unit.name, address)) for address in unit.emails]
+
+
+def reply_address(assignment: Assignment) -> str | None:
+    """'reply+TOKEN@domain' so that a reply finds its assignment; None when no reply mailbox is set."""
+    reply_to = get_settings().mail_reply_to
+    if not reply_to:
+        return None
+    local, _, domain = reply_to.partition("@")
+    return f"{local}+{assignment.token}@{domain}"
+
+
+def reference(assignment: Assignment) -> str:
+    """The short code printed in every message about an assignment."""
+    return f"GV-{assignment.id:06d}"
+
+
+def duty_targets(session: Session, duty: ReportDuty) -> list[Target]:
+    """The targets a duty asks for: its listed indicators, or all the plan's targets."""
+    targets = session.scalars(select(Target).where(Target.plan_id == duty.plan_id).order_by(Target.position)).all()
+    if duty.indicator_codes:
+        wanted = set(duty.indicator_codes)
+        targets = [t for t in targets if t.code in wanted]
+    return list(targets)
+
+
+def targets_for_unit(targets: list[Target], unit_code: str) -> list[Target]:
+    """The targets this unit reports figures for (all, unless a target names its reporters)."""
+    return [t for t in targets if not t.reporter_codes or unit_code in t.reporter_codes]
+
+
+def plan_context(plan: Plan) -> dict[str, Any]:
+    return {
+        "key": plan.key,
+        "code": plan.code,
+        "title": plan.title,
+        "issued_on": plan.issued_on,
+        "issuer_name": plan.issuer.name,
+        "issuer_short": plan.issuer.display_name,
+        "year": plan.year,
+    }
+
+
+def assignment_context(session: Session, assignment: Assignment, *, as_of: date) -> dict[str, Any]:
+    """Everything the assignment, reminder and overdue templates use."""
+    duty = assignment.duty
+    plan = duty.plan
+    unit = assignment.unit
+    targets = targets_for_unit(duty_targets(session, duty), unit.code)
+    tasks = session.execute(
+        select(PlanTask.title, TaskUnit.role)
+        .join(TaskUnit, TaskUnit.task_id == PlanTask.id)
+        .where(PlanTask.plan_id == plan.id, TaskUnit.unit_id == unit.id)
+        .order_by(PlanTask.position)
+    ).all()
+    return {
+        "as_of": as_of,
+        "plan": plan_context(plan),
+        "unit": {"code": unit.code, "name": unit.name},
+        "duty": {
+            "code": duty.code,
+            "title": duty.title,
+            "cutoff_on": duty.cutoff_on,
+            "sections": [s["title"] for s in duty.sections],
+        },
+        "assignment": {"reference": reference(assignment), "due_on": assignment.due_on},
+        "targets": [
+            {
+                "metric": t.metric,
+                "comparator": t.comparator,
+                "value": t.value,
+                "unit_of_measure": t.unit_of_measure,
+                "ask": ASK_WORDS[t.aggregation],
+            }
+            for t in targets
+        ],
+        "tasks": [{"title": title, "role": ROLE_WORDS[TaskRole(role)]} for title, role in tasks],
+        "days_left": (assignment.due_on - as_of).days,
+        "days_overdue": (as_of - assignment.due_on).days,
+    }
+
+
+def shown_value(target: Target | None, value: Any, numerator: Any, denominator: Any) -> str:
+    """A reported figure as a person would write it: '694/788 (88,1%)', '120 căn', 'Đạt'."""
+    if numerator is not None and denominator:
+        return f"{vn_number(numerator)}/{vn_number(denominator)} ({vn_percent(numerator / denominator * 100)})"
+    if value is None:
+        return "-"
+    if target is not None and target.aggregation == Aggregation.SHARE_OF_UNITS and target.unit_of_measure == "%" and value in (0, 1):
+        return "Đạt" if value == 1 else "Không đạt"
+    unit = "%" if target is not None and target.unit_of_measure == "%" else f" {target.unit_of_measure}" if target else ""
+    return f"{vn_number(value)}{unit}"
+
+
+def receipt_context(session: Session, submission: Submission, *, as_of: date) -> dict[str, Any]:
+    """The assignment context plus what was received in this version."""
+    assignment = submission.assignment
+    context = assignment_context(session, assignment, as_of=as_of)
+    targets = {t.code: t for t in duty_targets(session, assignment.duty)}
+    section_titles = {s["code"]: s["title"] for s in assignment.duty.sections}
+    received = {s.code for s in submission.sections if s.text.strip()}
+    context["submission"] = {
+        "version": submission.version,
+        "received_at": submission.received_at,
+        "is_late": local_date(submission.received_at) > assignment.due_on,
+        "values": [
+            {
+                "metric": targets[v.indicator_code].metric if v.indicator_code in targets else v.indicator_code,
+                "shown": shown_value(targets.get(v.indicator_code), v.value, v.numerator, v.denominator),
+            }
+            for v in sorted(submission.values, key=lambda v: targets[v.indicator_code].position if v.indicator_code in targets else 0)
+        ],
+        "sections": [title for code, title in section_titles.items() if code in received],
+        "missing_sections": [title for code, title in section_titles.items() if code not in received],
+    }
+    return context

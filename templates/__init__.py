@@ -1,0 +1,77 @@
+"""The one Jinja2 environment for every word a user reads, and its Vietnamese filters.
+
+Templates live beside this module: `email/` (one `.subject.j2`, `.html.j2` and `.txt.j2`
+per message kind, on shared layouts) and `reports/`. Undefined names are errors; HTML is
+autoescaped, text and Markdown are not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from cascade.formatting import short_date, vn_date, vn_datetime, vn_number, vn_percent
+
+TEMPLATE_DIR = Path(__file__).parent
+
+COMPARATOR_WORDS = {"eq": "đạt", "gt": "trên", "ge": "ít nhất", "lt": "dưới", "le": "không quá"}
+VERDICT_WORDS = {"met": "Đạt", "not_met": "Không đạt", "no_data": "Chưa có số liệu"}
+
+
+def measure(value: Any, unit_of_measure: str) -> str:
+    """A figure with its unit: '86,5%', '715 căn', '-' when there is none."""
+    if value is None:
+        return "-"
+    if unit_of_measure == "%":
+        return vn_percent(value)
+    return f"{vn_number(value)} {unit_of_measure}".rstrip()
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        vn_date=vn_date,
+        short_date=short_date,
+        vn_datetime=vn_datetime,
+        vn_number=vn_number,
+        vn_percent=vn_percent,
+        comparator_word=lambda c: COMPARATOR_WORDS[str(c)],
+        verdict_word=lambda v: VERDICT_WORDS[str(v)],
+        measure=measure,
+        lower_first=lambda s: s[:1].lower() + s[1:],
+    )
+    return env
+
+
+def render(name: str, **context: Any) -> str:
+    """Render one template by its path below templates/."""
+    return environment().get_template(name).render(**context)
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    html: str
+    text: str
+
+
+def render_email(kind: str, **context: Any) -> RenderedEmail:
+    """Render `email/<kind>.subject.j2`, `.html.j2` and `.txt.j2` with the same context."""
+    subject = " ".join(render(f"email/{kind}.subject.j2", **context).split())
+    return RenderedEmail(
+        subject=subject,
+        html=render(f"email/{kind}.html.j2", subject=subject, **context),
+        text=render(f"email/{kind}.txt.j2", subject=subject, **context),
+    )

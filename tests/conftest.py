@@ -1,0 +1,49 @@
+"""Shared fixtures: an isolated Prefect home, the Prefect test harness and a database per test.
+
+Fixture plugins for the SMTP sink and builders live beside this file (see `pytest_plugins`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# Prefect reads these at import time: keep its state out of ~/.prefect and send no telemetry.
+_PREFECT_HOME = tempfile.mkdtemp(prefix="cascade-prefect-")
+os.environ.setdefault("PREFECT_HOME", _PREFECT_HOME)
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from cascade.settings import get_settings  # noqa: E402
+from models.db import create_schema, reset_engines  # noqa: E402
+
+pytest_plugins = ["tests.fixtures.smtp", "tests.fixtures.builders"]
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One temporary Prefect server for the whole session (it takes seconds to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        yield
+
+
+@pytest.fixture()
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh workspace folder with its own SQLite database, created and empty."""
+    ws = tmp_path / "workspace"
+    monkeypatch.setenv("CASCADE_WORKSPACE", str(ws))
+    monkeypatch.delenv("CASCADE_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    reset_engines()
+    create_schema()
+    yield ws
+    reset_engines()
+    get_settings.cache_clear()
