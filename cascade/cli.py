@@ -47,8 +47,11 @@ AsOf = Annotated[str | None, typer.Option("--as-of", help="The day to act as (YY
 
 def run(action):  # type: ignore[no-untyped-def]
     """Run an action; print a CascadeError on stderr (every problem on its own line) and exit 1."""
+    from cascade.runtime import local_runs
+
     try:
-        return action()
+        with local_runs():
+            return action()
     except InputError as exc:
         err.print(exc.details(), markup=False, highlight=False)
         raise typer.Exit(1) from None

@@ -22,7 +22,7 @@ from cascade import clock
 from cascade.settings import get_settings
 from models.db import session_scope
 from models.outbox import EmailKind, EmailStatus, OutboundEmail, OutgoingEmail
-from tasks.mail import DeliveryError, Mailer, new_message_id
+from tasks.mail import DeliveryError, Mailer, MailServerError, envelope_recipients, new_message_id
 from templates import RenderedEmail
 
 # Lower is sooner: a receipt or an overdue notice must not wait behind a bulk cascade.
@@ -165,17 +165,28 @@ def send_batch(ids: list[int], as_of: date) -> DeliveryTally:
                 try:
                     mailer.send(email, date=sent_at)
                 except DeliveryError as exc:
-                    retrying = _retry_or_fail(row_id, attempts, str(exc))
-                    tally += DeliveryTally(retrying=int(retrying), failed=int(not retrying))
-                    logger.warning("Message %s not delivered: %s", email.message_id, exc)
+                    tally += _record_failure(row_id, attempts, email, exc)
+                    logger.warning("Message %s not delivered: %s", email.message_id, exc.reason)
                 else:
                     _mark(row_id, status=EmailStatus.SENT, sent_at=clock.utc_now(), last_error=None, claimed_by=None)
                     tally += DeliveryTally(sent=1)
                 pending.pop(0)
-    except (OSError, ConnectionError) as exc:
-        # The server went away: give back what was not attempted, with backoff.
-        logger.warning("SMTP connection failed after %d message(s): %s", tally.sent, exc)
+    except (MailServerError, OSError) as exc:
+        # The server could not be reached or went away: give back what was not attempted.
+        logger.warning("SMTP unavailable after %d message(s): %s", tally.sent, exc)
         for row_id, attempts, _ in pending:
-            retrying = _retry_or_fail(row_id, attempts, f"connection: {exc}")
+            retrying = _retry_or_fail(row_id, attempts, f"server: {exc}")
             tally += DeliveryTally(retrying=int(retrying), failed=int(not retrying))
     return tally
+
+
+def _record_failure(row_id: int, attempts: int, email: OutgoingEmail, exc: DeliveryError) -> DeliveryTally:
+    """Decide what a refusal means: partly delivered (sent, never resent), permanent (failed) or transient (retry)."""
+    if exc.refused and len(exc.refused) < len(envelope_recipients(email)):
+        _mark(row_id, status=EmailStatus.SENT, sent_at=clock.utc_now(), last_error=exc.reason, claimed_by=None)
+        return DeliveryTally(sent=1)
+    if exc.permanent:
+        _mark(row_id, status=EmailStatus.FAILED, last_error=exc.reason, claimed_by=None)
+        return DeliveryTally(failed=1)
+    retrying = _retry_or_fail(row_id, attempts, exc.reason)
+    return DeliveryTally(retrying=int(retrying), failed=int(not retrying))

@@ -133,7 +133,7 @@ def receipt_context(session: Session, submission: Submission, *, as_of: date) ->
         "version": submission.version,
         "received_at": submission.received_at,
         "is_late": local_date(submission.received_at) > assignment.due_on,
-        "values": [
+        "figures": [
             {
                 "metric": targets[v.indicator_code].metric if v.indicator_code in targets else v.indicator_code,
                 "shown": shown_value(targets.get(v.indicator_code), v.value, v.numerator, v.denominator),

@@ -31,7 +31,9 @@ def prefect_harness() -> Iterator[None]:
     """One temporary Prefect server for the whole session (it takes seconds to start)."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=60):
+    from cascade.runtime import local_runs
+
+    with prefect_test_harness(server_startup_timeout=60), local_runs():
         yield
 
 

@@ -1,0 +1,67 @@
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from cascade.errors import NotFound
+from flows.cascade_plan import cascade_plan
+from models.assignment import Assignment
+from models.db import session_scope
+from models.outbox import EmailStatus, OutboundEmail
+from tests.flows.helpers import html_part, text_part
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+CASCADE_DAY = date(2024, 4, 5)
+
+
+def test_cascade_assigns_and_emails_every_subordinate_unit(department, smtp_server) -> None:
+    result = cascade_plan(department.plan, CASCADE_DAY)
+
+    assert result.assigned == 4 and result.delivery.sent == 4
+    messages = smtp_server.messages()
+    assert len(messages) == 4
+    first = next(m for m in messages if m["To"].addresses[0].username == "u1")
+    assert first["To"].addresses[0].display_name == "Văn phòng Sở"
+    assert first["Subject"] == "Giao nhiệm vụ báo cáo: Báo cáo kết quả công tác dân vận chính quyền năm 2024 (KH 74/KH-SXD) – hạn 30/10/2024"
+    text = text_part(first)
+    assert "Kính gửi: Văn phòng Sở" in text
+    assert "Kế hoạch số 74/KH-SXD ngày 02/04/2024 của Sở Xây dựng tỉnh Đồng Nai" in text
+    assert "Nhà ở xã hội hoàn thành: mục tiêu ít nhất 715 căn" in text
+    assert "Đẩy mạnh cải cách hành chính (chủ trì)" in text
+    assert "<" not in text  # a real text part, not the HTML source
+    assert "<table" in html_part(first)
+
+    with session_scope() as session:
+        stored = set(session.scalars(select(OutboundEmail.message_id)))
+        assert all(row.status == EmailStatus.SENT for row in session.scalars(select(OutboundEmail)))
+        due = {a.due_on for a in session.scalars(select(Assignment))}
+    received = [m["Message-ID"] for m in messages]
+    assert len(set(received)) == 4 and set(received) == stored
+    assert due == {date(2024, 10, 30)}
+
+
+def test_rerun_assigns_and_sends_nothing_new(department, smtp_server) -> None:
+    cascade_plan(department.plan, CASCADE_DAY)
+    again = cascade_plan(department.plan, date(2024, 4, 6))
+    assert again.assigned == 0 and again.delivery.sent == 0
+    assert len(smtp_server.messages()) == 4
+
+
+def test_cascade_to_an_explicit_list_of_units(department, smtp_server) -> None:
+    result = cascade_plan(department.plan, CASCADE_DAY, units=["U2", "U3"])
+    assert result.assigned == 2
+    assert sorted(m["To"].addresses[0].username for m in smtp_server.messages()) == ["u2", "u3"]
+
+
+def test_unknown_units_are_refused_before_anything_is_written(department, smtp_server) -> None:
+    with pytest.raises(NotFound, match="NOPE"):
+        cascade_plan(department.plan, CASCADE_DAY, units=["U1", "NOPE"])
+    with session_scope() as session:
+        assert session.scalars(select(Assignment)).all() == []
+    assert smtp_server.messages() == []
+
+
+def test_plan_can_be_named_by_its_number_and_symbol(department, smtp_server) -> None:
+    assert cascade_plan("74/KH-SXD", CASCADE_DAY).plan_key == department.plan
+    with pytest.raises(NotFound):
+        cascade_plan("75/KH-SXD", CASCADE_DAY)

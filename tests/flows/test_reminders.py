@@ -1,0 +1,73 @@
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from flows.cascade_plan import cascade_plan
+from flows.record_submission import submit_report
+from flows.send_reminders import send_reminders
+from models.db import session_scope
+from models.outbox import EmailKind, OutboundEmail
+from tests.flows.helpers import by_subject, submission, text_part
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+@pytest.fixture()
+def cascaded(department, smtp_server):
+    cascade_plan(department.plan, date(2024, 4, 5))
+    return department
+
+
+def test_nothing_before_the_first_offset(cascaded, smtp_server) -> None:
+    queued, _ = send_reminders(date(2024, 10, 22))
+    assert queued == 0 and len(smtp_server.messages()) == 4
+
+
+def test_reminders_are_threaded_to_the_assignment_notice(cascaded, smtp_server) -> None:
+    queued, tally = send_reminders(date(2024, 10, 23))
+    assert queued == 4 and tally.sent == 4
+    messages = smtp_server.messages()
+    notices = {m["To"].addresses[0].username: m for m in by_subject(messages, "Giao nhiệm vụ")}
+    reminders = by_subject(messages, "Nhắc hạn báo cáo")
+    assert len(reminders) == 4
+    for reminder in reminders:
+        notice = notices[reminder["To"].addresses[0].username]
+        assert reminder["In-Reply-To"] == notice["Message-ID"]
+        assert notice["Message-ID"] in reminder["References"]
+        assert reminder["Message-ID"] != notice["Message-ID"]
+        assert "còn 7 ngày (hạn 30/10/2024)" in reminder["Subject"]
+        assert "ngày 23 tháng 10 năm 2024" in text_part(reminder)
+
+
+def test_only_unsubmitted_units_each_step_once_and_missed_days_caught_up(cascaded, smtp_server) -> None:
+    plan = cascaded.plan
+    assert send_reminders(date(2024, 10, 23))[0] == 4
+    assert send_reminders(date(2024, 10, 23))[0] == 0  # same day again: nothing
+    assert send_reminders(date(2024, 10, 24))[0] == 0  # same step next day: nothing
+
+    submit_report(submission(plan, "U1", nha_o_xa_hoi=100), date(2024, 10, 25))
+    assert send_reminders(date(2024, 10, 27))[0] == 3  # before-3, not to U1
+
+    # No runs on 29/10, 31/10 or 06/11: on 10/11 only the latest step, overdue-7, goes.
+    assert send_reminders(date(2024, 11, 10))[0] == 3
+    assert send_reminders(date(2024, 11, 11))[0] == 0
+
+    messages = smtp_server.messages()
+    overdue = by_subject(messages, "Quá hạn báo cáo")
+    assert len(overdue) == 3
+    assert all("đã quá hạn 11 ngày" in m["Subject"] for m in overdue)
+    second_step = [m for m in by_subject(messages, "Nhắc hạn") if "còn 3 ngày" in m["Subject"]]
+    assert len(second_step) == 3
+    assert "u1" not in {m["To"].addresses[0].username for m in overdue + second_step}
+    with session_scope() as session:
+        keys = set(session.scalars(select(OutboundEmail.idempotency_key).where(OutboundEmail.kind.in_([EmailKind.REMINDER, EmailKind.OVERDUE]))))
+    assert len(keys) == 4 + 3 + 3
+    assert not any(key.endswith(("overdue-1", "before-1")) for key in keys)
+
+
+def test_reminder_on_the_due_day_says_so(cascaded, smtp_server) -> None:
+    send_reminders(date(2024, 10, 30))
+    reminders = by_subject(smtp_server.messages(), "Nhắc hạn báo cáo")
+    assert len(reminders) == 4
+    assert all("hạn cuối hôm nay" in m["Subject"] for m in reminders)
