@@ -27,7 +27,6 @@ app.add_typer(units_app, name="units")
 app.add_typer(plan_app, name="plan")
 app.add_typer(db_app, name="db")
 console = Console()
-err = Console(stderr=True)
 
 
 def parse_day(text: str | None) -> date:
@@ -53,10 +52,10 @@ def run(action):  # type: ignore[no-untyped-def]
         with local_runs():
             return action()
     except InputError as exc:
-        err.print(exc.details(), markup=False, highlight=False)
+        typer.echo(exc.details(), err=True)  # unwrapped: one problem per line, file:line: path: message
         raise typer.Exit(1) from None
     except CascadeError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
 
 
@@ -202,8 +201,8 @@ def schema(kind: Annotated[str, typer.Argument(help="units, plan or submission")
 
     try:
         document = json_schema(kind)
-    except KeyError:
-        err.print(f"error: unknown schema {kind!r}: expected units, plan or submission")
+    except (KeyError, ValueError):
+        typer.echo(f"error: unknown schema {kind!r}: expected units, plan or submission", err=True)
         raise typer.Exit(1) from None
     sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, or_, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.base import Base
 from models.unit import Unit
@@ -165,3 +165,13 @@ class ReportDuty(Base):
     assignee_codes: Mapped[list[str]] = mapped_column(default=list, comment="Units; empty = the issuer's direct subordinates.")
 
     plan: Mapped[Plan] = relationship(back_populates="duties")
+
+
+def plan_by_ref(session: Session, ref: str) -> Plan | None:
+    """A plan by key ('74-kh-sxd-2024') or number/symbol ('74/KH-SXD', the latest year if several)."""
+    found = session.scalar(select(Plan).where(Plan.key == ref))
+    if found is None and "/" in ref:
+        number, _, symbol = (part.strip() for part in ref.partition("/"))
+        same_number = Plan.number == number if number else or_(Plan.number.is_(None), Plan.number == "")
+        found = session.scalar(select(Plan).where(Plan.symbol == symbol, same_number).order_by(Plan.year.desc()).limit(1))
+    return found

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from prefect import task
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cascade import clock
@@ -16,7 +16,7 @@ from cascade.settings import get_settings
 from models.assignment import Assignment
 from models.db import session_scope
 from models.outbox import EmailKind
-from models.plan import Plan, PlanStatus, ReportDuty
+from models.plan import Plan, PlanStatus, ReportDuty, plan_by_ref
 from models.unit import Unit, active_children
 from tasks.outbox import queue_email
 from tasks.render import assignment_context, recipients, reply_address
@@ -41,12 +41,8 @@ class AssignmentBatch:
 
 
 def find_plan(session: Session, plan: str) -> Plan:
-    """A plan by its key ('74-kh-sxd-2024') or its code ('74/KH-SXD', the latest year if several)."""
-    found = session.scalar(select(Plan).where(Plan.key == plan))
-    if found is None and "/" in plan:
-        number, _, symbol = plan.partition("/")
-        same_number = Plan.number == number if number else or_(Plan.number.is_(None), Plan.number == "")
-        found = session.scalar(select(Plan).where(Plan.symbol == symbol, same_number).order_by(Plan.year.desc()))
+    """A plan by its key or number/symbol; raises NotFound."""
+    found = plan_by_ref(session, plan)
     if found is None:
         raise NotFound(f"plan {plan!r} not found: give its key (e.g. 74-kh-sxd-2024) or its number/symbol (74/KH-SXD)")
     return found

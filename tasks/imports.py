@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import difflib
 import io
 import re
@@ -29,14 +30,14 @@ from typing import Annotated, Any, Protocol, TypeVar, Union, get_args, get_origi
 
 import yaml
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from cascade.errors import ImportFileError, InputError, Problem, SubmissionError
 from models.assignment import Assignment
 from models.db import session_scope
-from models.plan import Aggregation, Plan, PlanTask, ReportDuty, Target, TaskRole, TaskUnit
+from models.plan import Aggregation, Plan, PlanTask, ReportDuty, Target, TaskRole, TaskUnit, plan_by_ref
 from models.specs import (
     UNIT_COLUMNS,
     Loc,
@@ -48,7 +49,9 @@ from models.specs import (
     plain_number,
     show,
 )
+from models.submission import Channel
 from models.unit import Unit
+from tasks.submissions import FigureInput, SubmissionInput, sha256_file
 
 __all__ = [
     "ImportResult",
@@ -577,16 +580,6 @@ def load_plan(path: str | Path) -> LoadedPlan:
     return LoadedPlan(spec.plan, path, locator)
 
 
-def find_plan_by_ref(session: Session, ref: str) -> Plan | None:
-    """A plan by key ('74-kh-sxd-2024') or number/symbol ('74/KH-SXD', the latest year if several)."""
-    found = session.scalar(select(Plan).where(Plan.key == ref))
-    if found is None and "/" in ref:
-        number, _, symbol = (part.strip() for part in ref.partition("/"))
-        same_number = Plan.number == number if number else or_(Plan.number.is_(None), Plan.number == "")
-        found = session.scalar(select(Plan).where(Plan.symbol == symbol, same_number).order_by(Plan.year.desc()).limit(1))
-    return found
-
-
 def _unit_references(spec: PlanSpec) -> list[tuple[Loc, str]]:
     refs: list[tuple[Loc, str]] = [(("issuer",), spec.issuer)]
     for i, task in enumerate(spec.tasks):
@@ -614,7 +607,7 @@ def _plan_problems(session: Session, loaded: LoadedPlan, *, replace: bool) -> tu
 
     parent_plan = None
     if spec.parent_plan:
-        parent_plan = find_plan_by_ref(session, spec.parent_plan)
+        parent_plan = plan_by_ref(session, spec.parent_plan)
         if parent_plan is None:
             problems.append(loaded.problem(("parent_plan",), f"unknown parent plan '{spec.parent_plan}': no imported plan has this key or number/symbol"))
 
@@ -787,7 +780,7 @@ def resolve_submission(doc: LoadedSubmission, *, session: Session) -> tuple[Plan
     """The plan, duty and unit a submission names; raises SubmissionError pointing at the wrong line."""
     spec = doc.spec
     problems: list[Problem] = []
-    plan = find_plan_by_ref(session, spec.plan)
+    plan = plan_by_ref(session, spec.plan)
     duty = None
     if plan is None:
         problems.append(doc.problem(("plan",), f"unknown plan '{spec.plan}': give its key (e.g. 74-kh-sxd-2024) or its number/symbol (74/KH-SXD)"))
@@ -846,3 +839,29 @@ def check_submission_against_duty(doc: LoadedSubmission, duty: ReportDuty, targe
             problems.append(doc.problem(loc, f"section '{code}' ({title}) is required and must not be empty"))
     if problems:
         raise SubmissionError(str(doc.source), _sorted(problems))
+
+
+def submission_input(path: str | Path) -> SubmissionInput:
+    """Read and check a submission file against its duty; the file's content (and its attachments') is its source key."""
+    doc = load_submission(path)
+    with session_scope() as session:
+        plan, duty, unit = resolve_submission(doc, session=session)
+        check_submission_against_duty(doc, duty, plan.targets)
+        plan_key = plan.key
+    spec = doc.spec
+    digest = hashlib.sha256(Path(path).read_bytes())
+    for attachment in doc.attachment_paths:
+        digest.update(sha256_file(attachment).encode())
+    return SubmissionInput(
+        plan=plan_key,
+        duty=duty.code,
+        unit=unit.code,
+        channel=Channel.FILE,
+        source_key=f"sha256:{digest.hexdigest()}",
+        values={code: FigureInput(f.value, f.numerator, f.denominator, f.note) for code, f in spec.values.items()},
+        sections={code: text for code, text in spec.sections.items()},
+        self_score=spec.self_assessment.score if spec.self_assessment else None,
+        self_assessment=spec.self_assessment.note if spec.self_assessment else "",
+        attachments=doc.attachment_paths,
+        sender=spec.submitted_by,
+    )

@@ -1,0 +1,86 @@
+"""The `cascade` command as a user types it: real files, a real database and a real SMTP sink."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cascade import cli
+from cascade.cli import app
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "department-2024"
+runner = CliRunner()
+
+
+def cascade(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_the_annual_cycle_from_the_command_line(workspace, smtp_server, monkeypatch) -> None:
+    monkeypatch.setattr(cli.console, "width", 240)  # one table row per line
+    cascade("units", "import", str(EXAMPLE / "units.yaml"))
+    assert "Plan imported: 74-kh-sxd-2024" in cascade("plan", "import", str(EXAMPLE / "plan.yaml"))
+    assert "74/KH-SXD" in cascade("plan", "list")
+    assert "7 new assignment(s); emails sent 7" in cascade("plan", "cascade", "74/KH-SXD", "--as-of", "05/04/2024")
+
+    out = cascade("submit", str(EXAMPLE / "submissions" / "sxd.vp.yaml"), "--as-of", "2024-10-20")
+    assert "Recorded version 1." in out
+    again = cascade("submit", str(EXAMPLE / "submissions" / "sxd.vp.yaml"), "--as-of", "2024-10-21")
+    assert "Already recorded as version 1" in again
+
+    assert "Reminders queued 6" in cascade("remind", "--as-of", "2024-10-23")
+    status = cascade("status", "74-kh-sxd-2024", "--as-of", "2024-10-31")
+    assert status.count("Quá hạn, chưa nộp") == 6 and status.count("Đã nộp đúng hạn") == 1
+
+    out = cascade("consolidate", "74/KH-SXD", "bao_cao_nam", "--as-of", "2024-11-08")
+    assert "submitted 1/7, late 0, missing 6" in out
+    assert (workspace / "reports" / "74-kh-sxd-2024" / "bao_cao_nam-2024-11-08.md").exists()
+
+
+def test_a_bad_file_prints_every_problem_with_its_place_and_exits_1(workspace, tmp_path) -> None:
+    cascade("units", "import", str(EXAMPLE / "units.yaml"))
+    bad = tmp_path / "plan.yaml"
+    text = (EXAMPLE / "plan.yaml").read_text(encoding="utf-8").replace("comparator: gt", "comparator: about", 1)
+    bad.write_text(text, encoding="utf-8")
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "comparator: about" in row)
+
+    result = runner.invoke(app, ["plan", "import", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:{line}: plan.targets[" in result.output and "got 'about'" in result.output
+    assert "Plan imported" not in result.output
+
+
+def test_unknown_plan_is_one_line_and_exit_1(workspace) -> None:
+    result = runner.invoke(app, ["status", "99/KH-XYZ"])
+    assert result.exit_code == 1
+    assert result.output.strip().startswith("error: plan '99/KH-XYZ' not found")
+
+
+def test_bad_date_is_refused(workspace) -> None:
+    result = runner.invoke(app, ["remind", "--as-of", "30-10-2024"])
+    assert result.exit_code != 0 and "YYYY-MM-DD or DD/MM/YYYY" in result.output
+
+
+def test_schema_commands_print_json_schemas() -> None:
+    for kind in ("units", "plan", "submission"):
+        document = json.loads(cascade("schema", kind))
+        assert document["type"] == "object" and document["properties"]
+    assert runner.invoke(app, ["schema", "nope"]).exit_code == 1
+
+
+def test_demo_runs_the_whole_cycle(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli.console, "width", 240)
+    out = runner.invoke(app, ["demo", "--workspace", "demo"])
+    assert out.exit_code == 0, out.output
+    assert "Submitted 6/7 (on time 5, late 1), missing 1" in out.output
+    reports = list((tmp_path / "demo" / "reports").rglob("*.md"))
+    assert len(reports) == 1 and "Đơn vị chưa báo cáo: Phòng Quy hoạch - Kiến trúc" in reports[0].read_text(encoding="utf-8")
+    messages = list((tmp_path / "demo" / "maildir" / "new").iterdir())
+    assert len(messages) == 7 + 6 + 8 + 3
+    shutil.rmtree(tmp_path / "demo")
