@@ -51,6 +51,9 @@ def use_workspace(workspace: Path, smtp_port: int) -> None:
     os.environ["CASCADE_SMTP_PORT"] = str(smtp_port)
     os.environ["CASCADE_SMTP_SSL"] = "false"
     os.environ["CASCADE_SMTP_STARTTLS"] = "false"
+    os.environ["CASCADE_SMTP_USER"] = "vanthu@sxd.dongnai.example.gov.vn"
+    os.environ["CASCADE_MAIL_FROM_NAME"] = "Sở Xây dựng tỉnh Đồng Nai"
+    os.environ["CASCADE_MAIL_REPLY_TO"] = "baocao@sxd.dongnai.example.gov.vn"
     os.environ.pop("CASCADE_DATABASE_URL", None)
     os.environ.pop("CASCADE_SMTP_PASSWORD", None)
     get_settings.cache_clear()

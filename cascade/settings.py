@@ -35,13 +35,13 @@ class Settings(BaseSettings):
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
-    smtp_user: str = "vanphong@sxd.example.gov.vn"
+    smtp_user: str = "cascade@plan-cascade.local"
     smtp_password: SecretStr | None = None
     smtp_ssl: bool = False
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = 30.0
 
-    mail_from_name: str = "Văn phòng - Hệ thống giao việc"
+    mail_from_name: str = "Hệ thống theo dõi thực hiện kế hoạch"
     mail_reply_to: str | None = Field(None, description="Mailbox that receives the units' replies.")
     mail_domain: str = Field("plan-cascade.local", description="Right-hand side of the Message-IDs we generate.")
     secretariat_email: str | None = None

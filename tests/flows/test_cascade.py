@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from cascade.errors import NotFound
+from cascade.settings import get_settings
 from flows.cascade_plan import cascade_plan
 from models.assignment import Assignment
 from models.db import session_scope
@@ -65,3 +66,17 @@ def test_plan_can_be_named_by_its_number_and_symbol(department, smtp_server) -> 
     assert cascade_plan("74/KH-SXD", CASCADE_DAY).plan_key == department.plan
     with pytest.raises(NotFound):
         cascade_plan("75/KH-SXD", CASCADE_DAY)
+
+
+def test_replies_go_to_a_per_assignment_address(department, smtp_server, monkeypatch) -> None:
+    monkeypatch.setenv("CASCADE_MAIL_REPLY_TO", "baocao@sxd.example.gov.vn")
+    monkeypatch.setenv("CASCADE_MAIL_FROM_NAME", "Sở Xây dựng tỉnh Đồng Nai")
+    get_settings.cache_clear()
+    cascade_plan(department.plan, CASCADE_DAY)
+    with session_scope() as session:
+        tokens = {a.unit.code.lower(): a.token for a in session.scalars(select(Assignment))}
+    for message in smtp_server.messages():
+        unit = message["To"].addresses[0].username
+        assert message["Reply-To"].addresses[0].addr_spec == f"baocao+{tokens[unit]}@sxd.example.gov.vn"
+        assert message["From"].addresses[0].display_name == "Sở Xây dựng tỉnh Đồng Nai"
+    assert len({len(t) for t in tokens.values()}) == 1 and len(next(iter(tokens.values()))) >= 32  # 192 random bits

@@ -3,7 +3,6 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from flows.cascade_plan import cascade_plan
 from flows.record_submission import submit_report
 from flows.send_reminders import send_reminders
 from models.db import session_scope
@@ -12,11 +11,6 @@ from tests.flows.helpers import by_subject, submission, text_part
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
-
-@pytest.fixture()
-def cascaded(department, smtp_server):
-    cascade_plan(department.plan, date(2024, 4, 5))
-    return department
 
 
 def test_nothing_before_the_first_offset(cascaded, smtp_server) -> None:

@@ -5,7 +5,6 @@ import pytest
 from sqlalchemy import select
 
 from cascade.errors import ConflictError, NotFound
-from flows.cascade_plan import cascade_plan
 from flows.record_submission import submit_report
 from models.assignment import Assignment, AssignmentStatus
 from models.db import session_scope
@@ -15,11 +14,6 @@ from tests.flows.helpers import by_subject, submission, text_part
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
-
-@pytest.fixture()
-def cascaded(department, smtp_server):
-    cascade_plan(department.plan, date(2024, 4, 5))
-    return department
 
 
 def test_a_submission_is_stored_and_acknowledged_in_the_thread(cascaded, smtp_server) -> None:
