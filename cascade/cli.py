@@ -149,7 +149,7 @@ def remind(as_of: AsOf = None, plan: Annotated[str | None, typer.Option(help="On
 def submit(file: Path, as_of: AsOf = None) -> None:
     """Record a unit's report from a YAML or JSON file and send its receipt."""
     from flows.record_submission import submit_report
-    from tasks.imports import submission_input
+    from tasks.submission_files import submission_input
 
     ready()
     recorded = run(lambda: submit_report(submission_input(file), parse_day(as_of)))

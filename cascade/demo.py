@@ -66,7 +66,8 @@ def run_demo(workspace: Path, console: Console) -> None:
     from flows.record_submission import submit_report
     from flows.send_reminders import send_reminders
     from models.db import create_schema
-    from tasks.imports import import_plan, import_units, submission_input
+    from tasks.imports import import_plan, import_units
+    from tasks.submission_files import submission_input
     from tasks.queries import STATE_WORDS, plan_status
 
     started = time.perf_counter()

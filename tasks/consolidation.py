@@ -16,7 +16,13 @@ from cascade.errors import NotFound
 from cascade.settings import get_settings
 from models.aggregation import TargetRule, UnitFigure
 from models.assignment import Assignment
-from models.consolidation import Consolidation, ConsolidationInput, ExpectedUnit, SectionText, expected_reporters
+from models.consolidation import (
+    Consolidation,
+    ConsolidationInput,
+    ExpectedUnit,
+    SectionText,
+    expected_reporters,
+)
 from models.db import session_scope
 from models.plan import Plan, ReportDuty
 from models.report import Report

@@ -22,7 +22,13 @@ from cascade import clock
 from cascade.settings import get_settings
 from models.db import session_scope
 from models.outbox import EmailKind, EmailStatus, OutboundEmail, OutgoingEmail
-from tasks.mail import DeliveryError, Mailer, MailServerError, envelope_recipients, new_message_id
+from tasks.mail import (
+    DeliveryError,
+    Mailer,
+    MailServerError,
+    envelope_recipients,
+    new_message_id,
+)
 from templates import RenderedEmail
 
 # Lower is sooner: a receipt or an overdue notice must not wait behind a bulk cascade.

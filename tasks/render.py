@@ -10,10 +10,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cascade.clock import local_date
-from cascade.settings import get_settings
 from cascade.formatting import vn_number, vn_percent
+from cascade.settings import get_settings
 from models.assignment import Assignment
-from models.plan import Aggregation, Plan, PlanTask, ReportDuty, Target, TaskRole, TaskUnit
+from models.plan import (
+    Aggregation,
+    Plan,
+    PlanTask,
+    ReportDuty,
+    Target,
+    TaskRole,
+    TaskUnit,
+)
 from models.submission import Submission
 from models.unit import Unit
 

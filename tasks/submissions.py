@@ -20,7 +20,13 @@ from models.assignment import Assignment, AssignmentStatus
 from models.db import session_scope
 from models.outbox import EmailKind
 from models.plan import PlanStatus, ReportDuty
-from models.submission import Attachment, Channel, Submission, SubmissionSection, SubmissionValue
+from models.submission import (
+    Attachment,
+    Channel,
+    Submission,
+    SubmissionSection,
+    SubmissionValue,
+)
 from models.unit import Unit
 from tasks.assign import find_plan
 from tasks.outbox import message_id_for, queue_email

@@ -18,16 +18,8 @@ from models.db import create_schema, reset_engines, session_scope
 from models.plan import Plan, PlanTask, ReportDuty, Target, TaskRole
 from models.specs import json_schema
 from models.unit import Unit
-from tasks.imports import (
-    ImportResult,
-    check_submission_against_duty,
-    import_plan,
-    import_units,
-    load_plan,
-    load_submission,
-    load_units,
-    resolve_submission,
-)
+from tasks.imports import ImportResult, import_plan, import_units, load_plan, load_units
+from tasks.submission_files import check_submission_against_duty, load_submission, resolve_submission
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "department-2024"
 
