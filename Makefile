@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test env clean
+.PHONY: demo test bench env clean
 
 demo: env
 	$(UV) run --frozen cascade demo
@@ -22,3 +22,6 @@ $(CURDIR)/.tools/bin/uv:
 
 clean:
 	rm -rf .venv .tools demo-workspace .pytest_cache
+
+bench: env
+	$(UV) run --frozen python benchmarks/bench_cycle.py

@@ -139,19 +139,20 @@ def claim_batch(size: int, worker: str) -> list[int]:
         return sorted(claimed)
 
 
-def _mark(message_id: int, **values: object) -> None:
-    with session_scope() as session:
-        session.execute(update(OutboundEmail).where(OutboundEmail.id == message_id).values(**values))
+def _mark(session: Session, message_id: int, **values: object) -> None:
+    """Record one message's outcome in its own commit, so that a crash never forgets it."""
+    session.execute(update(OutboundEmail).where(OutboundEmail.id == message_id).values(**values))
+    session.commit()
 
 
-def _retry_or_fail(row_id: int, attempts: int, error: str) -> bool:
+def _retry_or_fail(session: Session, row_id: int, attempts: int, error: str) -> bool:
     """Queue the message again with backoff, or mark it failed after the last attempt; True if retrying."""
     settings = get_settings()
     if attempts >= settings.outbox_max_attempts:
-        _mark(row_id, status=EmailStatus.FAILED, last_error=error, claimed_by=None)
+        _mark(session, row_id, status=EmailStatus.FAILED, last_error=error, claimed_by=None)
         return False
     backoff = timedelta(seconds=settings.outbox_retry_base_seconds * 2 ** (attempts - 1))
-    _mark(row_id, status=EmailStatus.QUEUED, last_error=error, claimed_by=None, not_before=clock.utc_now() + backoff)
+    _mark(session, row_id, status=EmailStatus.QUEUED, last_error=error, claimed_by=None, not_before=clock.utc_now() + backoff)
     return True
 
 
@@ -159,40 +160,41 @@ def _retry_or_fail(row_id: int, attempts: int, error: str) -> bool:
 def send_batch(ids: list[int], as_of: date) -> DeliveryTally:
     """Send claimed messages over one SMTP connection, recording each outcome as it happens."""
     logger = get_run_logger()
+    tally = DeliveryTally()
+    sent_at = clock.moment(as_of)
     with session_scope() as session:
         rows = session.scalars(select(OutboundEmail).where(OutboundEmail.id.in_(ids)).order_by(OutboundEmail.priority, OutboundEmail.id)).all()
         pending = [(row.id, row.attempts, OutgoingEmail.from_row(row)) for row in rows if row.status == EmailStatus.SENDING]
-    tally = DeliveryTally()
-    sent_at = clock.moment(as_of)
-    try:
-        with Mailer(get_settings()) as mailer:
-            while pending:
-                row_id, attempts, email = pending[0]
-                try:
-                    mailer.send(email, date=sent_at)
-                except DeliveryError as exc:
-                    tally += _record_failure(row_id, attempts, email, exc)
-                    logger.warning("Message %s not delivered: %s", email.message_id, exc.reason)
-                else:
-                    _mark(row_id, status=EmailStatus.SENT, sent_at=clock.utc_now(), last_error=None, claimed_by=None)
-                    tally += DeliveryTally(sent=1)
-                pending.pop(0)
-    except (MailServerError, OSError) as exc:
-        # The server could not be reached or went away: give back what was not attempted.
-        logger.warning("SMTP unavailable after %d message(s): %s", tally.sent, exc)
-        for row_id, attempts, _ in pending:
-            retrying = _retry_or_fail(row_id, attempts, f"server: {exc}")
-            tally += DeliveryTally(retrying=int(retrying), failed=int(not retrying))
+        session.commit()
+        try:
+            with Mailer(get_settings()) as mailer:
+                while pending:
+                    row_id, attempts, email = pending[0]
+                    try:
+                        mailer.send(email, date=sent_at)
+                    except DeliveryError as exc:
+                        tally += _record_failure(session, row_id, attempts, email, exc)
+                        logger.warning("Message %s not delivered: %s", email.message_id, exc.reason)
+                    else:
+                        _mark(session, row_id, status=EmailStatus.SENT, sent_at=clock.utc_now(), last_error=None, claimed_by=None)
+                        tally += DeliveryTally(sent=1)
+                    pending.pop(0)
+        except (MailServerError, OSError) as exc:
+            # The server could not be reached or went away: give back what was not attempted.
+            logger.warning("SMTP unavailable after %d message(s): %s", tally.sent, exc)
+            for row_id, attempts, _ in pending:
+                retrying = _retry_or_fail(session, row_id, attempts, f"server: {exc}")
+                tally += DeliveryTally(retrying=int(retrying), failed=int(not retrying))
     return tally
 
 
-def _record_failure(row_id: int, attempts: int, email: OutgoingEmail, exc: DeliveryError) -> DeliveryTally:
+def _record_failure(session: Session, row_id: int, attempts: int, email: OutgoingEmail, exc: DeliveryError) -> DeliveryTally:
     """Decide what a refusal means: partly delivered (sent, never resent), permanent (failed) or transient (retry)."""
     if exc.refused and len(exc.refused) < len(envelope_recipients(email)):
-        _mark(row_id, status=EmailStatus.SENT, sent_at=clock.utc_now(), last_error=exc.reason, claimed_by=None)
+        _mark(session, row_id, status=EmailStatus.SENT, sent_at=clock.utc_now(), last_error=exc.reason, claimed_by=None)
         return DeliveryTally(sent=1)
     if exc.permanent:
-        _mark(row_id, status=EmailStatus.FAILED, last_error=exc.reason, claimed_by=None)
+        _mark(session, row_id, status=EmailStatus.FAILED, last_error=exc.reason, claimed_by=None)
         return DeliveryTally(failed=1)
-    retrying = _retry_or_fail(row_id, attempts, exc.reason)
+    retrying = _retry_or_fail(session, row_id, attempts, exc.reason)
     return DeliveryTally(retrying=int(retrying), failed=int(not retrying))

@@ -1,0 +1,127 @@
+"""`make bench`: the annual cycle for one unit with many subordinates, timed phase by phase.
+
+Writes the figures into BENCHMARKS.md. Runs on the embedded default (SQLite file, local SMTP
+sink in this process, Prefect's temporary server), so it measures what one machine does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise SystemExit(f"SMTP sink did not start on port {port}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--units", type=int, default=2000, help="Subordinate units of the issuer.")
+    parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
+    args = parser.parse_args()
+
+    workspace = Path(tempfile.mkdtemp(prefix="cascade-bench-"))
+    os.environ["PREFECT_HOME"] = str(workspace / "prefect")
+
+    from cascade.demo import use_workspace
+    from cascade.runtime import local_runs
+    from flows.cascade_plan import cascade_plan
+    from flows.consolidate import consolidate
+    from flows.deliver_outbox import deliver_outbox
+    from flows.send_reminders import send_reminders
+    from models.db import create_schema
+    from models.submission import Channel
+    from tasks.submissions import FigureInput, SubmissionInput, record_submission
+    from tests.fixtures.builders import make_plan, make_unit_tree
+
+    figures: list[tuple[str, str]] = []
+
+    def timed(label: str, count: int, action):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        result = action()
+        seconds = time.perf_counter() - started
+        figures.append((label, f"{seconds:.1f} s ({count / seconds:,.0f}/s)"))
+        print(f"{label}: {seconds:.1f} s", flush=True)
+        return result
+
+    # The SMTP sink runs in its own process, as a real server would: its work is not ours.
+    port = free_port()
+    sink = subprocess.Popen([sys.executable, "-m", "cascade.cli", "mailbox", "--maildir", str(workspace / "maildir"), "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL)
+    wait_for_port(port)
+    with local_runs():
+        use_workspace(workspace / "data", port)
+        os.environ["CASCADE_SMTP_USER"] = "bench@plan-cascade.local"
+        create_schema()
+        deliver_outbox(date(2024, 4, 1))  # starts Prefect's temporary server: not timed
+        make_unit_tree(depth=2, width=args.units)
+        plan = make_plan()
+        n = args.units
+
+        timed(f"Cascade to {n} units (assign + queue + send {n} emails)", n, lambda: cascade_plan(plan, date(2024, 4, 5)))
+        timed(f"Reminders, first step ({n} emails)", n, lambda: send_reminders(date(2024, 10, 23)))
+        timed("Reminders rerun, nothing due", n, lambda: send_reminders(date(2024, 10, 24)))
+
+        half = n // 2
+        def submit_half() -> None:
+            for i in range(half):
+                code = f"U{i + 1}"
+                record_submission.fn(
+                    SubmissionInput(plan=plan, duty="bao_cao_nam", unit=code, channel=Channel.FILE, source_key=code,
+                                    values={"nha_o_xa_hoi": FigureInput(value=1), "dan_van_kheo": FigureInput(value=1),
+                                            "nuoc_sach": FigureInput(numerator=9, denominator=10), "hai_long": FigureInput(value=96)},
+                                    sections={"tinh_hinh": "Tình hình chung.", "ket_qua": "Kết quả."}),
+                    date(2024, 10, 25),
+                )
+        timed(f"Record {half} submissions (one transaction each, receipts queued)", half, submit_half)
+        timed(f"Deliver {half} receipts", half, lambda: deliver_outbox(date(2024, 10, 25)))
+        outcome = timed(f"Consolidate {n} units", n, lambda: consolidate(plan, "bao_cao_nam", date(2024, 11, 8)))
+        assert len(outcome.result.submitted) == half
+
+    sink.terminate()
+    sink.wait(timeout=10)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures.append(("Peak memory of the process", f"{peak_mib:,.0f} MiB"))
+    lines = [
+        "# Benchmarks",
+        "",
+        f"`make bench` on this machine ({os.cpu_count()} cores): one issuer, {n} subordinate units, SQLite,",
+        "local SMTP sink (`cascade mailbox`) in another process, Prefect's temporary server. Rerun to refresh.",
+        "",
+        "| Phase | Time (rate) |",
+        "| --- | --- |",
+        *[f"| {label} | {value} |" for label, value in figures],
+        "",
+    ]
+    args.output.write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
