@@ -20,6 +20,7 @@ from pathlib import Path
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -75,37 +76,38 @@ def main() -> None:
     port = free_port()
     sink = subprocess.Popen([sys.executable, "-m", "cascade.cli", "mailbox", "--maildir", str(workspace / "maildir"), "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL)
     wait_for_port(port)
-    with local_runs():
-        use_workspace(workspace / "data", port)
-        os.environ["CASCADE_SMTP_USER"] = "bench@plan-cascade.local"
-        create_schema()
-        deliver_outbox(date(2024, 4, 1))  # starts Prefect's temporary server: not timed
-        make_unit_tree(depth=2, width=args.units)
-        plan = make_plan()
-        n = args.units
+    try:
+        with local_runs():
+            use_workspace(workspace / "data", port)
+            os.environ["CASCADE_SMTP_USER"] = "bench@plan-cascade.local"
+            create_schema()
+            deliver_outbox(date(2024, 4, 1))  # starts Prefect's temporary server: not timed
+            make_unit_tree(depth=2, width=args.units)
+            plan = make_plan()
+            n = args.units
 
-        timed(f"Cascade to {n} units (assign + queue + send {n} emails)", n, lambda: cascade_plan(plan, date(2024, 4, 5)))
-        timed(f"Reminders, first step ({n} emails)", n, lambda: send_reminders(date(2024, 10, 23)))
-        timed("Reminders rerun, nothing due", n, lambda: send_reminders(date(2024, 10, 24)))
+            timed(f"Cascade to {n} units (assign + queue + send {n} emails)", n, lambda: cascade_plan(plan, date(2024, 4, 5)))
+            timed(f"Reminders, first step ({n} emails)", n, lambda: send_reminders(date(2024, 10, 23)))
+            timed("Reminders rerun, nothing due", n, lambda: send_reminders(date(2024, 10, 24)))
 
-        half = n // 2
-        def submit_half() -> None:
-            for i in range(half):
-                code = f"U{i + 1}"
-                record_submission.fn(
-                    SubmissionInput(plan=plan, duty="bao_cao_nam", unit=code, channel=Channel.FILE, source_key=code,
-                                    values={"nha_o_xa_hoi": FigureInput(value=1), "dan_van_kheo": FigureInput(value=1),
-                                            "nuoc_sach": FigureInput(numerator=9, denominator=10), "hai_long": FigureInput(value=96)},
-                                    sections={"tinh_hinh": "Tình hình chung.", "ket_qua": "Kết quả."}),
-                    date(2024, 10, 25),
-                )
-        timed(f"Record {half} submissions (one transaction each, receipts queued)", half, submit_half)
-        timed(f"Deliver {half} receipts", half, lambda: deliver_outbox(date(2024, 10, 25)))
-        outcome = timed(f"Consolidate {n} units", n, lambda: consolidate(plan, "bao_cao_nam", date(2024, 11, 8)))
-        assert len(outcome.result.submitted) == half
-
-    sink.terminate()
-    sink.wait(timeout=10)
+            half = n // 2
+            def submit_half() -> None:
+                for i in range(half):
+                    code = f"U{i + 1}"
+                    record_submission.fn(
+                        SubmissionInput(plan=plan, duty="bao_cao_nam", unit=code, channel=Channel.FILE, source_key=code,
+                                        values={"nha_o_xa_hoi": FigureInput(value=1), "dan_van_kheo": FigureInput(value=1),
+                                                "nuoc_sach": FigureInput(numerator=9, denominator=10), "hai_long": FigureInput(value=96)},
+                                        sections={"tinh_hinh": "Tình hình chung.", "ket_qua": "Kết quả."}),
+                        date(2024, 10, 25),
+                    )
+            timed(f"Record {half} submissions (one transaction each, receipts queued)", half, submit_half)
+            timed(f"Deliver {half} receipts", half, lambda: deliver_outbox(date(2024, 10, 25)))
+            outcome = timed(f"Consolidate {n} units", n, lambda: consolidate(plan, "bao_cao_nam", date(2024, 11, 8)))
+            assert len(outcome.result.submitted) == half
+    finally:
+        sink.terminate()
+        sink.wait(timeout=10)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     figures.append(("Peak memory of the process", f"{peak_mib:,.0f} MiB"))
     lines = [

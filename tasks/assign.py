@@ -97,6 +97,8 @@ def assign_units(batch: AssignmentBatch, as_of: date) -> int:
         ]
         session.add_all(new)
         session.flush()
+        # Load the batch's units into the session in one query, so `assignment.unit` needs none.
+        session.scalars(select(Unit).where(Unit.id.in_(batch.unit_ids))).all()
         for assignment in new:
             queue_email(
                 session,

@@ -7,6 +7,7 @@ from datetime import date
 
 from prefect import task
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from cascade import clock
 from models.assignment import Assignment
@@ -62,8 +63,14 @@ def queue_reminders(batch: list[DueReminder], as_of: date) -> int:
     created_at = clock.moment(as_of)
     queued = 0
     with session_scope() as session:
+        assignments = {
+            a.id: a
+            for a in session.scalars(
+                select(Assignment).where(Assignment.id.in_([i.assignment_id for i in batch])).options(selectinload(Assignment.unit))
+            )
+        }
         for item in batch:
-            assignment = session.get_one(Assignment, item.assignment_id)
+            assignment = assignments[item.assignment_id]
             if assignment.submitted_on is not None or assignment.reminder_rank >= item.rank:
                 continue
             kind = EmailKind.OVERDUE if item.is_overdue else EmailKind.REMINDER

@@ -54,12 +54,33 @@ def reference(assignment: Assignment) -> str:
 
 
 def duty_targets(session: Session, duty: ReportDuty) -> list[Target]:
-    """The targets a duty asks for: its listed indicators, or all the plan's targets."""
-    targets = session.scalars(select(Target).where(Target.plan_id == duty.plan_id).order_by(Target.position)).all()
-    if duty.indicator_codes:
+    """The targets a duty asks for: its listed indicators, or all the plan's targets.
+
+    Memoised in the session (one task's batch), where targets do not change.
+    """
+    memo: dict[int, list[Target]] = session.info.setdefault("duty_targets", {})
+    if duty.id not in memo:
+        targets = session.scalars(select(Target).where(Target.plan_id == duty.plan_id).order_by(Target.position)).all()
         wanted = set(duty.indicator_codes)
-        targets = [t for t in targets if t.code in wanted]
-    return list(targets)
+        memo[duty.id] = [t for t in targets if not wanted or t.code in wanted]
+    return memo[duty.id]
+
+
+def unit_tasks(session: Session, plan_id: int, unit_id: int) -> list[tuple[str, TaskRole]]:
+    """The plan's tasks a unit leads or supports, in plan order (the plan's are loaded once per session)."""
+    memo: dict[int, dict[int, list[tuple[str, TaskRole]]]] = session.info.setdefault("unit_tasks", {})
+    if plan_id not in memo:
+        by_unit: dict[int, list[tuple[str, TaskRole]]] = {}
+        rows = session.execute(
+            select(TaskUnit.unit_id, PlanTask.title, TaskUnit.role)
+            .join(PlanTask, TaskUnit.task_id == PlanTask.id)
+            .where(PlanTask.plan_id == plan_id)
+            .order_by(PlanTask.position)
+        )
+        for row_unit, title, role in rows:
+            by_unit.setdefault(row_unit, []).append((title, TaskRole(role)))
+        memo[plan_id] = by_unit
+    return memo[plan_id].get(unit_id, [])
 
 
 def targets_for_unit(targets: list[Target], unit_code: str) -> list[Target]:
@@ -85,12 +106,7 @@ def assignment_context(session: Session, assignment: Assignment, *, as_of: date)
     plan = duty.plan
     unit = assignment.unit
     targets = targets_for_unit(duty_targets(session, duty), unit.code)
-    tasks = session.execute(
-        select(PlanTask.title, TaskUnit.role)
-        .join(TaskUnit, TaskUnit.task_id == PlanTask.id)
-        .where(PlanTask.plan_id == plan.id, TaskUnit.unit_id == unit.id)
-        .order_by(PlanTask.position)
-    ).all()
+    tasks = unit_tasks(session, plan.id, unit.id)
     return {
         "as_of": as_of,
         "plan": plan_context(plan),
@@ -112,7 +128,7 @@ def assignment_context(session: Session, assignment: Assignment, *, as_of: date)
             }
             for t in targets
         ],
-        "tasks": [{"title": title, "role": ROLE_WORDS[TaskRole(role)]} for title, role in tasks],
+        "tasks": [{"title": title, "role": ROLE_WORDS[role]} for title, role in tasks],
         "days_left": (assignment.due_on - as_of).days,
         "days_overdue": (as_of - assignment.due_on).days,
     }
