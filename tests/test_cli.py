@@ -84,3 +84,32 @@ def test_demo_runs_the_whole_cycle(tmp_path, monkeypatch) -> None:
     messages = list((tmp_path / "demo" / "maildir" / "new").iterdir())
     assert len(messages) == 7 + 6 + 8 + 3
     shutil.rmtree(tmp_path / "demo")
+
+
+def test_a_json_submission_with_evidence_is_recorded_and_its_errors_have_lines(workspace, smtp_server, tmp_path) -> None:
+    import hashlib
+
+    import yaml
+
+    cascade("units", "import", str(EXAMPLE / "units.yaml"))
+    cascade("plan", "import", str(EXAMPLE / "plan.yaml"))
+    cascade("plan", "cascade", "74-kh-sxd-2024", "--as-of", "2024-04-05")
+    data = yaml.safe_load((EXAMPLE / "submissions" / "sxd.vp.yaml").read_text(encoding="utf-8"))
+    evidence = tmp_path / "minh-chung" / "Thống kê hồ sơ.csv"
+    evidence.parent.mkdir()
+    evidence.write_bytes("Tháng,Hồ sơ\n1,65\n".encode())
+    data["attachments"] = ["minh-chung/Thống kê hồ sơ.csv"]
+    good = tmp_path / "vp.json"
+    good.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    assert "Recorded version 1." in cascade("submit", str(good), "--as-of", "2024-10-20")
+    digest = hashlib.sha256(evidence.read_bytes()).hexdigest()
+    assert (workspace / "attachments" / digest[:2] / digest).read_bytes() == evidence.read_bytes()
+
+    data["values"]["dan_van_kheo"] = "12,3,4"
+    bad = tmp_path / "bad.json"
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    bad.write_text(text, encoding="utf-8")
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if '"dan_van_kheo"' in row)
+    result = runner.invoke(app, ["submit", str(bad), "--as-of", "2024-10-21"])
+    assert result.exit_code == 1
+    assert f"{bad}:{line}: values.dan_van_kheo:" in result.output
