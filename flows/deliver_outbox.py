@@ -11,16 +11,12 @@ from tasks.outbox import DeliveryTally, claim_batch, reclaim_stale, send_batch, 
 
 
 @flow(name="deliver-outbox", flow_run_name="deliver-outbox-{as_of}")
-def deliver_outbox(as_of: date, max_batches: int | None = None) -> DeliveryTally:
+def deliver_outbox(as_of: date) -> DeliveryTally:
     """Send every queued email that is due, best priority first; failures are retried with backoff by later runs."""
     size, worker = get_settings().outbox_batch_size, worker_name()
     reclaim_stale()
 
-    tally, batches = DeliveryTally(), 0
-    while max_batches is None or batches < max_batches:
-        ids = claim_batch(size, worker)
-        if not ids:
-            break
+    tally = DeliveryTally()
+    while ids := claim_batch(size, worker):
         tally += send_batch(ids, as_of)
-        batches += 1
     return tally

@@ -37,13 +37,3 @@ class Assignment(Base):
 
     duty: Mapped[ReportDuty] = relationship()
     unit: Mapped[Unit] = relationship()
-
-    @property
-    def is_submitted(self) -> bool:
-        return self.submitted_on is not None
-
-    def is_late(self, as_of: date) -> bool:
-        """Submitted after its due date, or still missing after it."""
-        if self.submitted_on is not None:
-            return self.submitted_on > self.due_on
-        return as_of > self.due_on

@@ -139,10 +139,6 @@ class Target(Base):
 
     plan: Mapped[Plan] = relationship(back_populates="targets")
 
-    @property
-    def is_rate(self) -> bool:
-        return self.aggregation == Aggregation.WEIGHTED_RATE
-
 
 class ReportDuty(Base):
     """What must be reported, by whom and when: 'báo cáo năm trước ngày 30/10/2024'."""

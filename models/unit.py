@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from datetime import date
 from enum import StrEnum
 
@@ -53,23 +52,6 @@ class Unit(Base):
     @property
     def display_name(self) -> str:
         return self.short_name or self.name
-
-
-def descendants(children_of: Mapping[int | None, Iterable[int]], root: int) -> list[int]:
-    """Every unit below `root`, breadth first, given a parent → children map (cycles are ignored)."""
-    seen: set[int] = {root}
-    order: list[int] = []
-    frontier = [root]
-    while frontier:
-        following: list[int] = []
-        for node in frontier:
-            for child in children_of.get(node, ()):
-                if child not in seen:
-                    seen.add(child)
-                    order.append(child)
-                    following.append(child)
-        frontier = following
-    return order
 
 
 def active_children(session: Session, *, parent_id: int, on: date) -> list[Unit]:
