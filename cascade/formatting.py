@@ -86,3 +86,9 @@ def parse_vn_number(text: str) -> Decimal:
         return Decimal(raw)
     except InvalidOperation as exc:
         raise ValueError(f"not a number: {text!r}") from exc
+
+
+def plain_number(number: Decimal) -> str:
+    """715, 86.5: a Decimal without trailing zeros or exponent, for messages and stored text."""
+    text = f"{number:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

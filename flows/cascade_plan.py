@@ -1,4 +1,4 @@
-"""Pass a plan down to its units: assignments, notices, delivery."""
+"""Pass a plan down every level: assignments, implementing plans, notices, delivery."""
 
 from __future__ import annotations
 
@@ -9,27 +9,48 @@ from prefect import flow
 
 from flows.deliver_outbox import deliver_outbox
 from tasks.assign import assign_units, plan_batches, resolve_plan
+from tasks.derive import derivation_batches, derive_plans
 from tasks.outbox import DeliveryTally
+from tasks.succession import apply_successions
 
 
 @dataclass(frozen=True)
 class CascadeResult:
     plan_key: str
     assigned: int
+    drafted: int  # implementing plans drafted by this run
+    issued: int  # of which issued automatically
+    levels: int  # levels reached below the plan's issuer
     delivery: DeliveryTally
 
 
 @flow(name="cascade-plan", flow_run_name="cascade-{plan}-{as_of}")
 def cascade_plan(plan: str, as_of: date, units: list[str] | None = None) -> CascadeResult:
-    """Assign the plan's report duties to its units (the issuer's direct subordinates, or `units`) and email them.
+    """Assign the plan's duties to its units (the issuer's direct subordinates, or `units`), draft the
+    implementing plans of units that have subordinates, and go on down through every issued one.
 
-    Safe to rerun: units already assigned are skipped and nothing already sent is sent again.
+    Safe to rerun: units already assigned and plans already drafted are skipped, plans issued since
+    are cascaded, and nothing already sent is sent again.
     """
     ref = resolve_plan(plan)
+    apply_successions(as_of)
 
-    # Assign
-    assigned = sum(assign_units(batch, as_of) for batch in plan_batches(ref.id, as_of, units))
+    assigned = drafted = issued = levels = 0
+    frontier = [ref.id]
+    while frontier:
+        levels += 1
+        # Assign this level
+        batches = plan_batches(frontier, as_of, units if levels == 1 else None)
+        assigned += sum(assign_units(batch, as_of) for batch in batches)
+
+        # Draft (and where the level says so, issue) the implementing plans of units with subordinates
+        plans, frontier = frontier, []
+        for batch in derivation_batches(plans, as_of):
+            derived = derive_plans(batch, as_of)
+            drafted += derived.drafted
+            issued += derived.issued
+            frontier += derived.ready_plan_ids
 
     # Notify
     delivery = deliver_outbox(as_of)
-    return CascadeResult(ref.key, assigned, delivery)
+    return CascadeResult(ref.key, assigned, drafted, issued, levels, delivery)

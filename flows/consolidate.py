@@ -1,4 +1,4 @@
-"""Consolidate the units' reports for one duty into the issuer's report."""
+"""Consolidate a duty's reports bottom-up: every level below first, then the plan's own."""
 
 from __future__ import annotations
 
@@ -7,9 +7,18 @@ from datetime import date
 
 from prefect import flow, task
 
+from cascade.settings import get_settings
 from models.consolidation import Consolidation, consolidate as consolidate_figures
 from tasks.assign import resolve_plan
-from tasks.consolidation import load_consolidation, publish_artifacts, save_report, write_report
+from tasks.consolidation import (
+    consolidate_duties,
+    levels_below,
+    load_consolidation,
+    publish_artifacts,
+    save_report,
+    write_report,
+)
+from tasks.succession import apply_successions
 
 judge = task(consolidate_figures, name="judge-targets")
 
@@ -19,12 +28,29 @@ class ConsolidationResult:
     report_id: int
     files: list[str]
     result: Consolidation
+    below: int  # implementing plans consolidated on the way up
 
 
 @flow(name="consolidate", flow_run_name="consolidate-{plan}-{duty}-{as_of}")
-def consolidate(plan: str, duty: str, as_of: date) -> ConsolidationResult:
-    """Judge every target against the units' latest figures, compile the narrative, list late and missing units, and write the report."""
+def consolidate(plan: str, duty: str, as_of: date, all_levels: bool = True) -> ConsolidationResult:
+    """Judge every target against the units' latest figures, compile the narrative, list late and
+    missing units, write the report, and submit it upward when the duty answers a parent's duty.
+
+    With `all_levels`, every issued implementing plan below is consolidated first, deepest level
+    first, so that each unit's report reaches its parent before the parent is consolidated.
+    """
     ref = resolve_plan(plan)
+    apply_successions(as_of)
+
+    # Levels below, bottom-up
+    below = 0
+    if all_levels:
+        size = get_settings().cascade_batch_size
+        for level in reversed(levels_below(ref.id, duty)):
+            for start in range(0, len(level), size):
+                below += consolidate_duties(level[start : start + size], as_of)
+
+    # This level
     header, data = load_consolidation(ref.id, duty, as_of)
     result = judge(data)
 
@@ -32,4 +58,4 @@ def consolidate(plan: str, duty: str, as_of: date) -> ConsolidationResult:
     files = write_report(header, result)
     report_id = save_report(header, result, files)
     publish_artifacts(header, result, files)
-    return ConsolidationResult(report_id, files, result)
+    return ConsolidationResult(report_id, files, result, below)

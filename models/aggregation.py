@@ -2,16 +2,19 @@
 
 Rules (documented in the README):
 - sum: the units' values are added; a unit that has not reported adds nothing.
-- mean: the average of the values reported.
+- mean: the average of the values reported; a consolidated figure (a level below's mean)
+  weighs as many units as it covers, so the mean is over all the units at the bottom.
 - weighted_rate: Σ numerators / Σ denominators × 100, so large units weigh more.
 - share_of_units: the percentage of the *expected* units whose own figure meets the
-  unit threshold; a unit that has not reported counts as not meeting it.
+  unit threshold; a unit that has not reported counts as not meeting it. A consolidated
+  figure brings its counts (passing units / units counted), so the share is over all the
+  units at the bottom; a missing unit that stands for several counts as that many failing.
 A target with no figure at all has no verdict ('Chưa có số liệu').
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -49,6 +52,11 @@ class UnitFigure:
     numerator: Decimal | None = None
     denominator: Decimal | None = None
     submission_id: int | None = None
+    covers: int | None = None  # a consolidated figure: how many units it stands for (None: one unit's own)
+
+    @property
+    def weight(self) -> int:
+        return self.covers or 1
 
     @property
     def own_value(self) -> Decimal | None:
@@ -71,6 +79,7 @@ class TargetResult:
     denominator: Decimal | None = None
     passing_units: tuple[str, ...] = ()
     sources: tuple[tuple[str, int], ...] = ()  # (unit code, submission id) behind the figure
+    covers: int = 0  # units at the bottom the figure stands for
 
     @property
     def is_complete(self) -> bool:
@@ -93,8 +102,13 @@ def compare(figure: Decimal, comparator: Comparator, value: Decimal) -> bool:
     raise ValueError(f"unknown comparator {comparator!r}")
 
 
-def judge(rule: TargetRule, figures: Sequence[UnitFigure], expected_units: Sequence[str]) -> TargetResult:
-    """Aggregate the expected units' figures by the rule's aggregation and judge the result."""
+def judge(rule: TargetRule, figures: Sequence[UnitFigure], expected_units: Sequence[str], weights: Mapping[str, int] | None = None) -> TargetResult:
+    """Aggregate the expected units' figures by the rule's aggregation and judge the result.
+
+    `weights` says how many units at the bottom an expected unit stands for when it has not
+    reported (default 1); it only matters for share_of_units.
+    """
+    weights = weights or {}
     expected = list(dict.fromkeys(expected_units))
     by_unit = {f.unit_code: f for f in figures if f.unit_code in expected}
     reported = {code: f for code, f in by_unit.items() if f.own_value is not None}
@@ -102,12 +116,14 @@ def judge(rule: TargetRule, figures: Sequence[UnitFigure], expected_units: Seque
     numerator = denominator = None
     passing: tuple[str, ...] = ()
     figure: Decimal | None
+    covers = sum(f.weight for f in reported.values())
 
     match rule.aggregation:
         case Aggregation.SUM:
             figure = sum((f.own_value for f in reported.values()), Decimal(0)) if reported else None  # type: ignore[misc]
         case Aggregation.MEAN:
-            figure = sum((f.own_value for f in reported.values()), Decimal(0)) / len(reported) if reported else None  # type: ignore[misc]
+            total = sum((f.own_value * f.weight for f in reported.values()), Decimal(0))  # type: ignore[operator]
+            figure = total / covers if reported else None
         case Aggregation.WEIGHTED_RATE:
             weighted = [f for f in reported.values() if f.numerator is not None and f.denominator]
             if weighted:
@@ -121,10 +137,20 @@ def judge(rule: TargetRule, figures: Sequence[UnitFigure], expected_units: Seque
                 raise ValueError(f"target {rule.code}: share_of_units needs a unit threshold")
             passing = tuple(
                 code for code in expected
-                if code in reported and compare(reported[code].own_value, rule.unit_comparator, rule.unit_threshold)  # type: ignore[arg-type]
+                if code in reported and reported[code].covers is None
+                and compare(reported[code].own_value, rule.unit_comparator, rule.unit_threshold)  # type: ignore[arg-type]
             )
-            numerator, denominator = Decimal(len(passing)), Decimal(len(expected))
-            figure = numerator / denominator * HUNDRED if expected and reported else None
+            numerator = Decimal(len(passing))
+            denominator = Decimal(0)
+            for code in expected:
+                f = reported.get(code)
+                if f is not None and f.covers is not None:  # a level below: its own counts
+                    numerator += f.numerator or Decimal(0)
+                    denominator += f.denominator if f.denominator is not None else Decimal(f.covers)
+                else:
+                    denominator += Decimal(1 if f is not None else weights.get(code, 1))
+            covers = int(denominator)
+            figure = numerator / denominator * HUNDRED if denominator and reported else None
         case _:
             raise ValueError(f"unknown aggregation {rule.aggregation!r}")
 
@@ -132,7 +158,7 @@ def judge(rule: TargetRule, figures: Sequence[UnitFigure], expected_units: Seque
         verdict = Verdict.NO_DATA
     else:
         verdict = Verdict.MET if compare(figure, rule.comparator, rule.value) else Verdict.NOT_MET
-    return TargetResult(rule, figure, verdict, len(expected), len(reported), numerator, denominator, passing, sources)
+    return TargetResult(rule, figure, verdict, len(expected), len(reported), numerator, denominator, passing, sources, covers)
 
 
 def rate(part: int, whole: int) -> Decimal | None:

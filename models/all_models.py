@@ -1,6 +1,7 @@
 """Imports every model module so that the metadata knows all tables."""
 
 from models.assignment import Assignment, AssignmentStatus
+from models.calendar import CalendarOverride  # noqa: F401  (registers the table)
 from models.outbox import EmailKind, EmailStatus, OutboundEmail
 from models.plan import Aggregation, Comparator, DutyKind, Plan, PlanStatus, PlanTask, ReportDuty, Target, TaskRole, TaskUnit
 from models.report import Report

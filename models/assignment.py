@@ -18,6 +18,11 @@ class AssignmentStatus(StrEnum):
     SUBMITTED = "submitted"
     ACCEPTED = "accepted"
     RETURNED = "returned"
+    MERGED = "merged"  # the unit merged into a successor that reports for both: no longer expected
+
+
+OPEN_STATUSES = (AssignmentStatus.ASSIGNED, AssignmentStatus.RETURNED)
+EXPECTED_STATUSES = tuple(s for s in AssignmentStatus if s != AssignmentStatus.MERGED)
 
 
 class Assignment(Base):
@@ -34,6 +39,9 @@ class Assignment(Base):
     first_submitted_at: Mapped[datetime | None]
     submitted_on: Mapped[date | None] = mapped_column(comment="Vietnam date of the first submission: decides lateness.")
     reminder_rank: Mapped[int] = mapped_column(default=0, comment="Highest reminder step queued so far (see models.reminders).")
+    transferred_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("unit.id"), comment="The unit this assignment belonged to before a merger moved it to its successor."
+    )
 
     duty: Mapped[ReportDuty] = relationship()
-    unit: Mapped[Unit] = relationship()
+    unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])

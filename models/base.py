@@ -49,5 +49,6 @@ class Base(DeclarativeBase):
         list[str]: JSON(),
         list[int]: JSON(),
         list[dict[str, Any]]: JSON(),
+        list[Any]: JSON(),
         str: String(),
     }

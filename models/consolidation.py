@@ -40,6 +40,24 @@ class SectionText:
 
 
 @dataclass(frozen=True)
+class LevelRate:
+    """Reporting at one level below the consolidating unit (1 = its direct subordinates)."""
+
+    level: int
+    expected: int
+    submitted: int
+    on_time: int
+
+    @property
+    def completeness(self) -> Decimal | None:
+        return rate(self.submitted, self.expected)
+
+    @property
+    def timeliness(self) -> Decimal | None:
+        return rate(self.on_time, self.expected)
+
+
+@dataclass(frozen=True)
 class ConsolidationInput:
     as_of: date
     units: tuple[ExpectedUnit, ...]
@@ -47,6 +65,8 @@ class ConsolidationInput:
     figures: dict[str, tuple[UnitFigure, ...]]  # indicator code → the units' latest figures
     sections: tuple[tuple[str, str], ...]  # (code, title) in the duty's order
     narratives: dict[str, tuple[SectionText, ...]] = field(default_factory=dict)
+    weights: dict[str, int] = field(default_factory=dict)  # unit code → units at the bottom it stands for
+    levels: tuple[LevelRate, ...] = ()  # reporting at every level below, for the duty and the duties answering it
 
 
 @dataclass(frozen=True)
@@ -60,6 +80,7 @@ class Consolidation:
     overdue_missing: tuple[ExpectedUnit, ...]  # missing and past their due date
     results: tuple[TargetResult, ...]
     sections: tuple[tuple[str, str, tuple[SectionText, ...]], ...]  # (code, title, texts)
+    levels: tuple[LevelRate, ...] = ()
 
     @property
     def completeness(self) -> Decimal | None:
@@ -79,7 +100,7 @@ class Consolidation:
 def consolidate(data: ConsolidationInput) -> Consolidation:
     units = data.units
     submitted = tuple(u for u in units if u.submitted_on is not None)
-    results = tuple(judge(rule, data.figures.get(rule.code, ()), reporters) for rule, reporters in data.rules)
+    results = tuple(judge(rule, data.figures.get(rule.code, ()), reporters, data.weights) for rule, reporters in data.rules)
     return Consolidation(
         as_of=data.as_of,
         expected=len(units),
@@ -90,6 +111,7 @@ def consolidate(data: ConsolidationInput) -> Consolidation:
         overdue_missing=tuple(u for u in units if u.submitted_on is None and u.is_late(data.as_of)),
         results=results,
         sections=tuple((code, title, data.narratives.get(code, ())) for code, title in data.sections),
+        levels=data.levels,
     )
 
 

@@ -64,15 +64,20 @@ class Plan(Base):
     title: Mapped[str]
     year: Mapped[int]
     basis: Mapped[list[str]] = mapped_column(default=list)
-    parent_plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id"))
+    parent_plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id"), index=True)
     purposes: Mapped[str] = mapped_column(Text, default="")
     requirements: Mapped[str] = mapped_column(Text, default="")
     recipients: Mapped[list[str]] = mapped_column(default=list)
     signer_title: Mapped[str]
     signer_name: Mapped[str]
     status: Mapped[PlanStatus] = mapped_column(String(16), default=PlanStatus.ISSUED)
+    level: Mapped[int] = mapped_column(default=0, comment="Depth of the issuer below the root plan's issuer: 0 for a root plan.")
+    cascade_policy: Mapped[dict[str, Any]] = mapped_column(
+        default=dict, comment="How the plan passes down: {levels: [{lead_days, issue}]} (see models.cascading); derived plans copy it."
+    )
 
     issuer: Mapped[Unit] = relationship()
+    parent_plan: Mapped[Plan | None] = relationship(remote_side=[id])
     tasks: Mapped[list[PlanTask]] = relationship(back_populates="plan", order_by="PlanTask.position", cascade="all, delete-orphan")
     targets: Mapped[list[Target]] = relationship(back_populates="plan", order_by="Target.position", cascade="all, delete-orphan")
     duties: Mapped[list[ReportDuty]] = relationship(back_populates="plan", order_by="ReportDuty.due_on", cascade="all, delete-orphan")
@@ -136,6 +141,7 @@ class Target(Base):
     unit_threshold: Mapped[Decimal | None]
     reporter_codes: Mapped[list[str]] = mapped_column(default=list, comment="Units that report it; empty = every assignee.")
     allocations: Mapped[dict[str, Any]] = mapped_column(default=dict, comment="Unit code → its share of a sum target.")
+    allocation_rule: Mapped[str | None] = mapped_column(String(16), comment="How units without explicit allocations share the value: 'equal'.")
 
     plan: Mapped[Plan] = relationship(back_populates="targets")
 
@@ -159,6 +165,9 @@ class ReportDuty(Base):
     sections: Mapped[list[dict[str, Any]]] = mapped_column(default=list, comment="[{code, title}] narrative sections.")
     indicator_codes: Mapped[list[str]] = mapped_column(default=list, comment="Targets reported; empty = all the plan's targets.")
     assignee_codes: Mapped[list[str]] = mapped_column(default=list, comment="Units; empty = the issuer's direct subordinates.")
+    source_duty_id: Mapped[int | None] = mapped_column(
+        ForeignKey("report_duty.id"), index=True, comment="The parent plan's duty this one answers: its consolidation is submitted there."
+    )
 
     plan: Mapped[Plan] = relationship(back_populates="duties")
 

@@ -37,7 +37,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from cascade.formatting import parse_vn_number
+from cascade.formatting import parse_vn_number, plain_number
+from models.cascading import AllocationRule, IssueMode
 from models.plan import Aggregation, Comparator, DutyKind
 from models.unit import UnitKind
 
@@ -407,6 +408,11 @@ class TargetSpec(Spec):
     allocations: dict[UnitCode, VnNumber] | None = Field(
         None, description="Only for sum: unit code → its share of the target; the shares must add up exactly to value."
     )
+    allocation_rule: AllocationRule | None = Field(
+        None,
+        description="Only for sum: how the target is shared among units that have no explicit allocation, at every level below: "
+        "'equal' (equal shares, whole numbers when the value is whole). Without allocations or a rule, each unit works toward the whole value.",
+    )
 
     @field_validator("unit_threshold")
     @classmethod
@@ -453,6 +459,16 @@ class TargetSpec(Spec):
             )
         return allocations
 
+    @field_validator("allocation_rule")
+    @classmethod
+    def _rule_for_sums(cls, rule: AllocationRule | None, info: ValidationInfo) -> AllocationRule | None:
+        aggregation = info.data.get("aggregation")
+        if rule is not None and aggregation is not None and aggregation != Aggregation.SUM:
+            raise PydanticCustomError(
+                "allocation_rule", "only allowed with aggregation sum (this target's aggregation is {aggregation})", {"aggregation": str(aggregation)}
+            )
+        return rule
+
     @model_validator(mode="after")
     def _percent_range(self) -> TargetSpec:
         if self.aggregation in (Aggregation.WEIGHTED_RATE, Aggregation.SHARE_OF_UNITS) and not (0 <= self.value <= 100):
@@ -460,15 +476,12 @@ class TargetSpec(Spec):
         return self
 
 
-def plain_number(number: Decimal) -> str:
-    """715, 86.5: a Decimal without trailing zeros or exponent."""
-    text = f"{number:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 class SectionSpec(Spec):
     code: IndicatorCode = Field(description="Code of the narrative section, unique in the duty: 'ket_qua'.")
     title: str = Field(min_length=1, description="Heading of the section: 'Kết quả triển khai, thực hiện'.")
+
+
+PERIODIC_KINDS = (DutyKind.QUARTERLY, DutyKind.SIX_MONTH, DutyKind.NINE_MONTH, DutyKind.ANNUAL)
 
 
 def _desc_unique(days: list[int]) -> list[int]:
@@ -487,14 +500,24 @@ class DutySpec(Spec):
     title: str = Field(min_length=1, description="Title of the requested report.")
     period_start: VnDate | None = Field(None, description="First day of the period reported on.")
     cutoff_on: VnDate | None = Field(None, description="Data up to this day ('từ đầu năm đến ngày 15/10'); must be on or before due_on.")
-    due_on: VnDate = Field(description="Due date of the reports (YYYY-MM-DD or DD/MM/YYYY).")
+    due_on: VnDate | None = Field(
+        None, description="Due date of the reports (YYYY-MM-DD or DD/MM/YYYY); required unless due_after_cutoff generates periodic reports."
+    )
+    due_after_cutoff: PositiveInt | None = Field(
+        None,
+        description="Periodic duties (quarterly, six_month, nine_month, annual) without due_on: one duty per period of the plan's year, "
+        "with the data cut-off of Decree 09/2019/NĐ-CP (15th of the previous month to the 14th; the year from 15/12 to 14/12), "
+        "each due this many working days after its cut-off. Codes get a suffix: bao_cao_quy.q1 ... .q4, .h1, .9m, .year.",
+    )
     reminder_days: Annotated[list[PositiveInt], AfterValidator(_desc_unique)] = Field(
         default_factory=lambda: [7, 3, 1], description="Reminders this many days before the due date (sorted descending, duplicates dropped)."
     )
     overdue_days: Annotated[list[PositiveInt], AfterValidator(_asc_unique)] = Field(
         default_factory=lambda: [1, 7], description="Overdue notices this many days after the due date."
     )
-    sections: list[SectionSpec] = Field(min_length=1, description="Narrative sections every report must fill (at least one).")
+    sections: list[SectionSpec] = Field(
+        default_factory=list, description="Narrative sections every report must fill (at least one, except for an implementing_plan duty)."
+    )
     indicators: list[IndicatorCode] = Field(default_factory=list, description="Target codes reported; empty = all the plan's targets.")
     assignees: list[UnitCode] = Field(default_factory=list, description="Codes of the units that must report; empty = the issuer's direct subordinates.")
 
@@ -517,6 +540,22 @@ class DutySpec(Spec):
     @model_validator(mode="after")
     def _dates_in_order(self) -> DutySpec:
         issues: list[tuple[Loc, str]] = []
+        if not self.sections and self.kind != DutyKind.IMPLEMENTING_PLAN:
+            issues.append((("sections",), "expected at least one narrative section (only an implementing_plan duty may have none)"))
+        if self.due_after_cutoff is not None:
+            if self.kind not in PERIODIC_KINDS:
+                issues.append((("due_after_cutoff",), f"only for periodic duties ({', '.join(PERIODIC_KINDS)}); this duty is {self.kind}"))
+            if self.due_on is not None:
+                issues.append((("due_on",), "give either due_on or due_after_cutoff, not both"))
+            for name in ("cutoff_on", "period_start"):
+                if getattr(self, name) is not None:
+                    issues.append(((name,), f"{name} comes from the generated periods when due_after_cutoff is given; remove it"))
+        elif self.due_on is None:
+            issues.append((("due_on",), "missing: give the due date (or due_after_cutoff for a periodic duty)"))
+        if self.due_on is None:  # periods are generated at import, with dates that are in order
+            if issues:
+                raise cross_check(issues)
+            return self
         if self.cutoff_on and self.cutoff_on > self.due_on:
             issues.append((("cutoff_on",), f"cutoff_on ({self.cutoff_on}) must be on or before due_on ({self.due_on})"))
         if self.period_start and self.cutoff_on and self.period_start > self.cutoff_on:
@@ -526,6 +565,17 @@ class DutySpec(Spec):
         if issues:
             raise cross_check(issues)
         return self
+
+
+class LevelSpec(Spec):
+    """The policy of one level below the issuer (the first entry: its direct subordinates)."""
+
+    lead_days: int = Field(5, ge=0, le=60, description="Working days a unit of this level keeps for consolidating: its subordinates are due this much earlier than it is.")
+    issue: IssueMode = Field(IssueMode.AUTO, description="auto: its implementing plan is issued as drafted and cascaded at once; wait: drafted, then adjusted and issued by the unit.")
+
+
+class CascadeSpec(Spec):
+    levels: list[LevelSpec] = Field(min_length=1, description="One entry per level below the issuer; the last entry applies to every deeper level.")
 
 
 def derive_plan_key(number: str | None, symbol: str, year: int) -> str:
@@ -553,6 +603,7 @@ class PlanSpec(Spec):
     tasks: list[TaskSpec] = Field(default_factory=list, description="Key tasks with their lead and supporting units.")
     targets: list[TargetSpec] = Field(default_factory=list, description="Quantified targets; each code is an indicator units report.")
     duties: list[DutySpec] = Field(default_factory=list, description="Reporting duties: what is reported, by whom and when.")
+    cascade: CascadeSpec | None = Field(None, description="How the plan passes down the levels below its issuer; default: every level issues automatically, 5 working days lead.")
 
     @field_validator("tasks")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from enum import StrEnum
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
@@ -17,7 +18,8 @@ class Channel(StrEnum):
     FILE = "file"  # cascade submit FILE
     WEB = "web"
     EMAIL = "email"
-    CONSOLIDATION = "consolidation"
+    CONSOLIDATION = "consolidation"  # a unit's consolidated report, submitted upward by the system
+    PLAN = "plan"  # an implementing plan issued in the system fulfils an implementing_plan duty
 
 
 class ReviewStatus(StrEnum):
@@ -42,6 +44,7 @@ class Submission(Base):
     self_score: Mapped[Decimal | None]
     self_assessment: Mapped[str] = mapped_column(Text, default="")
     review_status: Mapped[ReviewStatus] = mapped_column(String(16), default=ReviewStatus.PENDING)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"), comment="The consolidation this version was made from.")
 
     assignment: Mapped[Assignment] = relationship()
     values: Mapped[list[SubmissionValue]] = relationship(back_populates="submission", cascade="all, delete-orphan")
@@ -62,6 +65,8 @@ class SubmissionValue(Base):
     numerator: Mapped[Decimal | None]
     denominator: Mapped[Decimal | None]
     note: Mapped[str] = mapped_column(Text, default="")
+    covers: Mapped[int | None] = mapped_column(comment="Consolidated figures: how many units the figure stands for.")
+    sources: Mapped[list[Any]] = mapped_column(default=list, comment="Consolidated figures: [[unit code, submission id]] behind it.")
 
     submission: Mapped[Submission] = relationship(back_populates="values")
 

@@ -45,6 +45,7 @@ class Unit(Base):
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id], foreign_keys=[parent_id], back_populates="children")
     children: Mapped[list[Unit]] = relationship(foreign_keys=[parent_id], back_populates="parent")
+    successor: Mapped[Unit | None] = relationship(remote_side=[id], foreign_keys=[successor_id])
 
     def is_active(self, on: date) -> bool:
         return (self.valid_from is None or self.valid_from <= on) and (self.valid_to is None or on <= self.valid_to)

@@ -68,18 +68,21 @@ def assignee_units(session: Session, duty: ReportDuty, *, as_of: date, only: lis
 
 
 @task(name="plan-assignment-batches")
-def plan_batches(plan_id: int, as_of: date, only: list[str] | None = None) -> list[AssignmentBatch]:
-    """Split every duty's assignees into batches of `cascade_batch_size` units."""
+def plan_batches(plan_ids: list[int], as_of: date, only: list[str] | None = None) -> list[AssignmentBatch]:
+    """Split every duty's assignees of these plans into batches of `cascade_batch_size` units."""
     size = get_settings().cascade_batch_size
     batches: list[AssignmentBatch] = []
     with session_scope() as session:
-        plan = session.get_one(Plan, plan_id)
-        if plan.status == PlanStatus.CLOSED:
-            raise ConflictError(f"plan {plan.code} is closed")
-        for duty in plan.duties:
-            unit_ids = [u.id for u in assignee_units(session, duty, as_of=as_of, only=only)]
-            for start in range(0, len(unit_ids), size):
-                batches.append(AssignmentBatch(duty.id, duty.code, tuple(unit_ids[start : start + size])))
+        for plan_id in plan_ids:
+            plan = session.get_one(Plan, plan_id)
+            if plan.status == PlanStatus.CLOSED:
+                raise ConflictError(f"plan {plan.code} is closed")
+            if plan.status == PlanStatus.DRAFT:
+                raise ConflictError(f"plan {plan.key} is a draft: issue it first (cascade plan issue {plan.key})")
+            for duty in plan.duties:
+                unit_ids = [u.id for u in assignee_units(session, duty, as_of=as_of, only=only)]
+                for start in range(0, len(unit_ids), size):
+                    batches.append(AssignmentBatch(duty.id, duty.code, tuple(unit_ids[start : start + size])))
     return batches
 
 

@@ -2,33 +2,40 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from cascade import clock
 from cascade.errors import NotFound
 from cascade.settings import get_settings
 from models.aggregation import TargetRule, UnitFigure
-from models.assignment import Assignment
+from models.assignment import EXPECTED_STATUSES, Assignment, AssignmentStatus
 from models.consolidation import (
     Consolidation,
     ConsolidationInput,
     ExpectedUnit,
+    LevelRate,
     SectionText,
+    consolidate,
     expected_reporters,
 )
 from models.db import session_scope
-from models.plan import Plan, ReportDuty
+from models.plan import Aggregation, Plan, PlanStatus, ReportDuty
 from models.report import Report
-from models.submission import Submission, SubmissionSection, SubmissionValue
+from models.submission import Channel, Submission, SubmissionSection, SubmissionValue
 from models.unit import Unit
+from tasks.derive import MAX_DEPTH
 from tasks.render import duty_targets, plan_context
+from tasks.submissions import FigureInput, SubmissionInput, queue_receipt, store_version
 from templates import COMPARATOR_WORDS, VERDICT_WORDS, measure, render
 
 
@@ -46,93 +53,184 @@ class ReportHeader:
     issuer_id: int
 
 
+@dataclass(frozen=True)
+class TreeRow:
+    """One expected assignment somewhere below a duty."""
+
+    unit_id: int
+    unit_code: str
+    duty_id: int
+    due_on: date
+    first_submitted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DutyTree:
+    """A duty and every duty answering it, level by level: rows[0] are the duty's own assignees."""
+
+    rows: tuple[tuple[TreeRow, ...], ...]
+    answering: dict[tuple[int, int], int]  # (duty id, unit id) → the unit's own duty answering it
+
+    def weights(self) -> dict[tuple[int, int], int]:
+        """(duty id, unit id) → how many units at the bottom the assignment stands for."""
+        weight: dict[tuple[int, int], int] = {}
+        below: dict[int, int] = {}
+        for level in reversed(self.rows):
+            for row in level:
+                own = self.answering.get((row.duty_id, row.unit_id))
+                weight[row.duty_id, row.unit_id] = below.get(own, 1) if own is not None else 1
+            for row in level:
+                below[row.duty_id] = below.get(row.duty_id, 0) + weight[row.duty_id, row.unit_id]
+        return weight
+
+    def level_rates(self, as_of: date) -> tuple[LevelRate, ...]:
+        """Completeness and timeliness at every level, counting submissions made by the end of `as_of`."""
+        end_of_day = clock.start_of_day(as_of + timedelta(days=1))
+        rates = []
+        for depth, level in enumerate(self.rows, start=1):
+            done = [r for r in level if r.first_submitted_at is not None and r.first_submitted_at < end_of_day]
+            on_time = [r for r in done if clock.local_date(r.first_submitted_at) <= r.due_on]  # type: ignore[arg-type]
+            rates.append(LevelRate(depth, len(level), len(done), len(on_time)))
+        return tuple(rates)
+
+
+def duty_tree(session: Session, duty_id: int) -> DutyTree:
+    """Walk down from a duty through the issued implementing plans' duties that answer it."""
+    rows: list[tuple[TreeRow, ...]] = []
+    answering: dict[tuple[int, int], int] = {}
+    duty_ids = [duty_id]
+    while duty_ids and len(rows) < MAX_DEPTH:
+        level = session.execute(
+            select(Assignment.unit_id, Unit.code, Assignment.duty_id, Assignment.due_on, Assignment.first_submitted_at)
+            .join(Unit, Unit.id == Assignment.unit_id)
+            .where(Assignment.duty_id.in_(duty_ids), Assignment.status.in_(EXPECTED_STATUSES))
+            .order_by(Unit.code)
+        ).all()
+        rows.append(tuple(TreeRow(*row) for row in level))
+        derived = session.execute(
+            select(ReportDuty.id, ReportDuty.source_duty_id, Plan.issuer_id)
+            .join(Plan, Plan.id == ReportDuty.plan_id)
+            .where(ReportDuty.source_duty_id.in_(duty_ids), Plan.status != PlanStatus.DRAFT)
+        ).all()
+        for own_id, source_id, issuer_id in derived:
+            answering[source_id, issuer_id] = own_id
+        duty_ids = [own_id for own_id, _, _ in derived]
+    return DutyTree(tuple(rows), answering)
+
+
+def find_duty(session: Session, plan: Plan, duty_code: str) -> ReportDuty:
+    duty = session.scalar(select(ReportDuty).where(ReportDuty.plan_id == plan.id, ReportDuty.code == duty_code))
+    if duty is None:
+        raise NotFound(f"plan {plan.code} has no duty {duty_code!r}; it has: {', '.join(d.code for d in plan.duties)}")
+    return duty
+
+
+def load_input(session: Session, duty: ReportDuty, as_of: date) -> tuple[ReportHeader, ConsolidationInput]:
+    """Everything one duty's consolidation needs, as of the end of `as_of` (later versions are ignored)."""
+    end_of_day = clock.start_of_day(as_of + timedelta(days=1))
+    plan = duty.plan
+    assignments = session.execute(
+        select(Assignment, Unit)
+        .join(Unit, Unit.id == Assignment.unit_id)
+        .where(Assignment.duty_id == duty.id, Assignment.status.in_(EXPECTED_STATUSES))
+        .order_by(Unit.code)
+    ).all()
+    versions = session.execute(
+        select(Submission.assignment_id, Submission.id, Submission.version, Submission.received_at)
+        .join(Assignment, Assignment.id == Submission.assignment_id)
+        .where(Assignment.duty_id == duty.id, Assignment.status.in_(EXPECTED_STATUSES), Submission.received_at < end_of_day)
+        .order_by(Submission.assignment_id, Submission.version)
+    ).all()
+    first_on: dict[int, date] = {}
+    latest: dict[int, tuple[int, int]] = {}
+    for assignment_id, submission_id, version, received_at in versions:
+        first_on.setdefault(assignment_id, clock.local_date(received_at))
+        latest[assignment_id] = (submission_id, version)
+
+    unit_of_submission = {latest[a.id][0]: u for a, u in assignments if a.id in latest}
+    units = tuple(
+        ExpectedUnit(u.code, u.name, a.due_on, first_on.get(a.id), *(latest.get(a.id) or (None, None)))
+        for a, u in assignments
+    )
+    targets = duty_targets(session, duty)
+    assignee_codes = [u.code for _, u in assignments]
+    rules = tuple(
+        (
+            TargetRule(t.code, t.metric, t.text, t.unit_of_measure, t.comparator, t.value, t.aggregation, t.unit_comparator, t.unit_threshold),
+            expected_reporters(t.reporter_codes, assignee_codes),
+        )
+        for t in targets
+    )
+    figures: dict[str, list[UnitFigure]] = {}
+    for value in session.scalars(select(SubmissionValue).where(SubmissionValue.submission_id.in_(unit_of_submission))):
+        unit = unit_of_submission[value.submission_id]
+        figures.setdefault(value.indicator_code, []).append(
+            UnitFigure(unit.code, value.value, value.numerator, value.denominator, value.submission_id, value.covers)
+        )
+    narratives: dict[str, list[SectionText]] = {}
+    sections = session.scalars(select(SubmissionSection).where(SubmissionSection.submission_id.in_(unit_of_submission))).all()
+    for section in sorted(sections, key=lambda s: unit_of_submission[s.submission_id].code):
+        if section.text.strip():
+            unit = unit_of_submission[section.submission_id]
+            narratives.setdefault(section.code, []).append(SectionText(unit.code, unit.name, section.text.strip(), section.submission_id))
+
+    tree = duty_tree(session, duty.id)
+    weights = tree.weights()
+    issuer = plan.issuer
+    header = ReportHeader(
+        plan=plan_context(plan),
+        issuer={
+            "name": issuer.name,
+            "short_name": issuer.display_name,
+            "governing_body": issuer.governing_body,
+            "symbol": issuer.issuer_symbol or "",
+            "place": issuer.place or "",
+        },
+        duty={"code": duty.code, "title": duty.title, "due_on": duty.due_on, "cutoff_on": duty.cutoff_on, "kind": str(duty.kind)},
+        recipients=tuple(plan.recipients),
+        signer_title=plan.signer_title,
+        signer_name=plan.signer_name,
+        duty_id=duty.id,
+        issuer_id=issuer.id,
+    )
+    data = ConsolidationInput(
+        as_of=as_of,
+        units=units,
+        rules=rules,
+        figures={code: tuple(items) for code, items in figures.items()},
+        sections=tuple((s["code"], s["title"]) for s in duty.sections),
+        narratives={code: tuple(items) for code, items in narratives.items()},
+        weights={u.code: weights.get((duty.id, u.id), 1) for _, u in assignments},
+        levels=tree.level_rates(as_of),
+    )
+    return header, data
+
+
 @task(name="load-consolidation")
 def load_consolidation(plan_id: int, duty_code: str, as_of: date) -> tuple[ReportHeader, ConsolidationInput]:
-    """Everything the consolidation needs, as of the end of `as_of` (later versions are ignored)."""
-    end_of_day = clock.start_of_day(as_of + timedelta(days=1))
+    """Everything the consolidation of one duty of a plan needs, as of the end of `as_of`."""
     with session_scope() as session:
-        plan = session.get_one(Plan, plan_id)
-        duty = session.scalar(select(ReportDuty).where(ReportDuty.plan_id == plan_id, ReportDuty.code == duty_code))
-        if duty is None:
-            raise NotFound(f"plan {plan.code} has no duty {duty_code!r}; it has: {', '.join(d.code for d in plan.duties)}")
-        assignments = session.execute(
-            select(Assignment, Unit).join(Unit, Unit.id == Assignment.unit_id).where(Assignment.duty_id == duty.id).order_by(Unit.code)
-        ).all()
-        versions = session.execute(
-            select(Submission.assignment_id, Submission.id, Submission.version, Submission.received_at)
-            .join(Assignment, Assignment.id == Submission.assignment_id)
-            .where(Assignment.duty_id == duty.id, Submission.received_at < end_of_day)
-            .order_by(Submission.assignment_id, Submission.version)
-        ).all()
-        first_on: dict[int, date] = {}
-        latest: dict[int, tuple[int, int]] = {}
-        for assignment_id, submission_id, version, received_at in versions:
-            first_on.setdefault(assignment_id, clock.local_date(received_at))
-            latest[assignment_id] = (submission_id, version)
+        return load_input(session, find_duty(session, session.get_one(Plan, plan_id), duty_code), as_of)
 
-        unit_of_submission = {latest[a.id][0]: u for a, u in assignments if a.id in latest}
-        units = tuple(
-            ExpectedUnit(u.code, u.name, a.due_on, first_on.get(a.id), *(latest.get(a.id) or (None, None)))
-            for a, u in assignments
-        )
-        targets = duty_targets(session, duty)
-        assignee_codes = [u.code for _, u in assignments]
-        rules = tuple(
-            (
-                TargetRule(t.code, t.metric, t.text, t.unit_of_measure, t.comparator, t.value, t.aggregation, t.unit_comparator, t.unit_threshold),
-                expected_reporters(t.reporter_codes, assignee_codes),
-            )
-            for t in targets
-        )
-        figures: dict[str, list[UnitFigure]] = {}
-        for value in session.scalars(select(SubmissionValue).where(SubmissionValue.submission_id.in_(unit_of_submission))):
-            unit = unit_of_submission[value.submission_id]
-            figures.setdefault(value.indicator_code, []).append(
-                UnitFigure(unit.code, value.value, value.numerator, value.denominator, value.submission_id)
-            )
-        narratives: dict[str, list[SectionText]] = {}
-        sections = session.scalars(
-            select(SubmissionSection).where(SubmissionSection.submission_id.in_(unit_of_submission))
-        ).all()
-        for section in sorted(sections, key=lambda s: unit_of_submission[s.submission_id].code):
-            if section.text.strip():
-                unit = unit_of_submission[section.submission_id]
-                narratives.setdefault(section.code, []).append(SectionText(unit.code, unit.name, section.text.strip(), section.submission_id))
 
-        issuer = plan.issuer
-        header = ReportHeader(
-            plan=plan_context(plan),
-            issuer={
-                "name": issuer.name,
-                "short_name": issuer.display_name,
-                "governing_body": issuer.governing_body,
-                "symbol": issuer.issuer_symbol or "",
-                "place": issuer.place or "",
-            },
-            duty={"code": duty.code, "title": duty.title, "due_on": duty.due_on, "cutoff_on": duty.cutoff_on, "kind": str(duty.kind)},
-            recipients=tuple(plan.recipients),
-            signer_title=plan.signer_title,
-            signer_name=plan.signer_name,
-            duty_id=duty.id,
-            issuer_id=issuer.id,
-        )
-        data = ConsolidationInput(
-            as_of=as_of,
-            units=units,
-            rules=rules,
-            figures={code: tuple(items) for code, items in figures.items()},
-            sections=tuple((s["code"], s["title"]) for s in duty.sections),
-            narratives={code: tuple(items) for code, items in narratives.items()},
-        )
-    return header, data
+@task(name="levels-below")
+def levels_below(plan_id: int, duty_code: str) -> list[list[int]]:
+    """The duties answering a plan's duty, level by level from the top (issued implementing plans only)."""
+    with session_scope() as session:
+        tree = duty_tree(session, find_duty(session, session.get_one(Plan, plan_id), duty_code).id)
+        levels: list[list[int]] = []
+        for level in tree.rows[:-1]:
+            owns = sorted({tree.answering[r.duty_id, r.unit_id] for r in level if (r.duty_id, r.unit_id) in tree.answering})
+            if owns:
+                levels.append(owns)
+        return levels
 
 
 def report_context(header: ReportHeader, result: Consolidation) -> dict[str, Any]:
     return {"header": header, "plan": header.plan, "issuer": header.issuer, "duty": header.duty, "r": result}
 
 
-@task(name="write-report-files")
-def write_report(header: ReportHeader, result: Consolidation) -> list[str]:
+def report_files(header: ReportHeader, result: Consolidation) -> list[str]:
     """Render the consolidated report as Markdown and HTML into the workspace; returns the paths."""
     folder = get_settings().reports_dir / header.plan["key"]
     folder.mkdir(parents=True, exist_ok=True)
@@ -148,6 +246,9 @@ def write_report(header: ReportHeader, result: Consolidation) -> list[str]:
     return paths
 
 
+write_report = task(report_files, name="write-report-files")
+
+
 def summary_of(result: Consolidation) -> dict[str, Any]:
     """The figures stored with the report, each traceable to the submissions behind it."""
     return {
@@ -155,6 +256,9 @@ def summary_of(result: Consolidation) -> dict[str, Any]:
         "submitted": [u.code for u in result.submitted],
         "late": [u.code for u in result.late],
         "missing": [u.code for u in result.missing],
+        "levels": [
+            {"level": lv.level, "expected": lv.expected, "submitted": lv.submitted, "on_time": lv.on_time} for lv in result.levels
+        ],
         "targets": [
             {
                 "code": r.rule.code,
@@ -162,6 +266,7 @@ def summary_of(result: Consolidation) -> dict[str, Any]:
                 "verdict": str(r.verdict),
                 "reported": r.reported,
                 "expected": r.expected,
+                "covers": r.covers,
                 "sources": [{"unit": code, "submission_id": sid} for code, sid in r.sources],
             }
             for r in result.results
@@ -169,23 +274,91 @@ def summary_of(result: Consolidation) -> dict[str, Any]:
     }
 
 
+def store_report(session: Session, header: ReportHeader, result: Consolidation, files: list[str]) -> Report:
+    """Record the consolidation (figures, sources, files) and, where the duty answers a parent's duty,
+    submit it there as the unit's own report, in the caller's transaction."""
+    report = Report(
+        duty_id=header.duty_id,
+        unit_id=header.issuer_id,
+        as_of=result.as_of,
+        created_at=clock.moment(result.as_of),
+        completeness=result.completeness,
+        timeliness=result.timeliness,
+        summary=summary_of(result),
+        files=files,
+    )
+    session.add(report)
+    session.flush()
+    submit_upward(session, report, result)
+    return report
+
+
 @task(name="save-report")
 def save_report(header: ReportHeader, result: Consolidation, files: list[str]) -> int:
-    """Record the consolidation (figures, sources, files); returns the report id."""
+    """Record the consolidation and submit it upward, in one transaction; returns the report id."""
     with session_scope() as session:
-        report = Report(
-            duty_id=header.duty_id,
-            unit_id=header.issuer_id,
-            as_of=result.as_of,
-            created_at=clock.moment(result.as_of),
-            completeness=result.completeness,
-            timeliness=result.timeliness,
-            summary=summary_of(result),
-            files=files,
+        return store_report(session, header, result, files).id
+
+
+def upward_input(unit_code: str, plan_key: str, duty_code: str, result: Consolidation) -> SubmissionInput:
+    """A consolidation as the unit's own submission: figures by each target's rule, with what they
+    cover and come from, and each section compiled with the name of every unit that wrote it."""
+    values: dict[str, FigureInput] = {}
+    for r in result.results:
+        if r.figure is None:
+            continue
+        if r.rule.aggregation in (Aggregation.WEIGHTED_RATE, Aggregation.SHARE_OF_UNITS):
+            values[r.rule.code] = FigureInput(numerator=r.numerator, denominator=r.denominator, covers=r.covers, sources=r.sources)
+        else:
+            values[r.rule.code] = FigureInput(value=r.figure, covers=r.covers, sources=r.sources)
+    sections = {code: render("reports/compiled_section.txt.j2", texts=texts).strip() for code, _, texts in result.sections if texts}
+    canonical = json.dumps(
+        {
+            "values": {code: [str(f.value), str(f.numerator), str(f.denominator), f.covers, f.sources] for code, f in values.items()},
+            "sections": sections,
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    return SubmissionInput(
+        plan=plan_key,
+        duty=duty_code,
+        unit=unit_code,
+        channel=Channel.CONSOLIDATION,
+        source_key=f"consolidation:{hashlib.sha256(canonical.encode()).hexdigest()}",
+        values=values,
+        sections=sections,
+    )
+
+
+def submit_upward(session: Session, report: Report, result: Consolidation) -> int | None:
+    """Submit a report to the parent's duty it answers, as a new version when it changed; returns the submission id."""
+    duty = session.get_one(ReportDuty, report.duty_id)
+    if duty.source_duty_id is None:
+        return None
+    assignment = session.scalar(
+        select(Assignment).where(
+            Assignment.duty_id == duty.source_duty_id, Assignment.unit_id == report.unit_id, Assignment.status.in_(EXPECTED_STATUSES)
         )
-        session.add(report)
-        session.flush()
-        return report.id
+    )
+    if assignment is None or assignment.status == AssignmentStatus.ACCEPTED:
+        return None
+    data = upward_input(assignment.unit.code, assignment.duty.plan.key, assignment.duty.code, result)
+    submission, is_new = store_version(session, assignment, data, received_at=clock.moment(result.as_of), report_id=report.id)
+    if is_new:
+        queue_receipt(session, submission, as_of=result.as_of)
+    return submission.id
+
+
+@task(name="consolidate-duties")
+def consolidate_duties(duty_ids: list[int], as_of: date) -> int:
+    """Consolidate a batch of units' duties (one level), each in its own transaction, submitting each upward; returns how many."""
+    for duty_id in duty_ids:
+        with session_scope() as session:
+            header, data = load_input(session, session.get_one(ReportDuty, duty_id), as_of)
+            result = consolidate(data)
+            store_report(session, header, result, report_files(header, result))
+    return len(duty_ids)
 
 
 def artifact_key(*parts: str) -> str:

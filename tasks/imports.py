@@ -22,8 +22,13 @@ from sqlalchemy.orm import Session
 from cascade.errors import ImportFileError, Problem
 from models.assignment import Assignment
 from models.db import session_scope
+from cascade.calendar import WorkingCalendar
+from models.calendar import load_calendar
+from models.cascading import looser_than
+from models.periods import decree_09_periods
 from models.plan import (
     Plan,
+    PlanStatus,
     PlanTask,
     ReportDuty,
     Target,
@@ -41,6 +46,7 @@ from models.specs import (
     plain_number,
 )
 from models.unit import Unit
+from tasks.derive import inherited_value, target_sharers
 from tasks.sources import (
     CsvLocator,
     Locator,
@@ -291,9 +297,86 @@ def _plan_problems(session: Session, loaded: LoadedPlan, *, replace: bool) -> tu
             problems.append(loaded.problem(("number",), f"plan {spec.code} of {spec.year} is already imported under the key '{twin.key}'"))
 
     issuer = units.get(spec.issuer)
+    if issuer is not None and parent_plan is not None:
+        problems += _inheritance_problems(session, loaded, parent_plan, issuer)
     if issuer is not None and not problems:
         problems += _assignee_problems(session, loaded, issuer)
+    problems += _generated_duty_problems(loaded)
     return problems, units, existing, parent_plan
+
+
+SYMBOLS = {"eq": "=", "gt": ">", "ge": "≥", "lt": "<", "le": "≤"}
+
+
+def _inheritance_problems(session: Session, loaded: LoadedPlan, parent: Plan, issuer: Unit) -> list[Problem]:
+    """An implementing plan may tighten what its parent asks of its issuer, never loosen it."""
+    problems: list[Problem] = []
+    if parent.issuer_id == issuer.id:
+        return [loaded.problem(("parent_plan",), f"plan {parent.code} is issued by '{issuer.code}' itself: an implementing plan belongs to a subordinate unit")]
+    sharers = target_sharers(session, parent)
+    inherited = {t.code: t for t in parent.targets}
+    for i, target in enumerate(loaded.spec.targets):
+        source = inherited.get(target.code)
+        if source is None:
+            continue
+        asked = inherited_value(source, issuer.code, sharers.get(source.code, []))
+        if target.aggregation != source.aggregation:
+            problems.append(loaded.problem(("targets", i, "aggregation"), f"expected '{source.aggregation}' as in the parent plan {parent.code}; got '{target.aggregation}'"))
+        elif looser_than(target.comparator, target.value, source.comparator, asked):
+            problems.append(
+                loaded.problem(
+                    ("targets", i, "value"),
+                    f"'{target.code}' asks {SYMBOLS[target.comparator]} {plain_number(target.value)}, looser than the parent plan {parent.code}, "
+                    f"which asks this unit {SYMBOLS[source.comparator]} {plain_number(asked)}: an implementing plan may only keep or tighten a target",
+                )
+            )
+    return problems
+
+
+def _generated_duty_problems(loaded: LoadedPlan) -> list[Problem]:
+    """Periodic duties expand into one duty per period: their codes must not clash with other duties."""
+    problems: list[Problem] = []
+    codes = {d.code: i for i, d in enumerate(loaded.spec.duties)}
+    for i, duty in enumerate(loaded.spec.duties):
+        if duty.due_after_cutoff is None:
+            continue
+        for period in decree_09_periods(duty.kind, loaded.spec.year or loaded.spec.issued_on.year):
+            code = f"{duty.code}.{period.suffix}"
+            if code in codes or len(code) > 32:
+                why = f"duty [{codes[code]}] already has this code" if code in codes else "longer than 32 characters"
+                problems.append(loaded.problem(("duties", i, "code"), f"the generated duty code '{code}' cannot be used: {why}"))
+    return problems
+
+
+def expand_duties(spec: PlanSpec, calendar: WorkingCalendar) -> list[ReportDuty]:
+    """The plan's duties as stored: periodic duties with due_after_cutoff become one duty per period
+    (Decree 09/2019 cut-offs), due that many working days after each cut-off."""
+    duties: list[ReportDuty] = []
+    for duty in spec.duties:
+        common = {
+            "kind": duty.kind,
+            "reminder_days": list(duty.reminder_days),
+            "overdue_days": list(duty.overdue_days),
+            "sections": [{"code": s.code, "title": s.title} for s in duty.sections],
+            "indicator_codes": list(duty.indicators),
+            "assignee_codes": list(duty.assignees),
+        }
+        if duty.due_after_cutoff is None:
+            assert duty.due_on is not None  # the spec requires one of the two
+            duties.append(ReportDuty(code=duty.code, title=duty.title, period_start=duty.period_start, cutoff_on=duty.cutoff_on, due_on=duty.due_on, **common))
+            continue
+        for period in decree_09_periods(duty.kind, spec.year or spec.issued_on.year):
+            duties.append(
+                ReportDuty(
+                    code=f"{duty.code}.{period.suffix}",
+                    title=f"{duty.title} {period.label}",
+                    period_start=period.start,
+                    cutoff_on=period.cutoff,
+                    due_on=calendar.add_working_days(period.cutoff, duty.due_after_cutoff),
+                    **common,
+                )
+            )
+    return duties
 
 
 def _assignee_problems(session: Session, loaded: LoadedPlan, issuer: Unit) -> list[Problem]:
@@ -354,6 +437,13 @@ def import_plan(path: str | Path, *, replace: bool = False) -> str:
         plan.year = spec.year  # type: ignore[assignment]  (set by the spec's defaults)
         plan.basis = list(spec.basis)
         plan.parent_plan_id = parent_plan.id if parent_plan is not None else None
+        plan.level = parent_plan.level + 1 if parent_plan is not None else 0
+        if spec.cascade is not None:
+            plan.cascade_policy = spec.cascade.model_dump(mode="json")
+        else:
+            plan.cascade_policy = dict(parent_plan.cascade_policy or {}) if parent_plan is not None else {}
+        # A replaced draft (an implementing plan the unit adjusted) stays a draft until it is issued.
+        plan.status = PlanStatus.DRAFT if existing is not None and existing.status == PlanStatus.DRAFT else PlanStatus.ISSUED
         plan.purposes = spec.purposes
         plan.requirements = spec.requirements
         plan.recipients = list(spec.recipients)
@@ -386,23 +476,12 @@ def import_plan(path: str | Path, *, replace: bool = False) -> str:
                     unit_threshold=target.unit_threshold.value if target.unit_threshold else None,
                     reporter_codes=list(target.reporters),
                     allocations={code: plain_number(share) for code, share in (target.allocations or {}).items()},
+                    allocation_rule=target.allocation_rule,
                 )
             )
-        for duty in spec.duties:
-            plan.duties.append(
-                ReportDuty(
-                    code=duty.code,
-                    kind=duty.kind,
-                    title=duty.title,
-                    period_start=duty.period_start,
-                    cutoff_on=duty.cutoff_on,
-                    due_on=duty.due_on,
-                    reminder_days=list(duty.reminder_days),
-                    overdue_days=list(duty.overdue_days),
-                    sections=[{"code": s.code, "title": s.title} for s in duty.sections],
-                    indicator_codes=list(duty.indicators),
-                    assignee_codes=list(duty.assignees),
-                )
-            )
+        sources = {d.code: d.id for d in parent_plan.duties} if parent_plan is not None else {}
+        for duty in expand_duties(spec, load_calendar(session)):
+            duty.source_duty_id = sources.get(duty.code)
+            plan.duties.append(duty)
         session.flush()
         return str(spec.key)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from cascade import clock
-from models.assignment import Assignment
+from models.assignment import Assignment, AssignmentStatus
 from models.db import session_scope
 from models.outbox import EmailKind
 from models.plan import Plan, PlanStatus, ReportDuty
@@ -35,7 +35,7 @@ def find_due_reminders(as_of: date, plan_id: int | None = None) -> list[DueRemin
         select(Assignment.id, Assignment.due_on, Assignment.reminder_rank, ReportDuty.reminder_days, ReportDuty.overdue_days)
         .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
         .join(Plan, Plan.id == ReportDuty.plan_id)
-        .where(Assignment.submitted_on.is_(None), Plan.status != PlanStatus.CLOSED)
+        .where(Assignment.submitted_on.is_(None), Assignment.status != AssignmentStatus.MERGED, Plan.status != PlanStatus.CLOSED)
         .order_by(Assignment.id)
     )
     if plan_id is not None:

@@ -15,6 +15,7 @@ from cascade.settings import get_settings
 from models.assignment import Assignment
 from models.plan import (
     Aggregation,
+    DutyKind,
     Plan,
     PlanTask,
     ReportDuty,
@@ -54,11 +55,13 @@ def reference(assignment: Assignment) -> str:
 
 
 def duty_targets(session: Session, duty: ReportDuty) -> list[Target]:
-    """The targets a duty asks for: its listed indicators, or all the plan's targets.
+    """The targets a duty asks for: its listed indicators, or all the plan's targets (none for an implementing plan).
 
     Memoised in the session (one task's batch), where targets do not change.
     """
     memo: dict[int, list[Target]] = session.info.setdefault("duty_targets", {})
+    if duty.kind == DutyKind.IMPLEMENTING_PLAN:
+        return []  # issuing the plan is the answer: no figures
     if duty.id not in memo:
         targets = session.scalars(select(Target).where(Target.plan_id == duty.plan_id).order_by(Target.position)).all()
         wanted = set(duty.indicator_codes)

@@ -11,10 +11,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cascade.errors import Problem, SubmissionError
+from cascade.errors import NotFound, Problem, SubmissionError
 from models.db import session_scope
 from models.plan import (
     Aggregation,
+    DutyKind,
     Plan,
     ReportDuty,
     Target,
@@ -28,7 +29,7 @@ from models.specs import (
 from models.submission import Channel
 from models.unit import Unit
 from tasks.sources import YamlLocator, problem_at, read_tree, sorted_problems, validate
-from tasks.submissions import FigureInput, SubmissionInput, sha256_file
+from tasks.submissions import FigureInput, SubmissionInput, find_assignment, sha256_file
 
 
 @dataclass(frozen=True)
@@ -61,24 +62,31 @@ def load_submission(path: str | Path) -> LoadedSubmission:
 
 
 def resolve_submission(doc: LoadedSubmission, *, session: Session) -> tuple[Plan, ReportDuty, Unit]:
-    """The plan, duty and unit a submission names; raises SubmissionError pointing at the wrong line."""
+    """The plan, duty and unit a submission answers; raises SubmissionError pointing at the wrong line.
+
+    The file may name the plan that reached the unit or any plan above it: a unit two levels
+    down reports to its own level's implementing plan, which is the one returned.
+    """
     spec = doc.spec
     problems: list[Problem] = []
     plan = plan_by_ref(session, spec.plan)
-    duty = None
     if plan is None:
         problems.append(doc.problem(("plan",), f"unknown plan '{spec.plan}': give its key (e.g. 74-kh-sxd-2024) or its number/symbol (74/KH-SXD)"))
-    else:
-        duty = next((d for d in plan.duties if d.code == spec.duty), None)
-        if duty is None:
-            known = ", ".join(d.code for d in plan.duties) or "none"
-            problems.append(doc.problem(("duty",), f"unknown duty '{spec.duty}' in plan {plan.code}; expected one of: {known}"))
     unit = session.scalar(select(Unit).where(Unit.code == spec.unit))
     if unit is None:
         problems.append(doc.problem(("unit",), f"unknown unit '{spec.unit}': not in the database"))
-    if problems or plan is None or duty is None or unit is None:
+    if problems or plan is None or unit is None:
         raise SubmissionError(str(doc.source), sorted_problems(problems))
-    return plan, duty, unit
+    try:
+        duty = find_assignment(session, plan, spec.duty, unit.code).duty
+    except NotFound:
+        # Not assigned (yet): check the file against the named plan's duty; recording it will say why it cannot be taken.
+        named = next((d for d in plan.duties if d.code == spec.duty), None)
+        if named is None:
+            known = ", ".join(d.code for d in plan.duties) or "none"
+            raise SubmissionError(str(doc.source), [doc.problem(("duty",), f"unknown duty '{spec.duty}' in plan {plan.code}; expected one of: {known}")]) from None
+        duty = named
+    return duty.plan, duty, unit
 
 
 def check_submission_against_duty(doc: LoadedSubmission, duty: ReportDuty, targets: Sequence[Target]) -> None:
@@ -95,7 +103,7 @@ def check_submission_against_duty(doc: LoadedSubmission, duty: ReportDuty, targe
         problems.append(doc.problem(("duty",), f"expected duty '{duty.code}'; got '{spec.duty}'"))
 
     wanted = set(duty.indicator_codes)
-    of_duty = [t for t in targets if not wanted or t.code in wanted]
+    of_duty = [] if duty.kind == DutyKind.IMPLEMENTING_PLAN else [t for t in targets if not wanted or t.code in wanted]
     by_code = {t.code: t for t in of_duty}
     mine = [t for t in of_duty if not t.reporter_codes or spec.unit in t.reporter_codes]
     for code, figure in spec.values.items():

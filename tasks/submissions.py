@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 from prefect import task
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from cascade import clock
 from cascade.errors import ConflictError, NotFound
@@ -19,7 +21,7 @@ from cascade.settings import get_settings
 from models.assignment import Assignment, AssignmentStatus
 from models.db import session_scope
 from models.outbox import EmailKind
-from models.plan import PlanStatus, ReportDuty
+from models.plan import Plan, PlanStatus, ReportDuty
 from models.submission import (
     Attachment,
     Channel,
@@ -40,6 +42,8 @@ class FigureInput:
     numerator: Decimal | None = None
     denominator: Decimal | None = None
     note: str = ""
+    covers: int | None = None  # consolidated figures: the units it stands for
+    sources: tuple[tuple[str, int], ...] = ()  # consolidated figures: (unit code, submission id) behind it
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,94 @@ def attachment_path(sha256: str) -> Path:
     return get_settings().attachments_dir / sha256[:2] / sha256
 
 
+def find_assignment(session: Session, plan: Plan, duty_code: str, unit_code: str) -> Assignment:
+    """The unit's assignment for a duty of `plan` or of a plan derived from it (a unit two levels down
+    reports to its own level's implementing plan); raises NotFound."""
+    candidates = session.scalars(
+        select(Assignment)
+        .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
+        .join(Unit, Unit.id == Assignment.unit_id)
+        .where(ReportDuty.code == duty_code, Unit.code == unit_code)
+    ).all()
+    for assignment in candidates:
+        ancestor: Plan | None = assignment.duty.plan
+        while ancestor is not None:
+            if ancestor.id == plan.id:
+                return assignment
+            ancestor = ancestor.parent_plan
+    raise NotFound(f"unit {unit_code!r} has no assignment for duty {duty_code!r} of plan {plan.code} or of the plans implementing it")
+
+
+def store_version(
+    session: Session,
+    assignment: Assignment,
+    data: SubmissionInput,
+    *,
+    received_at: datetime,
+    stored: Sequence[tuple[str, str, int]] = (),
+    report_id: int | None = None,
+) -> tuple[Submission, bool]:
+    """Add a new version of the assignment's report in the caller's transaction; returns (version, is_new).
+
+    The same source key twice returns the earlier version; an accepted report takes no new version.
+    """
+    duplicate = session.scalar(select(Submission).where(Submission.assignment_id == assignment.id, Submission.source_key == data.source_key))
+    if duplicate is not None:
+        return duplicate, False
+    if assignment.status == AssignmentStatus.ACCEPTED:
+        raise ConflictError(f"the report of {data.unit} for {data.duty} was already accepted")
+    if assignment.status == AssignmentStatus.MERGED:
+        raise ConflictError(f"{data.unit} has merged into its successor, which now reports for {data.duty}")
+
+    version = (session.scalar(select(func.max(Submission.version)).where(Submission.assignment_id == assignment.id)) or 0) + 1
+    submission = Submission(
+        assignment=assignment,
+        version=version,
+        received_at=received_at,
+        channel=data.channel,
+        sender=data.sender,
+        source_key=data.source_key,
+        self_score=data.self_score,
+        self_assessment=data.self_assessment,
+        report_id=report_id,
+        values=[
+            SubmissionValue(
+                indicator_code=code, value=f.value, numerator=f.numerator, denominator=f.denominator, note=f.note,
+                covers=f.covers, sources=[list(source) for source in f.sources],
+            )
+            for code, f in data.values.items()
+        ],  # fmt: skip
+        sections=[SubmissionSection(code=code, position=i, text=text) for i, (code, text) in enumerate(data.sections.items())],
+        attachments=[
+            Attachment(filename=name, sha256=digest, size=size, content_type=mimetypes.guess_type(name)[0] or "application/octet-stream")
+            for name, digest, size in stored
+        ],
+    )
+    session.add(submission)
+    if assignment.submitted_on is None:
+        assignment.first_submitted_at = received_at
+        assignment.submitted_on = clock.local_date(received_at)
+    assignment.status = AssignmentStatus.SUBMITTED
+    session.flush()
+    return submission, True
+
+
+def queue_receipt(session: Session, submission: Submission, *, as_of: date) -> None:
+    """Queue the unit's receipt for a new version, threaded to its assignment notice."""
+    assignment = submission.assignment
+    queue_email(
+        session,
+        key=f"receipt:{submission.id}",
+        kind=EmailKind.RECEIPT,
+        assignment_id=assignment.id,
+        email_to=recipients(assignment.unit),
+        reply_to=reply_address(assignment),
+        in_reply_to=message_id_for(session, f"assignment:{assignment.id}"),
+        rendered=render_email("receipt", **receipt_context(session, submission, as_of=as_of)),
+        created_at=submission.received_at,
+    )
+
+
 @task(name="record-submission")
 def record_submission(data: SubmissionInput, as_of: date) -> Recorded:
     """Store a new version for the unit's assignment and queue a receipt, in one transaction.
@@ -103,55 +195,8 @@ def record_submission(data: SubmissionInput, as_of: date) -> Recorded:
         plan = find_plan(session, data.plan)
         if plan.status == PlanStatus.CLOSED:
             raise ConflictError(f"plan {plan.code} is closed: submissions are no longer accepted")
-        assignment = session.scalar(
-            select(Assignment)
-            .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
-            .join(Unit, Unit.id == Assignment.unit_id)
-            .where(ReportDuty.plan_id == plan.id, ReportDuty.code == data.duty, Unit.code == data.unit)
-        )
-        if assignment is None:
-            raise NotFound(f"unit {data.unit!r} has no assignment for duty {data.duty!r} of plan {plan.code}")
-        duplicate = session.scalar(select(Submission).where(Submission.assignment_id == assignment.id, Submission.source_key == data.source_key))
-        if duplicate is not None:
-            return Recorded(duplicate.id, duplicate.version, False, clock.local_date(duplicate.received_at) > assignment.due_on)
-        if assignment.status == AssignmentStatus.ACCEPTED:
-            raise ConflictError(f"the report of {data.unit} for {data.duty} was already accepted")
-
-        version = (session.scalar(select(func.max(Submission.version)).where(Submission.assignment_id == assignment.id)) or 0) + 1
-        submission = Submission(
-            assignment=assignment,
-            version=version,
-            received_at=received_at,
-            channel=data.channel,
-            sender=data.sender,
-            source_key=data.source_key,
-            self_score=data.self_score,
-            self_assessment=data.self_assessment,
-            values=[
-                SubmissionValue(indicator_code=code, value=f.value, numerator=f.numerator, denominator=f.denominator, note=f.note)
-                for code, f in data.values.items()
-            ],
-            sections=[SubmissionSection(code=code, position=i, text=text) for i, (code, text) in enumerate(data.sections.items())],
-            attachments=[
-                Attachment(filename=name, sha256=digest, size=size, content_type=mimetypes.guess_type(name)[0] or "application/octet-stream")
-                for name, digest, size in stored
-            ],
-        )
-        session.add(submission)
-        if assignment.submitted_on is None:
-            assignment.first_submitted_at = received_at
-            assignment.submitted_on = clock.local_date(received_at)
-        assignment.status = AssignmentStatus.SUBMITTED
-        session.flush()
-        queue_email(
-            session,
-            key=f"receipt:{submission.id}",
-            kind=EmailKind.RECEIPT,
-            assignment_id=assignment.id,
-            email_to=recipients(assignment.unit),
-            reply_to=reply_address(assignment),
-            in_reply_to=message_id_for(session, f"assignment:{assignment.id}"),
-            rendered=render_email("receipt", **receipt_context(session, submission, as_of=as_of)),
-            created_at=received_at,
-        )
-        return Recorded(submission.id, version, True, clock.local_date(received_at) > assignment.due_on)
+        assignment = find_assignment(session, plan, data.duty, data.unit)
+        submission, is_new = store_version(session, assignment, data, received_at=received_at, stored=stored)
+        if is_new:
+            queue_receipt(session, submission, as_of=as_of)
+        return Recorded(submission.id, submission.version, is_new, clock.local_date(submission.received_at) > assignment.due_on)

@@ -1,0 +1,89 @@
+"""Org changes during a cycle: the open work of a unit that has ceased goes to its successor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from prefect import task
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cascade import clock
+from models.assignment import OPEN_STATUSES, Assignment, AssignmentStatus
+from models.db import session_scope
+from models.outbox import EmailKind
+from models.unit import Unit
+from tasks.outbox import queue_email
+from tasks.render import assignment_context, recipients, reply_address
+from templates import render_email
+
+
+@dataclass(frozen=True)
+class Successions:
+    moved: int  # assignments handed to a successor that had none for the duty
+    merged: int  # assignments closed because the successor already reports for the duty
+
+
+def active_successor(unit: Unit, on: date) -> Unit | None:
+    """The unit that carries on `unit`'s work on `on`, following a chain of mergers; None if there is none."""
+    seen = {unit.id}
+    current = unit.successor
+    while current is not None and current.id not in seen:
+        if current.is_active(on):
+            return current
+        seen.add(current.id)
+        current = current.successor
+    return None
+
+
+def _notify(session: Session, assignment: Assignment, as_of: date) -> None:
+    queue_email(
+        session,
+        key=f"assignment:{assignment.id}:to:{assignment.unit_id}",
+        kind=EmailKind.ASSIGNMENT,
+        assignment_id=assignment.id,
+        email_to=recipients(assignment.unit),
+        reply_to=reply_address(assignment),
+        rendered=render_email("assignment", **assignment_context(session, assignment, as_of=as_of)),
+        created_at=clock.moment(as_of),
+    )
+
+
+@task(name="apply-successions")
+def apply_successions(as_of: date) -> Successions:
+    """Hand every open assignment of a unit that no longer exists on `as_of` to its active successor.
+
+    The expected-submitter list stays frozen: the successor takes the assignment over (and is
+    notified), or, when it already has one for that duty, the ceased unit's assignment is marked
+    merged and no longer expected, so that nobody is counted twice. Reports already submitted stay
+    with the unit that sent them. Idempotent: a second run finds nothing open to move.
+    """
+    moved = merged = 0
+    with session_scope() as session:
+        open_of_ceased = session.scalars(
+            select(Assignment)
+            .join(Unit, Unit.id == Assignment.unit_id)
+            .where(
+                Assignment.status.in_(OPEN_STATUSES),
+                Assignment.submitted_on.is_(None),
+                Unit.valid_to < as_of,
+                Unit.successor_id.is_not(None),
+            )
+            .order_by(Assignment.id)
+        ).all()
+        for assignment in open_of_ceased:
+            successor = active_successor(assignment.unit, as_of)
+            if successor is None:
+                continue
+            twin = session.scalar(select(Assignment.id).where(Assignment.duty_id == assignment.duty_id, Assignment.unit_id == successor.id))
+            if twin is not None:
+                assignment.status = AssignmentStatus.MERGED
+                merged += 1
+                continue
+            assignment.transferred_from_id = assignment.unit_id
+            assignment.unit = successor
+            session.flush()
+            _notify(session, assignment, as_of)
+            moved += 1
+    return Successions(moved, merged)
