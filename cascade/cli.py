@@ -11,6 +11,10 @@ from typing import Annotated
 
 # Quiet Prefect's per-task logging unless the user asks for it (it costs 30–40% in-flow).
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# Prefect's temporary server gives up after 20 s by default, which a busy machine can exceed.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
@@ -21,7 +25,7 @@ from cascade.errors import CascadeError, InputError  # noqa: E402
 
 app = typer.Typer(help="plan-cascade: cascade a plan down the hierarchy and gather the reports back up.", no_args_is_help=True, pretty_exceptions_enable=False)
 units_app = typer.Typer(help="The unit tree.", no_args_is_help=True)
-plan_app = typer.Typer(help="Plans: import, list, cascade.", no_args_is_help=True)
+plan_app = typer.Typer(help="Plans: import, list, cascade, issue, export.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 app.add_typer(units_app, name="units")
 app.add_typer(plan_app, name="plan")
@@ -96,18 +100,31 @@ def plan_import(file: Path, replace: Annotated[bool, typer.Option(help="Replace 
 
 @plan_app.command("list")
 def plan_list() -> None:
-    """List the plans in the database."""
+    """List the plans in the database, implementing plans under the plan they implement."""
     from sqlalchemy import select
 
     from models.db import session_scope
     from models.plan import Plan
 
     ready()
-    table = Table("Key", "Số", "Ngày", "Trích yếu", "Trạng thái")
+    table = Table("Key", "Số", "Ngày", "Cơ quan ban hành", "Cấp", "Trạng thái")
     with session_scope() as session:
-        for plan in session.scalars(select(Plan).order_by(Plan.year, Plan.key)):
-            table.add_row(plan.key, plan.code, plan.issued_on.strftime("%d/%m/%Y"), plan.title, str(plan.status))
+        plans = session.scalars(select(Plan).order_by(Plan.year, Plan.level, Plan.key)).all()
+        children: dict[int | None, list[Plan]] = {}
+        for plan in plans:
+            children.setdefault(plan.parent_plan_id if plan.parent_plan_id in {p.id for p in plans} else None, []).append(plan)
+
+        def add(plan: Plan, depth: int) -> None:
+            table.add_row("  " * depth + plan.key, plan.code, plan.issued_on.strftime("%d/%m/%Y"), plan.issuer.display_name, str(plan.level), STATUS_WORDS[plan.status])
+            for child in children.get(plan.id, []):
+                add(child, depth + 1)
+
+        for root in children.get(None, []):
+            add(root, 0)
     console.print(table)
+
+
+STATUS_WORDS = {"draft": "Dự thảo", "issued": "Đã ban hành", "closed": "Đã kết thúc"}
 
 
 @plan_app.command("cascade")
@@ -116,13 +133,46 @@ def plan_cascade(
     as_of: AsOf = None,
     units: Annotated[str | None, typer.Option(help="Comma-separated unit codes instead of the issuer's direct subordinates.")] = None,
 ) -> None:
-    """Assign the plan's report duties to its units and email them."""
+    """Assign the plan's duties to its units, draft their implementing plans, go on down every level, and email them."""
     from flows.cascade_plan import cascade_plan
 
     ready()
     only = [u.strip() for u in units.split(",") if u.strip()] if units else None
     result = run(lambda: cascade_plan(plan, parse_day(as_of), only))
-    console.print(f"{result.plan_key}: {result.assigned} new assignment(s); emails sent {result.delivery.sent}, retrying {result.delivery.retrying}, failed {result.delivery.failed}.")
+    console.print(
+        f"{result.plan_key}: {result.assigned} new assignment(s) over {result.levels} level(s); implementing plans drafted {result.drafted}, "
+        f"issued {result.issued}; emails sent {result.delivery.sent}, retrying {result.delivery.retrying}, failed {result.delivery.failed}."
+    )
+
+
+@plan_app.command("issue")
+def plan_issue(
+    plan: Annotated[str, typer.Argument(help="Key of a drafted implementing plan (104-kh-ubnd-2024--tb.giabinh).")],
+    as_of: AsOf = None,
+    number: Annotated[str | None, typer.Option(help="The number from the issuer's register; default: its next for the year.")] = None,
+) -> None:
+    """Issue a drafted implementing plan and cascade it to the unit's subordinates."""
+    from flows.issue_plan import issue_plan
+
+    ready()
+    result = run(lambda: issue_plan(plan, parse_day(as_of), number))
+    console.print(f"{result.plan_key} issued; {result.assigned} new assignment(s), emails sent {result.delivery.sent}.")
+
+
+@plan_app.command("export")
+def plan_export(plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")]) -> None:
+    """Print a plan in the plan file format (to adjust a draft, then `plan import --replace`)."""
+    from models.db import session_scope
+    from tasks.assign import find_plan
+    from tasks.exports import plan_yaml
+
+    ready()
+
+    def export() -> str:
+        with session_scope() as session:
+            return plan_yaml(session, find_plan(session, plan))
+
+    sys.stdout.write(run(export))
 
 
 @app.command("deliver")
@@ -164,30 +214,65 @@ def consolidate(
     plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")],
     duty: Annotated[str, typer.Argument(help="Duty code, e.g. bao_cao_nam.")],
     as_of: AsOf = None,
+    all_levels: Annotated[bool, typer.Option("--all-levels/--this-level", help="Consolidate every implementing plan below first (default), or this plan only.")] = True,
 ) -> None:
-    """Consolidate the units' reports for a duty into a report (Markdown and HTML)."""
+    """Consolidate the units' reports for a duty into a report (Markdown and HTML) and submit it upward."""
     from flows.consolidate import consolidate as consolidate_flow
 
     ready()
-    outcome = run(lambda: consolidate_flow(plan, duty, parse_day(as_of)))
+    outcome = run(lambda: consolidate_flow(plan, duty, parse_day(as_of), all_levels))
     r = outcome.result
+    if outcome.below:
+        console.print(f"Implementing plans consolidated below: {outcome.below}.")
     console.print(f"Targets met {r.met}/{len(r.results)}; submitted {len(r.submitted)}/{r.expected}, late {len(r.late)}, missing {len(r.missing)}.")
     for path in outcome.files:
         console.print(f"  {path}")
 
 
+@app.command("trace")
+def trace(
+    plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")],
+    duty: Annotated[str, typer.Argument(help="Duty code, e.g. bao_cao_nam.")],
+    indicator: Annotated[str, typer.Argument(help="Indicator (target) code, e.g. nha_o_xa_hoi.")],
+) -> None:
+    """Show where a consolidated figure comes from: the submissions behind it, level by level."""
+    from rich.tree import Tree
+
+    from tasks.queries import TraceNode, trace_figure
+
+    ready()
+    report, nodes = run(lambda: trace_figure(plan, duty, indicator))
+    figure = next(t for t in report.summary["targets"] if t["code"] == indicator)
+    tree = Tree(f"{indicator} = {figure['figure']} (báo cáo ngày {report.as_of:%d/%m/%Y}, {figure['reported']}/{figure['expected']} đơn vị)")
+
+    def add(branch: Tree, node: TraceNode) -> None:
+        shown = f"{node.numerator}/{node.denominator}" if node.numerator is not None else str(node.value)
+        covers = f", {node.covers} đơn vị" if node.covers else ""
+        child = branch.add(f"{node.unit_name} ({node.unit_code}): {shown}{covers} — bản #{node.submission_id} lần {node.version}, {node.channel}, {node.received_on:%d/%m/%Y}")
+        for grandchild in node.children:
+            add(child, grandchild)
+
+    for node in nodes:
+        add(tree, node)
+    console.print(tree)
+
+
 @app.command("status")
-def status(plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")], as_of: AsOf = None) -> None:
-    """A table of the plan's units × assignment state."""
+def status(
+    plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")],
+    as_of: AsOf = None,
+    all_levels: Annotated[bool, typer.Option("--all-levels/--this-level", help="Include the units of every implementing plan below (default).")] = True,
+) -> None:
+    """A table of the plan's units × assignment state, level by level."""
     from tasks.queries import STATE_WORDS, plan_status
 
     ready()
     day = parse_day(as_of)
-    code, rows = run(lambda: plan_status(plan, day))
-    table = Table("Đơn vị", "Báo cáo", "Hạn", "Trạng thái", "Ngày nộp", "Lần nộp", "Nhắc gần nhất", "Thư đã gửi", "Thư chờ gửi", title=f"Kế hoạch {code} — ngày {day:%d/%m/%Y}")
+    code, rows = run(lambda: plan_status(plan, day, all_levels=all_levels))
+    table = Table("Cấp", "Đơn vị", "Báo cáo", "Hạn", "Trạng thái", "Ngày nộp", "Lần nộp", "Nhắc gần nhất", "Thư đã gửi", "Thư chờ gửi", title=f"Kế hoạch {code} — ngày {day:%d/%m/%Y}")
     for row in rows:
         table.add_row(
-            row.unit_name, row.duty_code, f"{row.due_on:%d/%m/%Y}", STATE_WORDS[row.state],
+            str(row.level), row.unit_name, row.duty_code, f"{row.due_on:%d/%m/%Y}", STATE_WORDS[row.state],
             f"{row.submitted_on:%d/%m/%Y}" if row.submitted_on else "-", str(row.versions),
             row.last_reminder or "-", str(row.emails_sent), str(row.emails_waiting),
         )

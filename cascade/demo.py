@@ -1,7 +1,10 @@
-"""`cascade demo`: the example plan's whole annual cycle on a fresh workspace and a local mailbox.
+"""`cascade demo`: a three-level annual cycle on a fresh workspace and a local mailbox.
 
-The department's plan 74/KH-SXD goes to its six offices and its centre; most report on
-time, one late, one not at all; reminders run on several days; the reports are consolidated.
+The town of Trảng Bàng's plan 104/KH-UBND goes to four wards; each ward issues its own
+implementing plan (one of them late, after reminders), which goes on to the ward's police
+station, military command and health station. The units report (one late, one never), each
+ward consolidates its units' reports and its report goes up as its submission to the town,
+which consolidates the wards' reports into its own.
 """
 
 from __future__ import annotations
@@ -20,25 +23,30 @@ from cascade.mailbox import LocalMailbox, read_maildir
 from cascade.settings import get_settings
 from templates import VERDICT_WORDS, measure
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "department-2024"
-PLAN_KEY = "74-kh-sxd-2024"
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "town-2024"
+PLAN_KEY = "104-kh-ubnd-2024"
 DUTY = "bao_cao_nam"
 
-CASCADE_DAY = date(2024, 4, 5)
-REMINDER_DAYS = [date(2024, 10, 23), date(2024, 10, 27), date(2024, 10, 29), date(2024, 10, 31), date(2024, 11, 6)]
-CONSOLIDATION_DAY = date(2024, 11, 8)
+CASCADE_DAY = date(2024, 1, 31)
+# The wards issue their implementing plans (due 23/02/2024); Lộc Hưng is late.
+WARDS_ISSUE = [("tb.giabinh", date(2024, 2, 15)), ("tb.gialoc", date(2024, 2, 19)), ("tb.antinh", date(2024, 2, 22)), ("tb.lochung", date(2024, 2, 28))]
+PLAN_REMINDER_DAYS = [date(2024, 2, 19), date(2024, 2, 21), date(2024, 2, 26), date(2024, 3, 4)]
+REPORT_REMINDER_DAYS = [date(2024, 10, 16), date(2024, 10, 21), date(2024, 10, 22), date(2024, 10, 24)]
+WARDS_CONSOLIDATE = date(2024, 10, 28)
+TOWN_CONSOLIDATES = date(2024, 10, 31)
 
 
 def submission_days(files: list[Path]) -> list[tuple[date, Path]]:
-    """Spread the example submissions over the cycle: early, after the first reminder, and one late."""
+    """Spread the units' annual reports over the cycle: early, after the first reminders, and one
+    late (after the units' own due date 23/10, before their wards consolidate)."""
     days = []
     for index, path in enumerate(files):
         if index == len(files) - 1:
-            day = date(2024, 11, 4)  # late: after the due date and the first overdue notice
-        elif index < len(files) // 2:
-            day = date(2024, 10, 18)
-        else:
             day = date(2024, 10, 25)
+        elif index < len(files) // 2:
+            day = date(2024, 10, 14)
+        else:
+            day = date(2024, 10, 21)
         days.append((day, path))
     return days
 
@@ -51,9 +59,9 @@ def use_workspace(workspace: Path, smtp_port: int) -> None:
     os.environ["CASCADE_SMTP_PORT"] = str(smtp_port)
     os.environ["CASCADE_SMTP_SSL"] = "false"
     os.environ["CASCADE_SMTP_STARTTLS"] = "false"
-    os.environ["CASCADE_SMTP_USER"] = "vanthu@sxd.dongnai.example.gov.vn"
-    os.environ["CASCADE_MAIL_FROM_NAME"] = "Sở Xây dựng tỉnh Đồng Nai"
-    os.environ["CASCADE_MAIL_REPLY_TO"] = "baocao@sxd.dongnai.example.gov.vn"
+    os.environ["CASCADE_SMTP_USER"] = "vanthu@trangbang.example.gov.vn"
+    os.environ["CASCADE_MAIL_FROM_NAME"] = "UBND thị xã Trảng Bàng"
+    os.environ["CASCADE_MAIL_REPLY_TO"] = "baocao@trangbang.example.gov.vn"
     os.environ.pop("CASCADE_DATABASE_URL", None)
     os.environ.pop("CASCADE_SMTP_PASSWORD", None)
     get_settings.cache_clear()
@@ -63,12 +71,14 @@ def use_workspace(workspace: Path, smtp_port: int) -> None:
 def run_demo(workspace: Path, console: Console) -> None:
     from flows.cascade_plan import cascade_plan
     from flows.consolidate import consolidate
+    from flows.issue_plan import issue_plan
     from flows.record_submission import submit_report
     from flows.send_reminders import send_reminders
     from models.db import create_schema
+    from tasks.derive import derived_key
     from tasks.imports import import_plan, import_units
+    from tasks.queries import STATE_WORDS, plan_status, trace_figure
     from tasks.submission_files import submission_input
-    from tasks.queries import STATE_WORDS, plan_status
 
     started = time.perf_counter()
     workspace = workspace.resolve()
@@ -79,48 +89,86 @@ def run_demo(workspace: Path, console: Console) -> None:
     with LocalMailbox(maildir) as mailbox:
         use_workspace(workspace, mailbox.port)
         create_schema()
-        console.rule("[bold]1. Import the org chart and the plan")
+        console.rule("[bold]1. Import the org chart (3 levels) and the town's plan")
         units = import_units(EXAMPLE / "units.yaml")
         key = import_plan(EXAMPLE / "plan.yaml")
         console.print(f"Units: {units.created} created. Plan: {key}. Local SMTP sink on 127.0.0.1:{mailbox.port}.")
 
-        console.rule(f"[bold]2. Cascade on {CASCADE_DAY:%d/%m/%Y}")
+        console.rule(f"[bold]2. The town cascades its plan on {CASCADE_DAY:%d/%m/%Y}")
         result = cascade_plan(PLAN_KEY, CASCADE_DAY)
-        console.print(f"{result.assigned} assignments; {result.delivery.sent} emails sent:")
-        for message in read_maildir(maildir):
-            console.print(f"  → {message['To']}\n    {message['Subject']}", highlight=False)
+        console.print(
+            f"{result.assigned} assignments to the wards; {result.drafted} implementing plans drafted for them to adjust and issue; "
+            f"{result.delivery.sent} emails sent."
+        )
 
-        console.rule("[bold]3. Reports come in; reminders go out")
-        files = sorted((EXAMPLE / "submissions").glob("*.yaml"))
-        plan_of_days = sorted([(day, "submit", path) for day, path in submission_days(files)] + [(day, "remind", None) for day in REMINDER_DAYS], key=lambda item: (item[0], item[1] != "submit"))
-        for day, action, path in plan_of_days:
-            if action == "submit":
-                data = submission_input(path)
+        console.rule("[bold]3. The wards issue their implementing plans, which go on down")
+        events = [(day, 0, "issue", code) for code, day in WARDS_ISSUE] + [(day, 1, "remind", None) for day in PLAN_REMINDER_DAYS]
+        events.append((date(2024, 2, 20), 0, "submit", EXAMPLE / "submissions" / "ke-hoach" / "tb.giabinh.ca.yaml"))
+        for day, _, action, subject in sorted(events, key=lambda e: (e[0], e[1])):
+            if action == "issue":
+                issued = issue_plan(derived_key(PLAN_KEY, subject), day)
+                console.print(f"  {day:%d/%m/%Y}  {subject:<11} issues {issued.plan_key}: {issued.assigned} assignments to its units")
+            elif action == "submit":
+                data = submission_input(subject)
                 recorded = submit_report(data, day)
-                console.print(f"  {day:%d/%m/%Y}  report from {data.unit:<6} version {recorded.version}{'  [red](late)[/red]' if recorded.is_late else ''}")
+                console.print(f"  {day:%d/%m/%Y}  {data.unit:<11} reports its own plan (version {recorded.version})")
             else:
-                queued, _ = send_reminders(day, PLAN_KEY)
+                queued, _ = send_reminders(day)
                 console.print(f"  {day:%d/%m/%Y}  reminders run: {queued} sent")
 
-        console.rule(f"[bold]4. Consolidate on {CONSOLIDATION_DAY:%d/%m/%Y}")
-        outcome = consolidate(PLAN_KEY, DUTY, CONSOLIDATION_DAY)
+        console.rule("[bold]4. The units report; reminders go out")
+        files = sorted((EXAMPLE / "submissions").glob("*.yaml"))
+        timeline = sorted(
+            [(day, 0, path) for day, path in submission_days(files)] + [(day, 1, None) for day in REPORT_REMINDER_DAYS], key=lambda e: (e[0], e[1])
+        )
+        for day, _, path in timeline:
+            if path is not None:
+                data = submission_input(path)
+                recorded = submit_report(data, day)
+                console.print(f"  {day:%d/%m/%Y}  report from {data.unit:<15} version {recorded.version}{'  [red](late)[/red]' if recorded.is_late else ''}")
+            else:
+                queued, _ = send_reminders(day)
+                console.print(f"  {day:%d/%m/%Y}  reminders run: {queued} sent")
 
-    _, rows = plan_status(PLAN_KEY, CONSOLIDATION_DAY)
-    table = Table("Đơn vị", "Trạng thái", "Ngày nộp", "Nhắc gần nhất", "Thư", title="Tình trạng báo cáo")
-    for row in rows:
-        table.add_row(row.unit_name, STATE_WORDS[row.state], f"{row.submitted_on:%d/%m/%Y}" if row.submitted_on else "-", row.last_reminder or "-", str(row.emails_sent))
-    console.print(table)
+        console.rule(f"[bold]5. Each ward consolidates on {WARDS_CONSOLIDATE:%d/%m/%Y}; its report goes up to the town")
+        for code, _ in WARDS_ISSUE:
+            ward = consolidate(derived_key(PLAN_KEY, code), DUTY, WARDS_CONSOLIDATE, all_levels=False)
+            r = ward.result
+            console.print(f"  {code:<11} {len(r.submitted)}/{r.expected} units reported; targets met {r.met}/{len(r.results)}")
+
+        console.rule(f"[bold]6. The town consolidates on {TOWN_CONSOLIDATES:%d/%m/%Y}")
+        outcome = consolidate(PLAN_KEY, DUTY, TOWN_CONSOLIDATES)
+
+    _, rows = plan_status(PLAN_KEY, TOWN_CONSOLIDATES, all_levels=True)
+    for duty, title, wanted in (("ke_hoach", "Kế hoạch thực hiện của các phường", {1}), (DUTY, "Báo cáo năm, theo cấp", {1, 2})):
+        table = Table("Cấp", "Đơn vị", "Hạn", "Trạng thái", "Ngày nộp", title=title)
+        for row in rows:
+            if row.duty_code == duty and row.level in wanted:
+                submitted = f"{row.submitted_on:%d/%m/%Y}" if row.submitted_on else "-"
+                table.add_row(str(row.level), row.unit_name, f"{row.due_on:%d/%m/%Y}", STATE_WORDS[row.state], submitted)
+        console.print(table)
 
     r = outcome.result
-    targets = Table("Chỉ tiêu", "Kết quả", "Đánh giá", title="Chỉ tiêu")
+    levels = Table("Cấp", "Phải báo cáo", "Đã báo cáo", "Đúng hạn", title="Báo cáo năm theo cấp")
+    for lv in r.levels:
+        levels.add_row(str(lv.level), str(lv.expected), str(lv.submitted), str(lv.on_time))
+    console.print(levels)
+    targets = Table("Chỉ tiêu", "Mục tiêu", "Kết quả", "Đánh giá", title="Chỉ tiêu của thị xã")
     for t in r.results:
-        targets.add_row(t.rule.metric, measure(t.figure, t.rule.unit_of_measure), VERDICT_WORDS[t.verdict])
+        targets.add_row(t.rule.metric, measure(t.rule.value, t.rule.unit_of_measure), measure(t.figure, t.rule.unit_of_measure), VERDICT_WORDS[t.verdict])
     console.print(targets)
+
+    _, trace = trace_figure(PLAN_KEY, DUTY, "mo_hinh_dan_van_kheo")
+    console.print("Where the models figure comes from (ward report → unit reports):")
+    for ward in trace:
+        leaves = ", ".join(f"{leaf.unit_code} {measure(leaf.value, '')}" for leaf in ward.children)
+        console.print(f"  {ward.unit_code}: {measure(ward.value, '')} ← {leaves}", highlight=False)
 
     kinds = Counter(m["Subject"].split(":")[0] for m in read_maildir(maildir))
     console.rule("[bold]Summary")
-    console.print(f"Submitted {len(r.submitted)}/{r.expected} (on time {len(r.on_time)}, late {len(r.late)}), missing {len(r.missing)}; targets met {r.met}/{len(r.results)}.")
+    console.print(f"Wards reported {len(r.submitted)}/{r.expected} (on time {len(r.on_time)}, late {len(r.late)}); targets met {r.met}/{len(r.results)}.")
     console.print("Emails: " + ", ".join(f"{kind} ×{count}" for kind, count in kinds.most_common()))
     console.print(f"Report:  {outcome.files[0]}\n         {outcome.files[1]}")
     console.print(f"Maildir: {maildir}")
     console.print(f"Finished in {time.perf_counter() - started:.1f} s.")
+

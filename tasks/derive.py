@@ -51,9 +51,9 @@ class Derived:
     ready_plan_ids: tuple[int, ...]  # issued implementing plans to cascade next (this run's and earlier ones)
 
 
-def derived_key(parent: Plan, unit: Unit) -> str:
+def derived_key(parent_key: str, unit_code: str) -> str:
     """A drafted plan's stable key: the parent's key and the unit's code ('104-kh-ubnd-2024--tb.giabinh')."""
-    return f"{parent.key}--{unit.code}"
+    return f"{parent_key}--{unit_code}"
 
 
 def next_number(session: Session, issuer_id: int, year: int) -> str:
@@ -115,7 +115,7 @@ def draft_plan(
     wanted = {code for codes in reported.values() for code in codes}
     recipients = render("plans/recipients.txt.j2", parent=parent_ctx, has_subordinates=True)
     plan = Plan(
-        key=derived_key(parent, unit),
+        key=derived_key(parent.key, unit.code),
         number=None,
         symbol=f"KH-{unit.issuer_symbol or unit.code.upper()}",
         issuer_id=unit.id,

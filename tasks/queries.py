@@ -5,21 +5,28 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from models.assignment import Assignment
+from cascade.clock import local_date
+from cascade.errors import NotFound
+
+from models.assignment import Assignment, AssignmentStatus
 from models.db import session_scope
 from models.outbox import EmailStatus, OutboundEmail
-from models.plan import ReportDuty
+from models.plan import Plan, ReportDuty
 from models.reminders import reminder_steps
-from models.submission import Submission
+from models.report import Report
+from models.submission import Submission, SubmissionValue
 from models.unit import Unit
 from tasks.assign import find_plan
 
 
 @dataclass(frozen=True)
 class AssignmentRow:
+    level: int  # of the unit below the plan's issuer: 1 = its direct subordinates
     unit_code: str
     unit_name: str
     duty_code: str
@@ -47,17 +54,31 @@ def state_of(due_on: date, submitted_on: date | None, as_of: date) -> str:
     return "overdue" if as_of > due_on else "pending"
 
 
-def plan_status(plan: str, as_of: date) -> tuple[str, list[AssignmentRow]]:
-    """The plan's code and one row per assignment (unit × duty), ordered by duty and unit."""
+def plan_tree_ids(session: Session, root: Plan) -> dict[int, int]:
+    """Plan id → level below `root` (0 for root) for the root and every implementing plan under it."""
+    levels = {root.id: 0}
+    frontier = [root.id]
+    while frontier:
+        children = session.execute(select(Plan.id, Plan.parent_plan_id).where(Plan.parent_plan_id.in_(frontier))).all()
+        frontier = [child for child, _ in children if child not in levels]
+        levels.update({child: levels[parent] + 1 for child, parent in children if child in frontier})
+    return levels
+
+
+def plan_status(plan: str, as_of: date, *, all_levels: bool = False) -> tuple[str, list[AssignmentRow]]:
+    """The plan's code and one row per assignment (unit × duty), ordered by level, duty and unit;
+    with `all_levels`, the assignments of every implementing plan below are included."""
     with session_scope() as session:
         found = find_plan(session, plan)
+        plan_levels = plan_tree_ids(session, found) if all_levels else {found.id: 0}
         rows = session.execute(
             select(Assignment, Unit, ReportDuty)
             .join(Unit, Unit.id == Assignment.unit_id)
             .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
-            .where(ReportDuty.plan_id == found.id)
+            .where(ReportDuty.plan_id.in_(plan_levels), Assignment.status != AssignmentStatus.MERGED)
             .order_by(ReportDuty.due_on, ReportDuty.code, Unit.code)
         ).all()
+        rows = sorted(rows, key=lambda row: (plan_levels[row[2].plan_id], row[2].code, row[1].code))
         ids = [a.id for a, _, _ in rows]
         versions = dict(session.execute(select(Submission.assignment_id, func.count()).where(Submission.assignment_id.in_(ids)).group_by(Submission.assignment_id)).all())
         mail = Counter(
@@ -69,6 +90,7 @@ def plan_status(plan: str, as_of: date) -> tuple[str, list[AssignmentRow]]:
             steps = {s.rank: s.name for s in reminder_steps(duty.reminder_days, duty.overdue_days)}
             result.append(
                 AssignmentRow(
+                    level=plan_levels[duty.plan_id] + 1,
                     unit_code=unit.code,
                     unit_name=unit.name,
                     duty_code=duty.code,
@@ -82,3 +104,63 @@ def plan_status(plan: str, as_of: date) -> tuple[str, list[AssignmentRow]]:
                 )
             )
         return found.code, result
+
+
+@dataclass(frozen=True)
+class TraceNode:
+    """One submission behind a consolidated figure, with the submissions behind it in turn."""
+
+    unit_code: str
+    unit_name: str
+    submission_id: int
+    version: int
+    channel: str
+    received_on: date
+    value: Decimal | None
+    numerator: Decimal | None
+    denominator: Decimal | None
+    covers: int | None
+    children: tuple[TraceNode, ...]
+
+
+def trace_figure(plan: str, duty: str, indicator: str) -> tuple[Report, list[TraceNode]]:
+    """The latest report of a plan's duty and, for one indicator, the tree of submissions its figure
+    was added up from, down to the units that typed the numbers; raises NotFound."""
+    with session_scope() as session:
+        found = find_plan(session, plan)
+        report = session.scalar(
+            select(Report).join(ReportDuty, ReportDuty.id == Report.duty_id)
+            .where(ReportDuty.plan_id == found.id, ReportDuty.code == duty)
+            .order_by(Report.id.desc()).limit(1)
+        )  # fmt: skip
+        if report is None:
+            raise NotFound(f"no report yet for duty {duty!r} of plan {found.code}: run cascade consolidate first")
+        target = next((t for t in report.summary.get("targets", []) if t["code"] == indicator), None)
+        if target is None:
+            known = ", ".join(t["code"] for t in report.summary.get("targets", []))
+            raise NotFound(f"the report has no indicator {indicator!r}; it has: {known}")
+        session.expunge(report)
+        return report, _trace(session, [source["submission_id"] for source in target["sources"]], indicator)
+
+
+def _trace(session: Session, submission_ids: list[int], indicator: str) -> list[TraceNode]:
+    if not submission_ids:
+        return []
+    rows = session.execute(
+        select(Submission, Unit, SubmissionValue)
+        .join(Assignment, Assignment.id == Submission.assignment_id)
+        .join(Unit, Unit.id == Assignment.unit_id)
+        .join(SubmissionValue, (SubmissionValue.submission_id == Submission.id) & (SubmissionValue.indicator_code == indicator))
+        .where(Submission.id.in_(submission_ids))
+        .order_by(Unit.code)
+    ).all()
+    nodes = []
+    for submission, unit, value in rows:
+        children = _trace(session, [sid for _, sid in value.sources], indicator)
+        nodes.append(
+            TraceNode(
+                unit.code, unit.name, submission.id, submission.version, str(submission.channel), local_date(submission.received_at),
+                value.value, value.numerator, value.denominator, value.covers, tuple(children),
+            )
+        )  # fmt: skip
+    return nodes

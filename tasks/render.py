@@ -91,6 +91,15 @@ def targets_for_unit(targets: list[Target], unit_code: str) -> list[Target]:
     return [t for t in targets if not t.reporter_codes or unit_code in t.reporter_codes]
 
 
+def units_with_subordinates(session: Session, on: date) -> set[int]:
+    """Ids of the units that have a subordinate active on `on` (memoised in the session)."""
+    memo: dict[date, set[int]] = session.info.setdefault("units_with_subordinates", {})
+    if on not in memo:
+        children = session.execute(select(Unit.parent_id, Unit.valid_from, Unit.valid_to).where(Unit.parent_id.is_not(None))).all()
+        memo[on] = {p for p, start, end in children if (start is None or start <= on) and (end is None or on <= end)}
+    return memo[on]
+
+
 def plan_context(plan: Plan) -> dict[str, Any]:
     return {
         "key": plan.key,
@@ -119,7 +128,11 @@ def assignment_context(session: Session, assignment: Assignment, *, as_of: date)
             "title": duty.title,
             "cutoff_on": duty.cutoff_on,
             "sections": [s["title"] for s in duty.sections],
+            "is_plan": duty.kind == DutyKind.IMPLEMENTING_PLAN,
+            "noun": "kế hoạch thực hiện" if duty.kind == DutyKind.IMPLEMENTING_PLAN else "báo cáo",
         },
+        "has_subordinates": unit.id in units_with_subordinates(session, as_of),
+        "transferred_from": assignment.transferred_from.name if assignment.transferred_from is not None else None,
         "assignment": {"reference": reference(assignment), "due_on": assignment.due_on},
         "targets": [
             {

@@ -78,11 +78,16 @@ def test_demo_runs_the_whole_cycle(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(cli.console, "width", 240)
     out = runner.invoke(app, ["demo", "--workspace", "demo"])
     assert out.exit_code == 0, out.output
-    assert "Submitted 6/7 (on time 5, late 1), missing 1" in out.output
-    reports = list((tmp_path / "demo" / "reports").rglob("*.md"))
-    assert len(reports) == 1 and "Đơn vị chưa báo cáo: Phòng Quy hoạch - Kiến trúc" in reports[0].read_text(encoding="utf-8")
+    # Three levels: the town, its four wards (their own plans issued, one of them late), their twelve units.
+    assert "tb.lochung  issues 104-kh-ubnd-2024--tb.lochung: 6 assignments" in out.output
+    assert "Wards reported 4/4 (on time 4, late 0); targets met 2/4." in out.output
+    reports = {path.parent.name: path.read_text(encoding="utf-8") for path in (tmp_path / "demo" / "reports").rglob("*.md")}
+    assert set(reports) == {"104-kh-ubnd-2024", *(f"104-kh-ubnd-2024--tb.{ward}" for ward in ("giabinh", "gialoc", "antinh", "lochung"))}
+    assert "Đơn vị chưa báo cáo: Trạm Y tế phường Lộc Hưng" in reports["104-kh-ubnd-2024--tb.lochung"]
+    assert "| Cấp 2 | 12 | 11 | 91,7% | 10 | 83,3% |" in reports["104-kh-ubnd-2024"]
     messages = list((tmp_path / "demo" / "maildir" / "new").iterdir())
-    assert len(messages) == 7 + 6 + 8 + 3
+    printed = out.output.split("Emails: ")[1].split("\nReport:")[0]
+    assert len(messages) == sum(int(part.rsplit("×", 1)[1]) for part in printed.replace("\n", " ").split(", "))
     shutil.rmtree(tmp_path / "demo")
 
 

@@ -1,0 +1,21 @@
+"""A unit issues the implementing plan drafted for it, which then goes on down."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from prefect import flow
+
+from flows.cascade_plan import CascadeResult, cascade_plan
+from tasks.assign import resolve_plan
+from tasks.derive import issue_plan as issue_draft
+
+
+@flow(name="issue-plan", flow_run_name="issue-{plan}-{as_of}")
+def issue_plan(plan: str, as_of: date, number: str | None = None) -> CascadeResult:
+    """Issue a drafted implementing plan on `as_of` (numbered next for its issuer and year unless
+    `number` is given), record it as the unit's answer to its parent's implementing_plan duty,
+    and cascade it to the unit's subordinates."""
+    ref = resolve_plan(plan)
+    issue_draft(ref.id, as_of, number)
+    return cascade_plan(ref.key, as_of)

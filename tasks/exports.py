@@ -1,0 +1,99 @@
+"""A stored plan written back in the plan file format, so that a unit can adjust its drafted plan.
+
+`cascade plan export KEY > plan.yaml`, edit, then `cascade plan import plan.yaml --replace`:
+the file round-trips (periodic duties come out one per period, with their dates).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from sqlalchemy.orm import Session
+
+from decimal import Decimal
+from models.plan import Plan, TaskRole
+
+
+def plan_document(session: Session, plan: Plan) -> dict[str, Any]:
+    """The plan as a `{plan: ...}` mapping in the documented file format."""
+    doc: dict[str, Any] = {
+        "key": plan.key,
+        "number": plan.number,
+        "symbol": plan.symbol,
+        "issuer": plan.issuer.code,
+        "issued_on": plan.issued_on.isoformat(),
+        "place": plan.place,
+        "title": plan.title,
+        "year": plan.year,
+        "basis": list(plan.basis),
+    }
+    if plan.parent_plan is not None:
+        doc["parent_plan"] = plan.parent_plan.key
+    doc |= {
+        "purposes": plan.purposes,
+        "requirements": plan.requirements,
+        "recipients": list(plan.recipients),
+        "signer": {"title": plan.signer_title, "name": plan.signer_name},
+        "tasks": [
+            {
+                "code": task.code,
+                "title": task.title,
+                "content": task.content,
+                "lead": sorted(tu.unit.code for tu in task.units if tu.role == TaskRole.LEAD),
+                "support": sorted(tu.unit.code for tu in task.units if tu.role == TaskRole.SUPPORT),
+            }
+            for task in plan.tasks
+        ],
+        "targets": [_target(t) for t in plan.targets],
+        "duties": [
+            {
+                "code": duty.code,
+                "kind": str(duty.kind),
+                "title": duty.title,
+                "period_start": duty.period_start.isoformat() if duty.period_start else None,
+                "cutoff_on": duty.cutoff_on.isoformat() if duty.cutoff_on else None,
+                "due_on": duty.due_on.isoformat(),
+                "reminder_days": list(duty.reminder_days),
+                "overdue_days": list(duty.overdue_days),
+                "sections": [dict(s) for s in duty.sections],
+                "indicators": list(duty.indicator_codes),
+                "assignees": list(duty.assignee_codes),
+            }
+            for duty in plan.duties
+        ],
+    }
+    if plan.cascade_policy:
+        doc["cascade"] = plan.cascade_policy
+    return {"plan": doc}
+
+
+def _number(value: Decimal) -> int | float:
+    """A YAML number, never text: '86.5' as text would read as 865 under Vietnamese digit grouping."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _target(target: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "code": target.code,
+        "text": target.text,
+        "metric": target.metric,
+        "unit_of_measure": target.unit_of_measure,
+        "comparator": str(target.comparator),
+        "value": _number(target.value),
+        "aggregation": str(target.aggregation),
+    }
+    if target.unit_comparator is not None and target.unit_threshold is not None:
+        out["unit_threshold"] = {"comparator": str(target.unit_comparator), "value": _number(target.unit_threshold)}
+    if target.reporter_codes:
+        out["reporters"] = list(target.reporter_codes)
+    if target.allocations:
+        out["allocations"] = {code: _number(Decimal(str(share))) for code, share in target.allocations.items()}
+    if target.allocation_rule:
+        out["allocation_rule"] = target.allocation_rule
+    return out
+
+
+def plan_yaml(session: Session, plan: Plan) -> str:
+    """The plan file as YAML text (UTF-8, Vietnamese kept as is)."""
+    return yaml.safe_dump(plan_document(session, plan), allow_unicode=True, sort_keys=False, width=120)
