@@ -45,3 +45,4 @@ class Assignment(Base):
 
     duty: Mapped[ReportDuty] = relationship()
     unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])
+    transferred_from: Mapped[Unit | None] = relationship(foreign_keys=[transferred_from_id])
