@@ -47,8 +47,8 @@ def split_equally(total: Decimal, codes: Sequence[str]) -> dict[str, Decimal]:
     """`total` shared among `codes` so that the shares add up exactly.
 
     A whole total gives whole shares: everyone gets the floor and the first units in code order
-    one more each until the remainder is used (largest remainder with equal weights). Otherwise
-    shares are rounded down to 0.01 and the rounding left over goes to the first unit.
+    one more each until the remainder is used (largest remainder with equal weights). Any other
+    total is shared the same way in hundredths (what is left below 0.01 goes to the first unit).
     """
     if not codes:
         return {}
