@@ -7,6 +7,7 @@ sink in this process, Prefect's temporary server), so it measures what one machi
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import resource
 import socket
@@ -42,9 +43,58 @@ def wait_for_port(port: int, seconds: float = 30) -> None:
     raise SystemExit(f"SMTP sink did not start on port {port}")
 
 
+def tree_figures(widths_text: str, timed) -> None:  # type: ignore[no-untyped-def]
+    """The recursive phases on a deep tree: cascade through every level, leaves report, bottom-up consolidation."""
+    from sqlalchemy import update
+
+    from flows.cascade_plan import cascade_plan
+    from flows.consolidate import consolidate
+    from models.db import session_scope
+    from models.plan import Plan
+    from models.submission import Channel
+    from models.unit import Unit
+    from tasks.submissions import FigureInput, SubmissionInput, record_submission
+    from tests.fixtures.builders import make_plan
+
+    widths = [int(w) for w in widths_text.split(",")]
+    with session_scope() as session:
+        root = Unit(code="TREE", name="UBND tỉnh", issuer_symbol="UBND", emails=["vanthu@tinh.example.gov.vn"], place="Biên Hòa")
+        session.add(root)
+        level = [root]
+        for depth, width in enumerate(widths, start=1):
+            following = []
+            for parent in level:
+                for i in range(width):
+                    unit = Unit(code=f"{parent.code}.{i + 1}", name=f"Đơn vị {parent.code}.{i + 1}", issuer_symbol="UB", parent=parent, emails=[f"u{depth}.{len(following)}@example.gov.vn"])
+                    session.add(unit)
+                    following.append(unit)
+            level = following
+        leaves = [u.code for u in level]
+    total = sum(math.prod(widths[: i + 1]) for i in range(len(widths)))
+    plan = make_plan("TREE", key="tree-2024")
+    with session_scope() as session:
+        session.execute(update(Plan).where(Plan.key == plan).values(cascade_policy={"levels": [{"lead_days": 5}, {"lead_days": 3}, {"lead_days": 2}]}))
+    label = "→".join(["1", *map(str, widths)])
+    timed(f"Tree {label}: cascade {total} units through {len(widths)} levels", total, lambda: cascade_plan(plan, date(2024, 4, 5)))
+
+    def leaves_report() -> None:
+        for code in leaves:
+            record_submission.fn(
+                SubmissionInput(plan=plan, duty="bao_cao_nam", unit=code, channel=Channel.FILE, source_key=code,
+                                values={"nha_o_xa_hoi": FigureInput(value=1), "dan_van_kheo": FigureInput(value=1),
+                                        "nuoc_sach": FigureInput(numerator=9, denominator=10), "hai_long": FigureInput(value=96)},
+                                sections={"tinh_hinh": "Tình hình chung.", "ket_qua": "Kết quả."}),
+                date(2024, 10, 10),
+            )
+    timed(f"Tree {label}: {len(leaves)} leaves report", len(leaves), leaves_report)
+    outcome = timed(f"Tree {label}: consolidate bottom-up ({total - len(leaves) + 1} reports)", total, lambda: consolidate(plan, "bao_cao_nam", date(2024, 11, 8)))
+    assert outcome.result.levels[-1].submitted == len(leaves), outcome.result.levels
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--units", type=int, default=2000, help="Subordinate units of the issuer.")
+    parser.add_argument("--tree", type=str, default="10,10,20", help="Widths of a deep tree's levels below its root, for the recursive phases.")
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
     args = parser.parse_args()
 
@@ -105,6 +155,8 @@ def main() -> None:
             timed(f"Deliver {half} receipts", half, lambda: deliver_outbox(date(2024, 10, 25)))
             outcome = timed(f"Consolidate {n} units", n, lambda: consolidate(plan, "bao_cao_nam", date(2024, 11, 8)))
             assert len(outcome.result.submitted) == half
+
+            tree_figures(args.tree, timed)
     finally:
         sink.terminate()
         sink.wait(timeout=10)
@@ -114,7 +166,8 @@ def main() -> None:
         "# Benchmarks",
         "",
         f"`make bench` on this machine ({os.cpu_count()} cores): one issuer, {n} subordinate units, SQLite,",
-        "local SMTP sink (`cascade mailbox`) in another process, Prefect's temporary server. Rerun to refresh.",
+        "local SMTP sink (`cascade mailbox`) in another process, Prefect's temporary server; then a deep tree",
+        f"(root → {args.tree.replace(',', ' → ')} units per parent) cascaded, reported and consolidated through every level. Rerun to refresh.",
         "",
         "| Phase | Time (rate) |",
         "| --- | --- |",

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from cascade.errors import ConflictError
 from models.base import Base
 from models.unit import Unit
 
@@ -173,10 +174,30 @@ class ReportDuty(Base):
 
 
 def plan_by_ref(session: Session, ref: str) -> Plan | None:
-    """A plan by key ('74-kh-sxd-2024') or number/symbol ('74/KH-SXD', the latest year if several)."""
+    """A plan by key ('74-kh-sxd-2024') or number/symbol ('74/KH-SXD', the latest year if several).
+
+    Raises ConflictError when a number/symbol names plans of several issuers in that year
+    (every ward may have its own 1/KH-UBND): the key tells them apart.
+    """
     found = session.scalar(select(Plan).where(Plan.key == ref))
     if found is None and "/" in ref:
         number, _, symbol = (part.strip() for part in ref.partition("/"))
         same_number = Plan.number == number if number else or_(Plan.number.is_(None), Plan.number == "")
-        found = session.scalar(select(Plan).where(Plan.symbol == symbol, same_number).order_by(Plan.year.desc()).limit(1))
+        matches = session.scalars(select(Plan).where(Plan.symbol == symbol, same_number).order_by(Plan.year.desc(), Plan.key)).all()
+        latest = [plan for plan in matches if plan.year == matches[0].year] if matches else []
+        if len(latest) > 1:
+            keys = ", ".join(plan.key for plan in latest)
+            raise ConflictError(f"{ref!r} names {len(latest)} plans of {latest[0].year} by different issuers ({keys}): give the plan's key")
+        found = latest[0] if latest else None
     return found
+
+
+def plan_tree(session: Session, root_id: int) -> dict[int, int]:
+    """Plan id → depth below the root plan (0 for the root) for the root and every implementing plan under it."""
+    depths = {root_id: 0}
+    frontier = [root_id]
+    while frontier:
+        children = session.execute(select(Plan.id, Plan.parent_plan_id).where(Plan.parent_plan_id.in_(frontier))).all()
+        frontier = [child for child, _ in children if child not in depths]
+        depths.update({child: depths[parent] + 1 for child, parent in children if child in frontier})
+    return depths

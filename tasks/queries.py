@@ -16,7 +16,7 @@ from cascade.errors import NotFound
 from models.assignment import Assignment, AssignmentStatus
 from models.db import session_scope
 from models.outbox import EmailStatus, OutboundEmail
-from models.plan import Plan, ReportDuty
+from models.plan import ReportDuty, plan_tree
 from models.reminders import reminder_steps
 from models.report import Report
 from models.submission import Submission, SubmissionValue
@@ -54,23 +54,12 @@ def state_of(due_on: date, submitted_on: date | None, as_of: date) -> str:
     return "overdue" if as_of > due_on else "pending"
 
 
-def plan_tree_ids(session: Session, root: Plan) -> dict[int, int]:
-    """Plan id → level below `root` (0 for root) for the root and every implementing plan under it."""
-    levels = {root.id: 0}
-    frontier = [root.id]
-    while frontier:
-        children = session.execute(select(Plan.id, Plan.parent_plan_id).where(Plan.parent_plan_id.in_(frontier))).all()
-        frontier = [child for child, _ in children if child not in levels]
-        levels.update({child: levels[parent] + 1 for child, parent in children if child in frontier})
-    return levels
-
-
 def plan_status(plan: str, as_of: date, *, all_levels: bool = False) -> tuple[str, list[AssignmentRow]]:
     """The plan's code and one row per assignment (unit × duty), ordered by level, duty and unit;
     with `all_levels`, the assignments of every implementing plan below are included."""
     with session_scope() as session:
         found = find_plan(session, plan)
-        plan_levels = plan_tree_ids(session, found) if all_levels else {found.id: 0}
+        plan_levels = plan_tree(session, found.id) if all_levels else {found.id: 0}
         rows = session.execute(
             select(Assignment, Unit, ReportDuty)
             .join(Unit, Unit.id == Assignment.unit_id)

@@ -13,7 +13,7 @@ from cascade import clock
 from models.assignment import Assignment, AssignmentStatus
 from models.db import session_scope
 from models.outbox import EmailKind
-from models.plan import Plan, PlanStatus, ReportDuty
+from models.plan import Plan, PlanStatus, ReportDuty, plan_tree
 from models.reminders import step_to_send
 from tasks.outbox import message_id_for, queue_email
 from tasks.render import assignment_context, recipients, reply_address
@@ -30,7 +30,8 @@ class DueReminder:
 
 @task(name="find-due-reminders")
 def find_due_reminders(as_of: date, plan_id: int | None = None) -> list[DueReminder]:
-    """Every unsubmitted assignment of an open plan whose next reminder step has come by `as_of`."""
+    """Every unsubmitted assignment of an open plan (of `plan_id` and the plans implementing it, when given)
+    whose next reminder step has come by `as_of`."""
     query = (
         select(Assignment.id, Assignment.due_on, Assignment.reminder_rank, ReportDuty.reminder_days, ReportDuty.overdue_days)
         .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
@@ -38,10 +39,10 @@ def find_due_reminders(as_of: date, plan_id: int | None = None) -> list[DueRemin
         .where(Assignment.submitted_on.is_(None), Assignment.status != AssignmentStatus.MERGED, Plan.status != PlanStatus.CLOSED)
         .order_by(Assignment.id)
     )
-    if plan_id is not None:
-        query = query.where(Plan.id == plan_id)
     due: list[DueReminder] = []
     with session_scope() as session:
+        if plan_id is not None:
+            query = query.where(Plan.id.in_(plan_tree(session, plan_id)))
         for assignment_id, due_on, rank, before, after in session.execute(query):
             step = step_to_send(due_on, as_of, before, after, rank)
             if step is not None:

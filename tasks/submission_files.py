@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cascade.errors import NotFound, Problem, SubmissionError
+from cascade.errors import ConflictError, NotFound, Problem, SubmissionError
 from models.db import session_scope
 from models.plan import (
     Aggregation,
@@ -69,7 +69,10 @@ def resolve_submission(doc: LoadedSubmission, *, session: Session) -> tuple[Plan
     """
     spec = doc.spec
     problems: list[Problem] = []
-    plan = plan_by_ref(session, spec.plan)
+    try:
+        plan = plan_by_ref(session, spec.plan)
+    except ConflictError as exc:
+        raise SubmissionError(str(doc.source), [doc.problem(("plan",), str(exc))]) from None
     if plan is None:
         problems.append(doc.problem(("plan",), f"unknown plan '{spec.plan}': give its key (e.g. 74-kh-sxd-2024) or its number/symbol (74/KH-SXD)"))
     unit = session.scalar(select(Unit).where(Unit.code == spec.unit))

@@ -57,6 +57,16 @@ def test_a_ward_adjusts_its_drafted_plan_issues_it_and_reports_up(workspace, smt
     out = cascade("plan", "issue", WARD, "--as-of", "2024-02-15")
     assert f"{WARD} issued; 6 new assignment(s)" in out
     assert "1/KH-UBND" in cascade("plan", "list")
+    cascade("plan", "issue", "104-kh-ubnd-2024--tb.gialoc", "--as-of", "2024-02-16")
+    ambiguous = runner.invoke(app, ["status", "1/KH-UBND"])  # both wards' first plan of 2024
+    assert ambiguous.exit_code == 1 and "names 2 plans of 2024 by different issuers" in ambiguous.output
+    # Reminders for the town's plan cover every plan under it: on 21/02 the two wards still drafting are at
+    # their "2 days before" step for ke_hoach (due 23/02); the issued wards' units are not due until March.
+    reminded = cascade("remind", "--plan", "104-kh-ubnd-2024", "--as-of", "2024-02-21")
+    assert "Reminders queued 2;" in reminded
+    # On 29/02 those two wards are 5 days overdue, and Gia Bình's three units (ke_hoach due 05/03: 13 working
+    # days after 15/02, as the town gave 13 working days from 30/01 to 23/02 over Tết) are 5 days before theirs.
+    assert "Reminders queued 5;" in cascade("remind", "--plan", "104-kh-ubnd-2024", "--as-of", "2024-02-29")
     status = cascade("status", "104-kh-ubnd-2024", "--as-of", "2024-02-16")
     assert status.count("Công an phường Gia Bình") == 2  # its two duties, at level 2
     assert "Đã nộp đúng hạn" in status  # the ward's implementing plan, issued before 23/02
