@@ -43,6 +43,19 @@ def wait_for_port(port: int, seconds: float = 30) -> None:
     raise SystemExit(f"SMTP sink did not start on port {port}")
 
 
+def report_of(plan: str, unit: str):  # type: ignore[no-untyped-def]
+    """One unit's annual report on the benchmark plan (make_plan's four targets)."""
+    from models.submission import Channel
+    from tasks.submissions import FigureInput, SubmissionInput
+
+    return SubmissionInput(
+        plan=plan, duty="bao_cao_nam", unit=unit, channel=Channel.FILE, source_key=unit,
+        values={"nha_o_xa_hoi": FigureInput(value=1), "dan_van_kheo": FigureInput(value=1),
+                "nuoc_sach": FigureInput(numerator=9, denominator=10), "hai_long": FigureInput(value=96)},
+        sections={"tinh_hinh": "Tình hình chung.", "ket_qua": "Kết quả."},
+    )  # fmt: skip
+
+
 def tree_figures(widths_text: str, timed) -> None:  # type: ignore[no-untyped-def]
     """The recursive phases on a deep tree: cascade through every level, leaves report, bottom-up consolidation."""
     from sqlalchemy import update
@@ -51,9 +64,8 @@ def tree_figures(widths_text: str, timed) -> None:  # type: ignore[no-untyped-de
     from flows.consolidate import consolidate
     from models.db import session_scope
     from models.plan import Plan
-    from models.submission import Channel
     from models.unit import Unit
-    from tasks.submissions import FigureInput, SubmissionInput, record_submission
+    from tasks.submissions import record_submission
     from tests.fixtures.builders import make_plan
 
     widths = [int(w) for w in widths_text.split(",")]
@@ -79,13 +91,7 @@ def tree_figures(widths_text: str, timed) -> None:  # type: ignore[no-untyped-de
 
     def leaves_report() -> None:
         for code in leaves:
-            record_submission.fn(
-                SubmissionInput(plan=plan, duty="bao_cao_nam", unit=code, channel=Channel.FILE, source_key=code,
-                                values={"nha_o_xa_hoi": FigureInput(value=1), "dan_van_kheo": FigureInput(value=1),
-                                        "nuoc_sach": FigureInput(numerator=9, denominator=10), "hai_long": FigureInput(value=96)},
-                                sections={"tinh_hinh": "Tình hình chung.", "ket_qua": "Kết quả."}),
-                date(2024, 10, 10),
-            )
+            record_submission.fn(report_of(plan, code), date(2024, 10, 10))
     timed(f"Tree {label}: {len(leaves)} leaves report", len(leaves), leaves_report)
     outcome = timed(f"Tree {label}: consolidate bottom-up ({total - len(leaves) + 1} reports)", total, lambda: consolidate(plan, "bao_cao_nam", date(2024, 11, 8)))
     assert outcome.result.levels[-1].submitted == len(leaves), outcome.result.levels
@@ -108,8 +114,7 @@ def main() -> None:
     from flows.deliver_outbox import deliver_outbox
     from flows.send_reminders import send_reminders
     from models.db import create_schema
-    from models.submission import Channel
-    from tasks.submissions import FigureInput, SubmissionInput, record_submission
+    from tasks.submissions import record_submission
     from tests.fixtures.builders import make_plan, make_unit_tree
 
     figures: list[tuple[str, str]] = []
@@ -144,13 +149,7 @@ def main() -> None:
             def submit_half() -> None:
                 for i in range(half):
                     code = f"U{i + 1}"
-                    record_submission.fn(
-                        SubmissionInput(plan=plan, duty="bao_cao_nam", unit=code, channel=Channel.FILE, source_key=code,
-                                        values={"nha_o_xa_hoi": FigureInput(value=1), "dan_van_kheo": FigureInput(value=1),
-                                                "nuoc_sach": FigureInput(numerator=9, denominator=10), "hai_long": FigureInput(value=96)},
-                                        sections={"tinh_hinh": "Tình hình chung.", "ket_qua": "Kết quả."}),
-                        date(2024, 10, 25),
-                    )
+                    record_submission.fn(report_of(plan, code), date(2024, 10, 25))
             timed(f"Record {half} submissions (one transaction each, receipts queued)", half, submit_half)
             timed(f"Deliver {half} receipts", half, lambda: deliver_outbox(date(2024, 10, 25)))
             outcome = timed(f"Consolidate {n} units", n, lambda: consolidate(plan, "bao_cao_nam", date(2024, 11, 8)))

@@ -103,15 +103,20 @@ def assign_units(batch: AssignmentBatch, as_of: date) -> int:
         # Load the batch's units into the session in one query, so `assignment.unit` needs none.
         session.scalars(select(Unit).where(Unit.id.in_(batch.unit_ids))).all()
         for assignment in new:
-            queue_email(
-                session,
-                key=f"assignment:{assignment.id}",
-                kind=EmailKind.ASSIGNMENT,
-                assignment_id=assignment.id,
-                email_to=recipients(assignment.unit),
-                reply_to=reply_address(assignment),
-                rendered=render_email("assignment", **assignment_context(session, assignment, as_of=as_of)),
-                created_at=created_at,
-            )
+            queue_notice(session, assignment, key=f"assignment:{assignment.id}", as_of=as_of)
         return len(new)
+
+
+def queue_notice(session: Session, assignment: Assignment, *, key: str, as_of: date) -> None:
+    """Queue the assignment notice to the assignment's unit under an outbox key (once per key)."""
+    queue_email(
+        session,
+        key=key,
+        kind=EmailKind.ASSIGNMENT,
+        assignment_id=assignment.id,
+        email_to=recipients(assignment.unit),
+        reply_to=reply_address(assignment),
+        rendered=render_email("assignment", **assignment_context(session, assignment, as_of=as_of)),
+        created_at=clock.moment(as_of),
+    )
 

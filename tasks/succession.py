@@ -7,16 +7,11 @@ from datetime import date
 
 from prefect import task
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from cascade import clock
 from models.assignment import OPEN_STATUSES, Assignment, AssignmentStatus
 from models.db import session_scope
-from models.outbox import EmailKind
 from models.unit import Unit
-from tasks.outbox import queue_email
-from tasks.render import assignment_context, recipients, reply_address
-from templates import render_email
+from tasks.assign import queue_notice
 
 
 @dataclass(frozen=True)
@@ -35,19 +30,6 @@ def active_successor(unit: Unit, on: date) -> Unit | None:
         seen.add(current.id)
         current = current.successor
     return None
-
-
-def _notify(session: Session, assignment: Assignment, as_of: date) -> None:
-    queue_email(
-        session,
-        key=f"assignment:{assignment.id}:to:{assignment.unit_id}",
-        kind=EmailKind.ASSIGNMENT,
-        assignment_id=assignment.id,
-        email_to=recipients(assignment.unit),
-        reply_to=reply_address(assignment),
-        rendered=render_email("assignment", **assignment_context(session, assignment, as_of=as_of)),
-        created_at=clock.moment(as_of),
-    )
 
 
 @task(name="apply-successions")
@@ -84,6 +66,6 @@ def apply_successions(as_of: date) -> Successions:
             assignment.transferred_from_id = assignment.unit_id
             assignment.unit = successor
             session.flush()
-            _notify(session, assignment, as_of)
+            queue_notice(session, assignment, key=f"assignment:{assignment.id}:to:{successor.id}", as_of=as_of)
             moved += 1
     return Successions(moved, merged)
