@@ -11,6 +11,7 @@ from flows.deliver_outbox import deliver_outbox
 from tasks.assign import resolve_plan
 from tasks.outbox import DeliveryTally
 from tasks.reminders import batches, find_due_reminders, queue_reminders
+from tasks.succession import apply_successions
 
 
 @flow(name="send-reminders", flow_run_name="send-reminders-{as_of}")
@@ -20,6 +21,7 @@ def send_reminders(as_of: date, plan: str | None = None) -> tuple[int, DeliveryT
     Each step goes once per assignment; after missed days only the latest step is sent.
     """
     plan_id = resolve_plan(plan).id if plan else None
+    apply_successions(as_of)  # a unit merged since the last run is reminded through its successor
     due = find_due_reminders(as_of, plan_id)
 
     # Queue

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from cascade.errors import ConflictError
+from cascade.errors import ConflictError, NotFound
 from models.base import Base
-from models.unit import Unit
+from models.unit import Unit, active_children
 
 
 class PlanStatus(StrEnum):
@@ -201,3 +201,16 @@ def plan_tree(session: Session, root_id: int) -> dict[int, int]:
         frontier = [child for child, _ in children if child not in depths]
         depths.update({child: depths[parent] + 1 for child, parent in children if child in frontier})
     return depths
+
+
+def duty_assignees(session: Session, duty: ReportDuty, *, on: date, only: list[str] | None = None) -> list[Unit]:
+    """The units a duty goes to: an explicit list, the duty's own list, or the issuer's direct
+    subordinates active on `on`; raises NotFound for an unknown code."""
+    codes = only or duty.assignee_codes
+    if codes:
+        units = session.scalars(select(Unit).where(Unit.code.in_(codes))).all()
+        missing = sorted(set(codes) - {u.code for u in units})
+        if missing:
+            raise NotFound(f"unknown unit code(s): {', '.join(missing)}")
+        return sorted(units, key=lambda u: u.code)
+    return active_children(session, parent_id=duty.plan.issuer_id, on=on)

@@ -16,10 +16,10 @@ from cascade.settings import get_settings
 from models.assignment import Assignment
 from models.db import session_scope
 from models.outbox import EmailKind
-from models.plan import Plan, PlanStatus, ReportDuty, plan_by_ref
-from models.unit import Unit, active_children
+from models.plan import Plan, PlanStatus, ReportDuty, duty_assignees, plan_by_ref
+from models.unit import Unit
 from tasks.outbox import queue_email
-from tasks.render import assignment_context, recipients, reply_address
+from tasks.render import assignment_context, notice_key, recipients, reply_address
 from templates import render_email
 
 
@@ -55,18 +55,6 @@ def resolve_plan(plan: str) -> PlanRef:
         return PlanRef(found.id, found.key, found.code, found.title)
 
 
-def assignee_units(session: Session, duty: ReportDuty, *, as_of: date, only: list[str] | None = None) -> list[Unit]:
-    """The units a duty goes to: an explicit list, the duty's own list, or the issuer's direct subordinates active on `as_of`."""
-    codes = only or duty.assignee_codes
-    if codes:
-        units = session.scalars(select(Unit).where(Unit.code.in_(codes))).all()
-        missing = sorted(set(codes) - {u.code for u in units})
-        if missing:
-            raise NotFound(f"unknown unit code(s): {', '.join(missing)}")
-        return sorted(units, key=lambda u: u.code)
-    return active_children(session, parent_id=duty.plan.issuer_id, on=as_of)
-
-
 @task(name="plan-assignment-batches")
 def plan_batches(plan_ids: list[int], as_of: date, only: list[str] | None = None) -> list[AssignmentBatch]:
     """Split every duty's assignees of these plans into batches of `cascade_batch_size` units."""
@@ -80,7 +68,7 @@ def plan_batches(plan_ids: list[int], as_of: date, only: list[str] | None = None
             if plan.status == PlanStatus.DRAFT:
                 raise ConflictError(f"plan {plan.key} is a draft: issue it first (cascade plan issue {plan.key})")
             for duty in plan.duties:
-                unit_ids = [u.id for u in assignee_units(session, duty, as_of=as_of, only=only)]
+                unit_ids = [u.id for u in duty_assignees(session, duty, on=as_of, only=only)]
                 for start in range(0, len(unit_ids), size):
                     batches.append(AssignmentBatch(duty.id, duty.code, tuple(unit_ids[start : start + size])))
     return batches
@@ -103,7 +91,7 @@ def assign_units(batch: AssignmentBatch, as_of: date) -> int:
         # Load the batch's units into the session in one query, so `assignment.unit` needs none.
         session.scalars(select(Unit).where(Unit.id.in_(batch.unit_ids))).all()
         for assignment in new:
-            queue_notice(session, assignment, key=f"assignment:{assignment.id}", as_of=as_of)
+            queue_notice(session, assignment, key=notice_key(assignment), as_of=as_of)
         return len(new)
 
 

@@ -14,7 +14,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
 from prefect import task
 from sqlalchemy import select
@@ -26,12 +25,13 @@ from cascade.errors import ConflictError
 from cascade.settings import get_settings
 from models.assignment import EXPECTED_STATUSES, Assignment
 from models.calendar import load_calendar
-from models.cascading import AllocationRule, IssueMode, level_policy, split_equally
+from models.cascading import IssueMode, level_policy
 from models.db import session_scope
-from models.plan import Aggregation, DutyKind, Plan, PlanStatus, PlanTask, ReportDuty, Target
+from models.plan import DutyKind, Plan, PlanStatus, PlanTask, ReportDuty, Target
 from models.submission import Channel
 from models.unit import Unit
-from tasks.render import duty_targets, plan_context, targets_for_unit
+from tasks.render import plan_context
+from tasks.targets import duty_targets, inherited_value, target_sharers, targets_for_unit
 from tasks.submissions import SubmissionInput, queue_receipt, store_version
 from templates import render
 
@@ -61,38 +61,6 @@ def next_number(session: Session, issuer_id: int, year: int) -> str:
     numbers = session.scalars(select(Plan.number).where(Plan.issuer_id == issuer_id, Plan.year == year, Plan.number.is_not(None)))
     used = [int(m[0]) for n in numbers if n and (m := re.match(r"\d+", n))]
     return str(max(used, default=0) + 1)
-
-
-def inherited_value(target: Target, unit_code: str, sharers: Sequence[str]) -> Decimal:
-    """What a parent's target asks of one of its units: its explicit allocation, its share by the
-    target's rule among `sharers` (the units reporting it), or else the whole value."""
-    allocations = {code: Decimal(str(share)) for code, share in (target.allocations or {}).items()}
-    if unit_code in allocations:
-        return allocations[unit_code]
-    if target.aggregation == Aggregation.SUM and target.allocation_rule == AllocationRule.EQUAL:
-        rest = [code for code in sharers if code not in allocations]
-        shares = split_equally(target.value - sum(allocations.values(), Decimal(0)), rest)
-        return shares.get(unit_code, target.value)
-    return target.value
-
-
-def target_sharers(session: Session, plan: Plan) -> dict[str, list[str]]:
-    """Target code → the units assigned a duty of `plan` that reports it (in code order)."""
-    rows = session.execute(
-        select(Assignment.duty_id, Unit.code)
-        .join(Unit, Unit.id == Assignment.unit_id)
-        .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
-        .where(ReportDuty.plan_id == plan.id, Assignment.status.in_(EXPECTED_STATUSES))
-    ).all()
-    by_duty: dict[int, set[str]] = defaultdict(set)
-    for duty_id, code in rows:
-        by_duty[duty_id].add(code)
-    sharers: dict[str, set[str]] = defaultdict(set)
-    for duty in plan.duties:
-        for target in duty_targets(session, duty):
-            units = by_duty.get(duty.id, set())
-            sharers[target.code] |= {c for c in units if not target.reporter_codes or c in target.reporter_codes}
-    return {code: sorted(units) for code, units in sharers.items()}
 
 
 def implementing_due(calendar: WorkingCalendar, parent: Plan, parent_due: date, issued_on: date) -> date:
@@ -277,7 +245,7 @@ def derive_plans(batch: DerivationBatch, as_of: date) -> Derived:
         ):
             assignments[assignment.unit_id].append(assignment)
         units = session.scalars(select(Unit).where(Unit.id.in_(batch.unit_ids)).order_by(Unit.code)).all()
-        sharers = target_sharers(session, parent)
+        sharers = target_sharers(session, parent, as_of)
         drafted = issued = 0
         ready: list[int] = []
         for unit in units:

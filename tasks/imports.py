@@ -27,6 +27,7 @@ from models.calendar import load_calendar
 from models.cascading import looser_than
 from models.periods import decree_09_periods
 from models.plan import (
+    DutyKind,
     Plan,
     PlanStatus,
     PlanTask,
@@ -46,7 +47,7 @@ from models.specs import (
     plain_number,
 )
 from models.unit import Unit
-from tasks.derive import inherited_value, target_sharers
+from tasks.targets import inherited_value, target_sharers
 from tasks.sources import (
     CsvLocator,
     Locator,
@@ -291,12 +292,16 @@ def _plan_problems(session: Session, loaded: LoadedPlan, *, replace: bool) -> tu
             assigned = session.scalar(select(func.count(Assignment.id)).join(ReportDuty, Assignment.duty_id == ReportDuty.id).where(ReportDuty.plan_id == existing.id))
             if assigned:
                 problems.append(loaded.problem(("key",), f"plan '{spec.key}' cannot be replaced: it has already been cascaded ({assigned} assignments exist)"))
+    issuer = units.get(spec.issuer)
     if spec.number:
-        twin = session.scalar(select(Plan).where(Plan.number == spec.number, Plan.symbol == spec.symbol, Plan.year == spec.year, Plan.key != spec.key).limit(1))
+        # Numbers run per issuer and year (as tasks.derive numbers and checks issued plans): every ward may have its 1/KH-UBND.
+        same = [Plan.number == spec.number, Plan.symbol == spec.symbol, Plan.year == spec.year, Plan.key != spec.key]
+        if issuer is not None:
+            same.append(Plan.issuer_id == issuer.id)
+        twin = session.scalar(select(Plan).where(*same).limit(1))
         if twin is not None:
             problems.append(loaded.problem(("number",), f"plan {spec.code} of {spec.year} is already imported under the key '{twin.key}'"))
 
-    issuer = units.get(spec.issuer)
     if issuer is not None and parent_plan is not None:
         problems += _inheritance_problems(session, loaded, parent_plan, issuer)
     if issuer is not None and not problems:
@@ -313,7 +318,7 @@ def _inheritance_problems(session: Session, loaded: LoadedPlan, parent: Plan, is
     problems: list[Problem] = []
     if parent.issuer_id == issuer.id:
         return [loaded.problem(("parent_plan",), f"plan {parent.code} is issued by '{issuer.code}' itself: an implementing plan belongs to a subordinate unit")]
-    sharers = target_sharers(session, parent)
+    sharers = target_sharers(session, parent, loaded.spec.issued_on)
     inherited = {t.code: t for t in parent.targets}
     for i, target in enumerate(loaded.spec.targets):
         source = inherited.get(target.code)
@@ -330,6 +335,56 @@ def _inheritance_problems(session: Session, loaded: LoadedPlan, parent: Plan, is
                     f"which asks this unit {SYMBOLS[source.comparator]} {plain_number(asked)}: an implementing plan may only keep or tighten a target",
                 )
             )
+        elif (
+            source.unit_comparator is not None
+            and source.unit_threshold is not None
+            and target.unit_threshold is not None
+            and looser_than(target.unit_threshold.comparator, target.unit_threshold.value, source.unit_comparator, source.unit_threshold)
+        ):
+            threshold = target.unit_threshold
+            problems.append(
+                loaded.problem(
+                    ("targets", i, "unit_threshold"),
+                    f"'{target.code}' counts a unit whose figure is {SYMBOLS[threshold.comparator]} {plain_number(threshold.value)}, looser than the parent plan "
+                    f"{parent.code}, which counts it when {SYMBOLS[source.unit_comparator]} {plain_number(source.unit_threshold)}: "
+                    "an implementing plan may only keep or tighten a target",
+                )
+            )
+    given = {t.code for t in loaded.spec.targets}
+    dropped = [code for code, units in sharers.items() if issuer.code in units and code not in given]
+    if dropped:
+        problems.append(
+            loaded.problem(
+                ("targets",),
+                f"the parent plan {parent.code} asks this unit to report {', '.join(repr(c) for c in dropped)}: keep "
+                f"{'it' if len(dropped) == 1 else 'them'} (an implementing plan may tighten a target, not drop it)",
+            )
+        )
+    return problems + _deadline_problems(session, loaded, parent, issuer)
+
+
+def _deadline_problems(session: Session, loaded: LoadedPlan, parent: Plan, issuer: Unit) -> list[Problem]:
+    """A duty answering a parent duty must be due no later than the unit's own deadline for it: the
+    unit needs its subordinates' reports before it can send its own."""
+    own_due = dict(
+        session.execute(
+            select(ReportDuty.code, Assignment.due_on)
+            .join(Assignment, Assignment.duty_id == ReportDuty.id)
+            .where(ReportDuty.plan_id == parent.id, Assignment.unit_id == issuer.id)
+        ).all()
+    )
+    problems = []
+    for i, duty in enumerate(loaded.spec.duties):
+        deadline = own_due.get(duty.code)
+        if duty.kind == DutyKind.IMPLEMENTING_PLAN or duty.due_on is None or deadline is None or duty.due_on <= deadline:
+            continue
+        problems.append(
+            loaded.problem(
+                ("duties", i, "due_on"),
+                f"due {duty.due_on:%d/%m/%Y}, after this unit's own deadline {deadline:%d/%m/%Y} for '{duty.code}' "
+                f"in the parent plan {parent.code}: its units must report before it does",
+            )
+        )
     return problems
 
 

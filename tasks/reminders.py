@@ -16,7 +16,7 @@ from models.outbox import EmailKind
 from models.plan import Plan, PlanStatus, ReportDuty, plan_tree
 from models.reminders import step_to_send
 from tasks.outbox import message_id_for, queue_email
-from tasks.render import assignment_context, recipients, reply_address
+from tasks.render import assignment_context, notice_key, recipients, reply_address
 from templates import render_email
 
 
@@ -82,7 +82,7 @@ def queue_reminders(batch: list[DueReminder], as_of: date) -> int:
                 assignment_id=assignment.id,
                 email_to=recipients(assignment.unit),
                 reply_to=reply_address(assignment),
-                in_reply_to=message_id_for(session, f"assignment:{assignment.id}"),
+                in_reply_to=message_id_for(session, notice_key(assignment)),
                 rendered=render_email(str(kind), **assignment_context(session, assignment, as_of=as_of)),
                 created_at=created_at,
             )

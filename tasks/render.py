@@ -18,13 +18,13 @@ from models.plan import (
     DutyKind,
     Plan,
     PlanTask,
-    ReportDuty,
     Target,
     TaskRole,
     TaskUnit,
 )
 from models.submission import Submission
 from models.unit import Unit
+from tasks.targets import duty_targets, inherited_value, target_sharers, targets_for_unit
 
 ROLE_WORDS = {TaskRole.LEAD: "chủ trì", TaskRole.SUPPORT: "phối hợp"}
 ASK_WORDS = {
@@ -49,24 +49,16 @@ def reply_address(assignment: Assignment) -> str | None:
     return f"{local}+{assignment.token}@{domain}"
 
 
+def notice_key(assignment: Assignment) -> str:
+    """The outbox key of the notice the assignment's current unit received (reminders reply to it)."""
+    if assignment.transferred_from_id is None:
+        return f"assignment:{assignment.id}"
+    return f"assignment:{assignment.id}:to:{assignment.unit_id}"
+
+
 def reference(assignment: Assignment) -> str:
     """The short code printed in every message about an assignment."""
     return f"GV-{assignment.id:06d}"
-
-
-def duty_targets(session: Session, duty: ReportDuty) -> list[Target]:
-    """The targets a duty asks for: its listed indicators, or all the plan's targets (none for an implementing plan).
-
-    Memoised in the session (one task's batch), where targets do not change.
-    """
-    memo: dict[int, list[Target]] = session.info.setdefault("duty_targets", {})
-    if duty.kind == DutyKind.IMPLEMENTING_PLAN:
-        return []  # issuing the plan is the answer: no figures
-    if duty.id not in memo:
-        targets = session.scalars(select(Target).where(Target.plan_id == duty.plan_id).order_by(Target.position)).all()
-        wanted = set(duty.indicator_codes)
-        memo[duty.id] = [t for t in targets if not wanted or t.code in wanted]
-    return memo[duty.id]
 
 
 def unit_tasks(session: Session, plan_id: int, unit_id: int) -> list[tuple[str, TaskRole]]:
@@ -84,11 +76,6 @@ def unit_tasks(session: Session, plan_id: int, unit_id: int) -> list[tuple[str, 
             by_unit.setdefault(row_unit, []).append((title, TaskRole(role)))
         memo[plan_id] = by_unit
     return memo[plan_id].get(unit_id, [])
-
-
-def targets_for_unit(targets: list[Target], unit_code: str) -> list[Target]:
-    """The targets this unit reports figures for (all, unless a target names its reporters)."""
-    return [t for t in targets if not t.reporter_codes or unit_code in t.reporter_codes]
 
 
 def units_with_subordinates(session: Session, on: date) -> set[int]:
@@ -118,6 +105,7 @@ def assignment_context(session: Session, assignment: Assignment, *, as_of: date)
     plan = duty.plan
     unit = assignment.unit
     targets = targets_for_unit(duty_targets(session, duty), unit.code)
+    sharers = target_sharers(session, plan, as_of)
     tasks = unit_tasks(session, plan.id, unit.id)
     return {
         "as_of": as_of,
@@ -138,7 +126,7 @@ def assignment_context(session: Session, assignment: Assignment, *, as_of: date)
             {
                 "metric": t.metric,
                 "comparator": t.comparator,
-                "value": t.value,
+                "value": inherited_value(t, unit.code, sharers.get(t.code, [])),  # the unit's own share of a sum
                 "unit_of_measure": t.unit_of_measure,
                 "ask": ASK_WORDS[t.aggregation],
             }

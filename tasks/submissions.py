@@ -32,7 +32,7 @@ from models.submission import (
 from models.unit import Unit
 from tasks.assign import find_plan
 from tasks.outbox import message_id_for, queue_email
-from tasks.render import receipt_context, recipients, reply_address
+from tasks.render import notice_key, receipt_context, recipients, reply_address
 from templates import render_email
 
 
@@ -177,7 +177,7 @@ def queue_receipt(session: Session, submission: Submission, *, as_of: date) -> N
         assignment_id=assignment.id,
         email_to=recipients(assignment.unit),
         reply_to=reply_address(assignment),
-        in_reply_to=message_id_for(session, f"assignment:{assignment.id}"),
+        in_reply_to=message_id_for(session, notice_key(assignment)),
         rendered=render_email("receipt", **receipt_context(session, submission, as_of=as_of)),
         created_at=submission.received_at,
     )

@@ -12,6 +12,7 @@ from models.assignment import OPEN_STATUSES, Assignment, AssignmentStatus
 from models.db import session_scope
 from models.unit import Unit
 from tasks.assign import queue_notice
+from tasks.render import notice_key
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,8 @@ def apply_successions(as_of: date) -> Successions:
                 continue
             assignment.transferred_from_id = assignment.unit_id
             assignment.unit = successor
+            assignment.reminder_rank = 0  # the successor starts from its own notice: the next step due reaches it
             session.flush()
-            queue_notice(session, assignment, key=f"assignment:{assignment.id}:to:{successor.id}", as_of=as_of)
+            queue_notice(session, assignment, key=notice_key(assignment), as_of=as_of)
             moved += 1
     return Successions(moved, merged)

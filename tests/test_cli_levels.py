@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from cascade import cli
 from cascade.cli import app
+from tests.flows.helpers import text_part
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 TOWN = Path(__file__).resolve().parents[1] / "examples" / "town-2024"
@@ -27,6 +28,10 @@ def test_a_ward_adjusts_its_drafted_plan_issues_it_and_reports_up(workspace, smt
     cascade("plan", "import", str(TOWN / "plan.yaml"))
     out = cascade("plan", "cascade", "104-kh-ubnd-2024", "--as-of", "2024-01-31")
     assert "8 new assignment(s) over 1 level(s); implementing plans drafted 4, issued 0; emails sent 8" in out
+
+    # Each ward's notice asks for its own share of the town's 12 models (3 each), not the whole.
+    notice = next(m for m in smtp_server.messages() if "giabinh" in str(m["To"]) and "Giao nhiệm vụ báo cáo" in str(m["Subject"]))
+    assert "Mô hình “Dân vận khéo” đăng ký và thực hiện: mục tiêu ít nhất 3 mô hình" in text_part(notice)
 
     listing = cascade("plan", "list")
     assert f"  {WARD}" in listing and listing.count("Dự thảo") == 4  # the drafts, indented under the town's plan
@@ -56,6 +61,12 @@ def test_a_ward_adjusts_its_drafted_plan_issues_it_and_reports_up(workspace, smt
 
     out = cascade("plan", "issue", WARD, "--as-of", "2024-02-15")
     assert f"{WARD} issued; 6 new assignment(s)" in out
+    # The ward's units are asked for their equal share of the ward's (adjusted) 4 models: 2, 1 and 1.
+    shares = {}
+    for message in smtp_server.messages():
+        if str(message["Subject"]).startswith("Giao nhiệm vụ báo cáo") and "@giabinh" in str(message["To"]) and "vanthu@" not in str(message["To"]):
+            shares[str(message["To"])] = text_part(message).split("Dân vận khéo” đăng ký và thực hiện: mục tiêu ít nhất ")[1].split(" ")[0]
+    assert sorted(shares.values()) == ["1", "1", "2"]
     assert "1/KH-UBND" in cascade("plan", "list")
     cascade("plan", "issue", "104-kh-ubnd-2024--tb.gialoc", "--as-of", "2024-02-16")
     ambiguous = runner.invoke(app, ["status", "1/KH-UBND"])  # both wards' first plan of 2024
