@@ -26,7 +26,7 @@ def test_the_annual_cycle_from_the_command_line(workspace, smtp_server, monkeypa
     cascade("units", "import", str(EXAMPLE / "units.yaml"))
     assert "Plan imported: 74-kh-sxd-2024" in cascade("plan", "import", str(EXAMPLE / "plan.yaml"))
     assert "74/KH-SXD" in cascade("plan", "list")
-    assert "7 new assignment(s); emails sent 7" in cascade("plan", "cascade", "74/KH-SXD", "--as-of", "05/04/2024")
+    assert "7 new assignment(s) over 1 level(s); implementing plans drafted 0, issued 0; emails sent 7" in cascade("plan", "cascade", "74/KH-SXD", "--as-of", "05/04/2024")
 
     out = cascade("submit", str(EXAMPLE / "submissions" / "sxd.vp.yaml"), "--as-of", "2024-10-20")
     assert "Recorded version 1." in out
