@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cascade import clock
@@ -99,9 +99,11 @@ def duty_tree(session: Session, duty_id: int) -> DutyTree:
     rows: list[tuple[TreeRow, ...]] = []
     answering: dict[tuple[int, int], int] = {}
     duty_ids = [duty_id]
+    # The earliest version received (a replayed earlier day can add one before the first recorded).
+    first_received = select(func.min(Submission.received_at)).where(Submission.assignment_id == Assignment.id).scalar_subquery()
     while duty_ids and len(rows) < MAX_DEPTH:
         level = session.execute(
-            select(Assignment.unit_id, Unit.code, Assignment.duty_id, Assignment.due_on, Assignment.first_submitted_at)
+            select(Assignment.unit_id, Unit.code, Assignment.duty_id, Assignment.due_on, first_received)
             .join(Unit, Unit.id == Assignment.unit_id)
             .where(Assignment.duty_id.in_(duty_ids), Assignment.status.in_(EXPECTED_STATUSES))
             .order_by(Unit.code)
@@ -139,7 +141,7 @@ def load_input(session: Session, duty: ReportDuty, as_of: date) -> tuple[ReportH
         select(Submission.assignment_id, Submission.id, Submission.version, Submission.received_at)
         .join(Assignment, Assignment.id == Submission.assignment_id)
         .where(Assignment.duty_id == duty.id, Assignment.status.in_(EXPECTED_STATUSES), Submission.received_at < end_of_day)
-        .order_by(Submission.assignment_id, Submission.version)
+        .order_by(Submission.assignment_id, Submission.received_at, Submission.version)
     ).all()
     first_on: dict[int, date] = {}
     latest: dict[int, tuple[int, int]] = {}
@@ -162,7 +164,8 @@ def load_input(session: Session, duty: ReportDuty, as_of: date) -> tuple[ReportH
         for t in targets
     )
     figures: dict[str, list[UnitFigure]] = {}
-    for value in session.scalars(select(SubmissionValue).where(SubmissionValue.submission_id.in_(unit_of_submission))):
+    values = session.scalars(select(SubmissionValue).where(SubmissionValue.submission_id.in_(unit_of_submission))).all()
+    for value in sorted(values, key=lambda v: (unit_of_submission[v.submission_id].code, v.indicator_code)):
         unit = unit_of_submission[value.submission_id]
         figures.setdefault(value.indicator_code, []).append(
             UnitFigure(unit.code, value.value, value.numerator, value.denominator, value.submission_id, value.covers)
@@ -343,7 +346,22 @@ def submit_upward(session: Session, report: Report, result: Consolidation) -> in
     )
     if assignment is None or assignment.status == AssignmentStatus.ACCEPTED:
         return None
+    if not result.submitted:
+        return None  # nothing came from below: the unit has nothing to report yet, and stays due (and reminded)
     data = upward_input(assignment.unit.code, assignment.duty.plan.key, assignment.duty.code, result)
+    # Unchanged means: the same as the unit's latest version as of the day, not as any version
+    # (a replayed earlier day needs its own version even if a later one has the same figures).
+    latest = session.scalar(
+        select(Submission)
+        .where(Submission.assignment_id == assignment.id, Submission.received_at < clock.start_of_day(result.as_of + timedelta(days=1)))
+        .order_by(Submission.received_at.desc(), Submission.version.desc())
+        .limit(1)
+    )
+    if latest is not None and latest.source_key.startswith(data.source_key):
+        return latest.id
+    if session.scalar(select(Submission.id).where(Submission.assignment_id == assignment.id, Submission.source_key == data.source_key)):
+        versions = session.scalar(select(func.count()).select_from(Submission).where(Submission.assignment_id == assignment.id)) or 0
+        data = replace(data, source_key=f"{data.source_key}:{versions + 1}")
     submission, is_new = store_version(session, assignment, data, received_at=clock.moment(result.as_of), report_id=report.id)
     if is_new:
         queue_receipt(session, submission, as_of=result.as_of)

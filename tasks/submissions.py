@@ -159,7 +159,7 @@ def store_version(
         ],
     )
     session.add(submission)
-    if assignment.submitted_on is None:
+    if assignment.first_submitted_at is None or received_at < assignment.first_submitted_at:  # a replayed earlier day comes first
         assignment.first_submitted_at = received_at
         assignment.submitted_on = clock.local_date(received_at)
     assignment.status = AssignmentStatus.SUBMITTED
