@@ -2,40 +2,38 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cascade import clock
 from cascade.errors import NotFound
 from cascade.settings import get_settings
 from models.aggregation import TargetRule, UnitFigure
-from models.assignment import EXPECTED_STATUSES, Assignment, AssignmentStatus
+from models.assignment import EXPECTED_STATUSES, Assignment
 from models.consolidation import (
     Consolidation,
     ConsolidationInput,
     ExpectedUnit,
-    LevelRate,
     SectionText,
     consolidate,
     expected_reporters,
 )
 from models.db import session_scope
-from models.plan import Aggregation, Plan, PlanStatus, ReportDuty
+from models.plan import Plan, ReportDuty
 from models.report import Report
-from models.submission import Channel, Submission, SubmissionSection, SubmissionValue
+from models.submission import Submission, SubmissionSection, SubmissionValue
 from models.unit import Unit
-from tasks.derive import MAX_DEPTH
-from tasks.render import duty_targets, plan_context
-from tasks.submissions import FigureInput, SubmissionInput, queue_receipt, store_version
+from tasks.duty_tree import duty_tree
+from tasks.render import plan_context
+from tasks.targets import duty_targets
+from tasks.upward import submit_upward
 from templates import COMPARATOR_WORDS, VERDICT_WORDS, measure, render
 
 
@@ -51,73 +49,6 @@ class ReportHeader:
     signer_name: str
     duty_id: int
     issuer_id: int
-
-
-@dataclass(frozen=True)
-class TreeRow:
-    """One expected assignment somewhere below a duty."""
-
-    unit_id: int
-    unit_code: str
-    duty_id: int
-    due_on: date
-    first_submitted_at: datetime | None
-
-
-@dataclass(frozen=True)
-class DutyTree:
-    """A duty and every duty answering it, level by level: rows[0] are the duty's own assignees."""
-
-    rows: tuple[tuple[TreeRow, ...], ...]
-    answering: dict[tuple[int, int], int]  # (duty id, unit id) → the unit's own duty answering it
-
-    def weights(self) -> dict[tuple[int, int], int]:
-        """(duty id, unit id) → how many units at the bottom the assignment stands for."""
-        weight: dict[tuple[int, int], int] = {}
-        below: dict[int, int] = {}
-        for level in reversed(self.rows):
-            for row in level:
-                own = self.answering.get((row.duty_id, row.unit_id))
-                weight[row.duty_id, row.unit_id] = below.get(own, 1) if own is not None else 1
-            for row in level:
-                below[row.duty_id] = below.get(row.duty_id, 0) + weight[row.duty_id, row.unit_id]
-        return weight
-
-    def level_rates(self, as_of: date) -> tuple[LevelRate, ...]:
-        """Completeness and timeliness at every level, counting submissions made by the end of `as_of`."""
-        end_of_day = clock.start_of_day(as_of + timedelta(days=1))
-        rates = []
-        for depth, level in enumerate(self.rows, start=1):
-            done = [r for r in level if r.first_submitted_at is not None and r.first_submitted_at < end_of_day]
-            on_time = [r for r in done if clock.local_date(r.first_submitted_at) <= r.due_on]  # type: ignore[arg-type]
-            rates.append(LevelRate(depth, len(level), len(done), len(on_time)))
-        return tuple(rates)
-
-
-def duty_tree(session: Session, duty_id: int) -> DutyTree:
-    """Walk down from a duty through the issued implementing plans' duties that answer it."""
-    rows: list[tuple[TreeRow, ...]] = []
-    answering: dict[tuple[int, int], int] = {}
-    duty_ids = [duty_id]
-    # The earliest version received (a replayed earlier day can add one before the first recorded).
-    first_received = select(func.min(Submission.received_at)).where(Submission.assignment_id == Assignment.id).scalar_subquery()
-    while duty_ids and len(rows) < MAX_DEPTH:
-        level = session.execute(
-            select(Assignment.unit_id, Unit.code, Assignment.duty_id, Assignment.due_on, first_received)
-            .join(Unit, Unit.id == Assignment.unit_id)
-            .where(Assignment.duty_id.in_(duty_ids), Assignment.status.in_(EXPECTED_STATUSES))
-            .order_by(Unit.code)
-        ).all()
-        rows.append(tuple(TreeRow(*row) for row in level))
-        derived = session.execute(
-            select(ReportDuty.id, ReportDuty.source_duty_id, Plan.issuer_id)
-            .join(Plan, Plan.id == ReportDuty.plan_id)
-            .where(ReportDuty.source_duty_id.in_(duty_ids), Plan.status != PlanStatus.DRAFT)
-        ).all()
-        for own_id, source_id, issuer_id in derived:
-            answering[source_id, issuer_id] = own_id
-        duty_ids = [own_id for own_id, _, _ in derived]
-    return DutyTree(tuple(rows), answering)
 
 
 def find_duty(session: Session, plan: Plan, duty_code: str) -> ReportDuty:
@@ -301,71 +232,6 @@ def save_report(header: ReportHeader, result: Consolidation, files: list[str]) -
     """Record the consolidation and submit it upward, in one transaction; returns the report id."""
     with session_scope() as session:
         return store_report(session, header, result, files).id
-
-
-def upward_input(unit_code: str, plan_key: str, duty_code: str, result: Consolidation) -> SubmissionInput:
-    """A consolidation as the unit's own submission: figures by each target's rule, with what they
-    cover and come from, and each section compiled with the name of every unit that wrote it."""
-    values: dict[str, FigureInput] = {}
-    for r in result.results:
-        if r.figure is None:
-            continue
-        if r.rule.aggregation in (Aggregation.WEIGHTED_RATE, Aggregation.SHARE_OF_UNITS):
-            values[r.rule.code] = FigureInput(numerator=r.numerator, denominator=r.denominator, covers=r.covers, sources=r.sources)
-        else:
-            values[r.rule.code] = FigureInput(value=r.figure, covers=r.covers, sources=r.sources)
-    sections = {code: render("reports/compiled_section.txt.j2", texts=texts).strip() for code, _, texts in result.sections if texts}
-    canonical = json.dumps(
-        {
-            "values": {code: [str(f.value), str(f.numerator), str(f.denominator), f.covers, f.sources] for code, f in values.items()},
-            "sections": sections,
-        },
-        sort_keys=True,
-        ensure_ascii=False,
-    )
-    return SubmissionInput(
-        plan=plan_key,
-        duty=duty_code,
-        unit=unit_code,
-        channel=Channel.CONSOLIDATION,
-        source_key=f"consolidation:{hashlib.sha256(canonical.encode()).hexdigest()}",
-        values=values,
-        sections=sections,
-    )
-
-
-def submit_upward(session: Session, report: Report, result: Consolidation) -> int | None:
-    """Submit a report to the parent's duty it answers, as a new version when it changed; returns the submission id."""
-    duty = session.get_one(ReportDuty, report.duty_id)
-    if duty.source_duty_id is None:
-        return None
-    assignment = session.scalar(
-        select(Assignment).where(
-            Assignment.duty_id == duty.source_duty_id, Assignment.unit_id == report.unit_id, Assignment.status.in_(EXPECTED_STATUSES)
-        )
-    )
-    if assignment is None or assignment.status == AssignmentStatus.ACCEPTED:
-        return None
-    if not result.submitted:
-        return None  # nothing came from below: the unit has nothing to report yet, and stays due (and reminded)
-    data = upward_input(assignment.unit.code, assignment.duty.plan.key, assignment.duty.code, result)
-    # Unchanged means: the same as the unit's latest version as of the day, not as any version
-    # (a replayed earlier day needs its own version even if a later one has the same figures).
-    latest = session.scalar(
-        select(Submission)
-        .where(Submission.assignment_id == assignment.id, Submission.received_at < clock.start_of_day(result.as_of + timedelta(days=1)))
-        .order_by(Submission.received_at.desc(), Submission.version.desc())
-        .limit(1)
-    )
-    if latest is not None and latest.source_key.startswith(data.source_key):
-        return latest.id
-    if session.scalar(select(Submission.id).where(Submission.assignment_id == assignment.id, Submission.source_key == data.source_key)):
-        versions = session.scalar(select(func.count()).select_from(Submission).where(Submission.assignment_id == assignment.id)) or 0
-        data = replace(data, source_key=f"{data.source_key}:{versions + 1}")
-    submission, is_new = store_version(session, assignment, data, received_at=clock.moment(result.as_of), report_id=report.id)
-    if is_new:
-        queue_receipt(session, submission, as_of=result.as_of)
-    return submission.id
 
 
 @task(name="consolidate-duties")
