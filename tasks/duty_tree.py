@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cascade import clock
 from models.assignment import EXPECTED_STATUSES, Assignment
 from models.consolidation import LevelRate
 from models.plan import Plan, PlanStatus, ReportDuty
-from models.submission import Submission
 from models.unit import Unit
 from tasks.derive import MAX_DEPTH
 
@@ -25,7 +24,7 @@ class TreeRow:
     unit_code: str
     duty_id: int
     due_on: date
-    first_submitted_at: datetime | None
+    first_submitted_at: datetime | None  # the earliest version's, even when a replayed day added it later
 
 
 @dataclass(frozen=True)
@@ -63,11 +62,9 @@ def duty_tree(session: Session, duty_id: int) -> DutyTree:
     rows: list[tuple[TreeRow, ...]] = []
     answering: dict[tuple[int, int], int] = {}
     duty_ids = [duty_id]
-    # The earliest version received (a replayed earlier day can add one before the first recorded).
-    first_received = select(func.min(Submission.received_at)).where(Submission.assignment_id == Assignment.id).scalar_subquery()
     while duty_ids and len(rows) < MAX_DEPTH:
         level = session.execute(
-            select(Assignment.unit_id, Unit.code, Assignment.duty_id, Assignment.due_on, first_received)
+            select(Assignment.unit_id, Unit.code, Assignment.duty_id, Assignment.due_on, Assignment.first_submitted_at)
             .join(Unit, Unit.id == Assignment.unit_id)
             .where(Assignment.duty_id.in_(duty_ids), Assignment.status.in_(EXPECTED_STATUSES))
             .order_by(Unit.code)
