@@ -24,7 +24,7 @@ from models.plan import (
 )
 from models.submission import Submission
 from models.unit import Unit
-from tasks.targets import duty_targets, inherited_value, target_sharers, targets_for_unit
+from tasks.targets import duty_targets, targets_for_unit, unit_share
 
 ROLE_WORDS = {TaskRole.LEAD: "chủ trì", TaskRole.SUPPORT: "phối hợp"}
 ASK_WORDS = {
@@ -78,13 +78,13 @@ def unit_tasks(session: Session, plan_id: int, unit_id: int) -> list[tuple[str, 
     return memo[plan_id].get(unit_id, [])
 
 
-def units_with_subordinates(session: Session, on: date) -> set[int]:
-    """Ids of the units that have a subordinate active on `on` (memoised in the session)."""
-    memo: dict[date, set[int]] = session.info.setdefault("units_with_subordinates", {})
-    if on not in memo:
-        children = session.execute(select(Unit.parent_id, Unit.valid_from, Unit.valid_to).where(Unit.parent_id.is_not(None))).all()
-        memo[on] = {p for p, start, end in children if (start is None or start <= on) and (end is None or on <= end)}
-    return memo[on]
+def has_subordinates(session: Session, unit_id: int, on: date) -> bool:
+    """Whether the unit has a subordinate active on `on` (one indexed lookup, memoised in the session)."""
+    memo: dict[tuple[int, date], bool] = session.info.setdefault("has_subordinates", {})
+    if (unit_id, on) not in memo:
+        children = session.execute(select(Unit.valid_from, Unit.valid_to).where(Unit.parent_id == unit_id)).all()
+        memo[unit_id, on] = any((start is None or start <= on) and (end is None or on <= end) for start, end in children)
+    return memo[unit_id, on]
 
 
 def plan_context(plan: Plan) -> dict[str, Any]:
@@ -105,7 +105,6 @@ def assignment_context(session: Session, assignment: Assignment, *, as_of: date)
     plan = duty.plan
     unit = assignment.unit
     targets = targets_for_unit(duty_targets(session, duty), unit.code)
-    sharers = target_sharers(session, plan, as_of)
     tasks = unit_tasks(session, plan.id, unit.id)
     return {
         "as_of": as_of,
@@ -119,14 +118,14 @@ def assignment_context(session: Session, assignment: Assignment, *, as_of: date)
             "is_plan": duty.kind == DutyKind.IMPLEMENTING_PLAN,
             "noun": "kế hoạch thực hiện" if duty.kind == DutyKind.IMPLEMENTING_PLAN else "báo cáo",
         },
-        "has_subordinates": unit.id in units_with_subordinates(session, as_of),
+        "has_subordinates": has_subordinates(session, unit.id, as_of),
         "transferred_from": assignment.transferred_from.name if assignment.transferred_from is not None else None,
         "assignment": {"reference": reference(assignment), "due_on": assignment.due_on},
         "targets": [
             {
                 "metric": t.metric,
                 "comparator": t.comparator,
-                "value": inherited_value(t, unit.code, sharers.get(t.code, [])),  # the unit's own share of a sum
+                "value": unit_share(session, t, unit.code, as_of),  # the unit's own share of a sum
                 "unit_of_measure": t.unit_of_measure,
                 "ask": ASK_WORDS[t.aggregation],
             }

@@ -75,3 +75,15 @@ def inherited_value(target: Target, unit_code: str, sharers: Sequence[str]) -> D
         shares = split_equally(target.value - sum(allocations.values(), Decimal(0)), rest)
         return shares.get(unit_code, target.value)
     return target.value
+
+
+def unit_share(session: Session, target: Target, unit_code: str, on: date) -> Decimal:
+    """What `target` asks of one unit, as `inherited_value`; the units sharing it are looked up only
+    for an allocation rule (a receipt or reminder for one unit must not read the whole plan)."""
+    needs_sharers = (
+        target.aggregation == Aggregation.SUM
+        and target.allocation_rule == AllocationRule.EQUAL
+        and unit_code not in (target.allocations or {})
+    )
+    sharers = target_sharers(session, target.plan, on).get(target.code, []) if needs_sharers else []
+    return inherited_value(target, unit_code, sharers)
