@@ -11,7 +11,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from cascade.errors import ImportFileError, InputError, SubmissionError
+from cascade.errors import ImportFileError, SubmissionError
 from cascade.settings import get_settings
 from models.assignment import Assignment
 from models.db import create_schema, reset_engines, session_scope
@@ -19,7 +19,12 @@ from models.plan import Plan, PlanTask, ReportDuty, Target, TaskRole
 from models.specs import json_schema
 from models.unit import Unit
 from tasks.imports import ImportResult, import_plan, import_units, load_plan, load_units
-from tasks.submission_files import check_submission_against_duty, load_submission, resolve_submission
+from tasks.submission_files import (
+    check_submission_against_duty,
+    load_submission,
+    resolve_submission,
+)
+from tests.fixtures.problems import assert_problem, line_of
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "department-2024"
 
@@ -92,23 +97,6 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def line_of(text: str, needle: str, occurrence: int = 1) -> int:
-    """1-based line of the n-th line containing `needle`."""
-    hits = [i for i, line in enumerate(text.splitlines(), start=1) if needle in line]
-    return hits[occurrence - 1]
-
-
-def assert_problem(error: InputError, path: Path, line: int, field: str | None, *fragments: str) -> None:
-    """The error names the file, and one of its problems has this line, field path and wording."""
-    assert error.source == str(path)
-    matching = [p for p in error.problems if p.line == line and p.path == field]
-    assert matching, f"no problem at line {line}, path {field!r}; got:\n{error.details()}"
-    for fragment in fragments:
-        assert any(fragment in p.message for p in matching), f"{fragment!r} not in {[p.message for p in matching]}"
-    prefix = f"{path}:{line}: {field}: " if field else f"{path}:{line}: "
-    assert any(line_text.startswith(prefix) for line_text in error.details().splitlines())
 
 
 def unit_rows() -> list[dict[str, object]]:

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from cascade.errors import ImportFileError, InputError
+from cascade.errors import ImportFileError
 from models.calendar import set_override
 from models.db import session_scope
 from models.plan import DutyKind, Plan, ReportDuty
 from tasks.imports import import_plan, import_units
+from tests.fixtures.problems import assert_problem, line_of
 
 DEPARTMENT = Path(__file__).resolve().parents[2] / "examples" / "department-2024"
 
@@ -72,23 +73,6 @@ def write(tmp_path: Path, text: str, name: str = "plan.yaml") -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def line_of(text: str, needle: str, occurrence: int = 1) -> int:
-    """1-based line of the n-th line containing `needle`."""
-    hits = [i for i, line in enumerate(text.splitlines(), start=1) if needle in line]
-    return hits[occurrence - 1]
-
-
-def assert_problem(error: InputError, path: Path, line: int, field: str | None, *fragments: str) -> None:
-    """The error names the file, and one of its problems has this line, field path and wording."""
-    assert error.source == str(path)
-    matching = [p for p in error.problems if p.line == line and p.path == field]
-    assert matching, f"no problem at line {line}, path {field!r}; got:\n{error.details()}"
-    for fragment in fragments:
-        assert any(fragment in p.message for p in matching), f"{fragment!r} not in {[p.message for p in matching]}"
-    prefix = f"{path}:{line}: {field}: " if field else f"{path}:{line}: "
-    assert any(line_text.startswith(prefix) for line_text in error.details().splitlines())
 
 
 def plan_error(tmp_path: Path, text: str) -> tuple[Path, ImportFileError]:
