@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from cascade.calendar import WorkingCalendar
 from cascade.clock import local_date
-from cascade.mailbox import LocalMailbox
 from cascade.settings import get_settings
 from flows.cascade_plan import CascadeResult, cascade_plan
 from flows.consolidate import ConsolidationResult, consolidate
@@ -38,7 +37,7 @@ from models.submission import Channel, Submission, SubmissionValue
 from models.unit import Unit
 from tasks.submissions import FigureInput, SubmissionInput, record_submission
 from tests.fixtures.builders import make_plan, make_unit_tree
-from tests.fixtures.smtp import RefusingHandler, SmtpServer
+from tests.fixtures.smtp import SmtpServer, serving_mailbox
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -231,19 +230,9 @@ def scenario(prefect_harness, tmp_path_factory: pytest.TempPathFactory) -> Itera
         # What the `workspace` and `smtp_server` fixtures do, for the whole module.
         mp.setenv("CASCADE_WORKSPACE", str(tmp / "workspace"))
         mp.delenv("CASCADE_DATABASE_URL", raising=False)
-        handler = RefusingHandler(tmp / "maildir")
-        mailbox = LocalMailbox(tmp / "maildir", host="127.0.0.1", port=0, handler=handler)
-        mailbox.start()
-        try:
-            mp.setenv("CASCADE_SMTP_HOST", "127.0.0.1")
-            mp.setenv("CASCADE_SMTP_PORT", str(mailbox.port))
-            mp.setenv("CASCADE_SMTP_SSL", "false")
-            mp.setenv("CASCADE_SMTP_STARTTLS", "false")
-            mp.delenv("CASCADE_SMTP_PASSWORD", raising=False)
-            get_settings.cache_clear()
+        with serving_mailbox(tmp / "maildir", mp) as smtp:
             reset_engines()
             create_schema()
-            smtp = SmtpServer(mailbox, handler)
 
             codes = make_unit_tree(depth=4, width=5)
             plan = make_multilevel_plan()
@@ -276,10 +265,6 @@ def scenario(prefect_harness, tmp_path_factory: pytest.TempPathFactory) -> Itera
                 notices=notices, messages_after_rerun=messages_after_rerun,
                 leaves=leaves, outcome=outcome,
             )  # fmt: skip
-        finally:
-            mailbox.stop()
-            reset_engines()
-            get_settings.cache_clear()
     reset_engines()
     get_settings.cache_clear()
 
