@@ -5,12 +5,16 @@ UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test bench env clean
+.PHONY: demo test bench env system-deps clean
 
-demo: env
+# Debian packages for documents: LibreOffice converts Word/Excel to PDF, pdftoppm renders pages,
+# Liberation Serif stands in for Times New Roman (same metrics, Vietnamese glyphs).
+SYSTEM_PACKAGES := libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils fonts-liberation2
+
+demo: env system-deps
 	$(UV) run --frozen cascade demo
 
-test: env
+test: env system-deps
 	$(UV) run --frozen pytest
 
 env: $(UV)
@@ -19,6 +23,16 @@ env: $(UV)
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv $(CURDIR)/.tools
 	$(CURDIR)/.tools/bin/pip install --quiet uv==0.13.9
+
+system-deps:
+	@if command -v soffice >/dev/null && command -v pdftoppm >/dev/null && fc-list 2>/dev/null | grep -q "Liberation Serif"; then \
+		true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing $(SYSTEM_PACKAGES) (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
+	else \
+		echo "WARNING: LibreOffice, pdftoppm or Liberation Serif missing and not root: install $(SYSTEM_PACKAGES); the PDF tests will fail" >&2; \
+	fi
 
 clean:
 	rm -rf .venv .tools demo-workspace .pytest_cache

@@ -21,7 +21,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from cascade import clock  # noqa: E402
-from cascade.errors import CascadeError, InputError  # noqa: E402
+from cascade.errors import CascadeError, ConflictError, InputError  # noqa: E402
 
 app = typer.Typer(help="plan-cascade: cascade a plan down the hierarchy and gather the reports back up.", no_args_is_help=True, pretty_exceptions_enable=False)
 units_app = typer.Typer(help="The unit tree.", no_args_is_help=True)
@@ -197,12 +197,14 @@ def remind(as_of: AsOf = None, plan: Annotated[str | None, typer.Option(help="On
 
 @app.command("submit")
 def submit(file: Path, as_of: AsOf = None) -> None:
-    """Record a unit's report from a YAML or JSON file and send its receipt."""
+    """Record a unit's report from a filled Excel form (.xlsx), or a YAML or JSON file, and send its receipt."""
     from flows.record_submission import submit_report
+    from tasks.forms import read_form
     from tasks.submission_files import submission_input
 
     ready()
-    recorded = run(lambda: submit_report(submission_input(file), parse_day(as_of)))
+    read = read_form if file.suffix.lower() == ".xlsx" else submission_input
+    recorded = run(lambda: submit_report(read(file), parse_day(as_of)))
     if recorded.is_new:
         console.print(f"Recorded version {recorded.version}{' (late)' if recorded.is_late else ''}.")
     else:
@@ -317,6 +319,68 @@ def demo(workspace: Annotated[Path, typer.Option(help="Folder for the demo (empt
 
 
 # --- calendar: working days, holidays and the office's own overrides ---------------------
+
+document_app = typer.Typer(help="Documents: the plan in Word, a unit's form in Excel, PDF copies.", no_args_is_help=True)
+app.add_typer(document_app, name="document")
+
+
+@document_app.command("plan")
+def document_plan(
+    plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")],
+    pdf: Annotated[bool, typer.Option(help="Also make a PDF (LibreOffice).")] = False,
+) -> None:
+    """Write the plan as a Word document per Decree 30/2020 (and as PDF); prints the paths."""
+    from models.db import session_scope
+    from tasks.assign import find_plan
+    from tasks.documents import write_plan_document
+    from tasks.pdf import to_pdf
+
+    ready()
+
+    def write() -> list[Path]:
+        with session_scope() as session:
+            word = write_plan_document(session, find_plan(session, plan))
+        return [word, *(to_pdf([word]) if pdf else [])]
+
+    for path in run(write):
+        typer.echo(str(path))
+
+
+@document_app.command("form")
+def document_form(
+    plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")],
+    duty: Annotated[str, typer.Argument(help="Duty code, e.g. bao_cao_nam.")],
+    unit: Annotated[str, typer.Argument(help="Unit code.")],
+    as_of: AsOf = None,
+) -> None:
+    """Write a unit's data-entry form for a duty again (e.g. when it lost the one sent); prints its path."""
+    from models.db import session_scope
+    from tasks.assign import find_plan
+    from tasks.documents import notice_document_path
+    from tasks.forms import form_filename, form_spec, needs_form, write_form
+    from tasks.submissions import find_assignment
+
+    ready()
+
+    def write() -> Path:
+        with session_scope() as session:
+            assignment = find_assignment(session, find_plan(session, plan), duty, unit)
+            if not needs_form(assignment.duty):
+                raise ConflictError(f"duty {duty} asks for an implementing plan, not figures: it has no form")
+            spec = form_spec(session, assignment, as_of=parse_day(as_of))
+            return write_form(spec, notice_document_path(assignment).with_name(form_filename(spec)))
+
+    typer.echo(str(run(write)))
+
+
+@document_app.command("pdf")
+def document_pdf(files: Annotated[list[Path], typer.Argument(help="Word or Excel files.")]) -> None:
+    """Convert documents to PDF beside them with LibreOffice headless; prints the PDFs' paths."""
+    from tasks.pdf import to_pdf
+
+    for path in run(lambda: to_pdf(files)):
+        typer.echo(str(path))
+
 
 calendar_app = typer.Typer(help="The working-day calendar: holidays, make-up days, overrides.", no_args_is_help=True)
 app.add_typer(calendar_app, name="calendar")

@@ -15,13 +15,19 @@ import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from openpyxl import load_workbook
 from rich.console import Console
 from rich.table import Table
 
+from cascade.formatting import vn_number
 from cascade.mailbox import LocalMailbox, read_maildir
 from cascade.settings import get_settings
 from templates import VERDICT_WORDS, measure
+
+if TYPE_CHECKING:
+    from tasks.submissions import SubmissionInput
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "town-2024"
 PLAN_KEY = "104-kh-ubnd-2024"
@@ -33,6 +39,7 @@ WARDS_ISSUE = [("tb.giabinh", date(2024, 2, 15)), ("tb.gialoc", date(2024, 2, 19
 PLAN_REMINDER_DAYS = [date(2024, 2, 19), date(2024, 2, 21), date(2024, 2, 26), date(2024, 3, 4)]
 REPORT_REMINDER_DAYS = [date(2024, 10, 16), date(2024, 10, 21), date(2024, 10, 22), date(2024, 10, 24)]
 WARDS_CONSOLIDATE = date(2024, 10, 28)
+FORM_UNIT = "tb.gialoc.yt"  # reports through the Excel form sent with its notice, not a YAML file
 TOWN_CONSOLIDATES = date(2024, 10, 31)
 
 
@@ -49,6 +56,44 @@ def submission_days(files: list[Path]) -> list[tuple[date, Path]]:
             day = date(2024, 10, 21)
         days.append((day, path))
     return days
+
+
+def type_into_form(path: Path, data: SubmissionInput) -> None:
+    """Fill a unit's Excel form as a person would: by the visible labels, numbers typed the
+    Vietnamese way as text ('88,7%', '1.234'), Đạt / Không đạt for a yes/no criterion."""
+    from models.db import session_scope
+    from tasks.assign import find_plan
+
+    wb = load_workbook(path)
+    table, narrative = wb["Chỉ tiêu"], wb["Nội dung báo cáo"]
+    header = next(row for row in table.iter_rows() if any(cell.value == "Giá trị" for cell in row))
+    column = {cell.value: cell.column for cell in header if cell.value}
+    with session_scope() as session:
+        plan = find_plan(session, data.plan)
+        metrics = {t.metric: (t.code, t.unit_of_measure) for t in plan.targets}
+        titles = {s["code"]: s["title"] for duty in plan.duties if duty.code == data.duty for s in duty.sections}
+    for row in table.iter_rows(min_row=header[0].row + 1):
+        code, unit_of_measure = metrics.get(row[column["Chỉ tiêu"] - 1].value, (None, ""))
+        figure = data.values.get(code) if code else None
+        if figure is None:
+            continue
+        if figure.numerator is not None:
+            table.cell(row[0].row, column["Tử số"]).value = vn_number(figure.numerator)
+            table.cell(row[0].row, column["Mẫu số"]).value = vn_number(figure.denominator)
+        elif row[column["Mục tiêu của đơn vị"] - 1].value == "Đạt":
+            table.cell(row[0].row, column["Giá trị"]).value = "Đạt" if figure.value == 1 else "Không đạt"
+        else:
+            table.cell(row[0].row, column["Giá trị"]).value = vn_number(figure.value) + ("%" if unit_of_measure == "%" else "")
+        table.cell(row[0].row, column["Ghi chú"]).value = figure.note or None
+    for cell in narrative["A"]:
+        for code, title in titles.items():
+            if cell.value == f"{list(titles).index(code) + 1}. {title}":
+                narrative.cell(cell.row + 1, 1).value = data.sections.get(code, "")
+        if isinstance(cell.value, str) and cell.value.startswith("Điểm tự đánh giá") and data.self_score is not None:
+            narrative.cell(cell.row, 2).value = vn_number(data.self_score)
+        if isinstance(cell.value, str) and cell.value.startswith("Giải trình"):
+            narrative.cell(cell.row + 1, 1).value = data.self_assessment or None
+    wb.save(path)
 
 
 def use_workspace(workspace: Path, smtp_port: int) -> None:
@@ -69,14 +114,20 @@ def use_workspace(workspace: Path, smtp_port: int) -> None:
 
 
 def run_demo(workspace: Path, console: Console) -> None:
+    from sqlalchemy import select
+
     from flows.cascade_plan import cascade_plan
     from flows.consolidate import consolidate
     from flows.issue_plan import issue_plan
     from flows.record_submission import submit_report
     from flows.send_reminders import send_reminders
-    from models.db import create_schema
+    from models.db import create_schema, session_scope
+    from models.plan import Plan
     from tasks.derive import derived_key
+    from tasks.documents import plan_document_path
+    from tasks.forms import read_form
     from tasks.imports import import_plan, import_units
+    from tasks.pdf import pdf_available, to_pdf
     from tasks.queries import STATE_WORDS, plan_status, trace_figure
     from tasks.submission_files import submission_input
 
@@ -124,8 +175,13 @@ def run_demo(workspace: Path, console: Console) -> None:
         for day, _, path in timeline:
             if path is not None:
                 data = submission_input(path)
+                how = ""
+                if data.unit == FORM_UNIT:  # this unit types its report into the Excel form it was sent
+                    form = next((workspace / "documents").glob(f"*/{data.unit}/Biểu mẫu báo cáo *.xlsx"))
+                    type_into_form(form, data)
+                    data, how = read_form(form), f" (Excel form {form.name})"
                 recorded = submit_report(data, day)
-                console.print(f"  {day:%d/%m/%Y}  report from {data.unit:<15} version {recorded.version}{'  [red](late)[/red]' if recorded.is_late else ''}")
+                console.print(f"  {day:%d/%m/%Y}  report from {data.unit:<15} version {recorded.version}{'  [red](late)[/red]' if recorded.is_late else ''}{how}", highlight=False)
             else:
                 queued, _ = send_reminders(day)
                 console.print(f"  {day:%d/%m/%Y}  reminders run: {queued} sent")
@@ -164,7 +220,29 @@ def run_demo(workspace: Path, console: Console) -> None:
         leaves = ", ".join(f"{leaf.unit_code} {measure(leaf.value, '')}" for leaf in ward.children)
         console.print(f"  {ward.unit_code}: {measure(ward.value, '')} ← {leaves}", highlight=False)
 
-    kinds = Counter(m["Subject"].split(":")[0] for m in read_maildir(maildir))
+    messages = read_maildir(maildir)
+    kinds = Counter(m["Subject"].split(":")[0] for m in messages)
+    attached = Counter(part.get_filename().rsplit(".", 1)[-1] for m in messages for part in m.iter_attachments())
+    documents = sorted(p for p in (workspace / "documents").rglob("*") if p.suffix in (".docx", ".xlsx"))
+    town_documents = [Path(f) for f in outcome.files if f.endswith((".docx", ".xlsx"))]
+    with session_scope() as session:
+        plan_word = plan_document_path(session.scalar(select(Plan).where(Plan.key == PLAN_KEY)))
+    pdfs: list[Path] = []
+    if pdf_available():
+        pdfs = to_pdf([plan_word, town_documents[0]])
+    console.rule("[bold]Documents")
+    console.print(
+        f"{len(documents)} documents sent with the assignments (letters and plans in Word, report forms in Excel); "
+        f"attachments in the emails: " + ", ".join(f"{kind} ×{count}" for kind, count in attached.most_common())
+    )
+    console.print(f"Town plan (Word):     {plan_word}", highlight=False)
+    for path in town_documents:
+        console.print(f"Town report ({'Word' if path.suffix == '.docx' else 'Excel'}):  {path}", highlight=False)
+    for path in pdfs:
+        console.print(f"PDF:                  {path}", highlight=False)
+    if not pdfs:
+        console.print("No PDF: LibreOffice is not installed (make demo installs it when run as root).")
+
     console.rule("[bold]Summary")
     console.print(f"Wards reported {len(r.submitted)}/{r.expected} (on time {len(r.on_time)}, late {len(r.late)}); targets met {r.met}/{len(r.results)}.")
     console.print("Emails: " + ", ".join(f"{kind} ×{count}" for kind, count in kinds.most_common()))

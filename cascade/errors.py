@@ -54,6 +54,10 @@ class SubmissionError(InputError):
     """A submission file does not match its assignment's duty."""
 
 
+class FormError(InputError):
+    """A filled Excel form cannot be taken: each problem's path names the sheet and cell ('Chỉ tiêu!F9')."""
+
+
 class NotFound(CascadeError):
     """A plan, unit, duty or assignment named on the command line does not exist."""
 

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     outbox_lease_seconds: int = Field(600, ge=0, description="After this, a message left 'sending' by a crashed run is claimed again.")
     outbox_retry_base_seconds: int = Field(60, ge=0, description="Backoff after a failed attempt: base × 2^(attempts-1).")
 
+    report_pdf: bool = Field(False, description="Also make a PDF of each consolidated report (LibreOffice, about 2 s a report).")
+
     cascade_batch_size: int = Field(500, ge=1, description="Units handled by one Prefect task run.")
     portal_base_url: str = "http://127.0.0.1:8765"
 
@@ -63,6 +65,11 @@ class Settings(BaseSettings):
     @property
     def reports_dir(self) -> Path:
         return self.workspace / "reports"
+
+    @property
+    def documents_dir(self) -> Path:
+        """Word and Excel documents sent with the assignments: one folder per plan, one per unit below it."""
+        return self.workspace / "documents"
 
     @property
     def attachments_dir(self) -> Path:

@@ -8,6 +8,7 @@ from datetime import date
 from prefect import flow, task
 
 from cascade.settings import get_settings
+from flows.deliver_outbox import deliver_outbox
 from models.consolidation import Consolidation, consolidate as consolidate_figures
 from tasks.assign import resolve_plan
 from tasks.consolidation import (
@@ -55,7 +56,10 @@ def consolidate(plan: str, duty: str, as_of: date, all_levels: bool = True) -> C
     result = judge(data)
 
     # Publish
-    files = write_report(header, result)
+    files = write_report(header, data, result)
     report_id = save_report(header, result, files)
     publish_artifacts(header, result, files)
+
+    # Send the reports to their secretariats
+    deliver_outbox(as_of)
     return ConsolidationResult(report_id, files, result, below)

@@ -18,6 +18,11 @@ from models.db import session_scope
 from models.outbox import EmailKind
 from models.plan import Plan, PlanStatus, ReportDuty, duty_assignees, plan_by_ref
 from models.unit import Unit
+from tasks.documents import (
+    notice_document_path,
+    write_notice_document,
+    write_plan_document,
+)
 from tasks.outbox import queue_email
 from tasks.render import assignment_context, notice_key, recipients, reply_address
 from templates import render_email
@@ -95,8 +100,25 @@ def assign_units(batch: AssignmentBatch, as_of: date) -> int:
         return len(new)
 
 
+def notice_attachments(session: Session, assignment: Assignment, *, as_of: date) -> list[str]:
+    """Write the documents an assignment notice carries and return their paths: the letter (Word),
+    the plan (Word, written once per plan in a session) and, for a report, the data-entry form (Excel)."""
+    # Imported here: tasks.forms reads forms back into submissions, and tasks.submissions imports this module.
+    from tasks.forms import form_filename, form_spec, needs_form, write_form
+
+    plan = assignment.duty.plan
+    written: dict[int, str] = session.info.setdefault("plan_documents", {})
+    if plan.id not in written:
+        written[plan.id] = str(write_plan_document(session, plan))
+    files = [str(write_notice_document(session, assignment, as_of=as_of)), written[plan.id]]
+    if needs_form(assignment.duty):
+        spec = form_spec(session, assignment, as_of=as_of)
+        files.append(str(write_form(spec, notice_document_path(assignment).with_name(form_filename(spec)))))
+    return files
+
+
 def queue_notice(session: Session, assignment: Assignment, *, key: str, as_of: date) -> None:
-    """Queue the assignment notice to the assignment's unit under an outbox key (once per key)."""
+    """Queue the assignment notice, with its documents, to the assignment's unit under an outbox key (once per key)."""
     queue_email(
         session,
         key=key,
@@ -106,5 +128,6 @@ def queue_notice(session: Session, assignment: Assignment, *, key: str, as_of: d
         reply_to=reply_address(assignment),
         rendered=render_email("assignment", **assignment_context(session, assignment, as_of=as_of)),
         created_at=clock.moment(as_of),
+        attachments=notice_attachments(session, assignment, as_of=as_of),
     )
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -26,15 +29,22 @@ from models.consolidation import (
     expected_reporters,
 )
 from models.db import session_scope
+from models.outbox import EmailKind
 from models.plan import Plan, ReportDuty
 from models.report import Report
 from models.submission import Submission, SubmissionSection, SubmissionValue
 from models.unit import Unit
+from tasks.documents import issuer_context, with_archive_line, write_report_document
 from tasks.duty_tree import duty_tree
-from tasks.render import plan_context
+from tasks.outbox import queue_email
+from tasks.pdf import pdf_available, to_pdf
+from tasks.render import plan_context, recipients
+from tasks.report_workbook import report_workbook_name, write_report_workbook
 from tasks.targets import duty_targets
 from tasks.upward import submit_upward
-from templates import COMPARATOR_WORDS, VERDICT_WORDS, measure, render
+
+log = logging.getLogger(__name__)
+from templates import COMPARATOR_WORDS, VERDICT_WORDS, measure, render, render_email
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,9 @@ class ReportHeader:
     signer_name: str
     duty_id: int
     issuer_id: int
+    report_recipients: tuple[str, ...] = ()  # where the report goes: the level above
+    issuer_emails: tuple[str, ...] = ()  # the consolidating unit's own mailboxes (its secretariat)
+    top_level: bool = True  # the plan implements no plan in the system
 
 
 def find_duty(session: Session, plan: Plan, duty_code: str) -> ReportDuty:
@@ -111,21 +124,19 @@ def load_input(session: Session, duty: ReportDuty, as_of: date) -> tuple[ReportH
     tree = duty_tree(session, duty.id)
     weights = tree.weights()
     issuer = plan.issuer
+    above = plan.parent_plan.issuer.name if plan.parent_plan is not None else issuer.parent.name if issuer.parent is not None else issuer.governing_body
     header = ReportHeader(
         plan=plan_context(plan),
-        issuer={
-            "name": issuer.name,
-            "short_name": issuer.display_name,
-            "governing_body": issuer.governing_body,
-            "symbol": issuer.issuer_symbol or "",
-            "place": issuer.place or "",
-        },
+        issuer={**issuer_context(issuer), "short_name": issuer.display_name},
         duty={"code": duty.code, "title": duty.title, "due_on": duty.due_on, "cutoff_on": duty.cutoff_on, "kind": str(duty.kind)},
         recipients=tuple(plan.recipients),
-        signer_title=plan.signer_title,
-        signer_name=plan.signer_name,
+        signer_title=issuer.head_title or plan.signer_title,
+        signer_name=issuer.head_name or plan.signer_name,
         duty_id=duty.id,
         issuer_id=issuer.id,
+        report_recipients=(above,) if above else (),
+        issuer_emails=tuple(recipients(issuer)),
+        top_level=plan.parent_plan_id is None,
     )
     data = ConsolidationInput(
         as_of=as_of,
@@ -161,12 +172,22 @@ def levels_below(plan_id: int, duty_code: str) -> list[list[int]]:
 
 
 def report_context(header: ReportHeader, result: Consolidation) -> dict[str, Any]:
-    return {"header": header, "plan": header.plan, "issuer": header.issuer, "duty": header.duty, "r": result}
+    return {
+        "header": header,
+        "plan": header.plan,
+        "issuer": header.issuer,
+        "duty": header.duty,
+        "r": result,
+        "recipients": with_archive_line(list(header.report_recipients)),
+    }
 
 
-def report_files(header: ReportHeader, result: Consolidation) -> list[str]:
-    """Render the consolidated report as Markdown and HTML into the workspace; returns the paths."""
-    folder = get_settings().reports_dir / header.plan["key"]
+def report_files(header: ReportHeader, data: ConsolidationInput, result: Consolidation) -> list[str]:
+    """Render the consolidated report into the workspace and return the paths: Markdown, HTML, the
+    Word report per Decree 30, the Excel table of units × indicators, and a PDF of the Word report
+    when `report_pdf` is set and LibreOffice is installed."""
+    settings = get_settings()
+    folder = settings.reports_dir / header.plan["key"]
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{header.duty['code']}-{result.as_of.isoformat()}"
     context = report_context(header, result)
@@ -176,8 +197,15 @@ def report_files(header: ReportHeader, result: Consolidation) -> list[str]:
         partial = path.with_suffix(f".{suffix}.part")
         partial.write_text(render(f"reports/consolidation.{suffix}.j2", **context), encoding="utf-8")
         partial.replace(path)
-        paths.append(str(path.resolve()))
-    return paths
+        paths.append(path)
+    word = write_report_document(header, result, folder / f"Báo cáo {header.duty['code']} {result.as_of:%d-%m-%Y}.docx")
+    paths += [word, write_report_workbook(header, data, result, folder / report_workbook_name(header, result))]
+    if settings.report_pdf:
+        if pdf_available():
+            paths += to_pdf([word])
+        else:
+            log.warning("report_pdf is set but LibreOffice is not installed: no PDF of %s", word.name)
+    return [str(path.resolve()) for path in paths]
 
 
 write_report = task(report_files, name="write-report-files")
@@ -223,8 +251,38 @@ def store_report(session: Session, header: ReportHeader, result: Consolidation, 
     )
     session.add(report)
     session.flush()
-    submit_upward(session, report, result)
+    upward = submit_upward(session, report, result)
+    queue_report_summary(session, header, result, files, submitted_upward=upward is not None)
     return report
+
+
+def queue_report_summary(session: Session, header: ReportHeader, result: Consolidation, files: list[str], *, submitted_upward: bool) -> bool:
+    """Queue the report, with its Word, Excel (and PDF) files, to the consolidating unit's own mailboxes
+    (and the configured secretariat for a top-level plan); once per duty and figures: consolidating
+    again with nothing changed sends nothing."""
+    to = list(header.issuer_emails)
+    secretariat = get_settings().secretariat_email
+    if secretariat and header.top_level and all(secretariat.lower() not in address.lower() for address in to):
+        to.append(secretariat)
+    if not to:
+        return False
+    digest = hashlib.sha256(json.dumps(summary_of(result), sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+    attachments = [path for path in files if path.endswith((".docx", ".xlsx", ".pdf"))]
+    return queue_email(
+        session,
+        key=f"report:{header.duty_id}:{digest}",
+        kind=EmailKind.REPORT,
+        email_to=to,
+        rendered=render_email(
+            "report",
+            **report_context(header, result),
+            above=header.report_recipients[0] if header.report_recipients else None,
+            submitted_upward=submitted_upward,
+            has_pdf=any(path.endswith(".pdf") for path in attachments),
+        ),
+        created_at=clock.moment(result.as_of),
+        attachments=attachments,
+    )
 
 
 @task(name="save-report")
@@ -241,7 +299,7 @@ def consolidate_duties(duty_ids: list[int], as_of: date) -> int:
         with session_scope() as session:
             header, data = load_input(session, session.get_one(ReportDuty, duty_id), as_of)
             result = consolidate(data)
-            store_report(session, header, result, report_files(header, result))
+            store_report(session, header, result, report_files(header, data, result))
     return len(duty_ids)
 
 

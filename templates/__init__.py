@@ -1,7 +1,8 @@
 """The one Jinja2 environment for every word a user reads, and its Vietnamese filters.
 
 Templates live beside this module: `email/` (one `.subject.j2`, `.html.j2` and `.txt.j2`
-per message kind, on shared layouts) and `reports/`. Undefined names are errors; HTML is
+per message kind, on shared layouts), `reports/`, `documents/` (Word, rendered by docxtpl) and
+`forms/` (Excel workbooks whose cells hold Jinja expressions). Undefined names are errors; HTML is
 autoescaped, text and Markdown are not.
 """
 
@@ -12,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
 from cascade.formatting import short_date, vn_date, vn_datetime, vn_number, vn_percent
 
@@ -58,6 +59,24 @@ def environment() -> Environment:
 def render(name: str, **context: Any) -> str:
     """Render one template by its path below templates/."""
     return environment().get_template(name).render(**context)
+
+
+@lru_cache(maxsize=1024)
+def _compiled(source: str) -> Template:
+    return environment().from_string(source)
+
+
+def render_string(source: str, **context: Any) -> str:
+    """Render a template held in a document (a cell of an .xlsx template), with the same filters;
+    compiled once per distinct source."""
+    return _compiled(source).render(**context)
+
+
+@lru_cache(maxsize=1)
+def document_environment() -> Environment:
+    """The environment for Word templates (docxtpl): the same filters, everything autoescaped
+    (without it, '&' and '<' in a unit's text would break the document's XML)."""
+    return environment().overlay(autoescape=True)
 
 
 @dataclass(frozen=True)

@@ -118,3 +118,38 @@ def test_a_json_submission_with_evidence_is_recorded_and_its_errors_have_lines(w
     result = runner.invoke(app, ["submit", str(bad), "--as-of", "2024-10-21"])
     assert result.exit_code == 1
     assert f"{bad}:{line}: values.dan_van_kheo:" in result.output
+
+
+def test_documents_and_a_report_sent_back_in_its_excel_form(workspace, smtp_server, tmp_path) -> None:
+    from openpyxl import load_workbook
+
+    from cascade.demo import type_into_form
+    from tasks.submission_files import submission_input
+
+    cascade("units", "import", str(EXAMPLE / "units.yaml"))
+    cascade("plan", "import", str(EXAMPLE / "plan.yaml"))
+    cascade("plan", "cascade", "74/KH-SXD", "--as-of", "05/04/2024")
+
+    plan_word, plan_pdf = (Path(line) for line in cascade("document", "plan", "74/KH-SXD", "--pdf").splitlines())
+    assert plan_word.suffix == ".docx" and plan_pdf.suffix == ".pdf" and plan_pdf.stat().st_size > 10_000
+    form = Path(cascade("document", "form", "74/KH-SXD", "bao_cao_nam", "sxd.tt").strip())
+    assert form.name.startswith("Biểu mẫu báo cáo GV-") and form.suffix == ".xlsx"
+
+    # A value typed as words is refused with its sheet and cell; nothing is recorded.
+    data = submission_input(EXAMPLE / "submissions" / "sxd.tt.yaml")
+    type_into_form(form, data)
+    wb = load_workbook(form)
+    table = wb["Chỉ tiêu"]
+    header = next(row for row in table.iter_rows() if any(cell.value == "Giá trị" for cell in row))
+    value_column = next(cell.column_letter for cell in header if cell.value == "Giá trị")
+    typed = next(cell for cell in table[value_column][header[0].row :] if cell.value not in (None, ""))
+    good, typed.value = typed.value, "khoảng 30"
+    wb.save(form)
+    bad = runner.invoke(app, ["submit", str(form), "--as-of", "2024-10-20"])
+    assert bad.exit_code == 1 and f"Chỉ tiêu!{typed.coordinate}" in bad.output and "khoảng 30" in bad.output
+
+    typed.value = good
+    wb.save(form)
+    assert "Recorded version 1." in cascade("submit", str(form), "--as-of", "2024-10-20")
+    receipt = [m for m in smtp_server.messages() if str(m["Subject"]).startswith("Đã nhận báo cáo")]
+    assert len(receipt) == 1 and receipt[0]["To"].addresses[0].addr_spec.startswith("thanhtra")

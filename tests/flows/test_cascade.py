@@ -1,6 +1,9 @@
 from datetime import date
+from io import BytesIO
 
 import pytest
+from docx import Document
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from cascade.errors import NotFound
@@ -31,6 +34,17 @@ def test_cascade_assigns_and_emails_every_subordinate_unit(department, smtp_serv
     assert "Đẩy mạnh cải cách hành chính (chủ trì)" in text
     assert "<" not in text  # a real text part, not the HTML source
     assert "<table" in html_part(first)
+
+    # The letter and the plan in Word, the unit's own form in Excel, openable as they arrived.
+    reference = text.split("Mã giao việc: ")[1].split(".")[0]
+    files = {part.get_filename(): part.get_content() for part in first.iter_attachments()}
+    assert sorted(files) == sorted([f"Công văn giao nhiệm vụ {reference}.docx", "Kế hoạch 74-KH-SXD.docx", f"Biểu mẫu báo cáo {reference}.xlsx"])
+    letter = Document(BytesIO(files[f"Công văn giao nhiệm vụ {reference}.docx"]))
+    assert "Kính gửi: Văn phòng Sở." in [p.text for p in letter.paragraphs]
+    plan_doc = Document(BytesIO(files["Kế hoạch 74-KH-SXD.docx"]))
+    assert "KẾ HOẠCH" in [p.text for p in plan_doc.paragraphs]
+    form = load_workbook(BytesIO(files[f"Biểu mẫu báo cáo {reference}.xlsx"]))
+    assert any("Văn phòng Sở" in str(cell.value) for row in form.worksheets[0].iter_rows() for cell in row if cell.value)
 
     with session_scope() as session:
         stored = set(session.scalars(select(OutboundEmail.message_id)))

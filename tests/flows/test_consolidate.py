@@ -3,6 +3,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from docx import Document
 from prefect.client.orchestration import get_client
 from sqlalchemy import select
 
@@ -12,7 +13,7 @@ from flows.record_submission import submit_report
 from models.aggregation import Verdict
 from models.db import session_scope
 from models.report import Report
-from tests.flows.helpers import submission
+from tests.flows.helpers import by_subject, submission, text_part
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -30,7 +31,7 @@ def reported(department, smtp_server):
     return department
 
 
-def test_consolidation_judges_every_target_and_lists_late_and_missing(reported) -> None:
+def test_consolidation_judges_every_target_and_lists_late_and_missing(reported, smtp_server) -> None:
     outcome = consolidate(reported.plan, "bao_cao_nam", date(2024, 11, 8))
     r = outcome.result
     by_code = {t.rule.code: t for t in r.results}
@@ -54,6 +55,14 @@ def test_consolidation_judges_every_target_and_lists_late_and_missing(reported) 
 
     html = Path(outcome.files[1]).read_text(encoding="utf-8")
     assert "<script>" not in html and "&lt;script&gt;" in html  # what units typed is escaped
+
+    # The Word report and the Excel table go to the department's own office, attached to a summary.
+    word, workbook = (Path(f) for f in outcome.files if f.endswith((".docx", ".xlsx")))
+    assert "BÁO CÁO" in [p.text for p in Document(str(word)).paragraphs]
+    summary = by_subject(smtp_server.messages(), "Báo cáo tổng hợp")
+    assert len(summary) == 1 and summary[0]["To"].addresses[0].addr_spec == "vanphong@sxd.example.gov.vn"
+    assert sorted(part.get_filename() for part in summary[0].iter_attachments()) == sorted([word.name, workbook.name])
+    assert "Đơn vị đã báo cáo: 3/4" in text_part(summary[0]) and "Chưa báo cáo: Phòng Quản lý hoạt động xây dựng." in text_part(summary[0])
 
     with session_scope() as session:
         report = session.get_one(Report, outcome.report_id)

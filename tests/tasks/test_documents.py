@@ -1,0 +1,258 @@
+"""Word documents per Decree 30/2020, read back with python-docx; PDF copies through LibreOffice.
+
+No Prefect here: the documents are built from the database directly, as the tasks do.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import subprocess
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from docx import Document
+from docx.shared import Cm, Pt
+from sqlalchemy import select
+
+from cascade import clock
+from models.assignment import Assignment
+from models.consolidation import consolidate
+from models.db import session_scope
+from models.plan import Plan, ReportDuty
+from models.unit import Unit
+from tasks.consolidation import load_input
+from tasks.documents import (
+    notice_document_path,
+    write_notice_document,
+    write_plan_document,
+    write_report_document,
+)
+from tasks.imports import import_plan, import_units
+from tasks.pdf import to_pdf
+from tasks.submissions import store_version
+from tests.flows.helpers import submission
+
+TOWN = Path(__file__).resolve().parents[2] / "examples" / "town-2024"
+MM = Cm(0.1)
+
+
+def texts(path: Path) -> list[str]:
+    """Every paragraph of the body, the tables' cells included, in document order."""
+    doc = Document(str(path))
+    lines = [p.text for p in doc.paragraphs]
+    for table in doc.tables:
+        for row in table.rows:
+            for cell in row.cells:
+                lines += [p.text for p in cell.paragraphs]
+    return lines
+
+
+def assert_decree_30_page(path: Path) -> None:
+    """A4; margins top/bottom 20-25 mm, left 30-35 mm, right 15-20 mm; Times New Roman 13-14 pt."""
+    doc = Document(str(path))
+    section = doc.sections[0]
+    mm = {name: round(getattr(section, name) / MM) for name in ("page_width", "page_height", "top_margin", "bottom_margin", "left_margin", "right_margin")}
+    assert (mm["page_width"], mm["page_height"]) == (210, 297)
+    assert 20 <= mm["top_margin"] <= 25 and 20 <= mm["bottom_margin"] <= 25
+    assert 30 <= mm["left_margin"] <= 35 and 15 <= mm["right_margin"] <= 20
+    normal = doc.styles["Normal"].font
+    assert normal.name == "Times New Roman" and Pt(13) <= normal.size <= Pt(14)
+
+
+def header_cells(path: Path) -> tuple[list[str], list[str]]:
+    left, right = Document(str(path)).tables[0].rows[0].cells
+    return [p.text for p in left.paragraphs if p.text], [p.text for p in right.paragraphs if p.text]
+
+
+def signature_cells(path: Path) -> tuple[list[str], list[str]]:
+    left, right = Document(str(path)).tables[-1].rows[0].cells
+    return [p.text for p in left.paragraphs if p.text], [p.text for p in right.paragraphs if p.text]
+
+
+@pytest.fixture()
+def town(workspace) -> str:  # type: ignore[no-untyped-def]
+    import_units(TOWN / "units.yaml")
+    return import_plan(TOWN / "plan.yaml")
+
+
+def test_the_plan_has_every_element_decree_30_asks_for(town) -> None:
+    with session_scope() as session:
+        path = write_plan_document(session, session.scalar(select(Plan).where(Plan.key == town)))
+
+    assert path.name == "Kế hoạch 104-KH-UBND.docx"
+    assert_decree_30_page(path)
+    left, right = header_cells(path)
+    assert left == ["UBND TỈNH TÂY NINH", "ỦY BAN NHÂN DÂN THỊ XÃ TRẢNG BÀNG", "Số: 104/KH-UBND"]
+    assert right == ["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc", "Trảng Bàng, ngày 30 tháng 01 năm 2024"]
+
+    lines = [line for line in texts(path) if line]
+    body = lines[lines.index("KẾ HOẠCH") :]
+    assert body[1] == "Thực hiện công tác Dân vận chính quyền năm 2024"
+    assert body[2].startswith("Căn cứ Chương trình phối hợp số 05-CT/BDVTU-UBND") and body[2].endswith(";")
+    headings = [line for line in body if line.split(".")[0] in ("I", "II", "III", "IV")]
+    assert headings == ["I. MỤC ĐÍCH, YÊU CẦU", "II. NỘI DUNG, NHIỆM VỤ", "III. CHỈ TIÊU CỤ THỂ NĂM 2024", "IV. TỔ CHỨC THỰC HIỆN"]
+    assert "1. Quán triệt, học tập và tuyên truyền về công tác dân vận" in body
+    assert any(line.startswith("5. Phối hợp với Khối vận") for line in body)
+    # The models target is split equally among the four wards: 12 → 3 each, in a table.
+    assert body.count("3 mô hình") == 4 and "Ủy ban nhân dân phường Gia Bình" in body
+    assert any("trước ngày 30/10/2024 (số liệu tính đến ngày 15/10/2024)" in line for line in body)
+    assert any(line.startswith("Trên đây là Kế hoạch thực hiện công tác Dân vận chính quyền năm 2024 của Ủy ban nhân dân thị xã Trảng Bàng") and line.endswith("./.") for line in body)
+
+    recipients, signer = signature_cells(path)
+    assert recipients[0] == "Nơi nhận:" and recipients[-1] == "- Lưu: VT."
+    assert all(line.endswith(";") for line in recipients[1:-1]) and "- Phòng Nội vụ thị xã;" in recipients
+    assert signer == ["CHỦ TỊCH", "Nguyễn Thanh Hải"]
+
+    run = Document(str(path)).tables[0].rows[0].cells[0].paragraphs[1].runs[0]
+    assert run.bold  # the issuer's name is bold, the governing body is not
+
+
+@pytest.mark.parametrize(
+    ("issued", "line"),
+    [(date(2024, 2, 15), "Gia Bình, ngày 15 tháng 02 năm 2024"), (date(2024, 6, 5), "Gia Bình, ngày 05 tháng 6 năm 2024"), (date(2024, 11, 30), "Gia Bình, ngày 30 tháng 11 năm 2024")],
+)
+def test_the_date_line_pads_days_below_10_and_months_1_and_2(town, issued: date, line: str) -> None:
+    with session_scope() as session:
+        plan = session.scalar(select(Plan).where(Plan.key == town))
+        plan.issued_on, plan.place = issued, "Gia Bình"
+        path = write_plan_document(session, plan)
+    assert header_cells(path)[1][-1] == line
+
+
+def test_a_draft_has_a_blank_number_and_text_is_escaped_not_lost(town) -> None:
+    with session_scope() as session:
+        plan = session.scalar(select(Plan).where(Plan.key == town))
+        plan.number = None
+        plan.title = "Thực hiện công tác Dân vận & <cải cách hành chính> năm 2024"
+        plan.purposes = "Dòng thứ nhất.\n\nDòng thứ hai có ký tự < và & giữ nguyên."
+        path = write_plan_document(session, plan)
+    left, _ = header_cells(path)
+    assert left[-1].startswith("Số:") and left[-1].endswith("/KH-UBND") and "None" not in left[-1]
+    lines = texts(path)
+    assert "Thực hiện công tác Dân vận & <cải cách hành chính> năm 2024" in lines
+    assert "Dòng thứ nhất." in lines and "Dòng thứ hai có ký tự < và & giữ nguyên." in lines
+
+
+@pytest.fixture()
+def assigned(department) -> list[int]:  # type: ignore[no-untyped-def]
+    """The department plan assigned to its four offices on 05/04/2024 (through the ORM, no flow)."""
+    with session_scope() as session:
+        duty = session.scalar(select(ReportDuty))
+        units = session.scalars(select(Unit).where(Unit.code.in_(department.units)).order_by(Unit.code)).all()
+        rows = [Assignment(duty=duty, unit=u, due_on=duty.due_on, token=secrets.token_urlsafe(24), created_at=clock.moment(date(2024, 4, 5))) for u in units]
+        session.add_all(rows)
+        session.flush()
+        return [a.id for a in rows]
+
+
+def test_the_assignment_letter_names_the_unit_its_tasks_targets_and_deadline(assigned) -> None:
+    with session_scope() as session:
+        assignment = session.get_one(Assignment, assigned[0])
+        path = write_notice_document(session, assignment, as_of=date(2024, 4, 5))
+        assert path == notice_document_path(assignment)
+
+    assert path.name == f"Công văn giao nhiệm vụ GV-{assigned[0]:06d}.docx"
+    assert_decree_30_page(path)
+    left, right = header_cells(path)
+    assert left[1] == "SỞ XÂY DỰNG TỈNH ĐỒNG NAI" and left[2].endswith("/SXD-VP") and left[3] == "V/v triển khai thực hiện Kế hoạch số 74/KH-SXD"
+    assert right[-1] == "Biên Hòa, ngày 05 tháng 4 năm 2024"
+    lines = texts(path)
+    assert "Kính gửi: Văn phòng Sở." in lines
+    assert "- Đẩy mạnh cải cách hành chính (đơn vị chủ trì)." in lines
+    assert "- Nhà ở xã hội hoàn thành: ít nhất 715 căn." in lines
+    assert "- Dân số đô thị dùng nước sạch: ít nhất 89%." in lines
+    deadline = next(line for line in lines if line.startswith("- Gửi báo cáo"))
+    assert "(số liệu tính đến ngày 15/10/2024)" in deadline and "trước ngày 30/10/2024" in deadline
+    assert "- Báo cáo gồm các nội dung: Tình hình chung; Kết quả thực hiện." in lines
+    recipients, signer = signature_cells(path)
+    assert recipients == ["Nơi nhận:", "- Như trên;", "- Lưu: VT."] and signer == ["GIÁM ĐỐC", "Hồ Văn Hà"]
+
+
+def consolidated_report(department, assigned, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    """U1 on time, U2 late (a rate and a narrative with '&'), U3 and U4 missing; consolidated on 08/11/2024."""
+    plan = department.plan
+    with session_scope() as session:
+        by_unit = {a.unit.code: a for a in session.scalars(select(Assignment).where(Assignment.id.in_(assigned)))}
+        store_version(session, by_unit["U1"], submission(plan, "U1", dan_van_kheo=1, nha_o_xa_hoi=300, nuoc_sach=(9000, 10000), hai_long=97), received_at=clock.moment(date(2024, 10, 20)))
+        late = submission(plan, "U2", dan_van_kheo=0, nha_o_xa_hoi=415, nuoc_sach=(801, 1000), hai_long="96.5")
+        late = type(late)(**{**late.__dict__, "sections": {"tinh_hinh": "Sở & các phòng <đã> triển khai.\nĐoạn thứ hai.", "ket_qua": "Xong."}})
+        store_version(session, by_unit["U2"], late, received_at=clock.moment(date(2024, 11, 2)))
+    with session_scope() as session:
+        header, data = load_input(session, session.scalar(select(ReportDuty)), date(2024, 11, 8))
+    return write_report_document(header, consolidate(data), tmp_path / "Báo cáo.docx")
+
+
+def test_the_report_has_the_indicator_table_late_and_missing_units_and_the_narrative(department, assigned, tmp_path: Path) -> None:
+    path = consolidated_report(department, assigned, tmp_path)
+    assert_decree_30_page(path)
+    left, right = header_cells(path)
+    assert left[2].startswith("Số:") and left[2].endswith("/BC-SXD")
+    assert right[-1] == "Biên Hòa, ngày 08 tháng 11 năm 2024"
+    lines = texts(path)
+    assert "BÁO CÁO" in lines and "Kết quả công tác dân vận chính quyền năm 2024" in lines
+    assert any(line.startswith("Số đơn vị phải báo cáo: 4; đã báo cáo: 2 (đạt 50%)") for line in lines)
+    assert "Đơn vị báo cáo chậm: Thanh tra Sở (ngày 02/11/2024, chậm 3 ngày)." in lines
+    assert any(line.startswith("Đơn vị chưa báo cáo: Phòng Quản lý nhà và thị trường bất động sản (quá hạn 9 ngày);") for line in lines)
+
+    table = next(t for t in Document(str(path)).tables if t.rows[0].cells[1].text == "Chỉ tiêu")
+    rows = [[c.text for c in row.cells] for row in table.rows]
+    assert rows[0] == ["STT", "Chỉ tiêu", "Mục tiêu", "Kết quả", "Đơn vị báo cáo", "Đánh giá"]
+    by_metric = {row[1]: row for row in rows[1:]}
+    # (9000 + 801) / (10000 + 1000) = 89,1%; 300 + 415 = 715 houses; mean of 97 and 96,5 = 96,75 → 96,8%.
+    assert by_metric["Dân số đô thị dùng nước sạch"][2:] == ["ít nhất 89%", "89,1% (9.801/11.000)", "2/4", "Đạt (chưa đủ số liệu)"]
+    assert by_metric["Nhà ở xã hội hoàn thành"][3] == "715 căn"
+    assert by_metric["Chỉ số hài lòng"][3] == "96,8%"
+    assert by_metric["Đơn vị đạt tiêu chí Dân vận khéo"][2:4] == ["trên 80%", "25% (1/4 đơn vị)"]
+    assert by_metric["Đơn vị đạt tiêu chí Dân vận khéo"][5] == "Không đạt (chưa đủ số liệu)"  # two offices have not reported
+
+    assert "III. TÌNH HÌNH CHUNG" in lines and "IV. KẾT QUẢ THỰC HIỆN" in lines
+    assert "- Thanh tra Sở: Sở & các phòng <đã> triển khai." in lines and "Đoạn thứ hai." in lines
+    recipients, signer = signature_cells(path)
+    assert recipients[-1] == "- Lưu: VT." and signer == ["GIÁM ĐỐC", "Hồ Văn Hà"]
+
+
+def soffice_required() -> None:
+    missing = [tool for tool in ("soffice", "pdftoppm", "pdftotext", "pdfinfo") if shutil.which(tool) is None]
+    assert not missing, f"{', '.join(missing)} not installed: `make test` installs libreoffice-writer-nogui and poppler-utils (as root)"
+
+
+def test_the_plan_and_the_report_convert_to_pdf_and_render(town, department, assigned, tmp_path: Path) -> None:
+    soffice_required()
+    with session_scope() as session:
+        plan_docx = write_plan_document(session, session.scalar(select(Plan).where(Plan.key == town)))
+    report_docx = consolidated_report(department, assigned, tmp_path)
+
+    pdfs = to_pdf([plan_docx, report_docx], outdir=tmp_path / "pdf")
+    assert [p.name for p in pdfs] == ["Kế hoạch 104-KH-UBND.pdf", "Báo cáo.pdf"]
+    for pdf, must_read in zip(pdfs, ["KẾ HOẠCH", "BÁO CÁO"], strict=True):
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+        assert "595.3" in info and "841.8" in info or "(A4)" in info, info
+        text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and "Độc lập - Tự do - Hạnh phúc" in text and must_read in text
+        fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+        assert "LiberationSerif" in fonts or "Times" in fonts, fonts  # the metric twin of Times New Roman, embedded
+        prefix = tmp_path / pdf.stem
+        subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "1", str(pdf), str(prefix)], check=True)
+        page = next(tmp_path.glob(f"{pdf.stem}*.png"))
+        assert page.stat().st_size > 5_000  # a rendered page, not an empty image
+    assert "Trảng Bàng, ngày 30 tháng 01 năm 2024" in subprocess.run(["pdftotext", str(pdfs[0]), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def test_a_missing_document_is_a_clear_error(tmp_path: Path) -> None:
+    from tasks.pdf import PdfConversionError
+
+    with pytest.raises(PdfConversionError, match="not a file"):
+        to_pdf([tmp_path / "absent.docx"])
+
+
+def test_share_values_are_vietnamese_numbers(town) -> None:
+    with session_scope() as session:
+        plan = session.scalar(select(Plan).where(Plan.key == town))
+        target = next(t for t in plan.targets if t.allocation_rule)
+        target.value = Decimal("1234.5")
+        path = write_plan_document(session, plan)
+    lines = texts(path)
+    assert any("(1.234,5 mô hình)" in line for line in lines)
