@@ -97,6 +97,41 @@ def tree_figures(widths_text: str, timed) -> None:  # type: ignore[no-untyped-de
     assert outcome.result.levels[-1].submitted == len(leaves), outcome.result.levels
 
 
+def document_figures(plan: str, figures: list[tuple[str, str]], count: int = 200) -> None:
+    """What one unit's documents cost, measured alone on `count` assignments: the letter (Word),
+    the form (Excel), and building the message that carries them with the plan."""
+    from sqlalchemy import select
+
+    from models.assignment import Assignment
+    from models.db import session_scope
+    from models.outbox import OutboundEmail, OutgoingEmail
+    from tasks.documents import write_notice_document
+    from tasks.forms import form_spec, write_form
+    from tasks.mail import build_message
+
+    with session_scope() as session:
+        assignments = session.scalars(select(Assignment).order_by(Assignment.id).limit(count)).all()
+        started = time.perf_counter()
+        for a in assignments:
+            write_notice_document(session, a, as_of=date(2024, 4, 5))
+        letter = (time.perf_counter() - started) / len(assignments)
+        folder = Path(tempfile.mkdtemp(prefix="cascade-bench-forms-"))
+        started = time.perf_counter()
+        for a in assignments:
+            write_form(form_spec(session, a, as_of=date(2024, 4, 5)), folder / f"{a.id}.xlsx")
+        form = (time.perf_counter() - started) / len(assignments)
+        rows = session.scalars(select(OutboundEmail).where(OutboundEmail.assignment_id.in_([a.id for a in assignments]))).all()
+        started = time.perf_counter()
+        size = 0
+        for row in rows:
+            size += len(build_message(OutgoingEmail.from_row(row), sender="bench@plan-cascade.local", sender_name="Bench", date=row.created_at).as_string())
+        message = (time.perf_counter() - started) / len(rows)
+    figures.append(("Per unit: the assignment letter (Word)", f"{letter * 1000:.1f} ms"))
+    figures.append(("Per unit: the data-entry form (Excel)", f"{form * 1000:.1f} ms"))
+    figures.append(("Per unit: building the notice with its 3 attachments", f"{message * 1000:.1f} ms ({size / len(rows) / 1024:,.0f} KiB a message)"))
+    print(figures[-3:], flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--units", type=int, default=2000, help="Subordinate units of the issuer.")
@@ -141,7 +176,8 @@ def main() -> None:
             plan = make_plan()
             n = args.units
 
-            timed(f"Cascade to {n} units (assign + queue + send {n} emails)", n, lambda: cascade_plan(plan, date(2024, 4, 5)))
+            timed(f"Cascade to {n} units (assign, write 3 documents each, queue, send {n} emails)", n, lambda: cascade_plan(plan, date(2024, 4, 5)))
+            document_figures(plan, figures)
             timed(f"Reminders, first step ({n} emails)", n, lambda: send_reminders(date(2024, 10, 23)))
             timed("Reminders rerun, nothing due", n, lambda: send_reminders(date(2024, 10, 24)))
 

@@ -30,6 +30,7 @@ from tasks.documents import (
     write_plan_document,
     write_report_document,
 )
+from tasks.forms import form_filename, form_spec, write_form
 from tasks.imports import import_plan, import_units
 from tasks.pdf import to_pdf
 from tasks.submissions import store_version
@@ -136,11 +137,15 @@ def test_a_draft_has_a_blank_number_and_text_is_escaped_not_lost(town) -> None:
     assert "Dòng thứ nhất." in lines and "Dòng thứ hai có ký tự < và & giữ nguyên." in lines
 
 
+def department_duty(session, plan_key: str) -> ReportDuty:  # type: ignore[no-untyped-def]
+    return session.scalar(select(ReportDuty).join(Plan).where(Plan.key == plan_key, ReportDuty.code == "bao_cao_nam"))
+
+
 @pytest.fixture()
 def assigned(department) -> list[int]:  # type: ignore[no-untyped-def]
     """The department plan assigned to its four offices on 05/04/2024 (through the ORM, no flow)."""
     with session_scope() as session:
-        duty = session.scalar(select(ReportDuty))
+        duty = department_duty(session, department.plan)
         units = session.scalars(select(Unit).where(Unit.code.in_(department.units)).order_by(Unit.code)).all()
         rows = [Assignment(duty=duty, unit=u, due_on=duty.due_on, token=secrets.token_urlsafe(24), created_at=clock.moment(date(2024, 4, 5))) for u in units]
         session.add_all(rows)
@@ -181,7 +186,7 @@ def consolidated_report(department, assigned, tmp_path: Path) -> Path:  # type: 
         late = type(late)(**{**late.__dict__, "sections": {"tinh_hinh": "Sở & các phòng <đã> triển khai.\nĐoạn thứ hai.", "ket_qua": "Xong."}})
         store_version(session, by_unit["U2"], late, received_at=clock.moment(date(2024, 11, 2)))
     with session_scope() as session:
-        header, data = load_input(session, session.scalar(select(ReportDuty)), date(2024, 11, 8))
+        header, data = load_input(session, department_duty(session, plan), date(2024, 11, 8))
     return write_report_document(header, consolidate(data), tmp_path / "Báo cáo.docx")
 
 
@@ -224,9 +229,16 @@ def test_the_plan_and_the_report_convert_to_pdf_and_render(town, department, ass
     with session_scope() as session:
         plan_docx = write_plan_document(session, session.scalar(select(Plan).where(Plan.key == town)))
     report_docx = consolidated_report(department, assigned, tmp_path)
+    with session_scope() as session:
+        assignment = session.get_one(Assignment, assigned[0])
+        spec = form_spec(session, assignment, as_of=date(2024, 4, 5))
+        form = write_form(spec, tmp_path / form_filename(spec))
 
-    pdfs = to_pdf([plan_docx, report_docx], outdir=tmp_path / "pdf")
-    assert [p.name for p in pdfs] == ["Kế hoạch 104-KH-UBND.pdf", "Báo cáo.pdf"]
+    pdfs = to_pdf([plan_docx, report_docx, form], outdir=tmp_path / "pdf")
+    assert [p.name for p in pdfs] == ["Kế hoạch 104-KH-UBND.pdf", "Báo cáo.pdf", f"{form.stem}.pdf"]
+    form_text = subprocess.run(["pdftotext", str(pdfs[2]), "-"], capture_output=True, text=True, check=True).stdout
+    assert "BIỂU MẪU BÁO CÁO" in form_text and "Văn phòng Sở" in form_text  # an Excel file converts too
+    pdfs = pdfs[:2]
     for pdf, must_read in zip(pdfs, ["KẾ HOẠCH", "BÁO CÁO"], strict=True):
         info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
         assert "595.3" in info and "841.8" in info or "(A4)" in info, info
