@@ -199,7 +199,7 @@ def remind(as_of: AsOf = None, plan: Annotated[str | None, typer.Option(help="On
 def submit(file: Path, as_of: AsOf = None) -> None:
     """Record a unit's report from a filled Excel form (.xlsx), or a YAML or JSON file, and send its receipt."""
     from flows.record_submission import submit_report
-    from tasks.forms import read_form
+    from tasks.form_reader import read_form
     from tasks.submission_files import submission_input
 
     ready()

@@ -125,7 +125,7 @@ def run_demo(workspace: Path, console: Console) -> None:
     from models.plan import Plan
     from tasks.derive import derived_key
     from tasks.documents import plan_document_path
-    from tasks.forms import read_form
+    from tasks.form_reader import read_form
     from tasks.imports import import_plan, import_units
     from tasks.pdf import pdf_available, to_pdf
     from tasks.queries import STATE_WORDS, plan_status, trace_figure
@@ -235,11 +235,9 @@ def run_demo(workspace: Path, console: Console) -> None:
         f"{len(documents)} documents sent with the assignments (letters and plans in Word, report forms in Excel); "
         f"attachments in the emails: " + ", ".join(f"{kind} ×{count}" for kind, count in attached.most_common())
     )
-    console.print(f"Town plan (Word):     {plan_word}", highlight=False)
-    for path in town_documents:
-        console.print(f"Town report ({'Word' if path.suffix == '.docx' else 'Excel'}):  {path}", highlight=False)
-    for path in pdfs:
-        console.print(f"PDF:                  {path}", highlight=False)
+    shown = [("Town plan (Word):", plan_word)] + [(f"Town report ({'Word' if p.suffix == '.docx' else 'Excel'}):", p) for p in town_documents]
+    for label, path in shown + [("PDF:", p) for p in pdfs]:
+        console.print(f"{label:<22}{path}", highlight=False)
     if not pdfs:
         console.print("No PDF: LibreOffice is not installed (make demo installs it when run as root).")
 

@@ -33,7 +33,8 @@ from models.plan import Aggregation, Comparator, DutyKind, Plan, ReportDuty, Tar
 from models.specs import YES_WORDS
 from models.submission import Channel, Submission
 from models.unit import Unit
-from tasks.forms import form_filename, form_id, form_spec, needs_form, read_form, write_form
+from tasks.form_reader import read_form
+from tasks.forms import form_filename, form_id, form_spec, needs_form, write_form
 from tasks.submissions import FigureInput, store_version
 from tests.fixtures.builders import Department, make_plan, make_unit_tree
 
