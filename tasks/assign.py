@@ -23,6 +23,7 @@ from tasks.documents import (
     write_notice_document,
     write_plan_document,
 )
+from tasks.forms import form_filename, form_spec, needs_form, write_form
 from tasks.outbox import queue_email
 from tasks.render import assignment_context, notice_key, recipients, reply_address
 from templates import render_email
@@ -103,9 +104,6 @@ def assign_units(batch: AssignmentBatch, as_of: date) -> int:
 def notice_attachments(session: Session, assignment: Assignment, *, as_of: date) -> list[str]:
     """Write the documents an assignment notice carries and return their paths: the letter (Word),
     the plan (Word, written once per plan in a session) and, for a report, the data-entry form (Excel)."""
-    # Imported here: tasks.forms reads forms back into submissions, and tasks.submissions imports this module.
-    from tasks.forms import form_filename, form_spec, needs_form, write_form
-
     plan = assignment.duty.plan
     written: dict[int, str] = session.info.setdefault("plan_documents", {})
     if plan.id not in written:

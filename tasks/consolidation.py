@@ -42,9 +42,9 @@ from tasks.render import plan_context, recipients
 from tasks.report_workbook import report_workbook_name, write_report_workbook
 from tasks.targets import duty_targets
 from tasks.upward import submit_upward
+from templates import COMPARATOR_WORDS, VERDICT_WORDS, measure, render, render_email
 
 log = logging.getLogger(__name__)
-from templates import COMPARATOR_WORDS, VERDICT_WORDS, measure, render, render_email
 
 
 @dataclass(frozen=True)
