@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from prefect import task
 from sqlalchemy import select
@@ -12,10 +13,10 @@ from sqlalchemy.orm import selectinload
 from cascade import clock
 from models.assignment import Assignment, AssignmentStatus
 from models.db import session_scope
-from models.outbox import EmailKind
+from models.outbox import EmailKind, OutboundEmail
 from models.plan import Plan, PlanStatus, ReportDuty, plan_tree
 from models.reminders import step_to_send
-from tasks.outbox import message_id_for, queue_email
+from tasks.outbox import queue_email
 from tasks.render import assignment_context, notice_key, recipients, reply_address
 from templates import render_email
 
@@ -75,6 +76,11 @@ def queue_reminders(batch: list[DueReminder], as_of: date) -> int:
             if assignment.submitted_on is not None or assignment.reminder_rank >= item.rank:
                 continue
             kind = EmailKind.OVERDUE if item.is_overdue else EmailKind.REMINDER
+            notice = session.execute(
+                select(OutboundEmail.message_id, OutboundEmail.attachments).where(OutboundEmail.idempotency_key == notice_key(assignment))
+            ).first()
+            # The unit's form goes with every reminder again: the one sent with the notice is often lost.
+            forms = [path for path in (notice.attachments if notice else []) if path.endswith(".xlsx") and Path(path).is_file()]
             queued += queue_email(
                 session,
                 key=f"{kind}:{assignment.id}:{item.step}",
@@ -82,9 +88,10 @@ def queue_reminders(batch: list[DueReminder], as_of: date) -> int:
                 assignment_id=assignment.id,
                 email_to=recipients(assignment.unit),
                 reply_to=reply_address(assignment),
-                in_reply_to=message_id_for(session, notice_key(assignment)),
-                rendered=render_email(str(kind), **assignment_context(session, assignment, as_of=as_of)),
+                in_reply_to=notice.message_id if notice else None,
+                rendered=render_email(str(kind), **assignment_context(session, assignment, as_of=as_of), form_attached=bool(forms)),
                 created_at=created_at,
+                attachments=forms,
             )
             assignment.reminder_rank = item.rank
     return queued

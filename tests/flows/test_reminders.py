@@ -32,6 +32,11 @@ def test_reminders_are_threaded_to_the_assignment_notice(cascaded, smtp_server) 
         assert reminder["Message-ID"] != notice["Message-ID"]
         assert "còn 7 ngày (hạn 30/10/2024)" in reminder["Subject"]
         assert "ngày 23 tháng 10 năm 2024" in text_part(reminder)
+        # The unit's own form goes again with every reminder, the same file as with its notice.
+        form = [part for part in notice.iter_attachments() if part.get_filename().endswith(".xlsx")]
+        assert [part.get_filename() for part in reminder.iter_attachments()] == [form[0].get_filename()]
+        assert next(reminder.iter_attachments()).get_content() == form[0].get_content()
+        assert "Biểu mẫu báo cáo (Excel) được gửi kèm lại thư này" in text_part(reminder)
 
 
 def test_only_unsubmitted_units_each_step_once_and_missed_days_caught_up(cascaded, smtp_server) -> None:
