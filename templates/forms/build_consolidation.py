@@ -18,9 +18,16 @@ when rows or columns are inserted:
   Columns to the right of these (Ghi chú) move right.
 - `target_row` (sheet "Chỉ tiêu"): the row repeated once per target (`ind`, `index`).
 
-A cell holding exactly one expression (`{{ u.due_on }}`, `{{ f.value }}`) keeps the value's
-type: numbers and dates stay numbers and dates, with their number format; anything else is
-rendered as text. A number format holding `{{ }}` is rendered too.
+In the unit row, the target row and the indicator columns, a cell holding exactly one
+expression (`{{ u.due_on }}`, `{{ f.value }}`) keeps the value's type: numbers and dates stay
+numbers and dates (figures with their number format: `#,##0`, `#,##0.0`, percentages as fractions
+with `0.0%`); anything else is rendered as text. A number format holding `{{ }}` is rendered too
+(the share of units' total: `0.0%" (6/10 đơn vị)"`). A cell showing a verdict word (Đạt, Không đạt,
+Chưa có số liệu) is coloured green, red or yellow. Everything else renders as text.
+
+The context: `issuer`, `plan`, `duty` and `header` (tasks.consolidation.ReportHeader), `r` (the
+models.consolidation.Consolidation), `as_of`; per row `u` (tasks.report_workbook.UnitRow) or `ind`
+(IndicatorView), `index` from 1; per indicator cell of a unit row `f` (FigureView).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.utils.indexed_list import IndexedList
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -65,7 +73,7 @@ NOTE = (
     "{{ ind.numerator }}/{{ ind.denominator }} đơn vị đạt{% if incomplete %}; {% endif %}{% endif %}"
     "{% if incomplete %}chưa đủ số liệu ({{ ind.reported }}/{{ ind.expected }} đơn vị báo cáo){% endif %}"
 )
-SHARE_TOTAL_FORMAT = '0.0%" ({{ ind.numerator }}/{{ ind.denominator }} đơn vị đạt)"'
+SHARE_TOTAL_FORMAT = '0.0%" ({{ ind.numerator }}/{{ ind.denominator }} đơn vị)"'
 
 
 def style(cell, *, bold: bool = False, italic: bool = False, size: int = SIZE, align: Alignment = CENTER,
@@ -118,7 +126,7 @@ def summary_sheet(wb: Workbook) -> None:
     ws = wb.active
     ws.title = "Tổng hợp"
     # A STT, B Đơn vị, C Hạn, D Ngày nộp, E Tình trạng | F..J indicator template columns | K Ghi chú
-    widths = {"A": 6, "B": 45, "C": 12.5, "D": 12.5, "E": 24, "F": 15, "G": 15, "H": 12, "I": 12, "J": 11, "K": 26}
+    widths = {"A": 6, "B": 45, "C": 12.5, "D": 12.5, "E": 24, "F": 15, "G": 22, "H": 12, "I": 12, "J": 11, "K": 30}
     for letter, width in widths.items():
         ws.column_dimensions[letter].width = width
     last = 11
@@ -183,7 +191,7 @@ def summary_sheet(wb: Workbook) -> None:
             ws.cell(row=row, column=col, value=text)
             style(ws.cell(row=row, column=col), bold=True, fill=HEADER_FILL, size=SIZE if row == h1 else 11)
         ws.cell(row=unit, column=col, value=unit_text)
-        style(ws.cell(row=unit, column=col), align=RIGHT)
+        style(ws.cell(row=unit, column=col), align=CENTER if key == "indicator_share" else RIGHT)
         ws.cell(row=total, column=col, value=total_text)
         style(ws.cell(row=total, column=col), bold=True, fill=FOOTER_FILL, align=RIGHT, number_format=total_format)
         ws.cell(row=target, column=col, value=target_text)
@@ -210,7 +218,7 @@ def summary_sheet(wb: Workbook) -> None:
 
 def targets_sheet(wb: Workbook) -> None:
     ws = wb.create_sheet("Chỉ tiêu")
-    widths = {"A": 6, "B": 45, "C": 9, "D": 20, "E": 14, "F": 12, "G": 17, "H": 30}
+    widths = {"A": 6, "B": 42, "C": 8, "D": 18, "E": 13, "F": 11, "G": 16, "H": 46}
     for letter, width in widths.items():
         ws.column_dimensions[letter].width = width
     last = len(widths)
@@ -243,6 +251,10 @@ def targets_sheet(wb: Workbook) -> None:
 
 def build(path: Path = OUTPUT) -> Path:
     wb = Workbook()
+    # The workbook's default font (unstyled cells, and what Excel gives cells typed in later):
+    # openpyxl has no public setting for it.
+    wb._fonts = IndexedList([Font(name=FONT, size=SIZE)])
+    wb._named_styles["Normal"].font = Font(name=FONT, size=SIZE)
     summary_sheet(wb)
     targets_sheet(wb)
     for ws in wb.worksheets:
