@@ -175,6 +175,94 @@ def plan_export(plan: Annotated[str, typer.Argument(help="Plan key or number/sym
     sys.stdout.write(run(export))
 
 
+@plan_app.command("close")
+def plan_close(plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")], as_of: AsOf = None) -> None:
+    """Close the plan's cycle and that of every implementing plan below: no more submissions or reminders;
+    the units' links show their pages read-only for `portal_link_days_after_close` days, then expire."""
+    from tasks.portal import close_plan
+
+    ready()
+    closed = run(lambda: close_plan(plan, parse_day(as_of)))
+    console.print(f"Closed {len(closed)} plan(s): {', '.join(closed)}.")
+
+
+link_app = typer.Typer(help="The units' portal links.", no_args_is_help=True)
+app.add_typer(link_app, name="link")
+
+
+def _assignment_id(plan: str, duty: str, unit: str) -> int:
+    from models.db import session_scope
+    from tasks.assign import find_plan
+    from tasks.submissions import find_assignment
+
+    with session_scope() as session:
+        return find_assignment(session, find_plan(session, plan), duty, unit).id
+
+
+@link_app.command("show")
+def link_show(plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")], duty: Annotated[str, typer.Argument(help="Duty code.")],
+              unit: Annotated[str, typer.Argument(help="Unit code.")]) -> None:  # fmt: skip
+    """Print a unit's portal link (to give it again to a unit that lost its email)."""
+    from models.assignment import Assignment
+    from models.db import session_scope
+    from tasks.render import portal_link
+
+    ready()
+
+    def show() -> str:
+        with session_scope() as session:
+            return portal_link(session.get_one(Assignment, _assignment_id(plan, duty, unit)))
+
+    typer.echo(run(show))
+
+
+@link_app.command("revoke")
+def link_revoke(plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")], duty: Annotated[str, typer.Argument(help="Duty code.")],
+                unit: Annotated[str, typer.Argument(help="Unit code.")], as_of: AsOf = None,
+                send: Annotated[bool, typer.Option(help="Email the new link to the unit.")] = True) -> None:  # fmt: skip
+    """Replace a unit's portal link: the old one answers 404 at once; the unit is emailed the new one."""
+    from flows.deliver_outbox import deliver_outbox
+    from tasks.portal import revoke_link
+
+    ready()
+    day = parse_day(as_of)
+
+    def revoke() -> str:
+        reference = revoke_link(_assignment_id(plan, duty, unit), day, send=send)
+        if send:
+            deliver_outbox(day)
+        return reference
+
+    console.print(f"{run(revoke)}: link replaced{'; the unit was emailed the new one' if send else ''}.")
+
+
+@app.command("portal")
+def portal(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Default: the port of portal_base_url.")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Act as on this day (replaying a cycle); default: each day's real date.")] = None,
+) -> None:
+    """Serve the units' report pages and the secretariat's dashboard (Ctrl-C to stop)."""
+    from urllib.parse import urlsplit
+
+    import uvicorn
+
+    from cascade.portal.app import create_app
+    from cascade.runtime import local_runs
+    from cascade.settings import get_settings
+
+    ready()
+    settings = get_settings()
+    day = parse_day(as_of) if as_of else None
+    app_ = create_app((lambda: day) if day else clock.today)
+    listen = port or urlsplit(settings.portal_base_url).port or 8765
+    console.print(f"Portal on http://{host}:{listen} (links in emails use {settings.portal_base_url}); dashboard at /admin (Ctrl-C to stop)")
+    if settings.dashboard_password is None:
+        console.print("[yellow]CASCADE_DASHBOARD_PASSWORD is not set: the dashboard refuses every login.[/yellow]")
+    with local_runs():
+        uvicorn.run(app_, host=host, port=listen, log_level="warning", proxy_headers=True)
+
+
 @app.command("deliver")
 def deliver(as_of: AsOf = None) -> None:
     """Send every queued email that is due."""

@@ -54,7 +54,17 @@ class Settings(BaseSettings):
     report_pdf: bool = Field(False, description="Also make a PDF of each consolidated report (LibreOffice, about 2 s a report).")
 
     cascade_batch_size: int = Field(500, ge=1, description="Units handled by one Prefect task run.")
-    portal_base_url: str = "http://127.0.0.1:8765"
+    portal_base_url: str = Field("http://127.0.0.1:8765", description="Public address of the portal: the start of every link in the emails.")
+    portal_secret: SecretStr | None = Field(None, description="Key for CSRF tokens and login sessions; default: a random key kept in the workspace.")
+    portal_link_days_after_close: int = Field(30, ge=0, description="A unit's link still shows its page (read-only) this many days after the cycle closes.")
+    portal_max_request_mb: float = Field(25, gt=0, description="Largest request the portal reads (a page with its evidence); larger ones get 413 unread.")
+    portal_max_file_mb: float = Field(10, gt=0, description="Largest evidence file.")
+    portal_max_files: int = Field(20, ge=1, description="Most evidence files on one report version.")
+    portal_throttle_free: int = Field(5, ge=0, description="Bad links or logins from one address before answers slow down.")
+    portal_throttle_block: int = Field(50, ge=1, description="Bad attempts from one address (in 15 minutes) after which it gets 429.")
+    portal_throttle_delay_seconds: float = Field(0.5, ge=0, description="First delay once slowed; doubles with each further bad attempt, up to 8 s.")
+    dashboard_user: str = Field("vanphong", description="Login name of the secretariat's dashboard.")
+    dashboard_password: SecretStr | None = Field(None, description="Password of the dashboard; without one the dashboard refuses every login.")
 
     @property
     def resolved_database_url(self) -> str:

@@ -10,19 +10,26 @@ from cascade.settings import get_settings
 from flows.deliver_outbox import deliver_outbox
 from tasks.assign import resolve_plan
 from tasks.outbox import DeliveryTally
-from tasks.reminders import batches, find_due_reminders, queue_reminders
+from tasks.reminders import batches, duty_ids_below, find_due_reminders, find_unreported, queue_reminders
 from tasks.succession import apply_successions
 
 
 @flow(name="send-reminders", flow_run_name="send-reminders-{as_of}")
-def send_reminders(as_of: date, plan: str | None = None) -> tuple[int, DeliveryTally]:
+def send_reminders(as_of: date, plan: str | None = None, duty: str | None = None, now: bool = False) -> tuple[int, DeliveryTally]:
     """Queue the reminder or overdue step each unsubmitted assignment has reached by `as_of`, then deliver.
 
-    Each step goes once per assignment; after missed days only the latest step is sent.
+    Each step goes once per assignment; after missed days only the latest step is sent. With `now`
+    (the dashboard's button; needs `plan` and `duty`), every unit of the duty at every level that has
+    not reported is reminded today, whatever its step, at most once a day.
     """
     plan_id = resolve_plan(plan).id if plan else None
     apply_successions(as_of)  # a unit merged since the last run is reminded through its successor
-    due = find_due_reminders(as_of, plan_id)
+    if now:
+        if plan_id is None or duty is None:
+            raise ValueError("a reminder sent now needs the plan and the duty")
+        due = find_unreported(as_of, duty_ids_below(plan_id, duty))
+    else:
+        due = find_due_reminders(as_of, plan_id)
 
     # Queue
     queued = sum(queue_reminders(batch, as_of) for batch in batches(due, get_settings().cascade_batch_size))

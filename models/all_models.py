@@ -5,12 +5,12 @@ from models.calendar import CalendarOverride  # noqa: F401  (registers the table
 from models.outbox import EmailKind, EmailStatus, OutboundEmail
 from models.plan import Aggregation, Comparator, DutyKind, Plan, PlanStatus, PlanTask, ReportDuty, Target, TaskRole, TaskUnit
 from models.report import Report
-from models.submission import Attachment, Channel, ReviewStatus, Submission, SubmissionSection, SubmissionValue
+from models.submission import Attachment, Channel, Draft, Review, ReviewAction, ReviewStatus, Submission, SubmissionSection, SubmissionValue
 from models.unit import Unit, UnitKind
 
 __all__ = [
     "Aggregation", "Assignment", "AssignmentStatus", "Attachment", "Channel", "Comparator", "DutyKind",
     "EmailKind", "EmailStatus", "OutboundEmail", "Plan", "PlanStatus", "PlanTask", "Report", "ReportDuty",
-    "ReviewStatus", "Submission", "SubmissionSection", "SubmissionValue", "Target", "TaskRole", "TaskUnit",
+    "Draft", "Review", "ReviewAction", "ReviewStatus", "Submission", "SubmissionSection", "SubmissionValue", "Target", "TaskRole", "TaskUnit",
     "Unit", "UnitKind",
 ]

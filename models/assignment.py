@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -25,16 +26,24 @@ OPEN_STATUSES = (AssignmentStatus.ASSIGNED, AssignmentStatus.RETURNED)
 EXPECTED_STATUSES = tuple(s for s in AssignmentStatus if s != AssignmentStatus.MERGED)
 
 
+def new_link_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
 class Assignment(Base):
     __tablename__ = "assignment"
-    __table_args__ = (UniqueConstraint("duty_id", "unit_id"), UniqueConstraint("token"))
+    __table_args__ = (UniqueConstraint("duty_id", "unit_id"), UniqueConstraint("token"), UniqueConstraint("link_token"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     duty_id: Mapped[int] = mapped_column(ForeignKey("report_duty.id", ondelete="CASCADE"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
     due_on: Mapped[date]
     status: Mapped[AssignmentStatus] = mapped_column(String(16), default=AssignmentStatus.ASSIGNED, index=True)
-    token: Mapped[str] = mapped_column(String(64), comment="Secret for the unit's links and reply address.")
+    token: Mapped[str] = mapped_column(String(64), comment="Secret behind the unit's reply address and its forms' signatures.")
+    link_token: Mapped[str] = mapped_column(
+        String(64), default=new_link_token, comment="Secret of the unit's portal link (192 random bits); replaced to revoke a link."
+    )
+    opened_at: Mapped[datetime | None] = mapped_column(comment="First time the unit opened its portal page.")
     created_at: Mapped[datetime]
     first_submitted_at: Mapped[datetime | None]
     submitted_on: Mapped[date | None] = mapped_column(comment="Vietnam date of the first submission: decides lateness.")

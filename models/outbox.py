@@ -22,6 +22,8 @@ class EmailKind(StrEnum):
     OVERDUE = "overdue"
     RECEIPT = "receipt"
     REPORT = "report"
+    REVIEW = "review"  # accepted, or returned with the upper level's comment
+    LINK = "link"  # a new portal link after the old one was revoked
 
 
 class EmailStatus(StrEnum):

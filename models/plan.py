@@ -72,6 +72,7 @@ class Plan(Base):
     signer_title: Mapped[str]
     signer_name: Mapped[str]
     status: Mapped[PlanStatus] = mapped_column(String(16), default=PlanStatus.ISSUED)
+    closed_on: Mapped[date | None] = mapped_column(comment="The day the cycle closed: no submissions after it; portal links expire some days later.")
     level: Mapped[int] = mapped_column(default=0, comment="Depth of the issuer below the root plan's issuer: 0 for a root plan.")
     cascade_policy: Mapped[dict[str, Any]] = mapped_column(
         default=dict, comment="How the plan passes down: {levels: [{lead_days, issue}]} (see models.cascading); derived plans copy it."

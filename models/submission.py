@@ -44,9 +44,11 @@ class Submission(Base):
     self_score: Mapped[Decimal | None]
     self_assessment: Mapped[str] = mapped_column(Text, default="")
     review_status: Mapped[ReviewStatus] = mapped_column(String(16), default=ReviewStatus.PENDING)
+    reviewed_score: Mapped[Decimal | None] = mapped_column(comment="The self-assessment score as adjusted by the upper level (see Review).")
     report_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"), comment="The consolidation this version was made from.")
 
     assignment: Mapped[Assignment] = relationship()
+    reviews: Mapped[list[Review]] = relationship(back_populates="submission", order_by="Review.id", cascade="all, delete-orphan")
     values: Mapped[list[SubmissionValue]] = relationship(back_populates="submission", cascade="all, delete-orphan")
     sections: Mapped[list[SubmissionSection]] = relationship(back_populates="submission", order_by="SubmissionSection.position", cascade="all, delete-orphan")
     attachments: Mapped[list[Attachment]] = relationship(back_populates="submission", cascade="all, delete-orphan")
@@ -97,3 +99,40 @@ class Attachment(Base):
     content_type: Mapped[str] = mapped_column(String(128), default="application/octet-stream")
 
     submission: Mapped[Submission] = relationship(back_populates="attachments")
+
+
+class ReviewAction(StrEnum):
+    ACCEPT = "accept"
+    RETURN = "return"
+    ADJUST_SCORE = "adjust_score"
+
+
+class Review(Base):
+    """One decision of the upper level on a version: accepted, returned with a comment, or its score adjusted."""
+
+    __tablename__ = "submission_review"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id", ondelete="CASCADE"), index=True)
+    action: Mapped[ReviewAction] = mapped_column(String(16))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    score_before: Mapped[Decimal | None]
+    score_after: Mapped[Decimal | None]
+    reviewer: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime]
+
+    submission: Mapped[Submission] = relationship(back_populates="reviews")
+
+
+class Draft(Base):
+    """What a unit typed on its portal page and saved without submitting: the raw fields, as typed,
+    and the evidence it uploaded (stored by sha256). One per assignment; submitting deletes it."""
+
+    __tablename__ = "submission_draft"
+    __table_args__ = (UniqueConstraint("assignment_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"))
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict, comment="Field name → text as typed.")
+    evidence: Mapped[list[Any]] = mapped_column(default=list, comment="[[file name, sha256, size, content type]] uploaded so far.")
+    saved_at: Mapped[datetime]

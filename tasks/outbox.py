@@ -34,6 +34,8 @@ from templates import RenderedEmail
 # Lower is sooner: a receipt or an overdue notice must not wait behind a bulk cascade.
 PRIORITY = {
     EmailKind.RECEIPT: 1,
+    EmailKind.LINK: 1,
+    EmailKind.REVIEW: 2,
     EmailKind.OVERDUE: 2,
     EmailKind.REMINDER: 3,
     EmailKind.REPORT: 4,

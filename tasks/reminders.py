@@ -16,6 +16,8 @@ from models.db import session_scope
 from models.outbox import EmailKind, OutboundEmail
 from models.plan import Plan, PlanStatus, ReportDuty, plan_tree
 from models.reminders import step_to_send
+from tasks.consolidation import find_duty
+from tasks.duty_tree import duty_tree
 from tasks.outbox import queue_email
 from tasks.render import assignment_context, notice_key, recipients, reply_address
 from templates import render_email
@@ -27,6 +29,7 @@ class DueReminder:
     step: str
     rank: int
     is_overdue: bool
+    manual: bool = False  # asked for from the dashboard: outside the duty's steps, once a day, rank unchanged
 
 
 @task(name="find-due-reminders")
@@ -51,6 +54,26 @@ def find_due_reminders(as_of: date, plan_id: int | None = None) -> list[DueRemin
     return due
 
 
+@task(name="duties-below")
+def duty_ids_below(plan_id: int, duty_code: str) -> list[int]:
+    """The plan's duty and every duty answering it down the levels."""
+    with session_scope() as session:
+        tree = duty_tree(session, find_duty(session, session.get_one(Plan, plan_id), duty_code).id)
+        return sorted({row.duty_id for level in tree.rows for row in level})
+
+
+@task(name="find-unreported")
+def find_unreported(as_of: date, duty_ids: list[int]) -> list[DueReminder]:
+    """Every assignment of these duties with nothing submitted yet, for a reminder sent now (once per day)."""
+    with session_scope() as session:
+        rows = session.execute(
+            select(Assignment.id, Assignment.due_on, Assignment.reminder_rank)
+            .where(Assignment.duty_id.in_(duty_ids), Assignment.submitted_on.is_(None), Assignment.status != AssignmentStatus.MERGED)
+            .order_by(Assignment.id)
+        ).all()
+    return [DueReminder(i, f"now-{as_of.isoformat()}", rank, as_of > due_on, manual=True) for i, due_on, rank in rows]
+
+
 def batches(items: list[DueReminder], size: int) -> list[list[DueReminder]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
@@ -73,7 +96,7 @@ def queue_reminders(batch: list[DueReminder], as_of: date) -> int:
         }
         for item in batch:
             assignment = assignments[item.assignment_id]
-            if assignment.submitted_on is not None or assignment.reminder_rank >= item.rank:
+            if assignment.submitted_on is not None or (not item.manual and assignment.reminder_rank >= item.rank):
                 continue
             kind = EmailKind.OVERDUE if item.is_overdue else EmailKind.REMINDER
             notice = session.execute(
@@ -93,5 +116,6 @@ def queue_reminders(batch: list[DueReminder], as_of: date) -> int:
                 created_at=created_at,
                 attachments=forms,
             )
-            assignment.reminder_rank = item.rank
+            if not item.manual:
+                assignment.reminder_rank = item.rank
     return queued

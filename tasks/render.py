@@ -49,6 +49,11 @@ def reply_address(assignment: Assignment) -> str | None:
     return f"{local}+{assignment.token}@{domain}"
 
 
+def portal_link(assignment: Assignment) -> str:
+    """The unit's own page on the portal: the magic link printed in every email about the assignment."""
+    return f"{get_settings().portal_base_url.rstrip('/')}/u/{assignment.link_token}"
+
+
 def notice_key(assignment: Assignment) -> str:
     """The outbox key of the notice the assignment's current unit received (reminders reply to it)."""
     if assignment.transferred_from_id is None:
@@ -120,7 +125,12 @@ def assignment_context(session: Session, assignment: Assignment, *, as_of: date)
         },
         "has_subordinates": has_subordinates(session, unit.id, as_of),
         "transferred_from": assignment.transferred_from.name if assignment.transferred_from is not None else None,
-        "assignment": {"reference": reference(assignment), "due_on": assignment.due_on},
+        "assignment": {
+            "reference": reference(assignment),
+            "due_on": assignment.due_on,
+            # an implementing plan is issued, not typed into a page
+            "portal_url": portal_link(assignment) if duty.kind != DutyKind.IMPLEMENTING_PLAN else None,
+        },
         "targets": [
             {
                 "metric": t.metric,

@@ -1,0 +1,214 @@
+"""The portal's protections: its key, CSRF tokens, the dashboard's session, slowing down guessers,
+the request-size limit and the security headers.
+
+CSRF uses a double-submit pair: a random cookie (SameSite=Lax, HttpOnly) and a form field holding an
+HMAC of it under the portal's key. A page from another site can make the browser send the cookie
+but cannot read it, so it cannot compute the field; a foreign Origin header is refused outright.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from cascade.settings import Settings
+
+CSRF_COOKIE = "cascade_csrf"
+CSRF_FIELD = "csrf"
+SESSION_COOKIE = "cascade_session"
+SESSION_SECONDS = 8 * 3600
+
+
+def portal_key(settings: Settings) -> bytes:
+    """The configured secret, or a random one kept in the workspace (0600) so restarts keep sessions."""
+    if settings.portal_secret is not None:
+        return settings.portal_secret.get_secret_value().encode()
+    path = settings.workspace / "portal.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".part")
+        partial.write_text(secrets.token_urlsafe(32))
+        partial.chmod(0o600)
+        partial.replace(path)
+    return path.read_text().strip().encode()
+
+
+def _sign(key: bytes, message: str) -> str:
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+def new_csrf_cookie() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def csrf_token(key: bytes, cookie: str) -> str:
+    """The form field that goes with a CSRF cookie."""
+    return _sign(key, f"csrf:{cookie}")
+
+
+def csrf_ok(key: bytes, cookie: str | None, field: str | None, origin: str | None, own_origin: str) -> bool:
+    """Whether a POST carries the field matching its cookie and, if the browser names an origin, comes from ours."""
+    if origin is not None and origin.rstrip("/") != own_origin.rstrip("/"):
+        return False
+    if not cookie or not field:
+        return False
+    return hmac.compare_digest(csrf_token(key, cookie), field)
+
+
+def session_cookie(key: bytes, user: str, now: float) -> str:
+    """'user|expiry|signature', base64: the dashboard's login, checked without any server-side state."""
+    body = f"{user}|{int(now) + SESSION_SECONDS}"
+    return base64.urlsafe_b64encode(f"{body}|{_sign(key, 'session:' + body)}".encode()).decode()
+
+
+def session_user(key: bytes, cookie: str | None, now: float) -> str | None:
+    """The logged-in user of a session cookie, or None when it is missing, forged or expired."""
+    if not cookie:
+        return None
+    try:
+        user, expiry, signature = base64.urlsafe_b64decode(cookie.encode()).decode().rsplit("|", 2)
+        expires = int(expiry)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not hmac.compare_digest(_sign(key, f"session:{user}|{expiry}"), signature) or expires < now:
+        return None
+    return user
+
+
+def password_ok(given: str, expected: str | None) -> bool:
+    """Constant-time comparison; no configured password means no login at all."""
+    if not expected:
+        return False
+    return hmac.compare_digest(hashlib.sha256(given.encode()).digest(), hashlib.sha256(expected.encode()).digest())
+
+
+class Throttle:
+    """Counts bad attempts (unknown links, failed logins) per client address over a window: the first
+    `free` cost nothing, each further one waits twice as long as the last (up to `max_delay`), and from
+    `block` on the address is refused with 429 until its attempts age out of the window."""
+
+    def __init__(self, *, free: int, block: int, base_delay: float, max_delay: float = 8.0, window: float = 900.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+        self.free, self.block, self.base_delay, self.max_delay, self.window = free, block, base_delay, max_delay, window
+        self.clock = clock
+        self.attempts: dict[str, deque[float]] = {}
+
+    def _recent(self, client: str) -> deque[float]:
+        attempts = self.attempts.setdefault(client, deque())
+        horizon = self.clock() - self.window
+        while attempts and attempts[0] < horizon:
+            attempts.popleft()
+        return attempts
+
+    def blocked(self, client: str) -> bool:
+        return len(self._recent(client)) >= self.block
+
+    def failure(self, client: str) -> float:
+        """Record a bad attempt; returns how long to hold the answer back."""
+        attempts = self._recent(client)
+        attempts.append(self.clock())
+        over = len(attempts) - self.free
+        if over <= 0:
+            return 0.0
+        return min(self.base_delay * 2 ** (over - 1), self.max_delay)
+
+    async def slow_down(self, client: str) -> None:
+        delay = self.failure(client)
+        if delay:
+            await asyncio.sleep(delay)
+
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """Answers 413 to a request whose body is over `limit` bytes: at once from its Content-Length,
+    before a byte of it is read, or, for a chunked body, as soon as the running count passes it
+    (the handler is stopped before anything is stored)."""
+
+    def __init__(self, app: ASGIApp, limit: int, page: Callable[[], bytes]) -> None:
+        self.app, self.limit, self.page = app, limit, page
+
+    async def _refuse(self, send: Send) -> None:
+        body = self.page()
+        headers = [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]
+        await send({"type": "http.response.start", "status": 413, "headers": headers + SECURITY_HEADERS})
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await self._refuse(send)
+            return
+        seen = 0
+        started = False
+
+        async def counted_receive() -> MutableMapping[str, Any]:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        async def tracked_send(message: MutableMapping[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tracked_send)
+        except _TooLarge:
+            if not started:
+                await self._refuse(send)
+
+
+# Nothing from another origin, no framing, no referrer: a unit's page address is its key and must
+# not leak to a site its page links to.
+SECURITY_HEADERS = [
+    (b"content-security-policy", b"default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cache-control", b"no-store"),
+]
+
+
+class SecurityHeaders:
+    """Adds SECURITY_HEADERS to every response that does not set them itself."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [(n, v) for n, v in SECURITY_HEADERS if n not in present]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
