@@ -1,0 +1,158 @@
+"""The secretariat's dashboard over HTTP: login, units × state with rates per level, review, and the
+buttons that start the reminder and consolidation flows."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from html import unescape
+
+import pytest
+from sqlalchemy import select
+
+from models.assignment import Assignment, AssignmentStatus
+from models.db import session_scope
+from models.report import Report
+from models.submission import Review, ReviewAction, ReviewStatus, Submission
+from tests.flows.helpers import by_subject, text_part
+from tests.portal.conftest import Portal
+from tests.portal.test_unit_pages import good_fields, post, versions
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+BOARD = "/admin/plans/74-kh-sxd-2024/bao_cao_nam"
+
+
+def states(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<tr data-unit="([^"]+)" data-state="([^"]+)">', html))
+
+
+def assignment_id(unit: str) -> int:
+    with session_scope() as session:
+        return session.scalar(select(Assignment.id).where(Assignment.unit.has(code=unit)))  # type: ignore[return-value]
+
+
+def test_the_dashboard_needs_the_configured_login(portal: Portal) -> None:
+    assert portal.client.get("/admin", follow_redirects=False).headers["location"] == "/admin/login"
+    assert portal.client.get(BOARD, follow_redirects=False).status_code == 303
+    page = portal.client.get("/admin/login")
+    wrong = portal.client.post("/admin/login", data={"csrf": portal.csrf(page.text), "user": "vanphong", "password": "sai"})
+    assert wrong.status_code == 401 and "không đúng" in unescape(wrong.text)
+    portal.client.cookies.set("cascade_session", "dmFucGhvbmd8OTk5OTk5OTk5OXxmb3JnZWQ=", path="/admin")  # 'vanphong|9999999999|forged'
+    assert portal.client.get("/admin", follow_redirects=False).status_code == 303
+    portal.client.cookies.clear()
+    portal.login()
+    home = portal.client.get("/admin")
+    assert home.status_code == 200 and "74/KH-SXD" in home.text and BOARD in home.text
+
+
+def test_the_board_shows_each_units_state_and_the_rates_per_level(portal: Portal) -> None:
+    post(portal, portal.path("U1"), good_fields(), "submit")  # on time
+    post(portal, portal.path("U2"), {"s-tinh_hinh": "Đang soạn"}, "save")  # a draft
+    portal.client.get(portal.path("U3"))  # opened only
+    portal.login()
+    board = portal.client.get(BOARD)
+    assert board.status_code == 200
+    assert states(board.text) == {"U1": "submitted", "U2": "draft", "U3": "opened", "U4": "not_opened"}
+    levels = re.search(r'<table class="grid" id="levels">.*?<tbody>(.*?)</tbody>', board.text, re.S).group(1)  # type: ignore[union-attr]
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", levels)
+    assert cells[:6] == ["1", "4", "1", "1", "25%", "25%"]
+    only_drafts = portal.client.get(BOARD + "?state=draft")
+    assert set(states(only_drafts.text)) == {"U2"}
+
+    portal.day.value = date(2024, 11, 2)  # past the due date 30/10: nothing submitted is overdue
+    assert states(portal.client.get(BOARD).text) == {"U1": "submitted", "U2": "overdue", "U3": "overdue", "U4": "overdue"}
+    post(portal, portal.path("U4"), good_fields("U4"), "submit")
+    assert states(portal.client.get(BOARD).text)["U4"] == "late"
+
+
+def test_returning_a_report_emails_the_comment_and_the_resubmission_is_the_next_version(portal: Portal, smtp_server) -> None:
+    post(portal, portal.path("U2"), good_fields("U2"), "submit")
+    portal.login()
+    page = portal.client.get(f"/admin/assignments/{assignment_id('U2')}")
+    assert page.status_code == 200 and "Xem xét lần gửi 1" in page.text
+    (version,) = versions("U2")
+    review_url = f"/admin/submissions/{version.id}/review"
+    token = portal.csrf(page.text)
+    empty = portal.client.post(review_url, data={"csrf": token, "action": "return", "comment": "  "})
+    assert empty.status_code == 409 and "Cần ghi rõ lý do trả lại" in unescape(empty.text)
+    comment = "Bổ sung số liệu nhà ở xã hội quý IV; phần kết quả cần nêu rõ số hồ sơ trễ hạn."
+    done = portal.client.post(review_url, data={"csrf": token, "action": "return", "comment": comment}, follow_redirects=False)
+    assert done.status_code == 303
+    portal.jobs.wait(60)
+    with session_scope() as session:
+        assert session.get_one(Assignment, version.assignment_id).status == AssignmentStatus.RETURNED
+        assert session.get_one(Submission, version.id).review_status == ReviewStatus.RETURNED
+    (returned,) = by_subject(smtp_server.messages(), "Trả lại để bổ sung")
+    assert comment in text_part(returned) and portal.link("U2") in text_part(returned)
+    assert states(portal.client.get(BOARD).text)["U2"] == "returned"
+
+    unit_page = portal.client.get(portal.path("U2"))
+    assert comment in unescape(unit_page.text) and 'value="1.234"' in unit_page.text  # corrected from what was sent
+    assert post(portal, portal.path("U2"), {**good_fields("U2"), "v-nha_o_xa_hoi": "1.300"}, "submit").status_code == 303
+    assert [v.version for v in versions("U2")] == [1, 2]
+    assert states(portal.client.get(BOARD).text)["U2"] == "submitted"
+    second = versions("U2")[1]
+    stale = portal.client.post(review_url, data={"csrf": token, "action": "accept"})
+    assert stale.status_code == 409 and "lần gửi mới hơn" in unescape(stale.text)
+    accepted = portal.client.post(f"/admin/submissions/{second.id}/review", data={"csrf": token, "action": "accept"}, follow_redirects=False)
+    assert accepted.status_code == 303
+    assert states(portal.client.get(BOARD).text)["U2"] == "accepted"
+
+
+def test_a_score_is_adjusted_with_its_reason_and_both_are_recorded(portal: Portal) -> None:
+    post(portal, portal.path("U1"), good_fields(), "submit")
+    portal.login()
+    (version,) = versions("U1")
+    token = portal.csrf(portal.client.get("/admin").text)
+    url = f"/admin/submissions/{version.id}/review"
+    no_reason = portal.client.post(url, data={"csrf": token, "action": "adjust_score", "score": "80"})
+    assert no_reason.status_code == 409 and "lý do điều chỉnh" in unescape(no_reason.text)
+    out_of_range = portal.client.post(url, data={"csrf": token, "action": "adjust_score", "score": "180", "comment": "x"})
+    assert out_of_range.status_code == 409
+    ok = portal.client.post(url, data={"csrf": token, "action": "adjust_score", "score": "85,5", "comment": "Chưa có minh chứng tiêu chí 3."}, follow_redirects=False)
+    assert ok.status_code == 303
+    with session_scope() as session:
+        stored = session.get_one(Submission, version.id)
+        assert (stored.self_score, stored.reviewed_score) == (Decimal("92.5"), Decimal("85.5"))
+        (review,) = session.scalars(select(Review)).all()
+        assert (review.action, review.score_before, review.score_after, review.reviewer) == (ReviewAction.ADJUST_SCORE, Decimal("92.5"), Decimal("85.5"), "vanphong")
+        assert review.comment == "Chưa có minh chứng tiêu chí 3."
+    page = unescape(re.sub(r"<[^>]+>", "", portal.client.get(f"/admin/assignments/{assignment_id('U1')}").text))
+    assert "cấp trên điều chỉnh: 85,5 điểm" in page and "từ 92,5 thành 85,5 điểm" in page
+
+
+def test_remind_now_reaches_every_unit_that_has_not_reported_once_a_day(portal: Portal, smtp_server) -> None:
+    post(portal, portal.path("U1"), good_fields(), "submit")
+    portal.login()
+    token = portal.csrf(portal.client.get(BOARD).text)
+    for _ in range(2):
+        started = portal.client.post(BOARD + "/remind", data={"csrf": token}, follow_redirects=False)
+        assert started.status_code == 303
+        portal.jobs.wait(120)
+    assert [job.state for job in portal.jobs.recent][:2] == ["completed", "completed"]
+    assert all(job.flow_run_id for job in portal.jobs.recent)  # each is a flow run the Prefect UI shows
+    reminders = by_subject(smtp_server.messages(), "Nhắc")
+    assert sorted(m["To"].addresses[0].username for m in reminders) == ["u2", "u3", "u4"]
+
+
+def test_consolidate_starts_the_flow_and_the_report_is_downloaded(portal: Portal) -> None:
+    for unit in ("U1", "U2"):
+        post(portal, portal.path(unit), good_fields(unit), "submit")
+    portal.login()
+    token = portal.csrf(portal.client.get(BOARD).text)
+    assert portal.client.post(BOARD + "/consolidate", data={"csrf": token}, follow_redirects=False).status_code == 303
+    portal.jobs.wait(180)
+    assert portal.jobs.recent[0].state == "completed", portal.jobs.recent[0].error
+    with session_scope() as session:
+        report = session.scalars(select(Report)).one()
+        files = list(report.files)
+    board = portal.client.get(BOARD)
+    assert "Tổng hợp ngày 20/10/2024" in board.text and "đầy đủ 50%" in unescape(board.text)
+    word = next(i for i, f in enumerate(files) if f.endswith(".docx"))
+    download = portal.client.get(f"/admin/reports/{report.id}/{word}")
+    assert download.status_code == 200 and download.content[:2] == b"PK"
+    assert portal.client.get(f"/admin/reports/{report.id}/{len(files)}").status_code == 404
+    assert portal.client.get(f"/admin/reports/{report.id}/-1").status_code == 404
+    portal.client.cookies.clear()
+    assert portal.client.get(f"/admin/reports/{report.id}/{word}", follow_redirects=False).status_code == 303
