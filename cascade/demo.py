@@ -15,18 +15,25 @@ import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from openpyxl import load_workbook
+from sqlalchemy import select
 from rich.console import Console
 from rich.table import Table
 
 from cascade.formatting import vn_number
+from cascade.demo_portal import Secretariat, UnitOffice, link_in, minimal_pdf
 from cascade.mailbox import LocalMailbox, read_maildir
+from cascade.portal.app import create_app
+from cascade.portal.jobs import Jobs
+from cascade.portal.live import free_port, serving
 from cascade.settings import get_settings
 from templates import VERDICT_WORDS, measure
 
 if TYPE_CHECKING:
+    from tasks.forms import FormSpec
     from tasks.submissions import SubmissionInput
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "town-2024"
@@ -39,7 +46,70 @@ WARDS_ISSUE = [("tb.giabinh", date(2024, 2, 15)), ("tb.gialoc", date(2024, 2, 19
 PLAN_REMINDER_DAYS = [date(2024, 2, 19), date(2024, 2, 21), date(2024, 2, 26), date(2024, 3, 4)]
 REPORT_REMINDER_DAYS = [date(2024, 10, 16), date(2024, 10, 21), date(2024, 10, 22), date(2024, 10, 24)]
 WARDS_CONSOLIDATE = date(2024, 10, 28)
-FORM_UNIT = "tb.gialoc.yt"  # reports through the Excel form sent with its notice, not a YAML file
+FORM_UNIT = "tb.gialoc.yt"  # uploads on the portal the Excel form sent with its notice, instead of typing
+EVIDENCE_UNIT = "tb.antinh.ca"  # attaches scanned minutes as evidence
+RETURNED_UNIT = "tb.antinh.qs"  # its ward returns its report with a comment; it corrects and resubmits
+RETURN_DAY, RESUBMIT_DAY = date(2024, 10, 22), date(2024, 10, 23)
+DASHBOARD_PASSWORD = "demo"
+RETURN_COMMENT = "Đề nghị bổ sung vào phần kết quả số buổi tiếp xúc, đối thoại với Nhân dân trong năm và kết quả giải quyết kiến nghị."
+RESUBMIT_ADDITION = "Bổ sung: trong năm tổ chức 4 buổi tiếp xúc, đối thoại với Nhân dân; 12/12 kiến nghị đã được giải quyết."
+
+
+@dataclass
+class Day:
+    """The day the demo's portal acts on: the demo moves it through the cycle."""
+
+    value: date
+
+
+def unit_address(code: str) -> str:
+    from models.db import session_scope
+    from models.unit import Unit
+
+    with session_scope() as session:
+        return session.scalars(select(Unit).where(Unit.code == code)).one().emails[0]
+
+
+def _assignment(session, code: str):  # type: ignore[no-untyped-def]
+    from tasks.assign import find_plan
+    from tasks.submissions import find_assignment
+
+    return find_assignment(session, find_plan(session, PLAN_KEY), DUTY, code)
+
+
+def latest_submission(code: str) -> tuple[int, int]:
+    """(assignment id, latest version's id) of a unit's annual report."""
+    from models.db import session_scope
+    from tasks.portal import latest_version
+
+    with session_scope() as session:
+        assignment = _assignment(session, code)
+        latest = latest_version(session, assignment.id)
+        assert latest is not None
+        return assignment.id, latest.id
+
+
+def form_of(code: str, as_of: date) -> FormSpec:
+    from models.db import session_scope
+    from tasks.forms import form_spec
+
+    with session_scope() as session:
+        return form_spec(session, _assignment(session, code), as_of=as_of)
+
+
+def due_of(code: str) -> date:
+    from models.db import session_scope
+
+    with session_scope() as session:
+        return _assignment(session, code).due_on
+
+
+def minutes_pdf(workspace: Path) -> Path:
+    """The scanned minutes a unit attaches as evidence."""
+    path = workspace / "uploads" / "Bien ban kiem tra cong tac dan van 2024.pdf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(minimal_pdf("Bien ban kiem tra cong tac dan van chinh quyen nam 2024"))
+    return path
 TOWN_CONSOLIDATES = date(2024, 10, 31)
 
 
@@ -96,9 +166,11 @@ def type_into_form(path: Path, data: SubmissionInput) -> None:
     wb.save(path)
 
 
-def use_workspace(workspace: Path, smtp_port: int) -> None:
+def use_workspace(workspace: Path, smtp_port: int, portal_url: str) -> None:
     from models.db import reset_engines
 
+    os.environ["CASCADE_PORTAL_BASE_URL"] = portal_url
+    os.environ["CASCADE_DASHBOARD_PASSWORD"] = DASHBOARD_PASSWORD
     os.environ["CASCADE_WORKSPACE"] = str(workspace)
     os.environ["CASCADE_SMTP_HOST"] = "127.0.0.1"
     os.environ["CASCADE_SMTP_PORT"] = str(smtp_port)
@@ -114,18 +186,18 @@ def use_workspace(workspace: Path, smtp_port: int) -> None:
 
 
 def run_demo(workspace: Path, console: Console) -> None:
-    from sqlalchemy import select
-
     from flows.cascade_plan import cascade_plan
     from flows.consolidate import consolidate
     from flows.issue_plan import issue_plan
     from flows.record_submission import submit_report
     from flows.send_reminders import send_reminders
     from models.db import create_schema, session_scope
-    from models.plan import Plan
+    from models.assignment import Assignment
+    from models.plan import Plan, ReportDuty
+    from models.unit import Unit
+    from tasks.render import portal_link
     from tasks.derive import derived_key
     from tasks.documents import plan_document_path
-    from tasks.form_reader import read_form
     from tasks.imports import import_plan, import_units
     from tasks.pdf import pdf_available, to_pdf
     from tasks.queries import STATE_WORDS, plan_status, trace_figure
@@ -137,63 +209,89 @@ def run_demo(workspace: Path, console: Console) -> None:
         shutil.rmtree(workspace)
     maildir = workspace / "maildir"
 
+    day = Day(CASCADE_DAY)
+    port = free_port(8765)
     with LocalMailbox(maildir) as mailbox:
-        use_workspace(workspace, mailbox.port)
+        use_workspace(workspace, mailbox.port, f"http://127.0.0.1:{port}")
         create_schema()
-        console.rule("[bold]1. Import the org chart (3 levels) and the town's plan")
-        units = import_units(EXAMPLE / "units.yaml")
-        key = import_plan(EXAMPLE / "plan.yaml")
-        console.print(f"Units: {units.created} created. Plan: {key}. Local SMTP sink on 127.0.0.1:{mailbox.port}.")
+        jobs = Jobs()
+        with serving(create_app(lambda: day.value, jobs=jobs), "127.0.0.1", port) as portal_url:
+            console.rule("[bold]1. Import the org chart (3 levels) and the town's plan")
+            units = import_units(EXAMPLE / "units.yaml")
+            key = import_plan(EXAMPLE / "plan.yaml")
+            console.print(f"Units: {units.created} created. Plan: {key}. Local SMTP sink on 127.0.0.1:{mailbox.port}; portal on {portal_url}.")
 
-        console.rule(f"[bold]2. The town cascades its plan on {CASCADE_DAY:%d/%m/%Y}")
-        result = cascade_plan(PLAN_KEY, CASCADE_DAY)
-        console.print(
-            f"{result.assigned} assignments to the wards; {result.drafted} implementing plans drafted for them to adjust and issue; "
-            f"{result.delivery.sent} emails sent."
-        )
+            console.rule(f"[bold]2. The town cascades its plan on {CASCADE_DAY:%d/%m/%Y}")
+            result = cascade_plan(PLAN_KEY, CASCADE_DAY)
+            console.print(
+                f"{result.assigned} assignments to the wards; {result.drafted} implementing plans drafted for them to adjust and issue; "
+                f"{result.delivery.sent} emails sent."
+            )
 
-        console.rule("[bold]3. The wards issue their implementing plans, which go on down")
-        events = [(day, 0, "issue", code) for code, day in WARDS_ISSUE] + [(day, 1, "remind", None) for day in PLAN_REMINDER_DAYS]
-        events.append((date(2024, 2, 20), 0, "submit", EXAMPLE / "submissions" / "ke-hoach" / "tb.giabinh.ca.yaml"))
-        for day, _, action, subject in sorted(events, key=lambda e: (e[0], e[1])):
-            if action == "issue":
-                issued = issue_plan(derived_key(PLAN_KEY, subject), day)
-                console.print(f"  {day:%d/%m/%Y}  {subject:<11} issues {issued.plan_key}: {issued.assigned} assignments to its units")
-            elif action == "submit":
-                data = submission_input(subject)
-                recorded = submit_report(data, day)
-                console.print(f"  {day:%d/%m/%Y}  {data.unit:<11} reports its own plan (version {recorded.version})")
-            else:
-                queued, _ = send_reminders(day)
-                console.print(f"  {day:%d/%m/%Y}  reminders run: {queued} sent")
+            console.rule("[bold]3. The wards issue their implementing plans, which go on down")
+            events = [(d, 0, "issue", code) for code, d in WARDS_ISSUE] + [(d, 1, "remind", None) for d in PLAN_REMINDER_DAYS]
+            events.append((date(2024, 2, 20), 0, "submit", EXAMPLE / "submissions" / "ke-hoach" / "tb.giabinh.ca.yaml"))
+            for when, _, action, subject in sorted(events, key=lambda e: (e[0], e[1])):
+                if action == "issue":
+                    issued = issue_plan(derived_key(PLAN_KEY, subject), when)
+                    console.print(f"  {when:%d/%m/%Y}  {subject:<11} issues {issued.plan_key}: {issued.assigned} assignments to its units")
+                elif action == "submit":  # a plan is sent as a signed document, not typed into the portal
+                    data = submission_input(subject)
+                    recorded = submit_report(data, when)
+                    console.print(f"  {when:%d/%m/%Y}  {data.unit:<11} reports its own plan (version {recorded.version})")
+                else:
+                    queued, _ = send_reminders(when)
+                    console.print(f"  {when:%d/%m/%Y}  reminders run: {queued} sent")
 
-        console.rule("[bold]4. The units report; reminders go out")
-        files = sorted((EXAMPLE / "submissions").glob("*.yaml"))
-        timeline = sorted(
-            [(day, 0, path) for day, path in submission_days(files)] + [(day, 1, None) for day in REPORT_REMINDER_DAYS], key=lambda e: (e[0], e[1])
-        )
-        for day, _, path in timeline:
-            if path is not None:
+            console.rule("[bold]4. The units report on the portal, from the link in their email; reminders go out; a ward returns a report")
+            files = {submission_input(path).unit: path for path in sorted((EXAMPLE / "submissions").glob("*.yaml"))}
+            timeline = sorted(
+                [(when, 0, "report", path) for when, path in submission_days(list(files.values()))]
+                + [(when, 1, "remind", None) for when in REPORT_REMINDER_DAYS]
+                + [(RETURN_DAY, 2, "return", files[RETURNED_UNIT]), (RESUBMIT_DAY, 2, "resubmit", files[RETURNED_UNIT])],
+                key=lambda e: (e[0], e[1]),
+            )
+            for when, _, action, path in timeline:
+                day.value = when
+                if action == "remind":
+                    queued, _ = send_reminders(when)
+                    console.print(f"  {when:%d/%m/%Y}  reminders run: {queued} sent")
+                    continue
                 data = submission_input(path)
-                how = ""
-                if data.unit == FORM_UNIT:  # this unit types its report into the Excel form it was sent
+                link = link_in(read_maildir(maildir), unit_address(data.unit))
+                office = UnitOffice(portal_url)
+                how = "typed on the portal"
+                if action == "return":
+                    assignment_id, submission_id = latest_submission(data.unit)
+                    Secretariat(portal_url, get_settings().dashboard_user, DASHBOARD_PASSWORD).return_report(assignment_id, submission_id, RETURN_COMMENT)
+                    jobs.wait(300)
+                    console.print(f"  {when:%d/%m/%Y}  the ward returns the report of {data.unit} with a comment (emailed to the unit)", highlight=False)
+                    continue
+                if action == "resubmit":
+                    link = link_in(read_maildir(maildir), unit_address(data.unit), "Trả lại để bổ sung")
+                    data = replace(data, sections={**data.sections, "ket_qua": data.sections["ket_qua"] + " " + RESUBMIT_ADDITION})
+                    how = "corrected after the return"
+                if data.unit == FORM_UNIT:  # this unit types into the Excel form it was emailed and uploads it
                     form = next((workspace / "documents").glob(f"*/{data.unit}/Biểu mẫu báo cáo *.xlsx"))
                     type_into_form(form, data)
-                    data, how = read_form(form), f" (Excel form {form.name})"
-                recorded = submit_report(data, day)
-                console.print(f"  {day:%d/%m/%Y}  report from {data.unit:<15} version {recorded.version}{'  [red](late)[/red]' if recorded.is_late else ''}{how}", highlight=False)
-            else:
-                queued, _ = send_reminders(day)
-                console.print(f"  {day:%d/%m/%Y}  reminders run: {queued} sent")
+                    version, how = office.upload_form(link, form), f"Excel form {form.name} uploaded on the portal"
+                else:
+                    evidence = [minutes_pdf(workspace)] if data.unit == EVIDENCE_UNIT else []
+                    version = office.report(link, form_of(data.unit, when), data, evidence)
+                    if evidence:
+                        how += ", with evidence " + evidence[0].name
+                jobs.wait(300)
+                late = when > due_of(data.unit)
+                console.print(f"  {when:%d/%m/%Y}  report from {data.unit:<15} version {version}{'  [red](late)[/red]' if late else ''} ({how})", highlight=False)
 
-        console.rule(f"[bold]5. Each ward consolidates on {WARDS_CONSOLIDATE:%d/%m/%Y}; its report goes up to the town")
-        for code, _ in WARDS_ISSUE:
-            ward = consolidate(derived_key(PLAN_KEY, code), DUTY, WARDS_CONSOLIDATE, all_levels=False)
-            r = ward.result
-            console.print(f"  {code:<11} {len(r.submitted)}/{r.expected} units reported; targets met {r.met}/{len(r.results)}")
+            console.rule(f"[bold]5. Each ward consolidates on {WARDS_CONSOLIDATE:%d/%m/%Y}; its report goes up to the town")
+            for code, _ in WARDS_ISSUE:
+                ward = consolidate(derived_key(PLAN_KEY, code), DUTY, WARDS_CONSOLIDATE, all_levels=False)
+                r = ward.result
+                console.print(f"  {code:<11} {len(r.submitted)}/{r.expected} units reported; targets met {r.met}/{len(r.results)}")
 
-        console.rule(f"[bold]6. The town consolidates on {TOWN_CONSOLIDATES:%d/%m/%Y}")
-        outcome = consolidate(PLAN_KEY, DUTY, TOWN_CONSOLIDATES)
+            console.rule(f"[bold]6. The town consolidates on {TOWN_CONSOLIDATES:%d/%m/%Y}")
+            outcome = consolidate(PLAN_KEY, DUTY, TOWN_CONSOLIDATES)
 
     _, rows = plan_status(PLAN_KEY, TOWN_CONSOLIDATES, all_levels=True)
     for duty, title, wanted in (("ke_hoach", "Kế hoạch thực hiện của các phường", {1}), (DUTY, "Báo cáo năm, theo cấp", {1, 2})):
@@ -240,6 +338,20 @@ def run_demo(workspace: Path, console: Console) -> None:
         console.print(f"{label:<22}{path}", highlight=False)
     if not pdfs:
         console.print("No PDF: LibreOffice is not installed (make demo installs it when run as root).")
+
+    console.rule("[bold]Portal")
+    with session_scope() as session:
+        for row in session.execute(
+            select(Unit.code, Assignment).join(Assignment, Assignment.unit_id == Unit.id).join(ReportDuty).where(ReportDuty.code == DUTY).order_by(Unit.code)
+        ):
+            console.print(f"{row[0]:<15} {portal_link(row[1])}", highlight=False)
+    console.print(
+        f"Each unit's page is the link in its emails. Dashboard: {get_settings().portal_base_url}/admin (user {get_settings().dashboard_user}, "
+        f"password {DASHBOARD_PASSWORD}). To browse the demo's portal now:\n"
+        f"  CASCADE_WORKSPACE={workspace} CASCADE_DASHBOARD_PASSWORD={DASHBOARD_PASSWORD} CASCADE_PORTAL_BASE_URL={get_settings().portal_base_url} "
+        f"uv run cascade portal --as-of {TOWN_CONSOLIDATES.isoformat()}",
+        highlight=False,
+    )
 
     console.rule("[bold]Summary")
     console.print(f"Wards reported {len(r.submitted)}/{r.expected} (on time {len(r.on_time)}, late {len(r.late)}); targets met {r.met}/{len(r.results)}.")

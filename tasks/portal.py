@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
@@ -215,10 +214,6 @@ def web_input(assignment: Assignment, report: WebReport, submit_key: str, sender
         source_key=f"web:{key}", values=report.values, sections=report.sections, self_score=report.self_score,
         self_assessment=report.self_assessment, sender=sender,
     )  # fmt: skip
-
-
-def with_channel(data: SubmissionInput, channel: Channel) -> SubmissionInput:
-    return replace(data, channel=channel)
 
 
 def revoke_link(assignment_id: int, as_of: date, *, send: bool = True) -> str:

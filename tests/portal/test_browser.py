@@ -134,7 +134,7 @@ def test_a_unit_reports_from_the_link_in_its_email(live_portal: LivePortal, cont
     page.fill("#v-nha_o_xa_hoi", "12")
     page.fill("#s-tinh_hinh", "Đang tổng hợp.")
     page.select_option("#v-dan_van_kheo", label="Không đạt")
-    page.get_by_role("button", name="Lưu nháp").click()
+    page.get_by_role("button", name="Lưu nháp", exact=True).click()
     expect(page).to_have_url(re.compile(r"\?ok=saved$"))
     assert "Đã lưu nháp" in banner(page)
     page.goto(link)
@@ -170,7 +170,7 @@ def test_a_unit_reports_from_the_link_in_its_email(live_portal: LivePortal, cont
 
     # Corrected and sent.
     field.fill("1.234")
-    page.get_by_role("button", name="Gửi báo cáo").click()
+    page.get_by_role("button", name="Gửi báo cáo", exact=True).click()
     expect(page).to_have_url(re.compile(r"\?ok=sent-1$"))
     assert "Đã gửi báo cáo (lần gửi thứ 1)" in banner(page)
     version_block = page.locator("details.version").first
@@ -208,7 +208,7 @@ def test_the_secretariat_returns_a_report_and_sees_the_resubmission(live_portal:
     unit = context.new_page()
     unit.goto(link)
     fill_report(unit, "U2")
-    unit.get_by_role("button", name="Gửi báo cáo").click()
+    unit.get_by_role("button", name="Gửi báo cáo", exact=True).click()
     expect(unit).to_have_url(re.compile(r"\?ok=sent-1$"))
     assert "Đã gửi báo cáo (lần gửi thứ 1)" in banner(unit)
 
@@ -257,7 +257,7 @@ def test_the_secretariat_returns_a_report_and_sees_the_resubmission(live_portal:
         expect(unit.locator("#s-tinh_hinh")).to_have_value("Tình hình chung của U2.")
         expect(unit.locator("#v-dan_van_kheo option:checked")).to_have_text("Đạt")
         unit.fill("#n-nuoc_sach", "720")
-        unit.get_by_role("button", name="Gửi báo cáo").click()
+        unit.get_by_role("button", name="Gửi báo cáo", exact=True).click()
         expect(unit).to_have_url(re.compile(r"\?ok=sent-2$"))
         assert "Đã gửi báo cáo (lần gửi thứ 2)" in banner(unit)
         expect(unit.locator("div.warn[role=alert]")).to_have_count(0)
@@ -299,7 +299,7 @@ def test_the_form_works_on_a_phone_and_without_javascript(live_portal: LivePorta
         page = no_js.new_page()
         page.goto(link)
         fill_report(page, "U3")
-        page.get_by_role("button", name="Gửi báo cáo").click()
+        page.get_by_role("button", name="Gửi báo cáo", exact=True).click()
         expect(page).to_have_url(re.compile(r"\?ok=sent-1$"))
         assert "Đã gửi báo cáo (lần gửi thứ 1)" in banner(page)
     finally:
