@@ -259,11 +259,11 @@ def run_demo(workspace: Path, console: Console) -> None:
                     continue
                 data = submission_input(path)
                 link = link_in(read_maildir(maildir), unit_address(data.unit))
-                office = UnitOffice(portal_url)
                 how = "typed on the portal"
                 if action == "return":
                     assignment_id, submission_id = latest_submission(data.unit)
-                    Secretariat(portal_url, get_settings().dashboard_user, DASHBOARD_PASSWORD).return_report(assignment_id, submission_id, RETURN_COMMENT)
+                    with Secretariat(portal_url, get_settings().dashboard_user, DASHBOARD_PASSWORD) as ward_office:
+                        ward_office.return_report(assignment_id, submission_id, RETURN_COMMENT)
                     jobs.wait(300)
                     console.print(f"  {when:%d/%m/%Y}  the ward returns the report of {data.unit} with a comment (emailed to the unit)", highlight=False)
                     continue
@@ -271,15 +271,16 @@ def run_demo(workspace: Path, console: Console) -> None:
                     link = link_in(read_maildir(maildir), unit_address(data.unit), "Trả lại để bổ sung")
                     data = replace(data, sections={**data.sections, "ket_qua": data.sections["ket_qua"] + " " + RESUBMIT_ADDITION})
                     how = "corrected after the return"
-                if data.unit == FORM_UNIT:  # this unit types into the Excel form it was emailed and uploads it
-                    form = next((workspace / "documents").glob(f"*/{data.unit}/Biểu mẫu báo cáo *.xlsx"))
-                    type_into_form(form, data)
-                    version, how = office.upload_form(link, form), f"Excel form {form.name} uploaded on the portal"
-                else:
-                    evidence = [minutes_pdf(workspace)] if data.unit == EVIDENCE_UNIT else []
-                    version = office.report(link, form_of(data.unit, when), data, evidence)
-                    if evidence:
-                        how += ", with evidence " + evidence[0].name
+                with UnitOffice(portal_url) as office:
+                    if data.unit == FORM_UNIT:  # this unit types into the Excel form it was emailed and uploads it
+                        form = next((workspace / "documents").glob(f"*/{data.unit}/Biểu mẫu báo cáo *.xlsx"))
+                        type_into_form(form, data)
+                        version, how = office.upload_form(link, form), f"Excel form {form.name} uploaded on the portal"
+                    else:
+                        evidence = [minutes_pdf(workspace)] if data.unit == EVIDENCE_UNIT else []
+                        version = office.report(link, form_of(data.unit, when), data, evidence)
+                        if evidence:
+                            how += ", with evidence " + evidence[0].name
                 jobs.wait(300)
                 late = when > due_of(data.unit)
                 console.print(f"  {when:%d/%m/%Y}  report from {data.unit:<15} version {version}{'  [red](late)[/red]' if late else ''} ({how})", highlight=False)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Self
 from urllib.parse import unquote
 
 import httpx
@@ -44,11 +45,21 @@ def _sent_version(response: httpx.Response, what: str) -> int:
     return int(location.rsplit("sent-", 1)[1])
 
 
-class UnitOffice:
-    """One unit's office with its own browser session."""
+class _Visitor:
+    """Its own cookies, like its own browser; closed at the end of a `with` block."""
 
     def __init__(self, base_url: str) -> None:
         self.client = httpx.Client(base_url=base_url, follow_redirects=False, timeout=120)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.client.close()
+
+
+class UnitOffice(_Visitor):
+    """One unit's office with its own browser session."""
 
     def report(self, link: str, spec: FormSpec, data: SubmissionInput, evidence: list[Path] = ()) -> int:  # type: ignore[assignment]
         """Type the report into the page, attach the evidence, send it; returns the version recorded."""
@@ -73,11 +84,11 @@ class UnitOffice:
         return path
 
 
-class Secretariat:
+class Secretariat(_Visitor):
     """The office that follows the reports on its dashboard."""
 
     def __init__(self, base_url: str, user: str, password: str) -> None:
-        self.client = httpx.Client(base_url=base_url, follow_redirects=False, timeout=120)
+        super().__init__(base_url)
         html = _page(self.client, "/admin/login")
         response = self.client.post("/admin/login", data={"csrf": CSRF.search(html).group(1), "user": user, "password": password})  # type: ignore[union-attr]
         if response.status_code != 303:

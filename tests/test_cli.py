@@ -1,6 +1,7 @@
 """The `cascade` command as a user types it: real files, a real database and a real SMTP sink."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -81,6 +82,11 @@ def test_demo_runs_the_whole_cycle(tmp_path, monkeypatch) -> None:
     # Three levels: the town, its four wards (their own plans issued, one of them late), their twelve units.
     assert "tb.lochung  issues 104-kh-ubnd-2024--tb.lochung: 6 assignments" in out.output
     assert "Wards reported 4/4 (on time 4, late 0); targets met 2/4." in out.output
+    # The units report on the portal, through the links in their emails; one is returned and corrected.
+    assert out.output.count("(typed on the portal") == 10 and "uploaded on the portal" in out.output
+    assert "tb.antinh.ca    version 1 (typed on the portal, with evidence Bien ban" in out.output
+    assert "tb.antinh.qs    version 2 (corrected after the return)" in out.output
+    assert len(re.findall(r"^tb\.\S+\s+http://127\.0\.0\.1:\d+/u/[A-Za-z0-9_-]{32}$", out.output, re.M)) == 16
     reports = {path.parent.name: path.read_text(encoding="utf-8") for path in (tmp_path / "demo" / "reports").rglob("*.md")}
     assert set(reports) == {"104-kh-ubnd-2024", *(f"104-kh-ubnd-2024--tb.{ward}" for ward in ("giabinh", "gialoc", "antinh", "lochung"))}
     assert "Đơn vị chưa báo cáo: Trạm Y tế phường Lộc Hưng" in reports["104-kh-ubnd-2024--tb.lochung"]
@@ -88,6 +94,7 @@ def test_demo_runs_the_whole_cycle(tmp_path, monkeypatch) -> None:
     messages = list((tmp_path / "demo" / "maildir" / "new").iterdir())
     printed = out.output.split("Emails: ")[1].split("\nReport:")[0]
     assert len(messages) == sum(int(part.rsplit("×", 1)[1]) for part in printed.replace("\n", " ").split(", "))
+    assert "Trả lại để bổ sung báo cáo ×1" in printed.replace("\n", " ")  # the returned unit was told why
     shutil.rmtree(tmp_path / "demo")
 
 

@@ -57,6 +57,7 @@ async def read_form(request: Request) -> Any:
     own = f"{request.url.scheme}://{request.url.netloc}"
     if not security.csrf_ok(request.app.state.key, request.cookies.get(security.CSRF_COOKIE), form.get(security.CSRF_FIELD),  # type: ignore[arg-type]
                             request.headers.get("origin"), own):  # fmt: skip
+        await form.close()  # its uploads are spooled to temporary files: drop them now
         raise StarletteHTTPException(403)
     return form
 

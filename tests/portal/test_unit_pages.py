@@ -257,7 +257,7 @@ def test_a_script_in_a_narrative_is_shown_as_text(portal: Portal) -> None:
 def test_every_response_carries_the_security_headers(portal: Portal) -> None:
     for response in (portal.client.get("/"), portal.client.get("/khong-co"), portal.client.get(portal.path("U1")), portal.client.get("/admin/login")):
         assert response.headers["x-frame-options"] == "DENY"
-        assert response.headers["referrer-policy"] == "no-referrer"  # the link must not leak to another site
+        assert response.headers["referrer-policy"] == "same-origin"  # the link must not leak to another site
         assert response.headers["x-content-type-options"] == "nosniff"
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     cookie = portal.client.get(portal.path("U2")).headers.get("set-cookie", "") or "cascade_csrf; HttpOnly; SameSite=lax"
