@@ -11,14 +11,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cascade.portal.app import create_app
-from flows.cascade_plan import cascade_plan
 from cascade.portal.jobs import Jobs
+from cascade.portal.live import free_port, serving
 from cascade.settings import get_settings
 from models.db import session_scope
 from tasks.assign import find_plan
 from tasks.render import portal_link
 from tasks.submissions import find_assignment
+from flows.cascade_plan import cascade_plan
 from tests.fixtures.builders import Department
+from tests.fixtures.smtp import SmtpServer
 from tests.flows.helpers import by_subject, text_part
 
 PASSWORD = "mat-khau-thu-nghiem"
@@ -87,16 +89,6 @@ def portal(cascaded, smtp_server, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
 
 # The portal served for a real browser: uvicorn on a local port, the emails' links pointing at it.
 
-import contextvars  # noqa: E402
-import socket  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-
-import uvicorn  # noqa: E402
-
-from tests.fixtures.smtp import SmtpServer  # noqa: E402
-
-
 @dataclass
 class LivePortal:
     base_url: str
@@ -110,31 +102,15 @@ class LivePortal:
 def live_portal(department: Department, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[LivePortal]:
     """The portal served by uvicorn on 127.0.0.1:<free port> in a background thread, over the seeded
     department's plan cascaded on 05/04/2024 with the links in the emails pointing at that server."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))  # bound now and handed to uvicorn: the port cannot be taken meanwhile
-    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
     monkeypatch.setenv("CASCADE_PORTAL_BASE_URL", base_url)
     monkeypatch.setenv("CASCADE_DASHBOARD_PASSWORD", PASSWORD)
     get_settings.cache_clear()
     cascade_plan(department.plan, date(2024, 4, 5))
 
     day, jobs = Day(), Jobs()
-    app = create_app(lambda: day.value, jobs=jobs)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=sock.getsockname()[1], log_level="warning"))
-    # Prefect's settings (the test server) live in context variables: the server and the flows it starts keep them.
-    thread = threading.Thread(target=contextvars.copy_context().run, args=(server.run, [sock]), name="live-portal", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the portal's server did not start"
-        time.sleep(0.05)
-    try:
+    with serving(create_app(lambda: day.value, jobs=jobs), "127.0.0.1", port):
         yield LivePortal(base_url, day, jobs, department.plan, smtp_server)
-    finally:
         jobs.wait(60)
-        server.should_exit = True
-        thread.join(30)
-        sock.close()
-        jobs.shutdown()
-        assert not thread.is_alive(), "the portal's server did not stop"
+    jobs.shutdown()

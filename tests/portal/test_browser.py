@@ -322,3 +322,22 @@ def test_the_form_works_on_a_phone_and_without_javascript(live_portal: LivePorta
         shot(page, "phone-unit-page")
     finally:
         with_js.close()
+
+
+def test_a_page_on_another_site_cannot_submit_for_the_unit(live_portal: LivePortal, context: BrowserContext) -> None:
+    """A unit's office that opened its page, then a page on another site that knows the link (it leaked)
+    and posts a report to it: the browser keeps the unit's cookie to itself and the post has no token."""
+    live = live_portal
+    link = link_in_notice(live.smtp.messages(), "u4@sxd.example.gov.vn")
+    page = context.new_page()
+    page.goto(link)  # the unit's own visit: its CSRF cookie is set
+    fields = "".join(f'<input name="{name}" value="{value}">' for name, value in
+                     (("action", "submit"), ("v-nha_o_xa_hoi", "9999"), ("s-tinh_hinh", "x"), ("s-ket_qua", "x")))  # fmt: skip
+    attack = f'<html><body><form id="f" method="post" action="{link}">{fields}</form><script>document.getElementById("f").submit()</script></body></html>'
+    context.route("http://evil.example/**", lambda route: route.fulfill(status=200, content_type="text/html", body=attack))
+    with page.expect_response(lambda response: response.url == link and response.request.method == "POST") as answer:
+        page.goto("http://evil.example/bao-cao.html")
+    assert answer.value.status == 403
+    expect(page.locator("h1")).to_have_text("Yêu cầu không hợp lệ")
+    shot(page, "attack-cross-site-post-refused")
+    assert versions("U4") == []
