@@ -132,6 +132,64 @@ def document_figures(plan: str, figures: list[tuple[str, str]], count: int = 200
     print(figures[-3:], flush=True)
 
 
+def portal_figures(plan: str, first: int, count: int, figures: list[tuple[str, str]]) -> None:
+    """The portal under a burst of units: each opens its page and sends its report over HTTP to uvicorn
+    in this process (receipts delivered by the portal's own flow runs); then the dashboard's board."""
+    import statistics
+
+    from cascade.demo_portal import Secretariat, UnitOffice
+    from cascade.portal.app import create_app
+    from cascade.portal.jobs import Jobs
+    from cascade.portal.live import free_port as portal_port
+    from cascade.portal.live import serving
+    from cascade.settings import get_settings
+    from models.db import session_scope
+    from tasks.assign import find_plan
+    from tasks.forms import form_spec
+    from tasks.render import portal_link
+    from tasks.submissions import find_assignment
+
+    day = date(2024, 10, 25)
+    jobs = Jobs()
+    port = portal_port()
+    with session_scope() as session:
+        found = find_plan(session, plan)
+        units = []
+        for i in range(first, first + count):
+            assignment = find_assignment(session, found, "bao_cao_nam", f"U{i}")
+            units.append((f"U{i}", "/u/" + portal_link(assignment).rsplit("/u/", 1)[1], form_spec(session, assignment, as_of=day)))
+    opened, sent = [], []
+    with serving(create_app(lambda: day, jobs=jobs), "127.0.0.1", port) as base, UnitOffice(base) as office:
+        started = time.perf_counter()
+        for code, path, spec in units:
+            t0 = time.perf_counter()
+            office.client.get(path).raise_for_status()
+            t1 = time.perf_counter()
+            office.report(path, spec, report_of(plan, code))
+            sent.append(time.perf_counter() - t1)
+            opened.append(t1 - t0)
+        jobs.wait(600)
+        seconds = time.perf_counter() - started
+        password = get_settings().dashboard_password
+        board_times = []
+        if password is not None:
+            with Secretariat(base, get_settings().dashboard_user, password.get_secret_value()) as secretariat:
+                for _ in range(3):
+                    t0 = time.perf_counter()
+                    secretariat.client.get(f"/admin/plans/{plan}/bao_cao_nam").raise_for_status()
+                    board_times.append(time.perf_counter() - t0)
+
+    def ms(values: list[float], q: float) -> str:
+        return f"{statistics.quantiles(values, n=100)[int(q) - 1] * 1000:.0f} ms"
+
+    figures.append((f"Portal: {count} units open their page and send their report (HTTP, receipts delivered)", f"{seconds:.1f} s ({count / seconds:,.1f}/s)"))
+    figures.append(("Portal: open a unit's page, median / 95th percentile", f"{ms(opened, 50)} / {ms(opened, 95)}"))
+    figures.append(("Portal: send a report (store, queue receipt, redirect), median / 95th percentile", f"{ms(sent, 50)} / {ms(sent, 95)}"))
+    if board_times:
+        figures.append(("Dashboard: the board of all units, best of 3", f"{min(board_times) * 1000:.0f} ms"))
+    print(*figures[-4:], sep="\n", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--units", type=int, default=2000, help="Subordinate units of the issuer.")
@@ -168,7 +226,7 @@ def main() -> None:
     wait_for_port(port)
     try:
         with local_runs():
-            use_workspace(workspace / "data", port)
+            use_workspace(workspace / "data", port, "http://127.0.0.1:8765")
             os.environ["CASCADE_SMTP_USER"] = "bench@plan-cascade.local"
             create_schema()
             deliver_outbox(date(2024, 4, 1))  # starts Prefect's temporary server: not timed
@@ -190,6 +248,7 @@ def main() -> None:
             timed(f"Deliver {half} receipts", half, lambda: deliver_outbox(date(2024, 10, 25)))
             outcome = timed(f"Consolidate {n} units", n, lambda: consolidate(plan, "bao_cao_nam", date(2024, 11, 8)))
             assert len(outcome.result.submitted) == half
+            portal_figures(plan, half + 1, min(200, n - half), figures)
 
             tree_figures(args.tree, timed)
     finally:

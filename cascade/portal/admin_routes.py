@@ -125,6 +125,12 @@ async def duty_board(request: Request, plan_key: str, duty: str) -> Response:
     return await run_in_threadpool(_board, request, user, plan_key, duty)
 
 
+def _duty_exists(plan_key: str, duty: str) -> bool:
+    with session_scope() as session:
+        plan = plan_by_ref(session, plan_key)
+        return plan is not None and any(d.code == duty for d in plan.duties)
+
+
 @router.post("/plans/{plan_key}/{duty}/{action}")
 async def start_flow(request: Request, plan_key: str, duty: str, action: str) -> Response:
     """'remind': every unit of the duty that has not reported gets a reminder now; 'consolidate': the
@@ -133,6 +139,8 @@ async def start_flow(request: Request, plan_key: str, duty: str, action: str) ->
     if user is None:
         return _login_redirect()
     await read_form(request)
+    if not await run_in_threadpool(_duty_exists, plan_key, duty):
+        return not_found()
     as_of = request.app.state.today()
     jobs = request.app.state.jobs
     if action == "remind":

@@ -109,7 +109,11 @@ class Throttle:
         return attempts
 
     def blocked(self, client: str) -> bool:
-        return len(self._recent(client)) >= self.block
+        recent = self._recent(client)
+        if not recent:
+            del self.attempts[client]  # addresses whose attempts aged out are forgotten
+            return False
+        return len(recent) >= self.block
 
     def failure(self, client: str) -> float:
         """Record a bad attempt; returns how long to hold the answer back."""

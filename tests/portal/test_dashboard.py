@@ -134,6 +134,10 @@ def test_remind_now_reaches_every_unit_that_has_not_reported_once_a_day(portal: 
     assert all(job.flow_run_id for job in portal.jobs.recent)  # each is a flow run the Prefect UI shows
     reminders = by_subject(smtp_server.messages(), "Nhắc")
     assert sorted(m["To"].addresses[0].username for m in reminders) == ["u2", "u3", "u4"]
+    runs = len(portal.jobs.recent)
+    assert portal.client.post("/admin/plans/74-kh-sxd-2024/khong_co/remind", data={"csrf": token}).status_code == 404
+    assert portal.client.post(BOARD + "/xoa-het", data={"csrf": token}).status_code == 404
+    assert len(portal.jobs.recent) == runs  # nothing was started
 
 
 def test_consolidate_starts_the_flow_and_the_report_is_downloaded(portal: Portal) -> None:
