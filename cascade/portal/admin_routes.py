@@ -201,7 +201,7 @@ def _review(request: Request, user: str, submission_id: int, form: Any) -> Respo
         with session_scope() as session:
             assignment_id = session.get_one(Submission, submission_id).assignment_id
         return _assignment(request, user, assignment_id, error=str(exc), status=409)
-    request.app.state.jobs.start("deliver-review", deliver_outbox, request.app.state.today())
+    request.app.state.jobs.start("deliver-outbox", deliver_outbox, request.app.state.today())
     with session_scope() as session:
         assignment_id = session.get_one(Submission, review.submission_id).assignment_id
     return RedirectResponse(f"/admin/assignments/{assignment_id}?ok={action}", status_code=303)

@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 class Job:
     name: str
     started_at: datetime
-    state: str = "running"  # running, completed, failed
+    state: str = "queued"  # queued, running, completed, failed
+    key: tuple[Any, ...] = ()
     flow_run_id: str | None = None
     error: str | None = None
     future: Future[Any] | None = field(default=None, repr=False)
@@ -36,11 +37,21 @@ class Jobs:
 
     def start(self, name: str, flow: Callable[..., Any], *args: Any, **kwargs: Any) -> Job:
         """Run `flow(*args, **kwargs)` on the worker with the caller's context (Prefect's settings
-        live in context variables); the job records the flow run's id and how it ended."""
-        job = Job(name=name, started_at=datetime.now(timezone.utc))
+        live in context variables); the job records the flow run's id and how it ended. A job still
+        waiting to start with the same flow and arguments is returned instead of a new one: a burst of
+        submissions is one delivery run, not one per receipt."""
+        key = (name, getattr(flow, "name", flow), args, tuple(sorted(kwargs.items())))
+        with self.lock:
+            waiting = next((j for j in self.recent if j.state == "queued" and j.key == key), None)
+            if waiting is not None:
+                return waiting
+            job = Job(name=name, started_at=datetime.now(timezone.utc), key=key)
+            self.recent.appendleft(job)
         context = contextvars.copy_context()
 
         def run() -> Any:
+            with self.lock:
+                job.state = "running"
             try:
                 state = flow(*args, **kwargs, return_state=True)
             except Exception as exc:  # the flow could not even start (API down): keep the worker alive
@@ -56,8 +67,6 @@ class Jobs:
             return state
 
         job.future = self.executor.submit(context.run, run)
-        with self.lock:
-            self.recent.appendleft(job)
         return job
 
     def wait(self, timeout: float | None = None) -> None:
@@ -66,6 +75,7 @@ class Jobs:
             pending = [j.future for j in self.recent if j.future is not None]
         for future in pending:
             future.result(timeout=timeout)
+        self.executor.submit(lambda: None).result(timeout=timeout)  # and any older ones the list no longer shows
 
     def shutdown(self) -> None:
         self.executor.shutdown(wait=True)

@@ -127,7 +127,7 @@ def _save_or_submit(request: Request, token: str, form: Any) -> Response | None:
                     session.rollback()
                     return _render(request, token, status=409)
                 session.commit()
-                request.app.state.jobs.start("deliver-receipt", deliver_outbox, as_of)
+                request.app.state.jobs.start("deliver-outbox", deliver_outbox, as_of)
                 return RedirectResponse(f"/u/{token}?ok=sent-{recorded.version}", status_code=303)
         if errors:
             session.commit()
@@ -198,7 +198,7 @@ def _upload_excel(request: Request, token: str, upload: UploadFile | None) -> Re
         except ConflictError:
             session.rollback()
             return _render(request, token, status=409)
-    request.app.state.jobs.start("deliver-receipt", deliver_outbox, as_of)
+    request.app.state.jobs.start("deliver-outbox", deliver_outbox, as_of)
     return RedirectResponse(f"/u/{token}?ok=sent-{recorded.version}", status_code=303)
 
 

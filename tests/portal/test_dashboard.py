@@ -160,3 +160,35 @@ def test_consolidate_starts_the_flow_and_the_report_is_downloaded(portal: Portal
     assert portal.client.get(f"/admin/reports/{report.id}/-1").status_code == 404
     portal.client.cookies.clear()
     assert portal.client.get(f"/admin/reports/{report.id}/{word}", follow_redirects=False).status_code == 303
+
+
+def test_a_burst_of_deliveries_waiting_to_start_is_one_flow_run() -> None:
+    import threading
+
+    from prefect import flow
+
+    from cascade.portal.jobs import Jobs
+
+    gate, calls = threading.Event(), []
+
+    @flow(name="blocking")
+    def blocking() -> None:
+        gate.wait(30)
+
+    @flow(name="counted")
+    def counted(day: date) -> None:
+        calls.append(day)
+
+    jobs = Jobs()
+    try:
+        first = jobs.start("blocking", blocking)  # holds the worker
+        queued = [jobs.start("deliver-outbox", counted, date(2024, 10, 20)) for _ in range(5)]
+        other_day = jobs.start("deliver-outbox", counted, date(2024, 10, 21))
+        assert all(job is queued[0] for job in queued) and other_day is not queued[0]
+        gate.set()
+        jobs.wait(60)
+        assert calls == [date(2024, 10, 20), date(2024, 10, 21)]
+        assert first.state == queued[0].state == "completed" and queued[0].flow_run_id
+    finally:
+        gate.set()
+        jobs.shutdown()
