@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session
 
 from cascade.errors import FormError, Problem
 from cascade.formatting import (
-    parse_vn_number,
     plain_number,
     short_date,
     vn_number,
@@ -39,7 +38,6 @@ from cascade.formatting import (
 from models.assignment import Assignment, AssignmentStatus
 from models.db import session_scope
 from models.plan import Aggregation, ReportDuty, Target
-from models.specs import YES_WORDS
 from models.submission import Channel
 from models.unit import Unit
 from tasks.forms import (
@@ -51,6 +49,7 @@ from tasks.forms import (
     form_message,
     form_signature,
     is_yes_no,
+    typed_figure,
 )
 from tasks.render import reference
 from tasks.submissions import FigureInput, SubmissionInput
@@ -263,16 +262,11 @@ class _FormReader:
             if "%" in cell.number_format:
                 number *= 100  # '86,5%' typed into a percent cell is stored as 0.865
         elif isinstance(value, str):
-            text = _nfc(value.strip())
-            if yes_no and text.lower() in YES_WORDS:
-                return Decimal(YES_WORDS[text.lower()])
-            try:
-                number = parse_vn_number(text)
-            except ValueError:
-                number = Decimal("NaN")
-            if not number.is_finite():
+            figure = typed_figure(value, yes_no=yes_no)
+            if figure is None:
                 self.report(wrong, cell.path, what=what, found=cell.shown)
                 return INVALID
+            number = figure
         else:
             self.report(wrong, cell.path, what=what, found=cell.shown)
             return INVALID

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import unicodedata
 from copy import copy
 from dataclasses import dataclass
 from datetime import date
@@ -30,8 +31,10 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import Session
 
+from cascade.formatting import parse_vn_number, plain_number
 from models.assignment import Assignment
 from models.plan import Aggregation, Comparator, DutyKind, ReportDuty
+from models.specs import YES_WORDS
 from tasks.render import reference
 from tasks.targets import duty_targets, targets_for_unit, unit_share
 from tasks.workbooks import (
@@ -103,6 +106,23 @@ def form_id(assignment: Assignment) -> str:
     """'GV-000123-<16 hex>': the reference and an HMAC keyed by the assignment's token, which the
     form never holds (anyone holding the file could then use the unit's links)."""
     return f"{reference(assignment)}-{form_signature(assignment.token, assignment.id, assignment.unit_id, assignment.duty_id)}"
+
+
+def typed_figure(text: str, *, yes_no: bool = False) -> Decimal | None:
+    """A figure as a person types it ('1.234', '32,4', '86,5%'; 'Đạt'/'Không đạt' for a yes/no
+    criterion, which must then be 1 or 0), or None when the text is not one. The form reader and
+    the portal's page both read typed text with it."""
+    text = unicodedata.normalize("NFC", text.strip())
+    if yes_no and text.lower() in YES_WORDS:
+        return Decimal(YES_WORDS[text.lower()])
+    try:
+        number = parse_vn_number(text)
+    except ValueError:
+        return None
+    if not number.is_finite():
+        return None
+    number = Decimal(plain_number(number))
+    return None if yes_no and number not in (0, 1) else number
 
 
 def asks_rate(aggregation: Aggregation) -> bool:

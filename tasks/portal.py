@@ -39,7 +39,13 @@ from tasks.render import (
     reply_address,
     shown_value,
 )
-from tasks.submissions import FigureInput, Recorded, SubmissionInput, queue_receipt, store_version
+from tasks.submissions import (
+    FigureInput,
+    Recorded,
+    SubmissionInput,
+    queue_receipt,
+    store_version,
+)
 from tasks.targets import duty_targets
 from tasks.web_form import WebReport, fields_of_version
 from templates import render_email

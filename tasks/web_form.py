@@ -14,9 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from cascade.formatting import parse_vn_number, plain_number, vn_number
-from models.specs import YES_WORDS
-from tasks.forms import FormIndicator, FormSpec, form_message
+from cascade.formatting import vn_number
+from tasks.forms import FormIndicator, FormSpec, form_message, typed_figure
 from tasks.submissions import FigureInput
 
 MAX_TEXT = 20_000  # characters in one section or note: a report page, not a book
@@ -94,17 +93,10 @@ class _Reader:
         text = _clean(self.fields.get(name))
         if not text:
             return None
-        wrong = "not_yes_no" if yes_no else "not_a_number"
-        if yes_no and text.lower() in YES_WORDS:
-            return Decimal(YES_WORDS[text.lower()])
-        try:
-            number = parse_vn_number(text)
-        except ValueError:
-            number = Decimal("NaN")
-        if not number.is_finite() or (yes_no and number not in (0, 1)):
-            self.problem(name, wrong, what=what, found=text)
+        number = typed_figure(text, yes_no=yes_no)
+        if number is None:
+            self.problem(name, "not_yes_no" if yes_no else "not_a_number", what=what, found=text)
             return None
-        number = Decimal(plain_number(number))
         if number < 0:
             self.problem(name, "negative", what=what, found=vn_number(number))
             return None

@@ -4,7 +4,7 @@ upload evidence or the filled Excel form, see earlier versions and the upper lev
 from __future__ import annotations
 
 import tempfile
-from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +14,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from cascade.errors import ConflictError, FormError
-from cascade.settings import get_settings
 from cascade.portal.app import client_of, download, not_found, page, read_form, refused
+from cascade.settings import get_settings
 from flows.deliver_outbox import deliver_outbox
 from models.db import session_scope
 from models.submission import Attachment, Channel, Submission
@@ -43,16 +43,23 @@ def _today(request: Request) -> Any:
     return request.app.state.today()
 
 
-async def _blocked(request: Request) -> Response | None:
+def _blocked(request: Request) -> Response | None:
     """429 for an address that has guessed too often; None otherwise."""
     if request.app.state.throttle.blocked(client_of(request)):
         return refused(429)
     return None
 
 
-async def _unknown(request: Request) -> Response:
-    await request.app.state.throttle.slow_down(client_of(request))
-    return not_found()
+async def _answer(request: Request, work: Callable[..., Response | None], *args: Any) -> Response:
+    """Run `work(request, *args)` off the event loop unless the address is blocked; its None means an
+    unknown link, answered with the 404 of a missing page after the throttle's delay."""
+    if blocked := _blocked(request):
+        return blocked
+    response = await run_in_threadpool(work, request, *args)
+    if response is None:
+        await request.app.state.throttle.slow_down(client_of(request))
+        return not_found()
+    return response
 
 
 def _render(request: Request, token: str, *, status: int = 200, fields: dict[str, str] | None = None,
@@ -82,10 +89,7 @@ def _render(request: Request, token: str, *, status: int = 200, fields: dict[str
 
 @router.get("/u/{token}")
 async def unit_page(request: Request, token: str) -> Response:
-    if blocked := await _blocked(request):
-        return blocked
-    response = await run_in_threadpool(_render, request, token)
-    return response if response is not None else await _unknown(request)
+    return await _answer(request, _render, token)
 
 
 def _store_uploads(uploads: list[UploadFile]) -> tuple[list[StoredFile], list[str]]:
@@ -137,14 +141,13 @@ def _save_or_submit(request: Request, token: str, form: Any) -> Response | None:
 
 @router.post("/u/{token}")
 async def unit_post(request: Request, token: str) -> Response:
-    if blocked := await _blocked(request):
+    if blocked := _blocked(request):  # before the body is read
         return blocked
     form = await read_form(request)
     try:
-        response = await run_in_threadpool(_save_or_submit, request, token, form)
+        return await _answer(request, _save_or_submit, token, form)
     finally:
         await form.close()
-    return response if response is not None else await _unknown(request)
 
 
 def _excel_form(request: Request, token: str) -> Response | None:
@@ -161,10 +164,7 @@ def _excel_form(request: Request, token: str) -> Response | None:
 
 @router.get("/u/{token}/bieu-mau.xlsx")
 async def excel_form(request: Request, token: str) -> Response:
-    if blocked := await _blocked(request):
-        return blocked
-    response = await run_in_threadpool(_excel_form, request, token)
-    return response if response is not None else await _unknown(request)
+    return await _answer(request, _excel_form, token)
 
 
 def _upload_excel(request: Request, token: str, upload: UploadFile | None) -> Response | None:
@@ -194,7 +194,7 @@ def _upload_excel(request: Request, token: str, upload: UploadFile | None) -> Re
         if assignment is None:
             return None
         try:
-            recorded = record_version(session, assignment, replace(data, channel=Channel.WEB), [stored], as_of)
+            recorded = record_version(session, assignment, data, [stored], as_of)
         except ConflictError:
             session.rollback()
             return _render(request, token, status=409)
@@ -204,15 +204,14 @@ def _upload_excel(request: Request, token: str, upload: UploadFile | None) -> Re
 
 @router.post("/u/{token}/excel")
 async def upload_excel(request: Request, token: str) -> Response:
-    if blocked := await _blocked(request):
+    if blocked := _blocked(request):
         return blocked
     form = await read_form(request)
     upload = form.get("form_file")
     try:
-        response = await run_in_threadpool(_upload_excel, request, token, upload if isinstance(upload, UploadFile) else None)
+        return await _answer(request, _upload_excel, token, upload if isinstance(upload, UploadFile) else None)
     finally:
         await form.close()
-    return response if response is not None else await _unknown(request)
 
 
 def _evidence_file(request: Request, token: str, attachment_id: int) -> Response | None:
@@ -229,7 +228,4 @@ def _evidence_file(request: Request, token: str, attachment_id: int) -> Response
 
 @router.get("/u/{token}/files/{attachment_id}")
 async def evidence_file(request: Request, token: str, attachment_id: int) -> Response:
-    if blocked := await _blocked(request):
-        return blocked
-    response = await run_in_threadpool(_evidence_file, request, token, attachment_id)
-    return response if response is not None else await _unknown(request)
+    return await _answer(request, _evidence_file, token, attachment_id)

@@ -14,11 +14,11 @@ from cascade.portal.app import create_app
 from cascade.portal.jobs import Jobs
 from cascade.portal.live import free_port, serving
 from cascade.settings import get_settings
+from flows.cascade_plan import cascade_plan
 from models.db import session_scope
 from tasks.assign import find_plan
 from tasks.render import portal_link
 from tasks.submissions import find_assignment
-from flows.cascade_plan import cascade_plan
 from tests.fixtures.builders import Department
 from tests.fixtures.smtp import SmtpServer
 from tests.flows.helpers import by_subject, text_part

@@ -21,6 +21,7 @@ from models.db import session_scope
 from models.submission import Channel, Submission
 from tests.flows.helpers import by_subject, text_part
 from tests.portal.conftest import PASSWORD, LivePortal, link_in_notice
+from tests.portal.test_unit_pages import good_fields
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -69,19 +70,8 @@ def shot(page: Page, name: str) -> Path:
 
 def fill_report(page: Page, unit: str, **overrides: str) -> None:
     """Type a complete, valid report into the unit's form (overrides replace single fields by id)."""
-    fields = {
-        "v-nha_o_xa_hoi": "1.234",
-        "n-nuoc_sach": "694",
-        "d-nuoc_sach": "788",
-        "v-hai_long": "96,5",
-        "note-hai_long": "Khảo sát tháng 9",
-        "s-tinh_hinh": f"Tình hình chung của {unit}.",
-        "s-ket_qua": "Hoàn thành 788 hồ sơ đúng hạn.",
-        "score": "92,5",
-        "assessment": "Đạt các tiêu chí.",
-        **overrides,
-    }
-    page.select_option("#v-dan_van_kheo", label="Đạt")
+    fields = {**good_fields(unit), **overrides}
+    page.select_option("#v-dan_van_kheo", label=fields.pop("v-dan_van_kheo"))
     for name, value in fields.items():
         page.fill(f"#{name}", value)
 

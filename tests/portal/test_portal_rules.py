@@ -13,7 +13,14 @@ from cascade.portal import security
 from models.plan import Aggregation, Comparator
 from tasks.dashboard import unit_state
 from tasks.evidence import EvidenceError, safe_filename
-from tasks.forms import FormDuty, FormIndicator, FormPlan, FormSection, FormSpec, FormUnit
+from tasks.forms import (
+    FormDuty,
+    FormIndicator,
+    FormPlan,
+    FormSection,
+    FormSpec,
+    FormUnit,
+)
 from tasks.submissions import FigureInput
 from tasks.web_form import field_names, fields_of_version, read_web_form
 

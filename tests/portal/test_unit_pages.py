@@ -222,8 +222,9 @@ def test_a_cross_site_post_is_refused_and_nothing_is_stored(portal: Portal) -> N
 def test_an_oversized_upload_gets_413_before_anything_is_stored(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CASCADE_PORTAL_MAX_REQUEST_MB", "1")
     get_settings.cache_clear()
-    from cascade.portal.app import create_app
     from fastapi.testclient import TestClient
+
+    from cascade.portal.app import create_app
 
     client = TestClient(create_app(lambda: portal.day.value))
     path = portal.path("U1")
@@ -275,8 +276,9 @@ def test_repeated_bad_links_from_one_address_are_slowed_then_refused(portal: Por
     monkeypatch.setenv("CASCADE_PORTAL_THROTTLE_BLOCK", "4")
     monkeypatch.setenv("CASCADE_PORTAL_THROTTLE_DELAY_SECONDS", "0.01")
     get_settings.cache_clear()
-    from cascade.portal.app import create_app
     from fastapi.testclient import TestClient
+
+    from cascade.portal.app import create_app
 
     app = create_app(lambda: portal.day.value)
     client = TestClient(app)
