@@ -29,14 +29,10 @@ from models.submission import Channel, Draft, Submission
 from tasks.assign import find_plan
 from tasks.evidence import StoredFile
 from tasks.forms import FormSpec, form_spec, needs_form
-from tasks.outbox import message_id_for, queue_email
 from tasks.render import (
     assignment_context,
-    notice_key,
     portal_link,
-    recipients,
     reference,
-    reply_address,
     shown_value,
 )
 from tasks.submissions import (
@@ -44,6 +40,7 @@ from tasks.submissions import (
     Recorded,
     SubmissionInput,
     queue_receipt,
+    queue_to_unit,
     store_version,
 )
 from tasks.targets import duty_targets
@@ -229,17 +226,11 @@ def revoke_link(assignment_id: int, as_of: date, *, send: bool = True) -> str:
         assignment.link_token = secrets.token_urlsafe(24)
         session.flush()
         if send:
-            queue_email(
-                session,
-                key=f"link:{assignment.id}:{hashlib.sha256(assignment.link_token.encode()).hexdigest()[:16]}",
-                kind=EmailKind.LINK,
-                assignment_id=assignment.id,
-                email_to=recipients(assignment.unit),
-                reply_to=reply_address(assignment),
-                in_reply_to=message_id_for(session, notice_key(assignment)),
-                rendered=render_email("link", **assignment_context(session, assignment, as_of=as_of)),
+            queue_to_unit(
+                session, assignment, key=f"link:{assignment.id}:{hashlib.sha256(assignment.link_token.encode()).hexdigest()[:16]}",
+                kind=EmailKind.LINK, rendered=render_email("link", **assignment_context(session, assignment, as_of=as_of)),
                 created_at=clock.moment(as_of),
-            )
+            )  # fmt: skip
         return reference(assignment)
 
 

@@ -15,8 +15,9 @@ from models.assignment import AssignmentStatus
 from models.db import session_scope
 from models.outbox import EmailKind
 from models.submission import Channel, Review, ReviewAction, ReviewStatus, Submission
-from tasks.outbox import message_id_for, queue_email
-from tasks.render import assignment_context, notice_key, recipients, reply_address
+from tasks.render import assignment_context
+from tasks.submissions import queue_to_unit
+from templates import render_email
 
 
 def review_submission(
@@ -33,8 +34,6 @@ def review_submission(
     Raises ConflictError (with a message for the reviewer) when the version is not the latest, was
     already decided, or the decision lacks its comment or score.
     """
-    from templates import render_email
-
     comment = comment.strip()
     with session_scope() as session:
         submission = session.get(Submission, submission_id)
@@ -72,16 +71,6 @@ def review_submission(
         if action != ReviewAction.ADJUST_SCORE and submission.channel != Channel.CONSOLIDATION:
             context = assignment_context(session, assignment, as_of=as_of)
             context["review"] = {"action": str(action), "comment": comment, "version": submission.version, "at": review.at}
-            queue_email(
-                session,
-                key=f"review:{review.id}",
-                kind=EmailKind.REVIEW,
-                assignment_id=assignment.id,
-                email_to=recipients(assignment.unit),
-                reply_to=reply_address(assignment),
-                in_reply_to=message_id_for(session, notice_key(assignment)),
-                rendered=render_email("review", **context),
-                created_at=review.at,
-            )
+            queue_to_unit(session, assignment, key=f"review:{review.id}", kind=EmailKind.REVIEW, rendered=render_email("review", **context), created_at=review.at)
         session.expunge(review)
         return review

@@ -33,7 +33,7 @@ from models.unit import Unit
 from tasks.assign import find_plan
 from tasks.outbox import message_id_for, queue_email
 from tasks.render import notice_key, receipt_context, recipients, reply_address
-from templates import render_email
+from templates import RenderedEmail, render_email
 
 
 @dataclass(frozen=True)
@@ -167,20 +167,27 @@ def store_version(
     return submission, True
 
 
-def queue_receipt(session: Session, submission: Submission, *, as_of: date) -> None:
-    """Queue the unit's receipt for a new version, threaded to its assignment notice."""
-    assignment = submission.assignment
-    queue_email(
+def queue_to_unit(session: Session, assignment: Assignment, *, key: str, kind: EmailKind, rendered: RenderedEmail, created_at: datetime) -> int:
+    """Queue an email to the assignment's unit, answerable at its reply address and threaded to its notice."""
+    return queue_email(
         session,
-        key=f"receipt:{submission.id}",
-        kind=EmailKind.RECEIPT,
+        key=key,
+        kind=kind,
         assignment_id=assignment.id,
         email_to=recipients(assignment.unit),
         reply_to=reply_address(assignment),
         in_reply_to=message_id_for(session, notice_key(assignment)),
-        rendered=render_email("receipt", **receipt_context(session, submission, as_of=as_of)),
-        created_at=submission.received_at,
+        rendered=rendered,
+        created_at=created_at,
     )
+
+
+def queue_receipt(session: Session, submission: Submission, *, as_of: date) -> None:
+    """Queue the unit's receipt for a new version, threaded to its assignment notice."""
+    queue_to_unit(
+        session, submission.assignment, key=f"receipt:{submission.id}", kind=EmailKind.RECEIPT,
+        rendered=render_email("receipt", **receipt_context(session, submission, as_of=as_of)), created_at=submission.received_at,
+    )  # fmt: skip
 
 
 @task(name="record-submission")
