@@ -9,8 +9,9 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
 # Debian packages: LibreOffice converts Word/Excel to PDF, pdftoppm renders pages, Liberation Serif
 # stands in for Times New Roman (same metrics, Vietnamese glyphs); Chromium runs the portal's browser
-# tests (driven by Playwright through its executable path, no downloaded browser).
-SYSTEM_PACKAGES := libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils fonts-liberation2 chromium
+# tests (driven by Playwright through its executable path, no downloaded browser); Dovecot is the IMAP
+# server the reply-collection tests and the demo read the units' emailed reports from.
+SYSTEM_PACKAGES := libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils fonts-liberation2 chromium dovecot-imapd
 
 demo: env system-deps
 	$(UV) run --frozen cascade demo
@@ -26,13 +27,13 @@ $(CURDIR)/.tools/bin/uv:
 	$(CURDIR)/.tools/bin/pip install --quiet uv==0.13.9
 
 system-deps:
-	@if command -v soffice >/dev/null && command -v pdftoppm >/dev/null && fc-list 2>/dev/null | grep -q "Liberation Serif" && [ -x /usr/bin/chromium ]; then \
+	@if command -v soffice >/dev/null && command -v pdftoppm >/dev/null && fc-list 2>/dev/null | grep -q "Liberation Serif" && [ -x /usr/bin/chromium ] && [ -x /usr/sbin/dovecot ]; then \
 		true; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "Installing $(SYSTEM_PACKAGES) (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
 	else \
-		echo "WARNING: LibreOffice, pdftoppm, Liberation Serif or Chromium missing and not root: install $(SYSTEM_PACKAGES); the PDF and browser tests will fail" >&2; \
+		echo "WARNING: LibreOffice, pdftoppm, Liberation Serif, Chromium or Dovecot missing and not root: install $(SYSTEM_PACKAGES); the PDF, browser and mailbox tests will fail" >&2; \
 	fi
 
 clean:

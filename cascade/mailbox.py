@@ -2,7 +2,9 @@
 
 `LocalMailbox` runs an aiosmtpd server in a background thread and stores every message it
 receives, byte for byte, in a Maildir folder. It accepts SMTPUTF8 and 8BITMIME, asks for
-no authentication and offers no TLS: bind it to a loopback address only.
+no authentication and offers no TLS: bind it to a loopback address only. Recipients that one of
+its `deliveries` accepts (the reply mailbox, see `cascade.imap_server.ImapDelivery`) are handed to
+that delivery instead, as a mail server hands its local mailboxes' mail to their store.
 """
 
 from __future__ import annotations
@@ -13,18 +15,26 @@ import mailbox
 import re
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.parser import BytesParser, Parser
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 DEFAULT_HOST = "127.0.0.1"
+
+
+class LocalDelivery(Protocol):
+    """A mailbox this server delivers into itself rather than storing the message in its Maildir."""
+
+    def accepts(self, recipient: str) -> bool: ...
+
+    def deliver(self, raw: bytes, mail_from: str, recipient: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -46,8 +56,9 @@ class MaildirHandler:
     delivered, in order. Override `recipient_refusal` to refuse addresses.
     """
 
-    def __init__(self, maildir: Path | str) -> None:
+    def __init__(self, maildir: Path | str, deliveries: Sequence[LocalDelivery] = ()) -> None:
         self.maildir = Path(maildir)
+        self.deliveries = tuple(deliveries)
         for sub in ("tmp", "new", "cur"):  # also when the folder exists but is empty
             (self.maildir / sub).mkdir(parents=True, exist_ok=True)
         self._box = mailbox.Maildir(self.maildir, create=False)
@@ -103,11 +114,23 @@ class MaildirHandler:
             content = envelope.content or b""
             raw = content.encode("utf-8", "surrogateescape") if isinstance(content, str) else content
         mail_from = envelope.mail_from or ""
+        stored = []
+        for recipient in envelope.rcpt_tos:
+            delivery = next((d for d in self.deliveries if d.accepts(recipient)), None)
+            if delivery is None:
+                stored.append(recipient)
+                continue
+            try:  # blocking IMAP I/O: off the server's event loop
+                await asyncio.get_running_loop().run_in_executor(None, delivery.deliver, raw, mail_from, recipient)
+            except Exception as exc:  # the sender keeps the message and retries, as with any mail server
+                return f"451 4.3.0 local delivery to {recipient} failed: {type(exc).__name__}"
+        if not stored:
+            return "250 OK: delivered"
         # Trace headers go on top, as an MTA would add them; the message itself is kept as sent.
         trace = (
             f"X-Peer: {session.peer!r}\r\n"
             f"X-MailFrom: {mail_from}\r\n"
-            f"X-RcptTo: {', '.join(envelope.rcpt_tos)}\r\n"
+            f"X-RcptTo: {', '.join(stored)}\r\n"
         ).encode("utf-8")
         with self._lock:
             key = self._box.add(trace + raw)
@@ -115,7 +138,7 @@ class MaildirHandler:
                 ReceivedEnvelope(
                     key=key,
                     mail_from=mail_from,
-                    rcpt_tos=tuple(envelope.rcpt_tos),
+                    rcpt_tos=tuple(stored),
                     peer=session.peer,
                     connection=getattr(session, "cascade_connection", 0) or 0,
                     smtp_utf8=envelope.smtp_utf8,
@@ -154,11 +177,12 @@ class LocalMailbox:
         port: int = 0,
         *,
         handler: MaildirHandler | None = None,
+        deliveries: Sequence[LocalDelivery] = (),
     ) -> None:
         self.maildir = Path(maildir)
         self.host = host
         self._requested_port = port
-        self.handler = handler if handler is not None else MaildirHandler(self.maildir)
+        self.handler = handler if handler is not None else MaildirHandler(self.maildir, deliveries)
         self._controller: _BoundController | None = None
         self._port: int | None = None
 
@@ -278,6 +302,7 @@ def serve_forever(
 
 __all__ = [
     "DEFAULT_HOST",
+    "LocalDelivery",
     "LocalMailbox",
     "MaildirHandler",
     "ReceivedEnvelope",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import (
@@ -46,6 +47,19 @@ class Settings(BaseSettings):
     mail_domain: str = Field("plan-cascade.local", description="Right-hand side of the Message-IDs we generate.")
     secretariat_email: str | None = None
 
+    imap_host: str | None = Field(None, description="IMAP server of the reply mailbox (mail_reply_to); without one, replies are not collected.")
+    imap_port: int | None = Field(None, description="Default: 993 with imap_security 'ssl', else 143.")
+    imap_security: Literal["ssl", "starttls", "none"] = Field("ssl", description="'ssl' (IMAPS), 'starttls', or 'none' (loopback and tests only).")
+    imap_user: str | None = Field(None, description="Login of the reply mailbox; default: mail_reply_to.")
+    imap_password: SecretStr | None = None
+    imap_inbox: str = Field("INBOX", description="Folder the replies arrive in.")
+    imap_processed_folder: str = Field("Đã xử lý", description="Replies recorded, or answered with their problems, are moved here.")
+    imap_quarantine_folder: str = Field("Cách ly", description="Replies from an address the unit did not register; the secretariat is told.")
+    imap_review_folder: str = Field("Cần xem xét", description="Replies set aside for people (no assignment, no form, auto-replies), tagged with the reason.")
+    imap_batch_size: int = Field(50, ge=1, description="Messages fetched, recorded and moved by one Prefect task run.")
+    imap_max_message_mb: float = Field(40, gt=0, description="Larger messages are set aside unread.")
+    imap_timeout_seconds: float = Field(60.0, gt=0)
+
     outbox_batch_size: int = Field(200, ge=1, description="Emails claimed and sent over one SMTP connection.")
     outbox_max_attempts: int = Field(5, ge=1)
     outbox_lease_seconds: int = Field(600, ge=0, description="After this, a message left 'sending' by a crashed run is claimed again.")
@@ -71,6 +85,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.workspace / 'cascade.db').resolve()}"
+
+    @property
+    def resolved_imap_port(self) -> int:
+        return self.imap_port or (993 if self.imap_security == "ssl" else 143)
+
+    @property
+    def resolved_imap_user(self) -> str | None:
+        return self.imap_user or self.mail_reply_to
 
     @property
     def reports_dir(self) -> Path:

@@ -24,6 +24,8 @@ class EmailKind(StrEnum):
     REPORT = "report"
     REVIEW = "review"  # accepted, or returned with the upper level's comment
     LINK = "link"  # a new portal link after the old one was revoked
+    INTAKE = "intake"  # an emailed report that could not be recorded: the problems found
+    ALERT = "alert"  # to the secretariat: a reply quarantined for its sender
 
 
 class EmailStatus(StrEnum):

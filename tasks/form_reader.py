@@ -375,6 +375,27 @@ class _FormReader:
         return texts, score, assessment
 
 
+def claimed_assignment(data: bytes) -> int | None:
+    """The assignment a workbook says it is the form of, unverified (read_form checks its signature);
+    None when it is not one of our forms."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            wb = load_workbook(BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # not a workbook at all: see _load
+        return None
+    try:
+        if META_SHEET not in wb.sheetnames:
+            return None
+        for row in wb[META_SHEET].iter_rows(values_only=True):
+            if row and row[0] == "form_id" and len(row) > 1 and isinstance(row[1], str):
+                match = re.fullmatch(r"[A-Z]+-(\d+)-[0-9a-f]{16}", unescape(row[1]).strip())
+                return int(match[1]) if match else None
+        return None
+    finally:
+        wb.close()
+
+
 def read_form(
     path: str | Path,
     *,

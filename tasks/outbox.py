@@ -35,6 +35,8 @@ from templates import RenderedEmail
 PRIORITY = {
     EmailKind.RECEIPT: 1,
     EmailKind.LINK: 1,
+    EmailKind.INTAKE: 1,
+    EmailKind.ALERT: 2,
     EmailKind.REVIEW: 2,
     EmailKind.OVERDUE: 2,
     EmailKind.REMINDER: 3,

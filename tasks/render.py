@@ -114,7 +114,7 @@ def assignment_context(session: Session, assignment: Assignment, *, as_of: date)
     return {
         "as_of": as_of,
         "plan": plan_context(plan),
-        "unit": {"code": unit.code, "name": unit.name},
+        "unit": {"code": unit.code, "name": unit.name, "emails": list(unit.emails)},
         "duty": {
             "code": duty.code,
             "title": duty.title,
@@ -179,5 +179,6 @@ def receipt_context(session: Session, submission: Submission, *, as_of: date) ->
         ],
         "sections": [title for code, title in section_titles.items() if code in received],
         "missing_sections": [title for code, title in section_titles.items() if code not in received],
+        "files": [a.filename for a in submission.attachments],
     }
     return context

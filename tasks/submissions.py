@@ -167,8 +167,11 @@ def store_version(
     return submission, True
 
 
-def queue_to_unit(session: Session, assignment: Assignment, *, key: str, kind: EmailKind, rendered: RenderedEmail, created_at: datetime) -> int:
-    """Queue an email to the assignment's unit, answerable at its reply address and threaded to its notice."""
+def queue_to_unit(
+    session: Session, assignment: Assignment, *, key: str, kind: EmailKind, rendered: RenderedEmail, created_at: datetime, in_reply_to: str | None = None
+) -> int:
+    """Queue an email to the assignment's unit, answerable at its reply address and threaded to its notice
+    (or to `in_reply_to`, the unit's own message it answers)."""
     return queue_email(
         session,
         key=key,
@@ -176,17 +179,18 @@ def queue_to_unit(session: Session, assignment: Assignment, *, key: str, kind: E
         assignment_id=assignment.id,
         email_to=recipients(assignment.unit),
         reply_to=reply_address(assignment),
-        in_reply_to=message_id_for(session, notice_key(assignment)),
+        in_reply_to=in_reply_to or message_id_for(session, notice_key(assignment)),
         rendered=rendered,
         created_at=created_at,
     )
 
 
-def queue_receipt(session: Session, submission: Submission, *, as_of: date) -> None:
-    """Queue the unit's receipt for a new version, threaded to its assignment notice."""
+def queue_receipt(session: Session, submission: Submission, *, as_of: date, in_reply_to: str | None = None) -> None:
+    """Queue the unit's receipt for a new version, threaded to its assignment notice (or to the unit's email it answers)."""
     queue_to_unit(
         session, submission.assignment, key=f"receipt:{submission.id}", kind=EmailKind.RECEIPT,
         rendered=render_email("receipt", **receipt_context(session, submission, as_of=as_of)), created_at=submission.received_at,
+        in_reply_to=in_reply_to,
     )  # fmt: skip
 
 

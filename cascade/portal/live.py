@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextvars
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -12,18 +11,9 @@ from contextlib import contextmanager
 import uvicorn
 from fastapi import FastAPI
 
+from cascade.net import free_port
 
-def free_port(preferred: int | None = None, host: str = "127.0.0.1") -> int:
-    """`preferred` when nothing listens on it, else a port the system picks."""
-    candidates = [preferred, 0] if preferred else [0]
-    for port in candidates:
-        with socket.socket() as probe:
-            try:
-                probe.bind((host, port))
-            except OSError:
-                continue
-            return int(probe.getsockname()[1])
-    raise OSError("no free port")
+__all__ = ["free_port", "serving"]
 
 
 @contextmanager

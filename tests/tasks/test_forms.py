@@ -13,13 +13,12 @@ import subprocess
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
@@ -37,16 +36,25 @@ from tasks.form_reader import read_form
 from tasks.forms import form_filename, form_id, form_spec, needs_form, write_form
 from tasks.submissions import FigureInput, store_version
 from tests.fixtures.builders import Department, make_plan, make_unit_tree
+from tests.fixtures.forms import (
+    DAN_VAN,
+    DENOMINATOR,
+    HAI_LONG,
+    INDICATOR_SHEET,
+    NHA_O,
+    NOTE,
+    NUMERATOR,
+    NUOC_SACH,
+    SECTION_SHEET,
+    SECTIONS,
+    VALUE,
+    Form,
+    fill_valid,
+    where,
+)
 
 AS_OF = date(2024, 4, 5)
 DUE_ON = date(2024, 10, 23)
-DAN_VAN = "Đơn vị đạt tiêu chí Dân vận khéo"  # share of units, yes/no
-NHA_O = "Nhà ở xã hội hoàn thành"  # sum, căn
-NUOC_SACH = "Dân số đô thị dùng nước sạch"  # weighted rate
-HAI_LONG = "Chỉ số hài lòng"  # mean, %
-SECTIONS = ("Tình hình chung", "Kết quả thực hiện")
-VALUE, NUMERATOR, DENOMINATOR, NOTE = "Giá trị", "Tử số", "Mẫu số", "Ghi chú"
-INDICATOR_SHEET, SECTION_SHEET = "Chỉ tiêu", "Nội dung báo cáo"
 
 
 def assign(unit_code: str, *, token: str | None = None, due_on: date = DUE_ON) -> int:
@@ -69,78 +77,12 @@ def make_form(folder: Path, assignment_id: int) -> Path:
     return write_form(spec, folder / form_filename(spec))
 
 
-@dataclass
-class Form:
-    """A generated form opened for editing, as a user (or their Excel) would fill it."""
-
-    path: Path
-    wb: Workbook
-
-    @classmethod
-    def open(cls, path: Path) -> Form:
-        return cls(path, load_workbook(path))
-
-    @property
-    def table(self) -> Worksheet:
-        return self.wb[INDICATOR_SHEET]
-
-    @property
-    def narrative(self) -> Worksheet:
-        return self.wb[SECTION_SHEET]
-
-    def header_row(self) -> int:
-        return next(row[0].row for row in self.table.iter_rows() if any(c.value == VALUE for c in row))
-
-    def columns(self) -> dict[str, str]:
-        return {c.value: c.column_letter for c in self.table[self.header_row()] if c.value}
-
-    def rows(self) -> dict[str, int]:
-        """Indicator rows by the metric shown in the 'Chỉ tiêu' column."""
-        column = self.columns()["Chỉ tiêu"]
-        return {self.table[f"{column}{r}"].value: r for r in range(self.header_row() + 1, self.table.max_row + 1) if self.table[f"{column}{r}"].value}
-
-    def at(self, metric: str, label: str) -> Cell:
-        return self.table[f"{self.columns()[label]}{self.rows()[metric]}"]
-
-    def section(self, title: str) -> Cell:
-        """The input cell under a section's numbered title ('1. Tình hình chung')."""
-        row = next(c.row for c in self.narrative["A"] if isinstance(c.value, str) and c.value.endswith(f". {title}"))
-        return self.narrative.cell(row + 1, 1)
-
-    def score(self) -> Cell:
-        row = next(c.row for c in self.narrative["A"] if isinstance(c.value, str) and c.value.startswith("Điểm tự đánh giá"))
-        return self.narrative.cell(row, 2)
-
-    def assessment(self) -> Cell:
-        row = next(c.row for c in self.narrative["A"] if isinstance(c.value, str) and c.value.startswith("Giải trình"))
-        return self.narrative.cell(row + 1, 1)
-
-    def save(self) -> Path:
-        self.wb.save(self.path)
-        return self.path
-
-
-def where(cell: Cell) -> str:
-    return f"{cell.parent.title}!{cell.coordinate}"
-
 
 def validation_of(ws: Worksheet, cell: Cell) -> DataValidation | None:
     found = [dv for dv in ws.data_validations.dataValidation if cell.coordinate in dv.sqref]
     assert len(found) <= 1, f"{cell.coordinate} has {len(found)} validations"
     return found[0] if found else None
 
-
-def fill_valid(form: Form) -> Form:
-    """A complete, valid filling: the base every wrong form below changes one thing in."""
-    form.at(DAN_VAN, VALUE).value = "Đạt"
-    form.at(NHA_O, VALUE).value = 120
-    form.at(NUOC_SACH, NUMERATOR).value = 694
-    form.at(NUOC_SACH, DENOMINATOR).value = 788
-    form.at(HAI_LONG, VALUE).value = 96.5
-    for title in SECTIONS:
-        form.section(title).value = f"Nội dung phần {title}."
-    form.score().value = 90
-    return form
 
 
 @pytest.fixture()

@@ -1,0 +1,42 @@
+"""Collect the units' replies from the reply mailbox and answer them."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from prefect import flow
+from prefect.runtime import flow_run
+
+from cascade import clock
+from cascade.settings import get_settings
+from flows.deliver_outbox import deliver_outbox
+from tasks.collect import IntakeTally, chunks, collect_batch, list_replies
+from tasks.outbox import DeliveryTally
+
+EVERY = timedelta(minutes=10)  # how often the deployment runs
+
+
+def _run_name() -> str:
+    as_of = flow_run.parameters.get("as_of")
+    return f"collect-replies-{as_of or 'today'}"
+
+
+@flow(name="collect-replies", flow_run_name=_run_name)
+def collect_replies(as_of: date | None = None) -> tuple[IntakeTally, DeliveryTally]:
+    """Read every reply waiting in the inbox: record the forms, answer the units, quarantine or set aside the rest.
+
+    Each message's outcome is committed before it is moved out of the inbox, so a crashed run
+    loses nothing and the next run never records a message twice. `as_of` defaults to today
+    (the scheduled runs); a replayed day counts each reply as received no later than that day.
+    """
+    day = as_of or clock.today()
+    uids = list_replies()
+    tally = IntakeTally()
+    for batch in chunks(uids, get_settings().imap_batch_size):
+        tally += collect_batch(batch, day)
+    return tally, deliver_outbox(day)
+
+
+def deployment():  # type: ignore[no-untyped-def]
+    """The collection as a Prefect deployment, every ten minutes (served by `cascade serve`)."""
+    return collect_replies.to_deployment(name="collect-replies", interval=EVERY, tags=["intake"])
