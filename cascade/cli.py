@@ -273,6 +273,72 @@ def deliver(as_of: AsOf = None) -> None:
     console.print(f"Emails sent {tally.sent}, retrying {tally.retrying}, failed {tally.failed}.")
 
 
+OUTCOME_WORDS = {"recorded": "Đã ghi nhận", "refused": "Đã trả lời lỗi", "quarantined": "Cách ly", "set_aside": "Cần xem xét"}
+
+
+def _replies_table(ids: list[int] | None, outcome: str | None = None, limit: int = 50) -> Table:
+    from sqlalchemy import select
+
+    from models.assignment import Assignment
+    from models.db import session_scope
+    from models.inbound import InboundEmail
+    from models.unit import Unit
+
+    query = select(InboundEmail, Unit.code).outerjoin(Assignment, Assignment.id == InboundEmail.assignment_id).outerjoin(Unit, Unit.id == Assignment.unit_id)
+    if ids is not None:
+        query = query.where(InboundEmail.id.in_(ids))
+    if outcome:
+        query = query.where(InboundEmail.outcome == outcome)
+    table = Table("Nhận lúc", "Người gửi", "Tiêu đề", "Đơn vị", "Kết quả", "Thư mục", "Lý do")
+    with session_scope() as session:
+        for row, unit in session.execute(query.order_by(InboundEmail.id.desc()).limit(limit)):
+            table.add_row(
+                row.arrived_at.astimezone(clock.VN_TZ).strftime("%d/%m/%Y %H:%M"), row.sender or "-", row.subject[:60], unit or "-",
+                OUTCOME_WORDS[row.outcome], row.folder, row.detail.splitlines()[0] if row.detail else row.reason,
+            )  # fmt: skip
+    return table
+
+
+@app.command("collect")
+def collect(
+    as_of: AsOf = None,
+    every: Annotated[int | None, typer.Option(help="Keep collecting every N minutes until Ctrl-C (without a Prefect server; `cascade serve` schedules it instead).", min=1)] = None,
+) -> None:
+    """Read the units' replies from the reply mailbox (IMAP): record the forms, answer the units, set the rest aside."""
+    import time
+
+    from flows.collect_replies import collect_replies
+
+    ready()
+    while True:
+        day = parse_day(as_of)
+        tally, delivery = run(lambda: collect_replies(day))
+        if tally.fetched:
+            console.print(_replies_table(list(tally.inbound_ids)))
+        console.print(
+            f"Replies read {tally.fetched}: recorded {tally.recorded}, answered with problems {tally.refused}, quarantined {tally.quarantined}, "
+            f"set aside {tally.set_aside}, already handled {tally.seen_before}. Emails sent {delivery.sent}, failed {delivery.failed}."
+        )
+        if every is None:
+            return
+        try:
+            time.sleep(every * 60)
+        except KeyboardInterrupt:
+            return
+
+
+@app.command("replies")
+def replies(
+    outcome: Annotated[str | None, typer.Option(help="Only: recorded, refused, quarantined or set_aside.")] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
+) -> None:
+    """The replies read so far, newest first, with what became of each and why."""
+    if outcome is not None and outcome not in OUTCOME_WORDS:
+        raise typer.BadParameter(f"expected one of {', '.join(OUTCOME_WORDS)}, got {outcome!r}")
+    ready()
+    console.print(_replies_table(None, outcome, limit))
+
+
 @app.command("remind")
 def remind(as_of: AsOf = None, plan: Annotated[str | None, typer.Option(help="Only this plan.")] = None) -> None:
     """Queue and send the reminders and overdue notices due on the day."""

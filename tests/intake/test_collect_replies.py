@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
+
+from cascade.settings import get_settings
 
 from flows.collect_replies import collect_replies
 from models.db import session_scope
 from models.inbound import InboundEmail, IntakeOutcome, IntakeReason
-from models.submission import Channel
+from models.outbox import EmailKind, OutboundEmail
+from models.submission import Channel, ReviewAction
+from models.unit import Unit
+from tasks.inbox import MailboxError, fetch, inbox_uids, mailbox
+from tasks.intake import decide
+from tasks.review import review_submission
 from tests.fixtures.forms import NHA_O, VALUE
 from tests.flows.helpers import text_part
-from tests.intake.conftest import SECRETARIAT, Replies
+from tests.intake.conftest import REPLY_MAILBOX, SECRETARIAT, Replies
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -56,3 +65,269 @@ def test_a_correct_reply_becomes_a_version_and_gets_a_receipt(replies: Replies) 
     assert "1.234 căn" in text_part(receipt) and "đúng hạn" in text_part(receipt)
     assert "Bien ban hop.pdf" in text_part(receipt)
     assert delivery.sent >= 1
+
+
+def test_a_wrong_form_gets_a_precise_error_reply(replies: Replies) -> None:
+    form = replies.form("U2")
+    form.at(NHA_O, VALUE).value = "khoảng 30"
+    cell = f"Chỉ tiêu!{form.at(NHA_O, VALUE).coordinate}"
+    message_id = replies.reply("U2", form.save())
+
+    tally, _ = collect_replies(DAY)
+
+    assert (tally.recorded, tally.refused) == (0, 1)
+    assert replies.versions("U2") == []
+    [answer] = replies.answers("U2", "Chưa ghi nhận báo cáo")
+    assert answer["In-Reply-To"] == message_id
+    text = text_part(answer)
+    assert cell in text and "“khoảng 30”" in text and "cần nhập một số" in text
+    [filed] = replies.messages(PROCESSED)
+    assert "cascade-form-problems" in filed.flags
+    [row] = inbound()
+    assert (row.outcome, row.reason) == (IntakeOutcome.REFUSED, IntakeReason.FORM_PROBLEMS)
+    assert cell in row.detail
+
+
+def test_a_spoofed_sender_is_quarantined_and_the_secretariat_told(replies: Replies) -> None:
+    form = replies.form("U1")
+    replies.reply("U1", form.save(), sender="ke.gia.mao@example.com")
+
+    tally, _ = collect_replies(DAY)
+
+    assert (tally.recorded, tally.quarantined) == (0, 1)
+    assert replies.versions("U1") == []
+    [held] = replies.messages(QUARANTINE)
+    assert held.sender == "ke.gia.mao@example.com" and "cascade-sender-mismatch" in held.flags
+    assert replies.messages("INBOX") == [] and replies.messages(PROCESSED) == []
+    [alert] = [m for m in replies.smtp.messages() if m["Subject"].startswith("Thư báo cáo bị cách ly")]
+    assert [a.addr_spec for a in alert["To"].addresses] == [SECRETARIAT]
+    assert "ke.gia.mao@example.com" in text_part(alert) and replies.address("U1") in text_part(alert)
+    # Nobody answers the forger, and the unit gets no receipt.
+    recipients = {a.addr_spec for m in replies.smtp.messages() for a in m["To"].addresses}
+    assert "ke.gia.mao@example.com" not in recipients
+    assert replies.answers("U1", "Đã nhận") == []
+
+
+def test_an_auto_reply_is_set_aside_unanswered(replies: Replies) -> None:
+    before = len(replies.smtp.messages())
+    replies.reply(
+        "U3", subject="Trả lời tự động: đang nghỉ phép", body="Tôi đang nghỉ phép đến ngày 25/10.",
+        headers={"Auto-Submitted": "auto-replied", "X-Autoreply": "yes"},
+    )  # fmt: skip
+
+    tally, _ = collect_replies(DAY)
+
+    assert (tally.set_aside, tally.recorded) == (1, 0)
+    [aside] = replies.messages(REVIEW)
+    assert "cascade-auto-reply" in aside.flags
+    assert len(replies.smtp.messages()) == before  # no answer to an autoresponder, ever
+    [row] = inbound()
+    assert (row.outcome, row.reason) == (IntakeOutcome.SET_ASIDE, IntakeReason.AUTO_REPLY)
+
+
+def test_the_same_reply_twice_is_one_version(replies: Replies) -> None:
+    replies.reply("U1", replies.form("U1").save())
+    [raw] = replies.raw_inbox()
+    collect_replies(DAY)
+    replies.append(raw)  # delivered again: a retrying mail server, a copy moved back by hand
+
+    tally, _ = collect_replies(DAY)
+
+    assert (tally.fetched, tally.seen_before, tally.recorded) == (1, 1, 0)
+    assert [v.version for v in replies.versions("U1")] == [1]
+    assert len(replies.answers("U1", "Đã nhận báo cáo")) == 1
+    assert len(replies.messages(PROCESSED)) == 2 and replies.messages("INBOX") == []
+    assert len(inbound()) == 1
+
+
+def test_a_crash_before_the_move_loses_and_repeats_nothing(replies: Replies, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tasks.collect
+
+    replies.reply("U1", replies.form("U1").save())
+    real = tasks.collect.file_away
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise ConnectionResetError("the connection dropped after the commit")
+
+    monkeypatch.setattr(tasks.collect, "file_away", crash)
+    with pytest.raises(ConnectionResetError):
+        collect_replies(DAY)
+    assert [v.version for v in replies.versions("U1")] == [1]  # committed before the crash
+    assert len(replies.messages("INBOX")) == 1  # and still in the inbox
+
+    monkeypatch.setattr(tasks.collect, "file_away", real)
+    tally, _ = collect_replies(DAY)
+
+    assert (tally.fetched, tally.seen_before, tally.recorded) == (1, 1, 0)
+    assert [v.version for v in replies.versions("U1")] == [1]
+    assert len(replies.answers("U1", "Đã nhận báo cáo")) == 1
+    assert replies.messages("INBOX") == [] and len(replies.messages(PROCESSED)) == 1
+
+
+@pytest.mark.parametrize(
+    ("how", "options"),
+    [
+        ("thread", {"to": REPLY_MAILBOX, "subject": "Re: báo cáo năm"}),  # the bare mailbox, answered in the thread
+        ("subject", {"to": REPLY_MAILBOX, "threaded": False}),  # a new message keeping the subject's reference
+        ("form", {"to": REPLY_MAILBOX, "subject": "Báo cáo năm 2024", "threaded": False}),  # only the form says whose it is
+    ],
+)
+def test_a_reply_is_matched_without_its_reply_address(replies: Replies, how: str, options: dict[str, object]) -> None:
+    if how == "subject":
+        options = {**options, "subject": "Gửi lại: " + replies.notice("U4")["Subject"]}
+    replies.reply("U4", replies.form("U4").save(), **options)
+
+    tally, _ = collect_replies(DAY)
+
+    assert tally.recorded == 1, inbound()[0].detail
+    assert [v.version for v in replies.versions("U4")] == [1]
+
+
+def test_a_message_matching_nothing_is_set_aside(replies: Replies) -> None:
+    replies.reply("U1", to=REPLY_MAILBOX, subject="Hỏi về kế hoạch", body="Xin hỏi thời hạn báo cáo?", threaded=False, sender="dan@example.com")
+
+    tally, _ = collect_replies(DAY)
+
+    assert tally.set_aside == 1
+    [aside] = replies.messages(REVIEW)
+    assert "cascade-no-match" in aside.flags
+    [row] = inbound()
+    assert (row.reason, row.assignment_id) == (IntakeReason.NO_MATCH, None)
+
+
+def test_a_reply_without_the_form_is_set_aside_and_the_unit_told(replies: Replies) -> None:
+    scan = replies.folder / "bao-cao-ky.pdf"
+    scan.parent.mkdir(parents=True, exist_ok=True)
+    scan.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    replies.reply("U2", scan)
+
+    tally, _ = collect_replies(DAY)
+
+    assert tally.set_aside == 1 and replies.versions("U2") == []
+    assert "cascade-no-form" in replies.messages(REVIEW)[0].flags
+    [answer] = replies.answers("U2", "Chưa nhận được biểu mẫu")
+    assert "bao-cao-ky.pdf" in text_part(answer) and "biểu mẫu Excel" in text_part(answer)
+
+
+def test_another_units_form_is_refused_by_name(replies: Replies) -> None:
+    replies.reply("U1", replies.form("U2").save())
+
+    collect_replies(DAY)
+
+    assert replies.versions("U1") == [] and replies.versions("U2") == []
+    [answer] = replies.answers("U1", "Chưa ghi nhận")
+    with session_scope() as session:
+        u2 = session.scalars(select(Unit).where(Unit.code == "U2")).one().name
+    assert f"giao cho {u2}, không phải của nhiệm vụ GV-" in " ".join(text_part(answer).split())
+    assert replies.answers("U2", "Chưa ghi nhận") == []
+
+
+def test_evidence_of_a_refused_type_refuses_the_whole_reply(replies: Replies) -> None:
+    program = replies.folder / "U1" / "cai-dat.exe"
+    form = replies.form("U1").save()
+    program.write_bytes(b"MZ\x90\x00" + b"\x00" * 64)
+    replies.reply("U1", form, program)
+
+    collect_replies(DAY)
+
+    assert replies.versions("U1") == []
+    [answer] = replies.answers("U1", "Chưa ghi nhận")
+    assert "cai-dat.exe" in text_part(answer) and "loại tệp không được nhận" in text_part(answer)
+    assert inbound()[0].reason == IntakeReason.FILE_PROBLEMS
+
+
+def test_a_message_over_the_size_limit_is_set_aside_unread(replies: Replies, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CASCADE_IMAP_MAX_MESSAGE_MB", "0.01")
+    get_settings.cache_clear()
+    replies.reply("U1", replies.form("U1").save())
+
+    tally, _ = collect_replies(DAY)
+
+    assert tally.set_aside == 1 and replies.versions("U1") == []
+    assert inbound()[0].reason == IntakeReason.TOO_LARGE
+    assert "cascade-too-large" in replies.messages(REVIEW)[0].flags
+
+
+def test_a_reply_to_an_accepted_report_is_refused(replies: Replies) -> None:
+    replies.reply("U1", replies.form("U1").save())
+    collect_replies(DAY)
+    [version] = replies.versions("U1")
+    review_submission(version.id, ReviewAction.ACCEPT, reviewer="vanphong", as_of=DAY)
+    form = replies.form("U1")
+    form.at(NHA_O, VALUE).value = 121
+    replies.reply("U1", form.save())
+
+    tally, _ = collect_replies(DAY)
+
+    assert tally.refused == 1 and len(replies.versions("U1")) == 1
+    [answer] = replies.answers("U1", "Chưa ghi nhận")
+    assert "đã được chấp nhận" in text_part(answer)
+
+
+def test_two_workers_on_one_message_record_it_once(replies: Replies, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both read the message before either commits (a barrier holds them): one version, one receipt, one row."""
+    import tasks.intake
+
+    replies.reply("U1", replies.form("U1").save())
+    with mailbox() as box:
+        [message] = fetch(box, inbox_uids(box), 10 * 1024 * 1024)
+    barrier = threading.Barrier(2, timeout=30)
+    judge = tasks.intake._judge
+
+    def judge_together(*args, **kwargs):  # type: ignore[no-untyped-def]
+        barrier.wait()
+        return judge(*args, **kwargs)
+
+    monkeypatch.setattr(tasks.intake, "_judge", judge_together)
+    with ThreadPoolExecutor(2) as pool:
+        decisions = list(pool.map(lambda _: decide(message, DAY), range(2)))
+
+    assert sorted(d.seen_before for d in decisions) == [False, True]
+    assert {d.inbound_id for d in decisions} == {inbound()[0].id}
+    assert [v.version for v in replies.versions("U1")] == [1]
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(OutboundEmail).where(OutboundEmail.kind == EmailKind.RECEIPT)) == 1
+
+
+def test_a_wrong_password_stops_the_run_with_the_reason(replies: Replies, monkeypatch: pytest.MonkeyPatch) -> None:
+    replies.reply("U1", replies.form("U1").save())
+    monkeypatch.setenv("CASCADE_IMAP_PASSWORD", "sai-mat-khau")
+    get_settings.cache_clear()
+
+    with pytest.raises(MailboxError, match="refused the login of 'baocao'"):
+        collect_replies(DAY)
+    assert len(replies.messages("INBOX")) == 1 and inbound() == []
+
+
+def test_cascade_collect_and_replies_from_the_command_line(replies: Replies, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from cascade import cli
+
+    monkeypatch.setattr(cli.console, "width", 240)
+    replies.reply("U1", replies.form("U1").save())
+    replies.reply("U2", replies.form("U1").save(), sender="ke.gia.mao@example.com")
+    runner = CliRunner()
+
+    result = runner.invoke(cli.app, ["collect", "--as-of", "20/10/2024"])
+
+    assert result.exit_code == 0, result.output
+    assert "Replies read 2: recorded 1, answered with problems 0, quarantined 1, set aside 0, already handled 0." in result.output
+    assert "Đã ghi nhận" in result.output and "Cách ly" in result.output
+    listed = runner.invoke(cli.app, ["replies", "--outcome", "quarantined"])
+    assert listed.exit_code == 0, listed.output
+    assert "ke.gia.mao@example.com" in listed.output and "Đã ghi nhận" not in listed.output
+    again = runner.invoke(cli.app, ["collect", "--as-of", "20/10/2024"])
+    assert "Replies read 0" in again.output
+
+
+def test_cascade_collect_without_a_mailbox_says_what_to_set(workspace, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from cascade import cli
+
+    monkeypatch.delenv("CASCADE_IMAP_HOST", raising=False)
+    get_settings.cache_clear()
+    result = CliRunner().invoke(cli.app, ["collect"])
+    assert result.exit_code == 1
+    assert "no reply mailbox is configured: set CASCADE_IMAP_HOST" in result.output
