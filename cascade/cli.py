@@ -276,7 +276,8 @@ def deliver(as_of: AsOf = None) -> None:
 OUTCOME_WORDS = {"recorded": "Đã ghi nhận", "refused": "Đã trả lời lỗi", "quarantined": "Cách ly", "set_aside": "Cần xem xét"}
 
 
-def _replies_table(ids: list[int] | None, outcome: str | None = None, limit: int = 50) -> Table:
+def replies_table(ids: list[int] | None, outcome: str | None = None, limit: int = 50) -> Table:
+    """The replies read (those of `ids`, or all), newest first: when, who, which unit, what became of them and why."""
     from sqlalchemy import select
 
     from models.assignment import Assignment
@@ -289,7 +290,7 @@ def _replies_table(ids: list[int] | None, outcome: str | None = None, limit: int
         query = query.where(InboundEmail.id.in_(ids))
     if outcome:
         query = query.where(InboundEmail.outcome == outcome)
-    table = Table("Nhận lúc", "Người gửi", "Tiêu đề", "Đơn vị", "Kết quả", "Thư mục", "Lý do")
+    table = Table("Nhận lúc", "Người gửi", "Tiêu đề", "Đơn vị", "Kết quả", "Thư mục", "Lý do", title="Thư trả lời đã đọc")
     with session_scope() as session:
         for row, unit in session.execute(query.order_by(InboundEmail.id.desc()).limit(limit)):
             table.add_row(
@@ -314,7 +315,7 @@ def collect(
         day = parse_day(as_of)
         tally, delivery = run(lambda: collect_replies(day))
         if tally.fetched:
-            console.print(_replies_table(list(tally.inbound_ids)))
+            console.print(replies_table(list(tally.inbound_ids)))
         console.print(
             f"Replies read {tally.fetched}: recorded {tally.recorded}, answered with problems {tally.refused}, quarantined {tally.quarantined}, "
             f"set aside {tally.set_aside}, already handled {tally.seen_before}. Emails sent {delivery.sent}, failed {delivery.failed}."
@@ -336,7 +337,7 @@ def replies(
     if outcome is not None and outcome not in OUTCOME_WORDS:
         raise typer.BadParameter(f"expected one of {', '.join(OUTCOME_WORDS)}, got {outcome!r}")
     ready()
-    console.print(_replies_table(None, outcome, limit))
+    console.print(replies_table(None, outcome, limit))
 
 
 @app.command("remind")

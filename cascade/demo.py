@@ -24,7 +24,9 @@ from rich.console import Console
 from rich.table import Table
 
 from cascade.formatting import vn_number
+from cascade.demo_email import EmailingUnit, latest_to, mistype_score, save_form
 from cascade.demo_portal import Secretariat, UnitOffice, link_in, minimal_pdf
+from cascade.imap_server import LocalImapServer
 from cascade.mailbox import LocalMailbox, read_maildir
 from cascade.portal.app import create_app
 from cascade.portal.jobs import Jobs
@@ -50,6 +52,9 @@ FORM_UNIT = "tb.gialoc.yt"  # uploads on the portal the Excel form sent with its
 EVIDENCE_UNIT = "tb.antinh.ca"  # attaches scanned minutes as evidence
 RETURNED_UNIT = "tb.antinh.qs"  # its ward returns its report with a comment; it corrects and resubmits
 RETURN_DAY, RESUBMIT_DAY = date(2024, 10, 22), date(2024, 10, 23)
+EMAIL_UNIT = "tb.giabinh.qs"  # replies to its notice with the filled Excel form: once with a slip, then corrected
+AWAY_UNIT = "tb.lochung.yt"  # its autoresponder answers the first reminder; the reply is set aside
+REPLY_MAILBOX = "baocao@trangbang.example.gov.vn"
 DASHBOARD_PASSWORD = "demo"
 RETURN_COMMENT = "Đề nghị bổ sung vào phần kết quả số buổi tiếp xúc, đối thoại với Nhân dân trong năm và kết quả giải quyết kiến nghị."
 RESUBMIT_ADDITION = "Bổ sung: trong năm tổ chức 4 buổi tiếp xúc, đối thoại với Nhân dân; 12/12 kiến nghị đã được giải quyết."
@@ -166,8 +171,13 @@ def type_into_form(path: Path, data: SubmissionInput) -> None:
     wb.save(path)
 
 
-def use_workspace(workspace: Path, smtp_port: int, portal_url: str) -> None:
+def use_workspace(workspace: Path, smtp_port: int, portal_url: str, imap: LocalImapServer | None = None) -> None:
     from models.db import reset_engines
+
+    for name in ("CASCADE_IMAP_HOST", "CASCADE_IMAP_PORT", "CASCADE_IMAP_SECURITY", "CASCADE_IMAP_USER", "CASCADE_IMAP_PASSWORD"):
+        os.environ.pop(name, None)
+    if imap is not None:
+        os.environ.update(imap.settings_env())
 
     os.environ["CASCADE_PORTAL_BASE_URL"] = portal_url
     os.environ["CASCADE_DASHBOARD_PASSWORD"] = DASHBOARD_PASSWORD
@@ -178,15 +188,38 @@ def use_workspace(workspace: Path, smtp_port: int, portal_url: str) -> None:
     os.environ["CASCADE_SMTP_STARTTLS"] = "false"
     os.environ["CASCADE_SMTP_USER"] = "vanthu@trangbang.example.gov.vn"
     os.environ["CASCADE_MAIL_FROM_NAME"] = "UBND thị xã Trảng Bàng"
-    os.environ["CASCADE_MAIL_REPLY_TO"] = "baocao@trangbang.example.gov.vn"
+    os.environ["CASCADE_MAIL_REPLY_TO"] = REPLY_MAILBOX
     os.environ.pop("CASCADE_DATABASE_URL", None)
     os.environ.pop("CASCADE_SMTP_PASSWORD", None)
     get_settings.cache_clear()
     reset_engines()
 
 
+def report_by_email(workspace: Path, maildir: Path, smtp_port: int, data: SubmissionInput, when: date, console: Console) -> None:
+    """A unit saves the form from its notice, fills it and replies; the system answers its slip cell by cell; it corrects and replies again."""
+    from flows.collect_replies import collect_replies
+
+    address = unit_address(data.unit)
+    office = EmailingUnit(address, smtp_port)
+    notice = latest_to(read_maildir(maildir), address, "Giao nhiệm vụ báo cáo")
+    form = save_form(notice, workspace / "units" / data.unit)
+    type_into_form(form, data)
+    cell = mistype_score(form, "khoảng 90")
+    office.reply(notice, [form], "Kính gửi Văn phòng, đơn vị gửi báo cáo năm theo biểu mẫu đính kèm.")
+    collect_replies(when)
+    answer = latest_to(read_maildir(maildir), address, "Chưa ghi nhận")
+    problem = next(line.strip(" -") for line in answer.get_body(preferencelist=("plain",)).get_content().splitlines() if cell in line)  # type: ignore[union-attr]
+    console.print(f"  {when:%d/%m/%Y}  {data.unit:<15} replies to its notice with the Excel form; the system answers: {problem}", highlight=False)
+    type_into_form(form, data)
+    office.reply(answer, [form], "Đơn vị gửi lại biểu mẫu đã sửa điểm tự đánh giá.")
+    tally, _ = collect_replies(when)
+    receipt = latest_to(read_maildir(maildir), address, "Đã nhận báo cáo")
+    console.print(f"  {when:%d/%m/%Y}  {data.unit:<15} replies again with the form corrected: recorded {tally.recorded}; receipt “{receipt['Subject']}”", highlight=False)
+
+
 def run_demo(workspace: Path, console: Console) -> None:
     from flows.cascade_plan import cascade_plan
+    from flows.collect_replies import collect_replies
     from flows.consolidate import consolidate
     from flows.issue_plan import issue_plan
     from flows.record_submission import submit_report
@@ -211,15 +244,18 @@ def run_demo(workspace: Path, console: Console) -> None:
 
     day = Day(CASCADE_DAY)
     port = free_port(8765)
-    with LocalMailbox(maildir) as mailbox:
-        use_workspace(workspace, mailbox.port, f"http://127.0.0.1:{port}")
+    with LocalImapServer(user="baocao") as imap, LocalMailbox(maildir, deliveries=[imap.delivery(REPLY_MAILBOX)]) as mailbox:
+        use_workspace(workspace, mailbox.port, f"http://127.0.0.1:{port}", imap)
         create_schema()
         jobs = Jobs()
         with serving(create_app(lambda: day.value, jobs=jobs), "127.0.0.1", port) as portal_url:
             console.rule("[bold]1. Import the org chart (3 levels) and the town's plan")
             units = import_units(EXAMPLE / "units.yaml")
             key = import_plan(EXAMPLE / "plan.yaml")
-            console.print(f"Units: {units.created} created. Plan: {key}. Local SMTP sink on 127.0.0.1:{mailbox.port}; portal on {portal_url}.")
+            console.print(
+                f"Units: {units.created} created. Plan: {key}. Local SMTP server on 127.0.0.1:{mailbox.port}; reply mailbox {REPLY_MAILBOX} "
+                f"in Dovecot (IMAP 127.0.0.1:{imap.port}); portal on {portal_url}."
+            )
 
             console.rule(f"[bold]2. The town cascades its plan on {CASCADE_DAY:%d/%m/%Y}")
             result = cascade_plan(PLAN_KEY, CASCADE_DAY)
@@ -243,7 +279,7 @@ def run_demo(workspace: Path, console: Console) -> None:
                     queued, _ = send_reminders(when)
                     console.print(f"  {when:%d/%m/%Y}  reminders run: {queued} sent")
 
-            console.rule("[bold]4. The units report on the portal, from the link in their email; reminders go out; a ward returns a report")
+            console.rule("[bold]4. The units report on the portal or by replying to their email; reminders go out; a ward returns a report")
             files = {submission_input(path).unit: path for path in sorted((EXAMPLE / "submissions").glob("*.yaml"))}
             timeline = sorted(
                 [(when, 0, "report", path) for when, path in submission_days(list(files.values()))]
@@ -256,8 +292,16 @@ def run_demo(workspace: Path, console: Console) -> None:
                 if action == "remind":
                     queued, _ = send_reminders(when)
                     console.print(f"  {when:%d/%m/%Y}  reminders run: {queued} sent")
+                    if when == REPORT_REMINDER_DAYS[0]:
+                        away = unit_address(AWAY_UNIT)
+                        EmailingUnit(away, mailbox.port).out_of_office(latest_to(read_maildir(maildir), away, "Nhắc hạn"), "25/10/2024")
+                        tally, _ = collect_replies(when)
+                        console.print(f"  {when:%d/%m/%Y}  {AWAY_UNIT}'s autoresponder answers the reminder: collected, set aside {tally.set_aside} (no answer to a machine)")
                     continue
                 data = submission_input(path)
+                if data.unit == EMAIL_UNIT:
+                    report_by_email(workspace, maildir, mailbox.port, data, when, console)
+                    continue
                 link = link_in(read_maildir(maildir), unit_address(data.unit))
                 how = "typed on the portal"
                 if action == "return":
@@ -339,6 +383,11 @@ def run_demo(workspace: Path, console: Console) -> None:
         console.print(f"{label:<22}{path}", highlight=False)
     if not pdfs:
         console.print("No PDF: LibreOffice is not installed (make demo installs it when run as root).")
+
+    console.rule("[bold]Reply mailbox")
+    from cascade.cli import replies_table
+
+    console.print(replies_table(None, limit=20))
 
     console.rule("[bold]Portal")
     with session_scope() as session:

@@ -275,7 +275,7 @@ def _judge(reply: _Reply, assignment: Assignment, as_of: date, arrived_at: datet
     if len(forms) > 1:
         return _Verdict(
             IntakeOutcome.REFUSED, IntakeReason.FILE_PROBLEMS, assignment_id=assignment.id,
-            problems=(f"Thư kèm {len(forms)} biểu mẫu ({', '.join(f.name for f in forms)}); mỗi thư chỉ gửi một biểu mẫu.",),
+            detail="Đã trả lời đơn vị lỗi về tệp kèm:", problems=(f"Thư kèm {len(forms)} biểu mẫu ({', '.join(f.name for f in forms)}); mỗi thư chỉ gửi một biểu mẫu.",),
         ), None, []  # fmt: skip
     form = forms[0]
     spool = _spool()
@@ -287,7 +287,7 @@ def _judge(reply: _Reply, assignment: Assignment, as_of: date, arrived_at: datet
         except FormError as exc:
             return _Verdict(
                 IntakeOutcome.REFUSED, IntakeReason.FORM_PROBLEMS, assignment_id=assignment.id,
-                problems=tuple(str(p) for p in exc.problems), detail=f"Biểu mẫu {form.name}: {len(exc.problems)} lỗi.",
+                problems=tuple(str(p) for p in exc.problems), detail=f"Đã trả lời đơn vị {len(exc.problems)} lỗi trong biểu mẫu {form.name}:",
             ), None, []  # fmt: skip
     finally:
         for leftover in spool.iterdir():
@@ -295,7 +295,9 @@ def _judge(reply: _Reply, assignment: Assignment, as_of: date, arrived_at: datet
         spool.rmdir()
     stored, problems = _store_files(list(reply.files))  # the form itself is kept too, as received
     if problems:
-        return _Verdict(IntakeOutcome.REFUSED, IntakeReason.FILE_PROBLEMS, problems=tuple(problems), assignment_id=assignment.id), None, []
+        return _Verdict(
+            IntakeOutcome.REFUSED, IntakeReason.FILE_PROBLEMS, detail="Đã trả lời đơn vị lỗi về tệp kèm:", problems=tuple(problems), assignment_id=assignment.id,
+        ), None, []  # fmt: skip
     return _Verdict(IntakeOutcome.RECORDED, IntakeReason.RECORDED, assignment_id=assignment.id), replace(data, source_key=f"email:{reply.key}"), stored
 
 
@@ -379,6 +381,7 @@ def _write(reply: _Reply, fetched: Fetched, verdict: _Verdict, data: object | No
                 if is_new:
                     queue_receipt(session, submission, as_of=as_of, in_reply_to=reply.message_id)
                 row.submission_id, version = submission.id, submission.version
+                row.detail = f"Lần gửi thứ {version} của {assignment.unit.name}." if is_new else f"Đã ghi nhận trước đó (lần gửi thứ {version})."
             elif verdict.outcome == IntakeOutcome.QUARANTINED and assignment is not None:
                 _alert_secretariat(session, assignment, reply, verdict, arrived_at, as_of)
             elif assignment is not None and verdict.reason in (IntakeReason.FORM_PROBLEMS, IntakeReason.FILE_PROBLEMS, IntakeReason.NOT_OPEN, IntakeReason.NO_FORM):

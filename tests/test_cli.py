@@ -83,9 +83,17 @@ def test_demo_runs_the_whole_cycle(tmp_path, monkeypatch) -> None:
     assert "tb.lochung  issues 104-kh-ubnd-2024--tb.lochung: 6 assignments" in out.output
     assert "Wards reported 4/4 (on time 4, late 0); targets met 2/4." in out.output
     # The units report on the portal, through the links in their emails; one is returned and corrected.
-    assert out.output.count("(typed on the portal") == 10 and "uploaded on the portal" in out.output
+    assert out.output.count("(typed on the portal") == 9 and "uploaded on the portal" in out.output
     assert "tb.antinh.ca    version 1 (typed on the portal, with evidence Bien ban" in out.output
     assert "tb.antinh.qs    version 2 (corrected after the return)" in out.output
+    # One unit replies to its notice with the Excel form: its slip is answered cell by cell, its correction recorded;
+    # another unit's autoresponder is set aside, unanswered. The replies went through SMTP into Dovecot and back over IMAP.
+    assert "tb.giabinh.qs   replies to its notice with the Excel form; the system answers: Nội dung báo cáo!B" in out.output
+    assert "“khoảng 90”, không phải là số" in out.output
+    assert "tb.giabinh.qs   replies again with the form corrected: recorded 1; receipt “Đã nhận báo cáo:" in out.output
+    assert "tb.lochung.yt's autoresponder answers the reminder: collected, set aside 1" in out.output
+    assert re.search(r"quansu@giabinh\S*\s+│.*│ Đã ghi nhận\s+│ Đã xử lý", out.output)
+    assert re.search(r"tramyte@lochung\S*\s+│.*│ Cần xem xét\s+│ Cần xem xét", out.output)
     assert len(re.findall(r"^tb\.\S+\s+http://127\.0\.0\.1:\d+/u/[A-Za-z0-9_-]{32}$", out.output, re.M)) == 16
     reports = {path.parent.name: path.read_text(encoding="utf-8") for path in (tmp_path / "demo" / "reports").rglob("*.md")}
     assert set(reports) == {"104-kh-ubnd-2024", *(f"104-kh-ubnd-2024--tb.{ward}" for ward in ("giabinh", "gialoc", "antinh", "lochung"))}
@@ -95,6 +103,7 @@ def test_demo_runs_the_whole_cycle(tmp_path, monkeypatch) -> None:
     printed = out.output.split("Emails: ")[1].split("\nReport:")[0]
     assert len(messages) == sum(int(part.rsplit("×", 1)[1]) for part in printed.replace("\n", " ").split(", "))
     assert "Trả lại để bổ sung báo cáo ×1" in printed.replace("\n", " ")  # the returned unit was told why
+    assert "Chưa ghi nhận báo cáo ×1" in " ".join(printed.split())  # the emailing unit's slip
     shutil.rmtree(tmp_path / "demo")
 
 
