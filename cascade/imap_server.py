@@ -10,6 +10,7 @@ for those recipients, so replies reach the mailbox through a real SMTP hop.
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
 import shutil
@@ -42,11 +43,11 @@ def _config(root: Path, port: int, passwd: Path, uid: int) -> str:
     if os.geteuid() == 0:
         # Dovecot refuses to open mail as root: the mailbox belongs to 'nobody', its helpers to Debian's users.
         users = "default_login_user = dovenull\ndefault_internal_user = dovecot\n"
-        chroots = ""
+        chroot = ""
     else:  # an unprivileged Dovecot runs every process as its caller and cannot chroot
-        me = pwd.getpwuid(os.getuid()).pw_name
-        users = f"default_login_user = {me}\ndefault_internal_user = {me}\n"
-        chroots = "service anvil {\n  chroot =\n}\n"
+        me, group = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
+        users = f"default_login_user = {me}\ndefault_internal_user = {me}\ndefault_internal_group = {group}\n"
+        chroot = "  chroot =\n"
     return f"""\
 protocols = imap
 listen = 127.0.0.1
@@ -56,6 +57,7 @@ log_path = {root}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = 0
 first_valid_uid = {uid}
 mail_location = maildir:~/Maildir
 {users}passdb {{
@@ -76,7 +78,13 @@ service imap-login {{
     port = 0
   }}
 }}
-{chroots}"""
+# No growing delay after a failed login (tests log in with a wrong password on purpose).
+service anvil {{
+{chroot}  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+"""
 
 
 class LocalImapServer:

@@ -39,7 +39,7 @@ from tasks.inbox import Fetched
 from tasks.outbox import queue_email
 from tasks.portal import Refusal, refusal
 from tasks.render import assignment_context, recipients
-from tasks.submissions import queue_receipt, queue_to_unit, store_version
+from tasks.submissions import SubmissionInput, queue_receipt, queue_to_unit, store_version
 from templates import render_email
 
 log = logging.getLogger(__name__)
@@ -247,7 +247,7 @@ def _store_files(files: Sequence[_File]) -> tuple[list[StoredFile], list[str]]:
     return stored, problems
 
 
-def _judge(reply: _Reply, assignment: Assignment, as_of: date, arrived_at: datetime) -> tuple[_Verdict, object | None, list[StoredFile]]:
+def _judge(reply: _Reply, assignment: Assignment) -> tuple[_Verdict, SubmissionInput | None, list[StoredFile]]:
     """Read the reply's files against its assignment: the verdict, and the submission and files to record when it is good."""
     unit = assignment.unit
     if reply.sender not in {address.lower() for address in unit.emails}:
@@ -344,7 +344,8 @@ def decide(fetched: Fetched, as_of: date) -> Decision:
         assignment = None if fetched.truncated else find_assignment(session, reply)
         assignment_id = assignment.id if assignment is not None else None
     machine = automatic(reply.message)
-    data, stored = None, []
+    data: SubmissionInput | None = None
+    stored: list[StoredFile] = []
     if machine is not None:
         verdict = _Verdict(IntakeOutcome.SET_ASIDE, machine, detail="Thư trả lời tự động hoặc thư báo lỗi gửi thư; không trả lời.", assignment_id=assignment_id)
     elif fetched.truncated:
@@ -356,11 +357,11 @@ def decide(fetched: Fetched, as_of: date) -> Decision:
         verdict = _Verdict(IntakeOutcome.SET_ASIDE, IntakeReason.NO_MATCH, detail="Không xác định được nhiệm vụ mà thư trả lời (không có mã giao việc, địa chỉ trả lời hay biểu mẫu).")
     else:
         with session_scope() as session:
-            verdict, data, stored = _judge(reply, session.get_one(Assignment, assignment_id), as_of, arrived_at)
+            verdict, data, stored = _judge(reply, session.get_one(Assignment, assignment_id))
     return _write(reply, fetched, verdict, data, stored, arrived_at, as_of)
 
 
-def _write(reply: _Reply, fetched: Fetched, verdict: _Verdict, data: object | None, stored: list[StoredFile], arrived_at: datetime, as_of: date) -> Decision:
+def _write(reply: _Reply, fetched: Fetched, verdict: _Verdict, data: SubmissionInput | None, stored: list[StoredFile], arrived_at: datetime, as_of: date) -> Decision:
     """The decision, its row and what it sends, in one transaction; a second worker that got there first wins."""
     folder = _folder(verdict.outcome)
     try:
@@ -376,7 +377,7 @@ def _write(reply: _Reply, fetched: Fetched, verdict: _Verdict, data: object | No
             version = None
             if verdict.outcome == IntakeOutcome.RECORDED and assignment is not None and data is not None:
                 submission, is_new = store_version(
-                    session, assignment, data, received_at=arrived_at, stored=[(f.filename, f.sha256, f.size) for f in stored],  # type: ignore[arg-type]
+                    session, assignment, data, received_at=arrived_at, stored=[(f.filename, f.sha256, f.size) for f in stored]
                 )
                 if is_new:
                     queue_receipt(session, submission, as_of=as_of, in_reply_to=reply.message_id)
