@@ -278,23 +278,14 @@ OUTCOME_WORDS = {"recorded": "Đã ghi nhận", "refused": "Đã trả lời l�
 
 def replies_table(ids: list[int] | None, outcome: str | None = None, limit: int = 50) -> Table:
     """The replies read (those of `ids`, or all), newest first: when, who, which unit, what became of them and why."""
-    from sqlalchemy import select
-
-    from models.assignment import Assignment
     from models.db import session_scope
-    from models.inbound import InboundEmail
-    from models.unit import Unit
+    from tasks.dashboard import inbound
 
-    query = select(InboundEmail, Unit.code).outerjoin(Assignment, Assignment.id == InboundEmail.assignment_id).outerjoin(Unit, Unit.id == Assignment.unit_id)
-    if ids is not None:
-        query = query.where(InboundEmail.id.in_(ids))
-    if outcome:
-        query = query.where(InboundEmail.outcome == outcome)
     table = Table("Nhận lúc", "Người gửi", "Tiêu đề", "Đơn vị", "Kết quả", "Thư mục", "Lý do", title="Thư trả lời đã đọc")
     with session_scope() as session:
-        for row, unit in session.execute(query.order_by(InboundEmail.id.desc()).limit(limit)):
+        for row in inbound(session, ids=ids, outcome=outcome, limit=limit):
             table.add_row(
-                row.arrived_at.astimezone(clock.VN_TZ).strftime("%d/%m/%Y %H:%M"), row.sender or "-", row.subject[:60], unit or "-",
+                row.arrived_at.astimezone(clock.VN_TZ).strftime("%d/%m/%Y %H:%M"), row.sender or "-", row.subject[:60], row.unit_code or "-",
                 OUTCOME_WORDS[row.outcome], row.folder, row.detail.splitlines()[0] if row.detail else row.reason,
             )  # fmt: skip
     return table

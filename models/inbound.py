@@ -47,7 +47,7 @@ class InboundEmail(Base):
     message_id: Mapped[str | None] = mapped_column(Text)
     sender: Mapped[str | None] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(Text, default="")
-    arrived_at: Mapped[datetime] = mapped_column(comment="When the mailbox received it (IMAP INTERNALDATE).")
+    arrived_at: Mapped[datetime] = mapped_column(comment="When it counts as received: IMAP INTERNALDATE, or the replayed day when earlier.")
     collected_at: Mapped[datetime]
     outcome: Mapped[IntakeOutcome] = mapped_column(String(16), index=True)
     reason: Mapped[IntakeReason] = mapped_column(String(24))

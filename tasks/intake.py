@@ -368,7 +368,7 @@ def _write(reply: _Reply, fetched: Fetched, verdict: _Verdict, data: SubmissionI
         with session_scope() as session:
             row = InboundEmail(
                 message_key=reply.key, message_id=reply.message_id, sender=reply.sender or None, subject=reply.subject,
-                arrived_at=fetched.arrived_at, collected_at=clock.moment(as_of), outcome=verdict.outcome, reason=verdict.reason,
+                arrived_at=arrived_at, collected_at=clock.moment(as_of), outcome=verdict.outcome, reason=verdict.reason,
                 detail="\n".join([verdict.detail, *verdict.problems]).strip(), folder=folder, assignment_id=verdict.assignment_id,
             )  # fmt: skip
             session.add(row)

@@ -27,7 +27,7 @@ from models.db import session_scope
 from models.plan import ReportDuty, plan_by_ref
 from models.report import Report
 from models.submission import Attachment, ReviewAction, Submission
-from tasks.dashboard import STATES, board, plans
+from tasks.dashboard import OUTCOMES, STATES, board, inbound, inbound_counts, plans
 from tasks.portal import page_context
 from tasks.review import review_submission
 from tasks.submissions import attachment_path
@@ -90,7 +90,28 @@ def _plans(request: Request, user: str) -> Response:
              "duties": [{"code": d.code, "title": d.title, "due_on": d.due_on, "kind": str(d.kind)} for d in p.duties]}
             for p in plans(session)
         ]  # fmt: skip
-    return page(request, "admin_plans.html.j2", user=user, plans=rows, jobs=list(request.app.state.jobs.recent), as_of=request.app.state.today())
+        replies = inbound_counts(session)
+    return page(
+        request, "admin_plans.html.j2", user=user, plans=rows, replies=replies, jobs=list(request.app.state.jobs.recent), as_of=request.app.state.today(),
+    )  # fmt: skip
+
+
+def _replies(request: Request, user: str) -> Response:
+    wanted = request.query_params.get("outcome") or ""
+    if wanted and wanted not in OUTCOMES:
+        return not_found()
+    with session_scope() as session:
+        rows = inbound(session, outcome=wanted or None, limit=200)
+        counts = inbound_counts(session)
+    return page(request, "admin_replies.html.j2", user=user, rows=rows, counts=counts, outcomes=OUTCOMES, wanted=wanted)
+
+
+@router.get("/replies")
+async def replies_page(request: Request) -> Response:
+    user = _user(request)
+    if user is None:
+        return _login_redirect()
+    return await run_in_threadpool(_replies, request, user)
 
 
 @router.get("")

@@ -331,3 +331,31 @@ def test_cascade_collect_without_a_mailbox_says_what_to_set(workspace, monkeypat
     result = CliRunner().invoke(cli.app, ["collect"])
     assert result.exit_code == 1
     assert "no reply mailbox is configured: set CASCADE_IMAP_HOST" in result.output
+
+
+def test_the_dashboard_lists_the_replies_people_must_look_at(replies: Replies, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from cascade.portal.app import create_app
+    from cascade.portal.jobs import Jobs
+    from tests.portal.conftest import CSRF, PASSWORD
+
+    replies.reply("U1", replies.form("U1").save(), sender="ke.gia.mao@example.com")
+    replies.reply("U2", replies.form("U2").save())
+    collect_replies(DAY)
+    monkeypatch.setenv("CASCADE_DASHBOARD_PASSWORD", PASSWORD)
+    get_settings.cache_clear()
+    jobs = Jobs()
+    with TestClient(create_app(lambda: DAY, jobs=jobs), base_url="http://127.0.0.1:8765") as client:
+        assert client.get("/admin/replies", follow_redirects=False).status_code == 303  # behind the login
+        login = client.get("/admin/login")
+        client.post("/admin/login", data={"csrf": CSRF.search(login.text)[1], "user": "vanphong", "password": PASSWORD}, follow_redirects=False)
+
+        home = client.get("/admin")
+        assert "Cách ly: 1" in home.text and "Đã ghi nhận: 1" in home.text
+        held = client.get("/admin/replies", params={"outcome": "quarantined"})
+        assert held.status_code == 200
+        assert "ke.gia.mao@example.com" in held.text and "không phải địa chỉ thư đã đăng ký" in held.text
+        assert replies.address("U2") not in held.text  # the recorded reply is not in this list
+        assert client.get("/admin/replies", params={"outcome": "nonsense"}).status_code == 404
+    jobs.shutdown()
