@@ -26,11 +26,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from cascade.net import free_port  # noqa: E402
 
 
 def wait_for_port(port: int, seconds: float = 30) -> None:
@@ -190,6 +186,60 @@ def portal_figures(plan: str, first: int, count: int, figures: list[tuple[str, s
     print(*figures[-4:], sep="\n", flush=True)
 
 
+def intake_figures(plan: str, first: int, count: int, figures: list[tuple[str, str]]) -> None:
+    """Reply collection under a burst: `count` units' replies, each with its filled Excel form, waiting in a
+    Dovecot mailbox; one collect_replies run reads, records, answers and files them all (receipts delivered)."""
+    from email.message import EmailMessage
+    from email.utils import make_msgid
+
+    from imap_tools import MailBoxUnencrypted
+
+    from cascade.demo import type_into_form
+    from cascade.imap_server import LocalImapServer
+    from cascade.settings import get_settings
+    from flows.collect_replies import collect_replies
+    from models.db import session_scope
+    from tasks.assign import find_plan
+    from tasks.forms import form_filename, form_spec, write_form
+    from tasks.render import reply_address
+    from tasks.submissions import find_assignment
+
+    day = date(2024, 10, 25)
+    folder = Path(tempfile.mkdtemp(prefix="cascade-bench-forms-"))
+    with LocalImapServer(user="baocao") as imap:
+        os.environ.update(imap.settings_env())
+        get_settings.cache_clear()
+        messages = []
+        with session_scope() as session:
+            found = find_plan(session, plan)
+            for i in range(first, first + count):
+                code = f"U{i}"
+                assignment = find_assignment(session, found, "bao_cao_nam", code)
+                spec = form_spec(session, assignment, as_of=day)
+                path = write_form(spec, folder / code / form_filename(spec))
+                type_into_form(path, report_of(plan, code))
+                reply = EmailMessage()
+                reply["From"], reply["To"] = assignment.unit.emails[0], reply_address(assignment)
+                reply["Subject"], reply["Message-ID"] = f"Re: báo cáo năm {code}", make_msgid(domain="bench.example")
+                reply.set_content("Đơn vị gửi báo cáo năm kèm biểu mẫu.")
+                reply.add_attachment(path.read_bytes(), maintype="application", subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet", filename=path.name)
+                messages.append(reply.as_bytes())
+        with MailBoxUnencrypted(imap.host, imap.port).login(imap.user, imap.password) as box:
+            for raw in messages:
+                box.append(raw, "INBOX")
+        size = sum(len(m) for m in messages) / len(messages)
+        started = time.perf_counter()
+        tally, delivery = collect_replies(day)
+        seconds = time.perf_counter() - started
+    for name in imap.settings_env():
+        os.environ.pop(name)
+    get_settings.cache_clear()
+    assert tally.recorded == count, tally
+    figures.append((f"Collect {count} emailed forms from IMAP (read, record, move; {delivery.sent} receipts sent; {size / 1024:.0f} KiB each)", f"{seconds:.1f} s ({count / seconds:,.1f}/s)"))
+    figures.append(("Collect: one reply, all in", f"{seconds / count * 1000:.0f} ms"))
+    print(*figures[-2:], sep="\n", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--units", type=int, default=2000, help="Subordinate units of the issuer.")
@@ -249,6 +299,8 @@ def main() -> None:
             outcome = timed(f"Consolidate {n} units", n, lambda: consolidate(plan, "bao_cao_nam", date(2024, 11, 8)))
             assert len(outcome.result.submitted) == half
             portal_figures(plan, half + 1, min(200, n - half), figures)
+            if n - half > 200:
+                intake_figures(plan, half + 201, min(300, n - half - 200), figures)
 
             tree_figures(args.tree, timed)
     finally:
@@ -260,7 +312,7 @@ def main() -> None:
         "# Benchmarks",
         "",
         f"`make bench` on this machine ({os.cpu_count()} cores): one issuer, {n} subordinate units, SQLite,",
-        "local SMTP sink (`cascade mailbox`) in another process, Prefect's temporary server; then a deep tree",
+        "local SMTP sink (`cascade mailbox`) in another process, Dovecot for the reply mailbox, Prefect's temporary server; then a deep tree",
         f"(root → {args.tree.replace(',', ' → ')} units per parent) cascaded, reported and consolidated through every level. Rerun to refresh.",
         "",
         "| Phase | Time (rate) |",
