@@ -359,3 +359,26 @@ def test_the_dashboard_lists_the_replies_people_must_look_at(replies: Replies, m
         assert replies.address("U2") not in held.text  # the recorded reply is not in this list
         assert client.get("/admin/replies", params={"outcome": "nonsense"}).status_code == 404
     jobs.shutdown()
+
+
+def test_a_message_no_rule_foresaw_is_set_aside_and_the_run_goes_on(replies: Replies, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tasks.intake
+
+    real = tasks.intake.automatic
+
+    def breaks_on_one(message):  # type: ignore[no-untyped-def]
+        if "Thư lạ" in str(message["Subject"]):
+            raise UnicodeError("a header nobody could decode")
+        return real(message)
+
+    monkeypatch.setattr(tasks.intake, "automatic", breaks_on_one)
+    replies.reply("U3", to=REPLY_MAILBOX, subject="Thư lạ", body="...", threaded=False)
+    replies.reply("U1", replies.form("U1").save())
+
+    tally, _ = collect_replies(DAY)
+
+    assert (tally.fetched, tally.set_aside, tally.recorded) == (2, 1, 1)
+    [aside] = replies.messages(REVIEW)
+    assert aside.subject == "Thư lạ" and "cascade-unreadable" in aside.flags
+    assert [row.detail for row in inbound() if row.reason == IntakeReason.UNREADABLE] == ["Không đọc được thư: UnicodeError: a header nobody could decode"]
+    assert [v.version for v in replies.versions("U1")] == [1]
