@@ -16,8 +16,10 @@ SYSTEM_PACKAGES := libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils
 demo: env system-deps
 	$(UV) run --frozen cascade demo
 
+# Two workers (pytest-xdist), each with its own Prefect test server; a module's tests stay on one worker
+# so that module-scoped scenarios are built once.
 test: env system-deps
-	$(UV) run --frozen pytest
+	$(UV) run --frozen pytest -n 2 --dist loadscope
 
 env: $(UV)
 	$(UV) sync --frozen --quiet
