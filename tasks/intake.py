@@ -358,10 +358,10 @@ def decide(fetched: Fetched, as_of: date) -> Decision:
     else:
         with session_scope() as session:
             verdict, data, stored = _judge(reply, session.get_one(Assignment, assignment_id))
-    return _write(reply, fetched, verdict, data, stored, arrived_at, as_of)
+    return _write(reply, verdict, data, stored, arrived_at, as_of)
 
 
-def _write(reply: _Reply, fetched: Fetched, verdict: _Verdict, data: SubmissionInput | None, stored: list[StoredFile], arrived_at: datetime, as_of: date) -> Decision:
+def _write(reply: _Reply, verdict: _Verdict, data: SubmissionInput | None, stored: list[StoredFile], arrived_at: datetime, as_of: date) -> Decision:
     """The decision, its row and what it sends, in one transaction; a second worker that got there first wins."""
     folder = _folder(verdict.outcome)
     try:
@@ -406,7 +406,7 @@ def unreadable(fetched: Fetched, as_of: date, error: Exception) -> Decision:
     except Exception:  # not even its header parses
         reply = _Reply(EmailMessage(), hashlib.sha256(fetched.raw).hexdigest(), None, "", "", ())
     verdict = _Verdict(IntakeOutcome.SET_ASIDE, IntakeReason.UNREADABLE, detail=f"Không đọc được thư: {type(error).__name__}: {error}")
-    return _write(reply, fetched, verdict, None, [], arrival(fetched.arrived_at, as_of), as_of)
+    return _write(reply, verdict, None, [], arrival(fetched.arrived_at, as_of), as_of)
 
 
 def mark_moved(inbound_ids: Sequence[int], as_of: date) -> None:
