@@ -302,21 +302,21 @@ def collect(
     from flows.collect_replies import collect_replies
 
     ready()
-    while True:
-        day = parse_day(as_of)
-        tally, delivery = run(lambda: collect_replies(day))
-        if tally.fetched:
-            console.print(replies_table(list(tally.inbound_ids)))
-        console.print(
-            f"Replies read {tally.fetched}: recorded {tally.recorded}, answered with problems {tally.refused}, quarantined {tally.quarantined}, "
-            f"set aside {tally.set_aside}, already handled {tally.seen_before}. Emails sent {delivery.sent}, failed {delivery.failed}."
-        )
-        if every is None:
-            return
-        try:
+    try:
+        while True:
+            day = parse_day(as_of)
+            tally, delivery = run(lambda: collect_replies(day))
+            if tally.fetched:
+                console.print(replies_table(list(tally.inbound_ids)))
+            console.print(
+                f"Replies read {tally.fetched}: recorded {tally.recorded}, answered with problems {tally.refused}, quarantined {tally.quarantined}, "
+                f"set aside {tally.set_aside}, already handled {tally.seen_before}. Emails sent {delivery.sent}, failed {delivery.failed}."
+            )
+            if every is None:
+                return
             time.sleep(every * 60)
-        except KeyboardInterrupt:
-            return
+    except KeyboardInterrupt:  # a run cut short files nothing it has not committed: the next one picks up
+        console.print("Stopped.")
 
 
 @app.command("replies")

@@ -5,6 +5,7 @@ reminder and consolidation flows (visible in the Prefect UI like any other run).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,14 @@ def _user(request: Request) -> str | None:
 
 def _login_redirect() -> Response:
     return RedirectResponse("/admin/login", status_code=303)
+
+
+async def _signed_in(request: Request, render: Callable[..., Response], *args: Any) -> Response:
+    """`render(request, user, *args)` off the event loop for a signed-in user; the login page otherwise."""
+    user = _user(request)
+    if user is None:
+        return _login_redirect()
+    return await run_in_threadpool(render, request, user, *args)
 
 
 @router.get("/login")
@@ -108,18 +117,12 @@ def _replies(request: Request, user: str) -> Response:
 
 @router.get("/replies")
 async def replies_page(request: Request) -> Response:
-    user = _user(request)
-    if user is None:
-        return _login_redirect()
-    return await run_in_threadpool(_replies, request, user)
+    return await _signed_in(request, _replies)
 
 
 @router.get("")
 async def dashboard(request: Request) -> Response:
-    user = _user(request)
-    if user is None:
-        return _login_redirect()
-    return await run_in_threadpool(_plans, request, user)
+    return await _signed_in(request, _plans)
 
 
 def _board(request: Request, user: str, plan_key: str, duty: str) -> Response:
@@ -140,10 +143,7 @@ def _board(request: Request, user: str, plan_key: str, duty: str) -> Response:
 
 @router.get("/plans/{plan_key}/{duty}")
 async def duty_board(request: Request, plan_key: str, duty: str) -> Response:
-    user = _user(request)
-    if user is None:
-        return _login_redirect()
-    return await run_in_threadpool(_board, request, user, plan_key, duty)
+    return await _signed_in(request, _board, plan_key, duty)
 
 
 def _duty_exists(plan_key: str, duty: str) -> bool:
@@ -195,10 +195,7 @@ def _root_of(session: Session, assignment: Assignment) -> dict[str, str]:
 
 @router.get("/assignments/{assignment_id}")
 async def assignment_page(request: Request, assignment_id: int) -> Response:
-    user = _user(request)
-    if user is None:
-        return _login_redirect()
-    return await run_in_threadpool(_assignment, request, user, assignment_id)
+    return await _signed_in(request, _assignment, assignment_id)
 
 
 def _review(request: Request, user: str, submission_id: int, form: Any) -> Response:
