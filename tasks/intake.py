@@ -14,6 +14,7 @@ import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
@@ -76,6 +77,15 @@ class Decision:
 class _File:
     name: str
     data: bytes
+
+    @property
+    def is_workbook(self) -> bool:
+        return self.name.lower().endswith("." + _XLSX)
+
+    @cached_property
+    def claimed(self) -> int | None:
+        """The assignment this file says it is the form of (unverified), read once; None when it is not our form."""
+        return claimed_assignment(self.data) if self.is_workbook else None
 
 
 @dataclass(frozen=True)
@@ -188,10 +198,9 @@ def find_assignment(session: Session, reply: _Reply) -> Assignment | None:
         if found is not None:
             return found
     for file in reply.files:
-        if file.name.lower().endswith("." + _XLSX):
-            claimed = claimed_assignment(file.data)
-            if claimed is not None and session.get(Assignment, claimed) is not None:
-                return session.get(Assignment, claimed)
+        found = session.get(Assignment, file.claimed) if file.claimed is not None else None
+        if found is not None:
+            return found
     return None
 
 
@@ -263,9 +272,9 @@ def _judge(reply: _Reply, assignment: Assignment) -> tuple[_Verdict, SubmissionI
         ), None, []  # fmt: skip
     if reason is not None:
         return _Verdict(IntakeOutcome.REFUSED, IntakeReason.NOT_OPEN, detail=_NOT_OPEN_WORDS[reason], assignment_id=assignment.id), None, []
-    forms = [f for f in reply.files if f.name.lower().endswith("." + _XLSX) and claimed_assignment(f.data) is not None]
+    forms = [f for f in reply.files if f.claimed is not None]
     if not forms:
-        others = [f for f in reply.files if f.name.lower().endswith("." + _XLSX)]
+        others = [f for f in reply.files if f.is_workbook]
         if not others:
             return _Verdict(
                 IntakeOutcome.SET_ASIDE, IntakeReason.NO_FORM, assignment_id=assignment.id,

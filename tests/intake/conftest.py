@@ -18,6 +18,7 @@ import pytest
 from imap_tools import MailBoxUnencrypted
 from sqlalchemy import select
 
+from cascade.demo_email import save_form
 from cascade.imap_server import LocalImapServer
 from cascade.settings import get_settings
 from cascade.unit_mail import send_reply
@@ -78,11 +79,7 @@ class Replies:
 
     def form(self, unit: str, *, fill: bool = True) -> Form:
         """The Excel form attached to the unit's notice, saved in the unit's folder (filled validly unless told not to)."""
-        part = next(p for p in self.notice(unit).iter_attachments() if str(p.get_filename()).endswith(".xlsx"))
-        path = self.folder / unit / str(part.get_filename())
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(part.get_payload(decode=True))
-        form = Form.open(path)
+        form = Form.open(save_form(self.notice(unit), self.folder / unit))
         return fill_valid(form) if fill else form
 
     def reply(self, unit: str, *files: Path, sender: str | None = None, body: str = "Kính gửi Văn phòng Sở, đơn vị gửi báo cáo kèm theo.", **options: object) -> str:
