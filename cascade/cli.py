@@ -50,10 +50,12 @@ AsOf = Annotated[str | None, typer.Option("--as-of", help="The day to act as (YY
 
 def run(action):  # type: ignore[no-untyped-def]
     """Run an action; print a CascadeError on stderr (every problem on its own line) and exit 1."""
+    from prefect import tags
+
     from cascade.runtime import local_runs
 
     try:
-        with local_runs():
+        with local_runs(), tags("cli"):  # runs started by hand are told apart from scheduled ones in the UI
             return action()
     except InputError as exc:
         typer.echo(exc.details(), err=True)  # unwrapped: one problem per line, file:line: path: message
@@ -407,23 +409,65 @@ def trace(
 
 @app.command("status")
 def status(
-    plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")],
+    plan: Annotated[str | None, typer.Argument(help="Plan key or number/symbol; without one, only the outbox.")] = None,
     as_of: AsOf = None,
     all_levels: Annotated[bool, typer.Option("--all-levels/--this-level", help="Include the units of every implementing plan below (default).")] = True,
 ) -> None:
-    """A table of the plan's units × assignment state, level by level."""
+    """A table of the plan's units × assignment state, level by level, and what waits in the outbox."""
     from tasks.queries import STATE_WORDS, plan_status
+    from tasks.quota import outbox_waiting
 
     ready()
     day = parse_day(as_of)
-    code, rows = run(lambda: plan_status(plan, day, all_levels=all_levels))
-    table = Table("Cấp", "Đơn vị", "Báo cáo", "Hạn", "Trạng thái", "Ngày nộp", "Lần nộp", "Nhắc gần nhất", "Thư đã gửi", "Thư chờ gửi", title=f"Kế hoạch {code} — ngày {day:%d/%m/%Y}")
+    if plan is not None:
+        code, rows = run(lambda: plan_status(plan, day, all_levels=all_levels))
+        table = Table("Cấp", "Đơn vị", "Báo cáo", "Hạn", "Trạng thái", "Ngày nộp", "Lần nộp", "Nhắc gần nhất", "Thư đã gửi", "Thư chờ gửi", title=f"Kế hoạch {code} — ngày {day:%d/%m/%Y}")
+        for row in rows:
+            table.add_row(
+                str(row.level), row.unit_name, row.duty_code, f"{row.due_on:%d/%m/%Y}", STATE_WORDS[row.state],
+                f"{row.submitted_on:%d/%m/%Y}" if row.submitted_on else "-", str(row.versions),
+                row.last_reminder or "-", str(row.emails_sent), str(row.emails_waiting),
+            )
+        console.print(table)
+    console.print(outbox_table(outbox_waiting(day)))
+
+
+def outbox_table(waiting) -> Table:  # type: ignore[no-untyped-def]
+    """What waits in the outbox, best priority first, with the daily quota's view."""
+    total = sum(n for _, _, n in waiting.by_kind)
+    caption = f"{waiting.retrying} thư đang chờ gửi lại sau lỗi."
+    if waiting.room_today is not None:
+        caption += f" Hạn mức hôm nay còn {waiting.room_today} thư; cần khoảng {waiting.days_to_drain} ngày để gửi hết."
+    table = Table("Ưu tiên", "Loại thư", "Số thư chờ", title=f"Hộp thư đi: {total} thư chờ gửi", caption=caption)
+    for kind, priority, count in waiting.by_kind:
+        table.add_row(str(priority), EMAIL_KIND_WORDS.get(kind, kind), str(count))
+    return table
+
+
+EMAIL_KIND_WORDS = {
+    "receipt": "Xác nhận đã nhận báo cáo", "link": "Đường dẫn mới", "intake": "Trả lời thư báo cáo", "alert": "Cảnh báo văn phòng",
+    "review": "Kết quả xem xét", "overdue": "Thông báo quá hạn", "escalation": "Tổng hợp quá hạn (thủ trưởng, văn phòng)",
+    "reminder": "Nhắc hạn", "report": "Báo cáo tổng hợp", "assignment": "Giao nhiệm vụ",
+}
+
+
+@app.command("calendar")
+def calendar(
+    plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")],
+    all_levels: Annotated[bool, typer.Option("--all-levels/--this-level", help="Include every implementing plan below (default).")] = True,
+) -> None:
+    """The plan's milestones: what the daily tick does on which day, and what it did."""
+    from models.milestones import STATUS_WORDS, milestone_title
+    from tasks.milestones import plan_calendar
+
+    ready()
+    code, rows = run(lambda: plan_calendar(plan, all_levels=all_levels))
+    table = Table("Ngày", "Kế hoạch", "Báo cáo", "Mốc", "Trạng thái", "Kết quả", title=f"Lịch thực hiện Kế hoạch {code}")
     for row in rows:
+        state = STATUS_WORDS[row.status] + (f" ({row.done_on:%d/%m/%Y})" if row.done_on and row.done_on != row.day else "")
         table.add_row(
-            str(row.level), row.unit_name, row.duty_code, f"{row.due_on:%d/%m/%Y}", STATE_WORDS[row.state],
-            f"{row.submitted_on:%d/%m/%Y}" if row.submitted_on else "-", str(row.versions),
-            row.last_reminder or "-", str(row.emails_sent), str(row.emails_waiting),
-        )
+            f"{row.day:%d/%m/%Y}", row.plan_code, row.duty_title, milestone_title(row.kind, row.step, row.duty_kind), state, row.outcome or "",
+        )  # fmt: skip
     console.print(table)
 
 
@@ -529,7 +573,7 @@ def document_pdf(files: Annotated[list[Path], typer.Argument(help="Word or Excel
 
 
 calendar_app = typer.Typer(help="The working-day calendar: holidays, make-up days, overrides.", no_args_is_help=True)
-app.add_typer(calendar_app, name="calendar")
+app.add_typer(calendar_app, name="workdays")
 
 
 def _calendar_line(day: date, reason: str, working: bool) -> str:

@@ -8,8 +8,11 @@ from datetime import date
 from prefect import flow
 
 from flows.deliver_outbox import deliver_outbox
+from flows.hooks import FAILURE_HOOKS
+from flows.naming import run_name
 from tasks.assign import assign_units, plan_batches, resolve_plan
 from tasks.derive import derivation_batches, derive_plans
+from tasks.milestones import refresh_milestones
 from tasks.outbox import DeliveryTally
 from tasks.succession import apply_successions
 
@@ -24,7 +27,7 @@ class CascadeResult:
     delivery: DeliveryTally
 
 
-@flow(name="cascade-plan", flow_run_name="cascade-{plan}-{as_of}")
+@flow(name="cascade-plan", flow_run_name=run_name("cascade"), **FAILURE_HOOKS)
 def cascade_plan(plan: str, as_of: date, units: list[str] | None = None) -> CascadeResult:
     """Assign the plan's duties to its units (the issuer's direct subordinates, or `units`), draft the
     implementing plans of units that have subordinates, and go on down through every issued one.
@@ -50,6 +53,9 @@ def cascade_plan(plan: str, as_of: date, units: list[str] | None = None) -> Casc
             drafted += derived.drafted
             issued += derived.issued
             frontier += derived.ready_plan_ids
+
+    # The cycle's calendar: every plan now issued gets its milestones stored
+    refresh_milestones()
 
     # Notify
     delivery = deliver_outbox(as_of)

@@ -10,7 +10,9 @@ from prefect.runtime import flow_run
 from cascade import clock
 from cascade.settings import get_settings
 from flows.deliver_outbox import deliver_outbox
-from tasks.collect import IntakeTally, chunks, collect_batch, list_replies
+from flows.hooks import FAILURE_HOOKS
+from tasks.batching import batches
+from tasks.collect import IntakeTally, collect_batch, list_replies
 from tasks.outbox import DeliveryTally
 
 EVERY = timedelta(minutes=10)  # how often the deployment runs
@@ -21,7 +23,7 @@ def _run_name() -> str:
     return f"collect-replies-{as_of or 'today'}"
 
 
-@flow(name="collect-replies", flow_run_name=_run_name)
+@flow(name="collect-replies", flow_run_name=_run_name, **FAILURE_HOOKS)
 def collect_replies(as_of: date | None = None) -> tuple[IntakeTally, DeliveryTally]:
     """Read every reply waiting in the inbox: record the forms, answer the units, quarantine or set aside the rest.
 
@@ -32,7 +34,7 @@ def collect_replies(as_of: date | None = None) -> tuple[IntakeTally, DeliveryTal
     day = as_of or clock.today()
     uids = list_replies()
     tally = IntakeTally()
-    for batch in chunks(uids, get_settings().imap_batch_size):
+    for batch in batches(uids, get_settings().imap_batch_size):
         tally += collect_batch(batch, day)
     return tally, deliver_outbox(day)
 

@@ -9,7 +9,10 @@ from prefect import flow, task
 
 from cascade.settings import get_settings
 from flows.deliver_outbox import deliver_outbox
-from models.consolidation import Consolidation, consolidate as consolidate_figures
+from flows.hooks import FAILURE_HOOKS
+from flows.naming import run_name
+from models.consolidation import Consolidation
+from models.consolidation import consolidate as consolidate_figures
 from tasks.assign import resolve_plan
 from tasks.consolidation import (
     consolidate_duties,
@@ -32,7 +35,7 @@ class ConsolidationResult:
     below: int  # implementing plans consolidated on the way up
 
 
-@flow(name="consolidate", flow_run_name="consolidate-{plan}-{duty}-{as_of}")
+@flow(name="consolidate", flow_run_name=run_name("consolidate", extra="duty"), **FAILURE_HOOKS)
 def consolidate(plan: str, duty: str, as_of: date, all_levels: bool = True) -> ConsolidationResult:
     """Judge every target against the units' latest figures, compile the narrative, list late and
     missing units, write the report, and submit it upward when the duty answers a parent's duty.

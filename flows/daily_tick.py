@@ -2,15 +2,46 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from prefect import flow
 from prefect.runtime import flow_run
 
 from cascade import clock
+from cascade.settings import get_settings
+from flows.deliver_outbox import deliver_outbox
+from flows.hooks import FAILURE_HOOKS
+from models.milestones import MilestoneStatus
+from tasks.batching import batches
+from tasks.milestones import (
+    consolidate_milestones,
+    due_milestones,
+    escalate,
+    finish_milestones,
+    record_deadlines,
+    refresh_milestones,
+    reminders_for,
+)
+from tasks.outbox import DeliveryTally, waiting_count
+from tasks.reminders import queue_reminders
+from tasks.succession import apply_successions
+from tasks.tick_report import publish_tick_artifacts
 
 TICK_CRON = "0 8 * * *"  # 08:00 every day, Vietnam time
 TICK_TIMEZONE = "Asia/Ho_Chi_Minh"
+
+
+@dataclass(frozen=True)
+class TickResult:
+    day: date
+    reminders: int  # reminder and overdue emails queued
+    skipped: int  # steps skipped because a later step of the same duty came due with them
+    escalation_digests: int
+    consolidated: int
+    deadlines: int
+    failed: tuple[str, ...]  # consolidations that raised (they stay pending and are retried next tick)
+    delivery: DeliveryTally
 
 
 def _run_name() -> str:
@@ -18,10 +49,49 @@ def _run_name() -> str:
     return f"daily-tick-{as_of or 'today'}"
 
 
-@flow(name="daily-tick", flow_run_name=_run_name)
-def daily_tick(as_of: date | None = None) -> None:
-    """Run the milestones due by `as_of` (default: today) that have not run yet."""
-    _ = as_of or clock.today()
+@flow(name="daily-tick", flow_run_name=_run_name, **FAILURE_HOOKS)
+def daily_tick(as_of: date | None = None) -> TickResult:
+    """Run every milestone due by `as_of` (default: today) that has not run yet, then deliver.
+
+    Milestones of days the tick missed run now, once each; of several reminder steps of a duty
+    that came due meanwhile only the latest is sent. Reminders and escalations wait for a
+    working day. A consolidation that fails stays pending (retried by the next tick) and fails
+    the run, so the admins hear of it; the other milestones still run.
+    """
+    day = as_of or clock.today()
+    apply_successions(day)  # a unit merged since the last run is reminded through its successor
+    refresh_milestones()
+    work = due_milestones(day)
+
+    if work.superseded:
+        finish_milestones({i: f"Bỏ qua: bước {later} đến hạn cùng lúc (những ngày không chạy)" for i, later in work.superseded.items()}, day, MilestoneStatus.SKIPPED)
+
+    # Reminders and overdue notices: the latest step of each duty
+    due = reminders_for(work.messages) if work.messages else []
+    queued = sum(queue_reminders(batch, day) for batch in batches(due, get_settings().cascade_batch_size))
+    per_step = {s.milestone_id: sum(1 for d in due if d.step == s.step and d.rank == s.rank) for s in work.messages}
+    if work.messages:
+        finish_milestones({i: f"Nhắc {n} đơn vị chưa nộp" for i, n in per_step.items()}, day)
+
+    # Escalations: one digest per recipient
+    digests = escalate(work.escalations, day) if work.escalations else 0
+
+    # Deadlines: recorded with how many reported on time
+    deadlines = record_deadlines(work.deadlines, day) if work.deadlines else 0
+
+    # Consolidations, deepest plans first, in batches; each report goes up to the level above
+    consolidated, failed = 0, []
+    for batch in batches(work.consolidations, get_settings().cascade_batch_size):
+        done, errors = consolidate_milestones(batch, day)
+        consolidated, failed = consolidated + done, failed + errors
+
+    # Deliver what is waiting (today's messages, and what the SMTP quota held back on earlier days)
+    delivery = deliver_outbox(day) if waiting_count() else DeliveryTally()
+    result = TickResult(day, queued, len(work.superseded), digests, consolidated, deadlines, tuple(failed), delivery)
+    publish_tick_artifacts(result, day)
+    if failed:
+        raise RuntimeError(f"consolidation failed for {', '.join(failed)}; it stays pending and the next tick retries it")
+    return result
 
 
 def deployment():  # type: ignore[no-untyped-def]

@@ -2,21 +2,64 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
-from prefect import flow
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.runtime import flow_run
 
+from cascade import clock
 from cascade.settings import get_settings
-from tasks.outbox import DeliveryTally, claim_batch, reclaim_stale, send_batch, worker_name
+from flows.hooks import FAILURE_HOOKS
+from tasks.outbox import (
+    DeliveryTally,
+    claim_batch,
+    reclaim_stale,
+    send_batch,
+    waiting_count,
+    worker_name,
+)
+from tasks.quota import Room, quota_room_now
 
 
-@flow(name="deliver-outbox", flow_run_name="deliver-outbox-{as_of}")
-def deliver_outbox(as_of: date) -> DeliveryTally:
-    """Send every queued email that is due, best priority first; failures are retried with backoff by later runs."""
-    size, worker = get_settings().outbox_batch_size, worker_name()
+def _run_name() -> str:
+    as_of = flow_run.parameters.get("as_of")
+    return f"deliver-outbox-{as_of or 'today'}"
+
+
+@flow(name="deliver-outbox", flow_run_name=_run_name, **FAILURE_HOOKS)
+def deliver_outbox(as_of: date | None = None) -> DeliveryTally:
+    """Send every queued email that is due, best priority first, within the SMTP quotas.
+
+    Failures are retried with backoff by later runs. Under a per-minute quota the run waits for
+    room (at most `smtp_wait_max_seconds` in all); past the day's quota the rest waits for the
+    next day's runs. Any number of these runs may drain the same outbox at once: each message is
+    claimed by one of them only. A long delivery shows its progress in the Prefect UI.
+    """
+    day = as_of or clock.today()
+    settings = get_settings()
+    size, worker = settings.outbox_batch_size, worker_name()
     reclaim_stale()
 
     tally = DeliveryTally()
-    while ids := claim_batch(size, worker):
-        tally += send_batch(ids, as_of)
+    waiting = waiting_count()
+    progress = create_progress_artifact(0.0, description=f"Gửi {waiting} thư") if waiting > size else None
+    waited = 0.0
+    while True:
+        ids = claim_batch(size, worker, day)
+        if ids:
+            tally += send_batch(ids, day)
+            if progress is not None:
+                done = tally.sent + tally.retrying + tally.failed
+                update_progress_artifact(progress, min(100.0, 100.0 * done / waiting), description=f"Đã gửi {tally.sent}/{waiting} thư")
+            continue
+        room: Room = quota_room_now(day)
+        if room.limited_by == "minute" and waited + room.wait_seconds <= settings.smtp_wait_max_seconds and waiting_count():
+            time.sleep(room.wait_seconds)  # the provider's per-minute rate: wait for the window to move on
+            waited += room.wait_seconds
+            continue
+        if room.limited_by is not None and (left := waiting_count()):
+            get_run_logger().warning("SMTP quota per %s reached: %d message(s) wait for the next run", room.limited_by, left)
+        break
     return tally

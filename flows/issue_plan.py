@@ -7,11 +7,13 @@ from datetime import date
 from prefect import flow
 
 from flows.cascade_plan import CascadeResult, cascade_plan
+from flows.hooks import FAILURE_HOOKS
+from flows.naming import run_name
 from tasks.assign import resolve_plan
 from tasks.derive import issue_plan as issue_draft
 
 
-@flow(name="issue-plan", flow_run_name="issue-{plan}-{as_of}")
+@flow(name="issue-plan", flow_run_name=run_name("issue"), **FAILURE_HOOKS)
 def issue_plan(plan: str, as_of: date, number: str | None = None) -> CascadeResult:
     """Issue a drafted implementing plan on `as_of` (numbered next for its issuer and year unless
     `number` is given), record it as the unit's answer to its parent's implementing_plan duty,

@@ -7,10 +7,11 @@ from datetime import date
 from prefect import flow
 
 from flows.deliver_outbox import deliver_outbox
+from flows.hooks import FAILURE_HOOKS
 from tasks.submissions import Recorded, SubmissionInput, record_submission
 
 
-@flow(name="record-submission", flow_run_name="submission-{data.unit}-{as_of}")
+@flow(name="record-submission", flow_run_name="submission-{data.unit}-{as_of}", **FAILURE_HOOKS)
 def submit_report(data: SubmissionInput, as_of: date) -> Recorded:
     """Store the submission as the unit's next version (the same input twice is one version) and send the receipt."""
     recorded = record_submission(data, as_of)

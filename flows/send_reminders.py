@@ -8,13 +8,21 @@ from prefect import flow
 
 from cascade.settings import get_settings
 from flows.deliver_outbox import deliver_outbox
+from flows.hooks import FAILURE_HOOKS
+from flows.naming import run_name
 from tasks.assign import resolve_plan
+from tasks.batching import batches
 from tasks.outbox import DeliveryTally
-from tasks.reminders import batches, duty_ids_below, find_due_reminders, find_unreported, queue_reminders
+from tasks.reminders import (
+    duty_ids_below,
+    find_due_reminders,
+    find_unreported,
+    queue_reminders,
+)
 from tasks.succession import apply_successions
 
 
-@flow(name="send-reminders", flow_run_name="send-reminders-{as_of}")
+@flow(name="send-reminders", flow_run_name=run_name("reminders"), **FAILURE_HOOKS)
 def send_reminders(as_of: date, plan: str | None = None, duty: str | None = None, now: bool = False) -> tuple[int, DeliveryTally]:
     """Queue the reminder or overdue step each unsubmitted assignment has reached by `as_of`, then deliver.
 

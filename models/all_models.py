@@ -3,6 +3,7 @@
 from models.assignment import Assignment, AssignmentStatus
 from models.calendar import CalendarOverride  # noqa: F401  (registers the table)
 from models.inbound import InboundEmail, IntakeOutcome, IntakeReason
+from models.milestones import Milestone, MilestoneKind, MilestoneStatus
 from models.outbox import EmailKind, EmailStatus, OutboundEmail
 from models.plan import Aggregation, Comparator, DutyKind, Plan, PlanStatus, PlanTask, ReportDuty, Target, TaskRole, TaskUnit
 from models.report import Report
@@ -11,7 +12,7 @@ from models.unit import Unit, UnitKind
 
 __all__ = [
     "Aggregation", "Assignment", "AssignmentStatus", "Attachment", "Channel", "Comparator", "DutyKind",
-    "EmailKind", "EmailStatus", "InboundEmail", "IntakeOutcome", "IntakeReason", "OutboundEmail", "Plan", "PlanStatus", "PlanTask", "Report", "ReportDuty",
+    "EmailKind", "EmailStatus", "InboundEmail", "IntakeOutcome", "IntakeReason", "Milestone", "MilestoneKind", "MilestoneStatus", "OutboundEmail", "Plan", "PlanStatus", "PlanTask", "Report", "ReportDuty",
     "Draft", "Review", "ReviewAction", "ReviewStatus", "Submission", "SubmissionSection", "SubmissionValue", "Target", "TaskRole", "TaskUnit",
     "Unit", "UnitKind",
 ]

@@ -48,6 +48,7 @@ class Assignment(Base):
     first_submitted_at: Mapped[datetime | None]
     submitted_on: Mapped[date | None] = mapped_column(comment="Vietnam date of the first submission: decides lateness.")
     reminder_rank: Mapped[int] = mapped_column(default=0, comment="Highest reminder step queued so far (see models.reminders).")
+    escalated_on: Mapped[date | None] = mapped_column(comment="The day it was reported overdue to the unit's head and the secretariat (once).")
     transferred_from_id: Mapped[int | None] = mapped_column(
         ForeignKey("unit.id"), comment="The unit this assignment belonged to before a merger moved it to its successor."
     )

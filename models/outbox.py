@@ -26,6 +26,7 @@ class EmailKind(StrEnum):
     LINK = "link"  # a new portal link after the old one was revoked
     INTAKE = "intake"  # an emailed report that could not be recorded: the problems found
     ALERT = "alert"  # to the secretariat: a reply quarantined for its sender
+    ESCALATION = "escalation"  # a day's digest of units overdue past the escalation step, to a head or the secretariat
 
 
 class EmailStatus(StrEnum):

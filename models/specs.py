@@ -304,6 +304,7 @@ class UnitSpec(Spec):
     )
     head_title: str | None = Field(None, description="Title of the head, as printed above the signature: 'TRƯỞNG PHÒNG', 'GIÁM ĐỐC'.")
     head_name: str | None = Field(None, description="Name of the head: 'Hồ Văn Hà'.")
+    head_email: Email | None = Field(None, description="The head's own mailbox: units overdue past the escalation step are reported there.")
     place: str | None = Field(None, description="Place name for the date line of its documents: 'Biên Hòa'.")
     valid_from: VnDate | None = Field(None, description="First day the unit exists (YYYY-MM-DD or DD/MM/YYYY); null = always.")
     valid_to: VnDate | None = Field(None, description="Last day the unit exists (after a merger or renaming); null = still active.")

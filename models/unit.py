@@ -38,6 +38,7 @@ class Unit(Base):
     emails: Mapped[list[str]] = mapped_column(default=list)
     head_title: Mapped[str | None]
     head_name: Mapped[str | None]
+    head_email: Mapped[str | None] = mapped_column(comment="The head's own address: overdue escalations go there.")
     place: Mapped[str | None] = mapped_column(comment="Place name for the date line: 'Biên Hòa'.")
     valid_from: Mapped[date | None]
     valid_to: Mapped[date | None]

@@ -82,7 +82,3 @@ def collect_batch(uids: list[str], as_of: date) -> IntakeTally:
             file_away(box, group, folder, keyword(reason))
     mark_moved([d.inbound_id for _, d in decisions], as_of)
     return IntakeTally.of([d for _, d in decisions])
-
-
-def chunks(items: list[str], size: int) -> list[list[str]]:
-    return [items[start : start + size] for start in range(0, len(items), size)]

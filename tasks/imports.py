@@ -78,7 +78,7 @@ class ImportResult:
 # ---------------------------------------------------------------------------------------------
 
 _REQUIRED_COLUMNS = ("code", "name", "emails")
-_UNIT_FIELDS = ("name", "short_name", "kind", "issuer_symbol", "governing_body", "emails", "head_title", "head_name", "place", "valid_from", "valid_to")
+_UNIT_FIELDS = ("name", "short_name", "kind", "issuer_symbol", "governing_body", "emails", "head_title", "head_name", "head_email", "place", "valid_from", "valid_to")
 
 
 def _read_units_csv(path: Path) -> tuple[dict[str, Any], CsvLocator, list[Problem]]:

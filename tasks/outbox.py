@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from prefect import get_run_logger, task
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,8 @@ from cascade import clock
 from cascade.settings import get_settings
 from models.db import session_scope
 from models.outbox import EmailKind, EmailStatus, OutboundEmail, OutgoingEmail
+from tasks.quota import lock_for_quota, quotas_set
+from tasks.quota import room as quota_room
 from tasks.mail import (
     DeliveryError,
     Mailer,
@@ -39,6 +41,7 @@ PRIORITY = {
     EmailKind.ALERT: 2,
     EmailKind.REVIEW: 2,
     EmailKind.OVERDUE: 2,
+    EmailKind.ESCALATION: 2,
     EmailKind.REMINDER: 3,
     EmailKind.REPORT: 4,
     EmailKind.ASSIGNMENT: 5,
@@ -105,6 +108,15 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def waiting_count() -> int:
+    """Queued messages that may be sent now (their retry backoff, if any, is over)."""
+    now = clock.utc_now()
+    with session_scope() as session:
+        return session.scalar(
+            select(func.count()).where(OutboundEmail.status == EmailStatus.QUEUED, or_(OutboundEmail.not_before.is_(None), OutboundEmail.not_before <= now))
+        ) or 0
+
+
 @task(name="reclaim-stale-sends")
 def reclaim_stale() -> int:
     """Return to the queue messages whose sender crashed mid-batch (lease expired); returns how many."""
@@ -119,10 +131,16 @@ def reclaim_stale() -> int:
 
 
 @task(name="claim-outbox-batch")
-def claim_batch(size: int, worker: str) -> list[int]:
-    """Atomically mark up to `size` due messages as 'sending' for this worker, best priority first."""
+def claim_batch(size: int, worker: str, as_of: date) -> list[int]:
+    """Atomically mark up to `size` due messages as 'sending' for this worker, best priority first,
+    never more than the SMTP quotas leave room for on `as_of` (tasks.quota)."""
     now = clock.utc_now()
     with session_scope() as session:
+        if quotas_set():
+            lock_for_quota(session)
+            size = min(size, quota_room(session, as_of).messages or 0)
+            if size == 0:
+                return []
         due = (
             select(OutboundEmail.id)
             .where(
@@ -177,10 +195,10 @@ def send_batch(ids: list[int], as_of: date) -> DeliveryTally:
                     try:
                         mailer.send(email, date=sent_at)
                     except DeliveryError as exc:
-                        tally += _record_failure(session, row_id, attempts, email, exc)
+                        tally += _record_failure(session, row_id, attempts, email, exc, as_of)
                         logger.warning("Message %s not delivered: %s", email.message_id, exc.reason)
                     else:
-                        _mark(session, row_id, status=EmailStatus.SENT, sent_at=clock.utc_now(), last_error=None, claimed_by=None)
+                        _mark(session, row_id, status=EmailStatus.SENT, sent_at=clock.moment(as_of), last_error=None, claimed_by=None)
                         tally += DeliveryTally(sent=1)
                     pending.pop(0)
         except (MailServerError, OSError) as exc:
@@ -192,10 +210,10 @@ def send_batch(ids: list[int], as_of: date) -> DeliveryTally:
     return tally
 
 
-def _record_failure(session: Session, row_id: int, attempts: int, email: OutgoingEmail, exc: DeliveryError) -> DeliveryTally:
+def _record_failure(session: Session, row_id: int, attempts: int, email: OutgoingEmail, exc: DeliveryError, as_of: date) -> DeliveryTally:
     """Decide what a refusal means: partly delivered (sent, never resent), permanent (failed) or transient (retry)."""
     if exc.refused and len(exc.refused) < len(envelope_recipients(email)):
-        _mark(session, row_id, status=EmailStatus.SENT, sent_at=clock.utc_now(), last_error=exc.reason, claimed_by=None)
+        _mark(session, row_id, status=EmailStatus.SENT, sent_at=clock.moment(as_of), last_error=exc.reason, claimed_by=None)
         return DeliveryTally(sent=1)
     if exc.permanent:
         _mark(session, row_id, status=EmailStatus.FAILED, last_error=exc.reason, claimed_by=None)

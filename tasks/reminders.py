@@ -74,10 +74,6 @@ def find_unreported(as_of: date, duty_ids: list[int]) -> list[DueReminder]:
     return [DueReminder(i, f"now-{as_of.isoformat()}", rank, as_of > due_on, manual=True) for i, due_on, rank in rows]
 
 
-def batches(items: list[DueReminder], size: int) -> list[list[DueReminder]]:
-    return [items[start : start + size] for start in range(0, len(items), size)]
-
-
 @task(name="queue-reminders")
 def queue_reminders(batch: list[DueReminder], as_of: date) -> int:
     """Queue the batch's reminders threaded to each assignment's notice; returns how many were queued.

@@ -1,0 +1,111 @@
+"""The cycle's calendar: every dated step of a plan, stored with it, run once by the daily tick.
+
+A duty's milestones are its deadline, its reminder and overdue steps, the escalation of units
+still overdue, and its consolidation. `milestone_specs` is the pure rule that dates them; the
+daily tick runs each pending milestone whose day has come, exactly once, and records the outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from cascade.calendar import WorkingCalendar
+from models.base import Base
+from models.plan import DutyKind, Plan, ReportDuty
+from models.reminders import reminder_steps
+
+
+class MilestoneKind(StrEnum):
+    DUE = "due"  # the duty's deadline: the day is recorded with how many units reported
+    REMINDER = "reminder"  # 'before-d': units that have not reported are reminded
+    OVERDUE = "overdue"  # 'overdue-d': units that have not reported get an overdue notice
+    ESCALATION = "escalation"  # units still overdue are reported to their heads and the secretariat
+    CONSOLIDATION = "consolidation"  # the issuer's report is made from what came in
+
+
+class MilestoneStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    SKIPPED = "skipped"  # a later step of the same duty came due first (days missed): sending both would repeat
+
+
+# Order within a day: remind before escalating, escalate before consolidating.
+KIND_ORDER = {MilestoneKind.DUE: 0, MilestoneKind.REMINDER: 1, MilestoneKind.OVERDUE: 1, MilestoneKind.ESCALATION: 2, MilestoneKind.CONSOLIDATION: 3}
+MESSAGE_KINDS = (MilestoneKind.REMINDER, MilestoneKind.OVERDUE)
+
+
+class Milestone(Base):
+    __tablename__ = "plan_milestone"
+    __table_args__ = (UniqueConstraint("duty_id", "kind", "step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    duty_id: Mapped[int] = mapped_column(ForeignKey("report_duty.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[MilestoneKind] = mapped_column(String(16))
+    step: Mapped[str] = mapped_column(String(32), comment="'before-3', 'overdue-7', 'escalate-5', 'due', 'consolidate'.")
+    rank: Mapped[int] = mapped_column(default=0, comment="Reminder rank of the step (models.reminders); 0 for other kinds.")
+    due_on: Mapped[date] = mapped_column(comment="The duty's deadline the step is counted from.")
+    day: Mapped[date] = mapped_column(index=True, comment="The working day the step runs on.")
+    status: Mapped[MilestoneStatus] = mapped_column(String(16), default=MilestoneStatus.PENDING, index=True)
+    done_on: Mapped[date | None] = mapped_column(comment="The day the tick ran (or skipped) it; later than `day` when caught up.")
+    outcome: Mapped[str | None] = mapped_column(comment="What it did, in Vietnamese: '12 đơn vị được nhắc'.")
+
+    plan: Mapped[Plan] = relationship()
+    duty: Mapped[ReportDuty] = relationship()
+
+
+@dataclass(frozen=True)
+class MilestoneSpec:
+    kind: MilestoneKind
+    step: str
+    rank: int
+    due_on: date
+    day: date
+
+
+def milestone_specs(duty: ReportDuty, calendar: WorkingCalendar, escalate_after_days: int) -> list[MilestoneSpec]:
+    """Every milestone of a duty, dated on working days.
+
+    A reminder whose day falls on a day off moves to the working day before it (a unit is reminded
+    earlier, never later); overdue steps, the escalation and the consolidation move to the next
+    working day. Consolidation is the first working day after the deadline; implementing-plan
+    duties are not consolidated (their plans are cascaded instead).
+    """
+    due = duty.due_on
+    specs = [MilestoneSpec(MilestoneKind.DUE, "due", 0, due, due)]
+    for step in reminder_steps(duty.reminder_days, duty.overdue_days):
+        if step.is_overdue:
+            day = calendar.next_working_day(due + timedelta(days=step.offset_days - 1))
+            specs.append(MilestoneSpec(MilestoneKind.OVERDUE, step.name, step.rank, due, day))
+        else:
+            nominal = due - timedelta(days=step.offset_days)
+            day = nominal if calendar.is_working_day(nominal) else calendar.previous_working_day(nominal)
+            specs.append(MilestoneSpec(MilestoneKind.REMINDER, step.name, step.rank, due, day))
+    if escalate_after_days > 0:
+        day = calendar.next_working_day(due + timedelta(days=escalate_after_days - 1))
+        specs.append(MilestoneSpec(MilestoneKind.ESCALATION, f"escalate-{escalate_after_days}", 0, due, day))
+    if duty.kind != DutyKind.IMPLEMENTING_PLAN:
+        specs.append(MilestoneSpec(MilestoneKind.CONSOLIDATION, "consolidate", 0, due, calendar.next_working_day(due)))
+    return sorted(specs, key=lambda s: (s.day, KIND_ORDER[s.kind], s.rank))
+
+
+STATUS_WORDS = {MilestoneStatus.PENDING: "Chưa đến / chờ chạy", MilestoneStatus.DONE: "Đã chạy", MilestoneStatus.SKIPPED: "Bỏ qua"}
+
+
+def milestone_title(kind: MilestoneKind, step: str, duty_kind: DutyKind | None = None) -> str:
+    """What a milestone is, in the secretariat's words: 'Nhắc trước hạn 3 ngày'."""
+    days = step.rsplit("-", 1)[-1]
+    if kind == MilestoneKind.DUE:
+        return "Hạn ban hành kế hoạch thực hiện" if duty_kind == DutyKind.IMPLEMENTING_PLAN else "Hạn nộp báo cáo"
+    if kind == MilestoneKind.REMINDER:
+        return "Nhắc đúng ngày hạn" if days == "0" else f"Nhắc trước hạn {days} ngày"
+    if kind == MilestoneKind.OVERDUE:
+        return f"Thông báo quá hạn {days} ngày"
+    if kind == MilestoneKind.ESCALATION:
+        return f"Báo thủ trưởng và văn phòng đơn vị quá hạn {days} ngày"
+    return "Tổng hợp báo cáo, gửi cấp trên"
