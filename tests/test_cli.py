@@ -38,6 +38,13 @@ def test_the_annual_cycle_from_the_command_line(workspace, smtp_server, monkeypa
     status = cascade("status", "74-kh-sxd-2024", "--as-of", "2024-10-31")
     assert status.count("Quá hạn, chưa nộp") == 6 and status.count("Đã nộp đúng hạn") == 1
 
+    # The cycle's calendar: stored when the plan was cascaded; 27/10/2024 (before-3) is a Sunday, so Friday 25/10.
+    calendar = cascade("calendar", "74/KH-SXD")
+    lines = [line for line in calendar.splitlines() if "/2024" in line]
+    assert [line.split("│")[1].strip() for line in lines] == ["23/10/2024", "25/10/2024", "29/10/2024", "30/10/2024", "31/10/2024", "31/10/2024", "04/11/2024", "06/11/2024"]
+    assert "Nhắc trước hạn 3 ngày" in lines[1] and "Tổng hợp báo cáo" in calendar and "Báo thủ trưởng và văn phòng" in lines[6]
+    assert "Hộp thư đi: 0 thư chờ gửi" in cascade("status")
+
     out = cascade("consolidate", "74/KH-SXD", "bao_cao_nam", "--as-of", "2024-11-08")
     assert "submitted 1/7, late 0, missing 6" in out
     assert (workspace / "reports" / "74-kh-sxd-2024" / "bao_cao_nam-2024-11-08.md").exists()
