@@ -14,6 +14,7 @@ from cascade.settings import get_settings
 # '/u/<link token>' in a portal link, '+<token>@' in a reply address (tokens are URL-safe base64).
 _TOKENS = re.compile(r"(/u/|\+)[A-Za-z0-9_-]{16,}(?=@|\b|/|$)")
 MASK = "***"
+LOGGERS = ("", "prefect", "prefect.flow_runs", "prefect.task_runs")
 
 
 def redact(text: str) -> str:
@@ -38,8 +39,11 @@ class RedactingFilter(logging.Filter):
 
 
 def install() -> None:
-    """Add the filter to every handler of the root and 'prefect' loggers (the console and the Prefect API); idempotent."""
-    for name in ("", "prefect"):
+    """Add the filter to every handler of the root logger and Prefect's (the console, and the API handler that
+    ships run logs to the server); idempotent."""
+    import prefect  # noqa: F401  (importing Prefect installs its handlers: filter those)
+
+    for name in LOGGERS:
         for handler in logging.getLogger(name).handlers:
             if not any(isinstance(f, RedactingFilter) for f in handler.filters):
                 handler.addFilter(RedactingFilter())

@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from cascade import clock
+from cascade.redact import install as install_redaction
 from cascade.settings import get_settings
 from models.outbox import OutgoingEmail
 from tasks.mail import Mailer, new_message_id
@@ -51,8 +52,4 @@ def notify_admins(flow: Any, flow_run: Any, state: Any) -> None:
 FAILURE_HOOKS: dict[str, list[Any]] = {"on_failure": [notify_admins], "on_crashed": [notify_admins]}
 
 # Every flow imports this module: from here on no handler ships a secret to the console or the Prefect API.
-import prefect  # noqa: E402  (Prefect configures its logging handlers on import)
-
-from cascade.redact import install as _install_redaction  # noqa: E402
-
-_install_redaction()
+install_redaction()

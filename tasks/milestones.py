@@ -83,6 +83,7 @@ class MessageStep:
     step: str
     rank: int
     is_overdue: bool
+    day: date
 
 
 @dataclass(frozen=True)
@@ -144,26 +145,27 @@ def due_milestones(as_of: date) -> DueWork:
             chosen = latest.get(milestone.duty_id)
             if milestone.kind in MESSAGE_KINDS and chosen is not None and milestone.id != chosen.id:
                 work.superseded[milestone.id] = chosen.step
-        work.messages = [MessageStep(m.id, m.duty_id, m.step, m.rank, m.kind == MilestoneKind.OVERDUE) for m in latest.values()]
+        work.messages = [MessageStep(m.id, m.duty_id, m.step, m.rank, m.kind == MilestoneKind.OVERDUE, m.day) for m in latest.values()]
     return work
 
 
 @task(name="find-unreported-for-steps")
 def reminders_for(steps: list[MessageStep]) -> list[DueReminder]:
-    """The assignments each step reaches: not reported, not merged, and not yet sent this step or a later one."""
+    """The assignments each step reaches: not reported, not merged, not yet sent this step or a later one, and
+    notified before the step's day (a unit assigned late is not reminded the moment its notice arrives)."""
     by_duty = {s.duty_id: s for s in steps}
     if not by_duty:
         return []
     with session_scope() as session:
         rows = session.execute(
-            select(Assignment.id, Assignment.duty_id, Assignment.reminder_rank)
+            select(Assignment.id, Assignment.duty_id, Assignment.reminder_rank, Assignment.created_at)
             .where(Assignment.duty_id.in_(by_duty), Assignment.submitted_on.is_(None), Assignment.status != AssignmentStatus.MERGED)
             .order_by(Assignment.id)
         ).all()
     due = []
-    for assignment_id, duty_id, rank in rows:
+    for assignment_id, duty_id, rank, created_at in rows:
         step = by_duty[duty_id]
-        if rank < step.rank:
+        if rank < step.rank and clock.local_date(created_at) < step.day:
             due.append(DueReminder(assignment_id, step.step, step.rank, step.is_overdue))
     return due
 

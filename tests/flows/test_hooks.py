@@ -53,12 +53,15 @@ def test_logs_reaching_the_prefect_api_carry_no_secrets(workspace, monkeypatch) 
     """The handlers Prefect installed (console, API) redact passwords, portal links and reply tokens."""
     import logging
 
-    from cascade.redact import RedactingFilter
+    from prefect.logging.handlers import APILogHandler
+
+    from cascade.redact import LOGGERS, RedactingFilter
 
     monkeypatch.setenv("CASCADE_SMTP_PASSWORD", "mat-khau-smtp-123")
     get_settings.cache_clear()
-    handlers = [h for name in ("", "prefect") for h in logging.getLogger(name).handlers]
-    assert handlers and all(any(isinstance(f, RedactingFilter) for f in h.filters) for h in handlers)
+    handlers = [h for name in LOGGERS[1:] for h in logging.getLogger(name).handlers]
+    assert any(isinstance(h, APILogHandler) for h in handlers)
+    assert all(any(isinstance(f, RedactingFilter) for f in h.filters) for h in handlers)
     record = logging.LogRecord("prefect.flow_runs", logging.WARNING, __file__, 1, "login %s failed; link %s; reply to %s", (
         "mat-khau-smtp-123", "https://baocao.example.gov.vn/u/Zq3xY1u2v3w4x5y6z7A8B9C0", "baocao+Q1w2E3r4T5y6U7i8O9p0@example.gov.vn",
     ), None)  # fmt: skip
