@@ -254,6 +254,7 @@ def main() -> None:
     from cascade.runtime import local_runs
     from flows.cascade_plan import cascade_plan
     from flows.consolidate import consolidate
+    from flows.daily_tick import daily_tick
     from flows.deliver_outbox import deliver_outbox
     from flows.send_reminders import send_reminders
     from models.db import create_schema
@@ -288,6 +289,7 @@ def main() -> None:
             document_figures(plan, figures)
             timed(f"Reminders, first step ({n} emails)", n, lambda: send_reminders(date(2024, 10, 23)))
             timed("Reminders rerun, nothing due", n, lambda: send_reminders(date(2024, 10, 24)))
+            timed(f"Daily tick, nothing to send ({n} units' milestones checked)", n, lambda: daily_tick(date(2024, 10, 24)))
 
             half = n // 2
             def submit_half() -> None:
@@ -296,6 +298,11 @@ def main() -> None:
                     record_submission.fn(report_of(plan, code), date(2024, 10, 25))
             timed(f"Record {half} submissions (one transaction each, receipts queued)", half, submit_half)
             timed(f"Deliver {half} receipts", half, lambda: deliver_outbox(date(2024, 10, 25)))
+            tick = timed(
+                f"Daily tick after 10 missed days ({n - half} overdue notices, escalation digest, consolidation of {n} units, delivery)", n,
+                lambda: daily_tick(date(2024, 11, 4)),
+            )  # fmt: skip
+            assert tick.reminders == n - half and tick.consolidated == 1 and tick.escalation_digests >= 1, tick
             outcome = timed(f"Consolidate {n} units", n, lambda: consolidate(plan, "bao_cao_nam", date(2024, 11, 8)))
             assert len(outcome.result.submitted) == half
             portal_figures(plan, half + 1, min(200, n - half), figures)
