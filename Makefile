@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test bench env system-deps clean
+.PHONY: demo test test-postgresql bench env system-deps postgresql clean
 
 # Debian packages: LibreOffice converts Word/Excel to PDF, pdftoppm renders pages, Liberation Serif
 # stands in for Times New Roman (same metrics, Vietnamese glyphs); Chromium runs the portal's browser
@@ -18,8 +18,23 @@ demo: env system-deps
 
 # Two workers (pytest-xdist), each with its own Prefect test server; a module's tests stay on one worker
 # so that module-scoped scenarios are built once.
-test: env system-deps
+test: env system-deps postgresql
 	$(UV) run --frozen pytest -n 2 --dist loadscope
+
+# The whole suite again with every test on a PostgreSQL database of its own (tests.fixtures.database).
+test-postgresql: env system-deps postgresql
+	CASCADE_TEST_DATABASE=postgresql $(UV) run --frozen pytest -n 2 --dist loadscope
+
+# The machine's PostgreSQL (127.0.0.1:5432, trust auth): the migration and multi-worker tests use it.
+postgresql:
+	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
+		true; \
+	elif [ "$$(id -u)" = 0 ] && command -v pg_ctlcluster >/dev/null; then \
+		echo "Starting PostgreSQL"; \
+		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start && pg_isready -t 30 -h 127.0.0.1 -p 5432; \
+	else \
+		echo "WARNING: PostgreSQL is not answering on 127.0.0.1:5432 and cannot be started here; the PostgreSQL tests will fail" >&2; \
+	fi
 
 env: $(UV)
 	$(UV) sync --frozen --quiet

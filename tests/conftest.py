@@ -20,8 +20,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from cascade.settings import get_settings  # noqa: E402
-from models.db import create_schema, reset_engines  # noqa: E402
+from tests.fixtures.database import isolated_database  # noqa: E402
 
 pytest_plugins = ["tests.fixtures.smtp", "tests.fixtures.builders"]
 
@@ -39,13 +38,6 @@ def prefect_harness() -> Iterator[None]:
 
 @pytest.fixture()
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh workspace folder with its own SQLite database, created and empty."""
-    ws = tmp_path / "workspace"
-    monkeypatch.setenv("CASCADE_WORKSPACE", str(ws))
-    monkeypatch.delenv("CASCADE_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    reset_engines()
-    create_schema()
-    yield ws
-    reset_engines()
-    get_settings.cache_clear()
+    """A fresh workspace folder with its own database (SQLite, or PostgreSQL: tests.fixtures.database), created and empty."""
+    with isolated_database(tmp_path / "workspace", monkeypatch) as ws:
+        yield ws

@@ -25,13 +25,12 @@ from sqlalchemy.orm import Session
 
 from cascade.calendar import WorkingCalendar
 from cascade.clock import local_date
-from cascade.settings import get_settings
 from flows.cascade_plan import CascadeResult, cascade_plan
 from flows.consolidate import ConsolidationResult, consolidate
 from flows.deliver_outbox import deliver_outbox
 from flows.record_submission import submit_report
 from models.assignment import Assignment
-from models.db import create_schema, reset_engines, session_scope
+from models.db import session_scope
 from models.outbox import OutboundEmail
 from models.plan import Plan, PlanStatus, ReportDuty, Target
 from models.report import Report
@@ -39,6 +38,7 @@ from models.submission import Channel, Submission, SubmissionValue
 from models.unit import Unit
 from tasks.submissions import FigureInput, SubmissionInput, record_submission
 from tests.fixtures.builders import make_plan, make_unit_tree
+from tests.fixtures.database import isolated_database
 from tests.fixtures.smtp import SmtpServer, serving_mailbox
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -230,12 +230,7 @@ def scenario(prefect_harness, tmp_path_factory: pytest.TempPathFactory) -> Itera
     tmp = tmp_path_factory.mktemp("levels")
     with pytest.MonkeyPatch.context() as mp:
         # What the `workspace` and `smtp_server` fixtures do, for the whole module.
-        mp.setenv("CASCADE_WORKSPACE", str(tmp / "workspace"))
-        mp.delenv("CASCADE_DATABASE_URL", raising=False)
-        with serving_mailbox(tmp / "maildir", mp) as smtp:
-            reset_engines()
-            create_schema()
-
+        with serving_mailbox(tmp / "maildir", mp) as smtp, isolated_database(tmp / "workspace", mp):
             codes = make_unit_tree(depth=4, width=5)
             plan = make_multilevel_plan()
 
@@ -267,8 +262,6 @@ def scenario(prefect_harness, tmp_path_factory: pytest.TempPathFactory) -> Itera
                 notices=notices, messages_after_rerun=messages_after_rerun,
                 leaves=leaves, outcome=outcome,
             )  # fmt: skip
-    reset_engines()
-    get_settings.cache_clear()
 
 
 # ---------------------------------------------------------------------------------------------

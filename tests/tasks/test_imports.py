@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -12,9 +14,8 @@ import yaml
 from sqlalchemy import func, select
 
 from cascade.errors import ImportFileError, SubmissionError
-from cascade.settings import get_settings
 from models.assignment import Assignment
-from models.db import create_schema, reset_engines, session_scope
+from models.db import session_scope
 from models.plan import Plan, PlanTask, ReportDuty, Target, TaskRole
 from models.specs import json_schema
 from models.unit import Unit
@@ -24,6 +25,7 @@ from tasks.submission_files import (
     load_submission,
     resolve_submission,
 )
+from tests.fixtures.database import isolated_database
 from tests.fixtures.problems import assert_problem, line_of
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "department-2024"
@@ -119,11 +121,10 @@ def counts() -> dict[str, int]:
         return {model.__name__: session.scalar(select(func.count()).select_from(model)) or 0 for model in (Unit, Plan, PlanTask, Target, ReportDuty)}
 
 
-def fresh_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    monkeypatch.setenv("CASCADE_WORKSPACE", str(tmp_path / name))
-    get_settings.cache_clear()
-    reset_engines()
-    create_schema()
+@contextmanager
+def other_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> Iterator[Path]:
+    with isolated_database(tmp_path / name, monkeypatch) as ws:
+        yield ws
 
 
 @pytest.fixture()
@@ -153,31 +154,31 @@ def units_error(tmp_path: Path, text: str, name: str = "units.yaml") -> tuple[Pa
 
 
 def test_example_units_yaml_and_csv_give_identical_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workspace: Path) -> None:
-    fresh_database(tmp_path, monkeypatch, "from-yaml")
-    assert import_units(EXAMPLE / "units.yaml") == ImportResult(created=8, updated=0, unchanged=0)
-    from_yaml = unit_rows()
+    with other_database(tmp_path, monkeypatch, "from-yaml"):
+        assert import_units(EXAMPLE / "units.yaml") == ImportResult(created=8, updated=0, unchanged=0)
+        from_yaml = unit_rows()
 
-    fresh_database(tmp_path, monkeypatch, "from-csv")
-    assert import_units(EXAMPLE / "units.csv") == ImportResult(created=8, updated=0, unchanged=0)
-    from_csv = unit_rows()
+    with other_database(tmp_path, monkeypatch, "from-csv"):  # and the rest of the test in this one
+        assert import_units(EXAMPLE / "units.csv") == ImportResult(created=8, updated=0, unchanged=0)
+        from_csv = unit_rows()
 
-    assert from_yaml == from_csv
-    assert load_units(EXAMPLE / "units.yaml") == load_units(EXAMPLE / "units.csv")
-    root = next(row for row in from_yaml if row["code"] == "sxd")
-    assert root["name"] == "Sở Xây dựng tỉnh Đồng Nai"
-    assert (root["issuer_symbol"], root["governing_body"], root["place"], root["head_title"]) == ("SXD", "UBND TỈNH ĐỒNG NAI", "Biên Hòa", "GIÁM ĐỐC")
-    assert root["parent"] is None
-    assert sorted(row["name"] for row in from_yaml if row["parent"] == "sxd") == sorted([
-        "Văn phòng", "Thanh tra", "Phòng Quản lý nhà và thị trường bất động sản", "Phòng Quản lý hoạt động xây dựng",
-        "Phòng Quy hoạch - Kiến trúc", "Phòng Quản lý chất lượng và Vật liệu xây dựng",
-        "Trung tâm Quy hoạch và Kiểm định chất lượng công trình xây dựng",
-    ])  # fmt: skip
-    assert all(address.endswith("@sxd.dongnai.example.gov.vn") for row in from_yaml for address in row["emails"])  # type: ignore[attr-defined]
+        assert from_yaml == from_csv
+        assert load_units(EXAMPLE / "units.yaml") == load_units(EXAMPLE / "units.csv")
+        root = next(row for row in from_yaml if row["code"] == "sxd")
+        assert root["name"] == "Sở Xây dựng tỉnh Đồng Nai"
+        assert (root["issuer_symbol"], root["governing_body"], root["place"], root["head_title"]) == ("SXD", "UBND TỈNH ĐỒNG NAI", "Biên Hòa", "GIÁM ĐỐC")
+        assert root["parent"] is None
+        assert sorted(row["name"] for row in from_yaml if row["parent"] == "sxd") == sorted([
+            "Văn phòng", "Thanh tra", "Phòng Quản lý nhà và thị trường bất động sản", "Phòng Quản lý hoạt động xây dựng",
+            "Phòng Quy hoạch - Kiến trúc", "Phòng Quản lý chất lượng và Vật liệu xây dựng",
+            "Trung tâm Quy hoạch và Kiểm định chất lượng công trình xây dựng",
+        ])  # fmt: skip
+        assert all(address.endswith("@sxd.dongnai.example.gov.vn") for row in from_yaml for address in row["emails"])  # type: ignore[attr-defined]
 
-    # Importing again changes nothing; changing one field updates one unit.
-    assert import_units(EXAMPLE / "units.yaml") == ImportResult(created=0, updated=0, unchanged=8)
-    changed = (EXAMPLE / "units.yaml").read_text(encoding="utf-8").replace("head_name: Lê Văn Tuấn", "head_name: Lê Văn Tâm")
-    assert import_units(write(tmp_path, "units.yaml", changed)) == ImportResult(created=0, updated=1, unchanged=7)
+        # Importing again changes nothing; changing one field updates one unit.
+        assert import_units(EXAMPLE / "units.yaml") == ImportResult(created=0, updated=0, unchanged=8)
+        changed = (EXAMPLE / "units.yaml").read_text(encoding="utf-8").replace("head_name: Lê Văn Tuấn", "head_name: Lê Văn Tâm")
+        assert import_units(write(tmp_path, "units.yaml", changed)) == ImportResult(created=0, updated=1, unchanged=7)
 
 
 def test_example_plan_round_trips(units: Path) -> None:
