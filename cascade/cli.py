@@ -66,18 +66,29 @@ def run(action):  # type: ignore[no-untyped-def]
 
 
 def ready() -> None:
-    from models.db import create_schema
+    """Bring the database's schema up to date (migrations; one query when it already is)."""
+    from cascade.migrate import ensure_current
 
-    create_schema()
+    ensure_current()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Run the schema migrations up to the latest (creates the tables in an empty database)."""
+    from sqlalchemy.engine import make_url
+
+    from cascade.migrate import upgrade
+    from cascade.settings import get_settings
+
+    revision = upgrade()
+    url = make_url(get_settings().resolved_database_url).render_as_string(hide_password=True)
+    console.print(f"Database {url} at revision {revision}")
 
 
 @db_app.command("init")
 def db_init() -> None:
-    """Create the tables in the configured database (idempotent)."""
-    ready()
-    from cascade.settings import get_settings
-
-    console.print(f"Database ready: {get_settings().resolved_database_url}")
+    """The same as `db upgrade` (kept for scripts written before migrations)."""
+    db_upgrade()
 
 
 @units_app.command("import")
@@ -263,6 +274,21 @@ def portal(
         console.print("[yellow]CASCADE_DASHBOARD_PASSWORD is not set: the dashboard refuses every login.[/yellow]")
     with local_runs():
         uvicorn.run(app_, host=host, port=listen, log_level="warning", proxy_headers=True)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address the Prefect server and the portal listen on.")] = "127.0.0.1",
+    prefect_port: Annotated[int | None, typer.Option(help="Port of the Prefect server started here; default 4200 if free.")] = None,
+    portal_port: Annotated[int | None, typer.Option(help="Default: the port of portal_base_url.")] = None,
+) -> None:
+    """Run everything on this machine: a Prefect server (or CASCADE_PREFECT_API_URL's), the daily tick and
+    reply collection on their schedules, and the portal, until Ctrl-C or SIGTERM."""
+    from cascade.serve import serve as serve_all
+    from cascade.settings import get_settings
+
+    ready()
+    run(lambda: serve_all(get_settings(), host=host, prefect_port=prefect_port, portal_port=portal_port, echo=typer.echo))
 
 
 @app.command("deliver")

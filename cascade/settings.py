@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     smtp_per_day: int | None = Field(None, ge=1, description="Most messages sent on one day (Vietnam time); the rest wait for the next day, best priority first.")
     smtp_wait_max_seconds: float = Field(300, ge=0, description="Longest a delivery run waits for the per-minute limit before leaving the rest to the next run.")
 
+    prefect_api_url: str | None = Field(None, description="`cascade serve` uses this Prefect server (http://host:4200/api) instead of starting its own.")
+    prefect_database_url: str | None = Field(None, description="Database of the Prefect server `cascade serve` starts (postgresql+asyncpg://…); default: SQLite in PREFECT_HOME.")
+
     report_pdf: bool = Field(False, description="Also make a PDF of each consolidated report (LibreOffice, about 2 s a report).")
 
     cascade_batch_size: int = Field(500, ge=1, description="Units handled by one Prefect task run.")

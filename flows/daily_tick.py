@@ -96,4 +96,6 @@ def daily_tick(as_of: date | None = None) -> TickResult:
 
 def deployment():  # type: ignore[no-untyped-def]
     """The tick as a Prefect deployment at 08:00 Asia/Ho_Chi_Minh every day (served by `cascade serve`)."""
-    return daily_tick.to_deployment(name="daily-tick", cron=TICK_CRON, timezone=TICK_TIMEZONE, tags=["calendar"])
+    from prefect.schedules import Cron  # to_deployment(cron=...) takes no timezone: it would be UTC
+
+    return daily_tick.to_deployment(name="daily-tick", schedules=[Cron(TICK_CRON, timezone=TICK_TIMEZONE)], tags=["calendar"])

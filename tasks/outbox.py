@@ -151,10 +151,16 @@ def claim_batch(size: int, worker: str, as_of: date) -> list[int]:
             .limit(size)
         )
         if session.get_bind().dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
+            due = due.with_for_update(skip_locked=True)  # rows another worker is claiming are skipped, not waited for
+        # Two statements, never UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED): PostgreSQL may run
+        # that subquery again for every row (a nested-loop semi-join, as on a table not yet analysed), and each
+        # run skips the rows the statement has just updated and locks the next n: one claim of 50 took 2,150.
+        ids = session.scalars(due).all()
+        if not ids:
+            return []
         claimed = session.scalars(
             update(OutboundEmail)
-            .where(and_(OutboundEmail.id.in_(due.scalar_subquery()), OutboundEmail.status == EmailStatus.QUEUED))
+            .where(and_(OutboundEmail.id.in_(ids), OutboundEmail.status == EmailStatus.QUEUED))
             .values(status=EmailStatus.SENDING, claimed_at=now, claimed_by=worker, attempts=OutboundEmail.attempts + 1)
             .returning(OutboundEmail.id)
         ).all()
