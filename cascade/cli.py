@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from datetime import date, datetime
@@ -21,7 +22,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from cascade import clock  # noqa: E402
-from cascade.errors import CascadeError, ConflictError, InputError  # noqa: E402
+from cascade.errors import CascadeError, ConflictError, InputError, NotFound  # noqa: E402
 
 app = typer.Typer(help="plan-cascade: cascade a plan down the hierarchy and gather the reports back up.", no_args_is_help=True, pretty_exceptions_enable=False)
 units_app = typer.Typer(help="The unit tree.", no_args_is_help=True)
@@ -48,12 +49,38 @@ def parse_day(text: str | None) -> date:
 AsOf = Annotated[str | None, typer.Option("--as-of", help="The day to act as (YYYY-MM-DD or DD/MM/YYYY); default today in Vietnam.")]
 
 
+class _RefusalsLeftToTheCli(logging.Filter):
+    """Drops, from the console only, Prefect's report of a run that ended in a CascadeError: `run` prints
+    that error as one line, so the traceback Prefect logs with it would only bury the line. The Prefect
+    API handler still records it for the UI; any other exception keeps its traceback."""
+
+    NAMES = tuple(f"{cls.__name__}" for cls in (CascadeError, InputError, ConflictError, NotFound))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.ERROR or not record.name.startswith("prefect"):
+            return True
+        if record.exc_info and isinstance(record.exc_info[1], CascadeError):
+            return False
+        message = record.getMessage()
+        return not any(f"{name}(" in message or f"{name}:" in message for name in self.NAMES)
+
+
+def _quiet_refusals() -> None:
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, _RefusalsLeftToTheCli) for f in handler.filters):
+            handler.addFilter(_RefusalsLeftToTheCli())
+
+
 def run(action):  # type: ignore[no-untyped-def]
     """Run an action; print a CascadeError on stderr (every problem on its own line) and exit 1."""
     from prefect import tags
+    from prefect.logging.configuration import setup_logging
 
     from cascade.runtime import local_runs
 
+    if not logging.getLogger().handlers:
+        setup_logging()  # Prefect's console handler, so that the filter below has something to sit on
+    _quiet_refusals()
     try:
         with local_runs(), tags("cli"):  # runs started by hand are told apart from scheduled ones in the UI
             return action()
@@ -148,9 +175,11 @@ def plan_cascade(
 ) -> None:
     """Assign the plan's duties to its units, draft their implementing plans, go on down every level, and email them."""
     from flows.cascade_plan import cascade_plan
+    from tasks.queries import check_references
 
     ready()
     only = [u.strip() for u in units.split(",") if u.strip()] if units else None
+    run(lambda: check_references(plan, units=only or ()))
     result = run(lambda: cascade_plan(plan, parse_day(as_of), only))
     console.print(
         f"{result.plan_key}: {result.assigned} new assignment(s) over {result.levels} level(s); implementing plans drafted {result.drafted}, "
@@ -166,8 +195,10 @@ def plan_issue(
 ) -> None:
     """Issue a drafted implementing plan and cascade it to the unit's subordinates."""
     from flows.issue_plan import issue_plan
+    from tasks.queries import check_references
 
     ready()
+    run(lambda: check_references(plan))
     result = run(lambda: issue_plan(plan, parse_day(as_of), number))
     console.print(f"{result.plan_key} issued; {result.assigned} new assignment(s), emails sent {result.delivery.sent}.")
 
@@ -363,10 +394,39 @@ def replies(
 def remind(as_of: AsOf = None, plan: Annotated[str | None, typer.Option(help="Only this plan.")] = None) -> None:
     """Queue and send the reminders and overdue notices due on the day."""
     from flows.send_reminders import send_reminders
+    from tasks.queries import check_references
 
     ready()
+    if plan is not None:
+        run(lambda: check_references(plan))
     queued, tally = run(lambda: send_reminders(parse_day(as_of), plan))
     console.print(f"Reminders queued {queued}; emails sent {tally.sent}, retrying {tally.retrying}, failed {tally.failed}.")
+
+
+@app.command("tick")
+def tick(
+    as_of: AsOf = None,
+    until: Annotated[str | None, typer.Option(help="Run every day from --as-of to this day, in order (replaying a stretch of the cycle).")] = None,
+) -> None:
+    """Run the daily tick by hand: every milestone of the cycle's calendar due on the day (or on each day
+    of a range) that has not run yet: reminders, overdue notices, escalations, deadlines, consolidations."""
+    from datetime import timedelta
+
+    from flows.daily_tick import daily_tick
+
+    ready()
+    first = parse_day(as_of)
+    last = parse_day(until) if until else first
+    if last < first:
+        raise typer.BadParameter(f"--until {last:%d/%m/%Y} is before --as-of {first:%d/%m/%Y}", param_hint="--until")
+    day = first
+    while day <= last:
+        result = run(lambda: daily_tick(day))  # noqa: B023 (called at once, inside the loop)
+        console.print(
+            f"{day:%d/%m/%Y}: reminders {result.reminders}, skipped steps {result.skipped}, escalation digests {result.escalation_digests}, "
+            f"deadlines {result.deadlines}, consolidated {result.consolidated}; emails sent {result.delivery.sent}, failed {result.delivery.failed}."
+        )
+        day += timedelta(days=1)
 
 
 @app.command("submit")
@@ -394,8 +454,10 @@ def consolidate(
 ) -> None:
     """Consolidate the units' reports for a duty into a report (Markdown and HTML) and submit it upward."""
     from flows.consolidate import consolidate as consolidate_flow
+    from tasks.queries import check_references
 
     ready()
+    run(lambda: check_references(plan, duty=duty))
     outcome = run(lambda: consolidate_flow(plan, duty, parse_day(as_of), all_levels))
     r = outcome.result
     if outcome.below:
@@ -414,9 +476,10 @@ def trace(
     """Show where a consolidated figure comes from: the submissions behind it, level by level."""
     from rich.tree import Tree
 
-    from tasks.queries import TraceNode, trace_figure
+    from tasks.queries import TraceNode, check_references, trace_figure
 
     ready()
+    run(lambda: check_references(plan, duty=duty))
     report, nodes = run(lambda: trace_figure(plan, duty, indicator))
     figure = next(t for t in report.summary["targets"] if t["code"] == indicator)
     tree = Tree(f"{indicator} = {figure['figure']} (báo cáo ngày {report.as_of:%d/%m/%Y}, {figure['reported']}/{figure['expected']} đơn vị)")

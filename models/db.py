@@ -9,6 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from cascade.settings import get_settings
+import models.all_models  # noqa: F401  (every mapped class is known before the first session: a command that imports one model still resolves the others' foreign keys)
 
 _engines: dict[str, Engine] = {}
 
@@ -67,7 +68,6 @@ def create_schema() -> None:
     Faster than running the migrations (tests, benchmarks, the demo); `cascade db upgrade` and every
     command use the migrations, and a test checks that both give the same schema.
     """
-    import models.all_models  # noqa: F401  (registers the tables)
     from cascade import migrate
     from models.base import Base
 

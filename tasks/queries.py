@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -22,6 +23,7 @@ from models.report import Report
 from models.submission import Submission, SubmissionValue
 from models.unit import Unit
 from tasks.assign import find_plan
+from tasks.consolidation import find_duty
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,23 @@ STATE_WORDS = {
     "pending": "Chưa nộp",
     "overdue": "Quá hạn, chưa nộp",
 }
+
+
+def check_references(plan: str, *, duty: str | None = None, units: Sequence[str] = ()) -> None:
+    """Raise NotFound, naming what exists, when the plan, its duty or a unit code is unknown.
+
+    Commands check their arguments with it before they start a flow run, so that a typo is one line
+    on the terminal, not a failed run in the Prefect UI and an email to the admins.
+    """
+    with session_scope() as session:
+        found = find_plan(session, plan)
+        if duty is not None:
+            find_duty(session, found, duty)
+        if units:
+            known = set(session.scalars(select(Unit.code).where(Unit.code.in_(units))))
+            missing = [code for code in units if code not in known]
+            if missing:
+                raise NotFound(f"unknown unit code(s): {', '.join(missing)}")
 
 
 def state_of(due_on: date, submitted_on: date | None, as_of: date) -> str:

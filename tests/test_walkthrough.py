@@ -1,0 +1,322 @@
+"""The README's "A first cycle by hand", as a new user runs it: every documented command in its own process.
+
+Each step is `cascade …` started the way `uv run cascade …` starts it (the project's console script),
+against one fresh workspace, with the examples' files, a `cascade mailbox` process as the SMTP
+server and Dovecot as the reply mailbox. A step asserts its effect in the database, the maildir or
+the files, not only its exit code: a command that crashes on its own (a model its process never
+imports, say) fails here even when the in-process tests pass.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from sqlalchemy import create_engine, text
+
+from cascade.demo_email import latest_to, save_form
+from cascade.imap_server import LocalImapServer
+from cascade.mailbox import LocalMailbox, read_maildir
+from cascade.net import free_port
+from cascade.unit_mail import send_reply
+from tests.fixtures.database import ON_POSTGRESQL
+from tests.fixtures.forms import Form
+from tests.fixtures.postgres import fresh_database
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "town-2024"
+CASCADE = str(Path(sys.executable).parent / "cascade")  # what `uv run cascade` runs
+REPLY_MAILBOX = "baocao@trangbang.example.gov.vn"
+TOWN, WARD = "104-kh-ubnd-2024", "104-kh-ubnd-2024--tb.giabinh"
+
+
+@dataclass
+class Workspace:
+    """One fresh workspace, the environment every command runs with, and ways to look at what they did."""
+
+    folder: Path
+    env: dict[str, str]
+    database_url: str
+
+    def run(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        """`cascade ARGS` in its own process; asserts exit 0 unless `ok` is False."""
+        started = time.perf_counter()
+        done = subprocess.run([CASCADE, *args], env=self.env, cwd=self.folder, capture_output=True, text=True, timeout=600)
+        print(f"{time.perf_counter() - started:6.1f} s  cascade {' '.join(args)}")  # shown when a step fails
+        if ok:
+            assert done.returncode == 0, f"cascade {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+        return done
+
+    def out(self, *args: str) -> str:
+        return self.run(*args).stdout
+
+    def scalar(self, sql: str, **params: object) -> object:
+        engine = create_engine(self.database_url)
+        try:
+            with engine.connect() as connection:
+                return connection.execute(text(sql), params).scalar()
+        finally:
+            engine.dispose()
+
+    def mail(self) -> list:  # type: ignore[type-arg]
+        return read_maildir(self.folder / "maildir")
+
+    def mail_to(self, address: str, subject_start: str = "") -> list:  # type: ignore[type-arg]
+        return [m for m in self.mail() if address in str(m["To"]) and str(m["Subject"]).startswith(subject_start)]
+
+
+@contextmanager
+def background(args: list[str], env: dict[str, str], folder: Path, port: int, seconds: float = 120) -> Iterator[None]:
+    """`cascade ARGS` running in the background until the block ends, once it listens on `port`."""
+    log = folder / f"{args[0]}.log"
+    with log.open("w") as output:
+        process = subprocess.Popen([CASCADE, *args], env=env, cwd=folder, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + seconds
+            while True:
+                assert process.poll() is None, f"cascade {args[0]} ended early: {log.read_text()}"
+                assert time.monotonic() < deadline, f"cascade {args[0]} does not listen on port {port} after {seconds} s"
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                        break
+                except OSError:
+                    time.sleep(0.1)
+            yield
+        finally:
+            process.terminate()
+            process.wait(30)
+
+
+@pytest.fixture()
+def walk(tmp_path: Path) -> Iterator[tuple[Workspace, LocalImapServer]]:
+    """A fresh workspace (an empty SQLite file, or an empty PostgreSQL database), `cascade mailbox` on a free
+    port, Dovecot for the reply mailbox, and the test session's Prefect server for the flow runs."""
+    from prefect.settings import PREFECT_API_URL
+
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    smtp_port = free_port()
+    with LocalImapServer(user="baocao") as imap, (fresh_database() if ON_POSTGRESQL else _no_database()) as url:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("CASCADE_")},
+            "CASCADE_WORKSPACE": str(folder),
+            "CASCADE_SMTP_HOST": "127.0.0.1",
+            "CASCADE_SMTP_PORT": str(smtp_port),
+            "CASCADE_SMTP_USER": "vanthu@trangbang.example.gov.vn",
+            "CASCADE_MAIL_REPLY_TO": REPLY_MAILBOX,
+            "CASCADE_PORTAL_BASE_URL": f"http://127.0.0.1:{free_port()}",
+            "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+            "COLUMNS": "250",  # one table row per line
+            **imap.settings_env(),
+        }
+        if url:
+            env["CASCADE_DATABASE_URL"] = url
+        space = Workspace(folder, env, url or f"sqlite:///{folder / 'cascade.db'}")
+        with background(["mailbox", "--maildir", str(folder / "maildir"), "--port", str(smtp_port)], env, folder, smtp_port):
+            yield space, imap
+
+
+class _no_database:
+    """SQLite: the database is a file the first command creates in the workspace."""
+
+    def __enter__(self) -> str:
+        return ""
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def fill_form(path: Path, report: dict, plan: dict) -> None:  # type: ignore[type-arg]
+    """Type a unit's report into its Excel form by the labels a person reads (metrics, section titles)."""
+    form = Form.open(path)
+    targets = {t["code"]: t for t in plan["plan"]["targets"]}
+    sections = next(d["sections"] for d in plan["plan"]["duties"] if d["code"] == report["duty"])
+    for code, given in report["values"].items():
+        metric = targets[code]["metric"]
+        figure = given["value"] if isinstance(given, dict) and "value" in given else given
+        if isinstance(given, dict) and "numerator" in given:
+            form.at(metric, "Tử số").value = given["numerator"]
+            form.at(metric, "Mẫu số").value = given["denominator"]
+        elif figure in ("đạt", "không đạt"):
+            form.at(metric, "Giá trị").value = "Đạt" if figure == "đạt" else "Không đạt"
+        else:
+            form.at(metric, "Giá trị").value = figure
+    for section in sections:
+        form.section(section["title"]).value = report["sections"][section["code"]]
+    form.score().value = report["self_assessment"]["score"]
+    form.save()
+
+
+@pytest.mark.timeout(900)  # some thirty commands, each a process of its own
+def test_a_first_cycle_by_hand(walk: tuple[Workspace, LocalImapServer], tmp_path: Path) -> None:
+    ws, imap = walk
+    plan_file = yaml.safe_load((EXAMPLE / "plan.yaml").read_text(encoding="utf-8"))
+
+    # The database and the inputs' formats
+    assert "at revision" in ws.out("db", "upgrade")
+    assert ws.scalar("select count(*) from alembic_version") == 1
+    for kind in ("units", "plan", "submission"):
+        assert json.loads(ws.out("schema", kind))["type"] == "object"
+
+    # The org chart and the town's plan
+    assert "Units: 17 created, 0 updated." in ws.out("units", "import", str(EXAMPLE / "units.yaml"))
+    assert ws.scalar("select count(*) from unit") == 17
+    assert f"Plan imported: {TOWN}" in ws.out("plan", "import", str(EXAMPLE / "plan.yaml"))
+    assert ws.scalar("select status from plan where key = :k", k=TOWN) == "issued"
+    assert TOWN in ws.out("plan", "list")
+
+    # The working-day calendar: a day off set by the office, then taken back
+    assert "30/04/2024" in ws.out("workdays", "show", "2024")
+    ws.run("workdays", "set", "2024-12-30", "--day-off", "--note", "Nghỉ theo thông báo của UBND tỉnh")
+    assert ws.scalar("select count(*) from calendar_override") == 1
+    ws.run("workdays", "unset", "2024-12-30")
+    assert ws.scalar("select count(*) from calendar_override") == 0
+
+    # The cascade: the four wards are assigned and emailed, their implementing plans drafted
+    out = ws.out("plan", "cascade", "104/KH-UBND", "--as-of", "31/01/2024")
+    assert "implementing plans drafted 4" in out
+    assert ws.scalar("select count(*) from assignment") == 8  # 4 wards × (plan + annual report)
+    assert ws.scalar("select count(*) from plan where status = 'draft'") == 4
+    assert len(ws.mail_to("vanthu@giabinh.trangbang.example.gov.vn", "Giao nhiệm vụ")) == 2
+
+    # A ward adjusts its draft (a tighter target) and issues it; its units get their notices
+    draft = yaml.safe_load(ws.out("plan", "export", WARD))
+    hai_long = next(t for t in draft["plan"]["targets"] if t["code"] == "hai_long")
+    hai_long["value"] = 95
+    adjusted = tmp_path / "giabinh.yaml"
+    adjusted.write_text(yaml.safe_dump(draft, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    ws.run("plan", "import", str(adjusted), "--replace")
+    assert ws.scalar("select t.value from target t join plan p on p.id = t.plan_id where p.key = :k and t.code = 'hai_long'", k=WARD) == 95
+    assert "issued" in ws.out("plan", "issue", WARD, "--as-of", "15/02/2024")
+    assert ws.scalar("select status from plan where key = :k", k=WARD) == "issued"
+    assert len(ws.mail_to("congan@giabinh.trangbang.example.gov.vn", "Giao nhiệm vụ")) >= 1
+
+    # The calendar of the cycle, every level
+    calendar = ws.out("calendar", "104/KH-UBND")
+    assert "23/02/2024" in calendar and "30/10/2024" in calendar and "23/10/2024" in calendar
+
+    # Reminders by hand, then the daily tick over a stretch of days
+    before = len(ws.mail())
+    assert "Reminders queued 3" in ws.out("remind", "--as-of", "21/02/2024")  # the three wards that have not issued
+    assert len(ws.mail()) == before + 3
+    ws.out("tick", "--as-of", "22/02/2024", "--until", "26/02/2024")
+    assert ws.scalar("select count(*) from plan_milestone where day <= '2024-02-26' and status = 'pending'") == 0
+    assert ws.scalar("select outcome from plan_milestone m join report_duty d on d.id = m.duty_id where d.code = 'ke_hoach' and m.kind = 'due' and m.day = '2024-02-23'")
+
+    # Reports recorded by hand: a YAML file, a JSON file, and a filled Excel form
+    assert "Recorded version 1." in ws.out("submit", str(EXAMPLE / "submissions" / "tb.giabinh.ca.yaml"), "--as-of", "2024-10-14")
+    report = yaml.safe_load((EXAMPLE / "submissions" / "tb.giabinh.qs.yaml").read_text(encoding="utf-8"))
+    as_json = tmp_path / "tb.giabinh.qs.json"
+    as_json.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    assert "Recorded version 1." in ws.out("submit", str(as_json), "--as-of", "2024-10-15")
+    form = Path(ws.out("document", "form", "104/KH-UBND", "bao_cao_nam", "tb.giabinh.yt").strip())
+    assert form.suffix == ".xlsx" and form.exists()
+    health = yaml.safe_load((EXAMPLE / "submissions" / "tb.giabinh.yt.yaml").read_text(encoding="utf-8"))
+    fill_form(form, health, plan_file)
+    assert "Recorded version 1." in ws.out("submit", str(form), "--as-of", "2024-10-16")
+    assert ws.scalar("select count(*) from submission where channel = 'file'") == 3
+    assert len(ws.mail_to("tramyte@giabinh.trangbang.example.gov.vn", "Đã nhận báo cáo")) == 1
+
+    # The unit's link: shown, then replaced (the old one dies, the new one is emailed)
+    old = ws.out("link", "show", "104/KH-UBND", "bao_cao_nam", "tb.giabinh.ca").strip()
+    token = ws.scalar("select a.link_token from assignment a join unit u on u.id = a.unit_id join report_duty d on d.id = a.duty_id where u.code = 'tb.giabinh.ca' and d.code = 'bao_cao_nam'")
+    assert old.endswith(f"/u/{token}")
+    ws.run("link", "revoke", "104/KH-UBND", "bao_cao_nam", "tb.giabinh.ca", "--as-of", "2024-10-16")
+    new = ws.out("link", "show", "104/KH-UBND", "bao_cao_nam", "tb.giabinh.ca").strip()
+    assert new != old and any(new in m.get_body(preferencelist=("plain",)).get_content() for m in ws.mail_to("congan@giabinh.trangbang.example.gov.vn"))
+
+    # The portal serves the unit's page behind its new link
+    port = int(ws.env["CASCADE_PORTAL_BASE_URL"].rsplit(":", 1)[1])
+    with background(["portal", "--as-of", "2024-10-16"], ws.env, ws.folder, port):
+        page = httpx.get(new, timeout=30)
+        assert page.status_code == 200 and "Công an phường Gia Bình" in page.text
+        assert httpx.get(old, timeout=30).status_code == 404
+
+    # A unit replies to its notice with a corrected form; `cascade collect` reads it from the reply mailbox
+    address = "tramyte@giabinh.trangbang.example.gov.vn"
+    notice = latest_to(ws.mail(), address, "Giao nhiệm vụ báo cáo")
+    reply_form = save_form(notice, tmp_path / "tramyte")
+    health["values"]["hai_long"] = "97%"
+    fill_form(reply_form, health, plan_file)
+    with LocalMailbox(tmp_path / "relay", deliveries=[imap.delivery(REPLY_MAILBOX)]) as relay:
+        send_reply(notice, sender=address, smtp_host="127.0.0.1", smtp_port=relay.port, body="Đơn vị gửi lại biểu mẫu đã sửa.", attachments=[reply_form])
+    assert "recorded 1" in ws.out("collect", "--as-of", "2024-10-17")
+    assert ws.scalar("select max(version) from submission s join assignment a on a.id = s.assignment_id join unit u on u.id = a.unit_id where u.code = 'tb.giabinh.yt'") == 2
+    assert "Đã ghi nhận" in ws.out("replies")
+    assert "Emails sent 0" in ws.out("deliver", "--as-of", "2024-10-17")
+    assert ws.scalar("select count(*) from outbound_email where status <> 'sent'") == 0
+
+    # The ward consolidates its units' reports; its report goes up; the town consolidates
+    ws.run("consolidate", WARD, "bao_cao_nam", "--as-of", "2024-10-24", "--this-level")
+    assert (ws.folder / "reports" / WARD).is_dir() and ws.scalar("select count(*) from report") == 1
+    out = ws.out("consolidate", "104/KH-UBND", "bao_cao_nam", "--as-of", "2024-10-31")
+    assert "submitted 1/4" in out
+    trace = ws.out("trace", "104/KH-UBND", "bao_cao_nam", "mo_hinh_dan_van_kheo")
+    assert "tb.giabinh.ca" in trace and "tb.giabinh" in trace
+    status = ws.out("status", "104/KH-UBND", "--as-of", "2024-10-31")
+    assert "Công an phường Gia Bình" in status and "Hộp thư đi" in status
+
+    # Documents: the plan in Word, a PDF copy of the town's report
+    word = Path(ws.out("document", "plan", "104/KH-UBND").strip())
+    assert word.suffix == ".docx" and word.stat().st_size > 10_000
+    report_docx = next((ws.folder / "reports" / TOWN).glob("*.docx"))
+    pdf = Path(ws.out("document", "pdf", str(report_docx)).strip())
+    assert pdf.read_bytes().startswith(b"%PDF")
+
+    # The cycle closes
+    ws.run("plan", "close", "104/KH-UBND", "--as-of", "2024-12-31")
+    assert ws.scalar("select count(*) from plan where status <> 'closed' and status <> 'draft'") == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("consolidate", "104/KH-UBND", "khong_co"),
+        ("consolidate", "99/KH-XYZ", "bao_cao_nam"),
+        ("plan", "cascade", "99/KH-XYZ"),
+        ("plan", "cascade", "104/KH-UBND", "--units", "tb.khong_co"),
+        ("plan", "issue", "99/KH-XYZ"),
+        ("remind", "--plan", "99/KH-XYZ"),
+        ("trace", "104/KH-UBND", "khong_co", "hai_long"),
+        ("link", "show", "104/KH-UBND", "bao_cao_nam", "tb.khong_co"),
+        ("link", "revoke", "104/KH-UBND", "khong_co", "tb.giabinh"),
+        ("document", "form", "104/KH-UBND", "bao_cao_nam", "tb.khong_co"),
+        ("calendar", "99/KH-XYZ"),
+        ("status", "99/KH-XYZ"),
+    ],
+    ids=lambda args: "-".join(args[:2]),
+)
+def test_a_wrong_code_is_one_line_and_exit_1(imported_town: Workspace, args: tuple[str, ...]) -> None:
+    done = imported_town.run(*args, ok=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.fixture(scope="module")
+def imported_town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    """A workspace with the town's units and plan imported, for commands given wrong codes."""
+    folder = tmp_path_factory.mktemp("wrong-codes")
+    with fresh_database() if ON_POSTGRESQL else _no_database() as url:
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("CASCADE_")}, "CASCADE_WORKSPACE": str(folder), "COLUMNS": "250"}
+        env.pop("PREFECT_API_URL", None)  # a wrong code must be refused before any flow (and its server) starts
+        if url:
+            env["CASCADE_DATABASE_URL"] = url
+        space = Workspace(folder, env, url or f"sqlite:///{folder / 'cascade.db'}")
+        space.run("units", "import", str(EXAMPLE / "units.yaml"))
+        space.run("plan", "import", str(EXAMPLE / "plan.yaml"))
+        yield space
