@@ -13,7 +13,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -35,6 +35,7 @@ from cascade.settings import get_settings
 from templates import VERDICT_WORDS, measure
 
 if TYPE_CHECKING:
+    from models.consolidation import Consolidation
     from tasks.forms import FormSpec
     from tasks.submissions import SubmissionInput
 
@@ -45,9 +46,8 @@ DUTY = "bao_cao_nam"
 CASCADE_DAY = date(2024, 1, 31)
 # The wards issue their implementing plans (due 23/02/2024); Lộc Hưng is late.
 WARDS_ISSUE = [("tb.giabinh", date(2024, 2, 15)), ("tb.gialoc", date(2024, 2, 19)), ("tb.antinh", date(2024, 2, 22)), ("tb.lochung", date(2024, 2, 28))]
-PLAN_REMINDER_DAYS = [date(2024, 2, 19), date(2024, 2, 21), date(2024, 2, 26), date(2024, 3, 4)]
-REPORT_REMINDER_DAYS = [date(2024, 10, 16), date(2024, 10, 21), date(2024, 10, 22), date(2024, 10, 24)]
-WARDS_CONSOLIDATE = date(2024, 10, 28)
+AWAY_ANSWERS = date(2024, 10, 17)  # the day after the first reminder of the annual report (16/10)
+DEMO_END = date(2024, 11, 15)  # the daily tick runs every milestone up to this day: the cycle's calendar is then accounted for
 FORM_UNIT = "tb.gialoc.yt"  # uploads on the portal the Excel form sent with its notice, instead of typing
 EVIDENCE_UNIT = "tb.antinh.ca"  # attaches scanned minutes as evidence
 RETURNED_UNIT = "tb.antinh.qs"  # its ward returns its report with a comment; it corrects and resubmits
@@ -115,16 +115,13 @@ def minutes_pdf(workspace: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(minimal_pdf("Bien ban kiem tra cong tac dan van chinh quyen nam 2024"))
     return path
-TOWN_CONSOLIDATES = date(2024, 10, 31)
-
-
 def submission_days(files: list[Path]) -> list[tuple[date, Path]]:
     """Spread the units' annual reports over the cycle: early, after the first reminders, and one
-    late (after the units' own due date 23/10, before their wards consolidate)."""
+    late (the day after the units' own due date 23/10, the day their wards consolidate)."""
     days = []
     for index, path in enumerate(files):
         if index == len(files) - 1:
-            day = date(2024, 10, 25)
+            day = date(2024, 10, 24)
         elif index < len(files) // 2:
             day = date(2024, 10, 14)
         else:
@@ -217,13 +214,97 @@ def report_by_email(workspace: Path, maildir: Path, smtp_port: int, data: Submis
     console.print(f"  {when:%d/%m/%Y}  {data.unit:<15} replies again with the form corrected: recorded {tally.recorded}; receipt “{receipt['Subject']}”", highlight=False)
 
 
+@dataclass
+class Calendar:
+    """The demo's daily tick: it runs on every day of the cycle that has a milestone pending, in order, as
+    `cascade serve` would each morning (a tick on a day with nothing due does nothing)."""
+
+    console: Console
+    last: date | None = None
+
+    def run_until(self, day: date) -> None:
+        """Tick every day after the last one ticked, up to `day`, that has something due."""
+        from datetime import timedelta
+
+        from flows.daily_tick import daily_tick
+        from tasks.milestones import next_milestone_day
+
+        while (due := next_milestone_day(self.last)) is not None and due <= day:
+            result = daily_tick(due)
+            self.last = due
+            done = {
+                "reminders or overdue notices": result.reminders, "steps skipped": result.skipped, "escalation digests": result.escalation_digests,
+                "deadlines recorded": result.deadlines, "reports consolidated": result.consolidated,
+            }  # fmt: skip
+            if any(done.values()):
+                said = ", ".join(f"{what} {count}" for what, count in done.items() if count)
+                self.console.print(f"  {due:%d/%m/%Y}  daily tick: {said}; emails sent {result.delivery.sent}", highlight=False)
+        self.last = max(self.last or day, day - timedelta(days=1))
+
+
+def ward_report(code: str) -> str:
+    """One ward's latest report, in a line: when the tick made it, how many of its units reported, targets met."""
+    from models.aggregation import Verdict
+    from models.db import session_scope
+    from models.report import Report
+    from tasks.assign import find_plan
+    from tasks.consolidation import find_duty
+    from tasks.derive import derived_key
+
+    with session_scope() as session:
+        duty = find_duty(session, find_plan(session, derived_key(PLAN_KEY, code)), DUTY)
+        report = session.scalars(select(Report).where(Report.duty_id == duty.id).order_by(Report.id.desc())).first()
+        if report is None:
+            return "no report"
+        summary = report.summary
+        met = sum(1 for t in summary["targets"] if t["verdict"] == Verdict.MET)
+        return f"report of {report.as_of:%d/%m/%Y}: {len(summary['submitted'])}/{summary['expected']} units reported; targets met {met}/{len(summary['targets'])}"
+
+
+def town_report() -> tuple[Consolidation, list[str], date]:
+    """The town's latest report (made by the daily tick on its consolidation day): its figures as judged on
+    that day, its files and the day."""
+    from models.consolidation import consolidate
+    from models.db import session_scope
+    from models.report import Report
+    from tasks.assign import find_plan
+    from tasks.consolidation import find_duty, load_input
+
+    with session_scope() as session:
+        duty = find_duty(session, find_plan(session, PLAN_KEY), DUTY)
+        report = session.scalars(select(Report).where(Report.duty_id == duty.id).order_by(Report.id.desc())).first()
+        assert report is not None, "the town's report was not made"
+        _, data = load_input(session, duty, report.as_of)
+        return consolidate(data), list(report.files), report.as_of
+
+
+def calendar_summary(console: Console) -> None:
+    """What the cycle's calendar says at the end: every milestone up to DEMO_END done or skipped, with why."""
+    from models.milestones import STATUS_WORDS, MilestoneStatus, milestone_title
+    from tasks.milestones import plan_calendar
+
+    _, rows = plan_calendar(PLAN_KEY)
+    mine = Table("Ngày", "Mốc", "Trạng thái", "Kết quả", title="Lịch thực hiện Kế hoạch 104/KH-UBND (cấp thị xã)")
+    for row in rows:
+        if row.plan_code == "104/KH-UBND":
+            mine.add_row(f"{row.day:%d/%m/%Y}", f"{milestone_title(row.kind, row.step, row.duty_kind)}", STATUS_WORDS[row.status], row.outcome or "")
+    console.print(mine)
+    past = [row for row in rows if row.day <= DEMO_END]
+    counts = Counter(row.status for row in past)
+    console.print(
+        f"Calendar of every level up to {DEMO_END:%d/%m/%Y}: {len(past)} milestones, done {counts[MilestoneStatus.DONE]}, "
+        f"skipped {counts[MilestoneStatus.SKIPPED]}, pending {counts[MilestoneStatus.PENDING]}.",
+        highlight=False,
+    )
+    for reason, count in Counter(row.outcome for row in past if row.status == MilestoneStatus.SKIPPED).most_common():
+        console.print(f"  skipped ×{count}: {reason}", highlight=False)
+
+
 def run_demo(workspace: Path, console: Console) -> None:
     from flows.cascade_plan import cascade_plan
     from flows.collect_replies import collect_replies
-    from flows.consolidate import consolidate
     from flows.issue_plan import issue_plan
     from flows.record_submission import submit_report
-    from flows.send_reminders import send_reminders
     from models.db import create_schema, session_scope
     from models.assignment import Assignment
     from models.plan import Plan, ReportDuty
@@ -264,39 +345,36 @@ def run_demo(workspace: Path, console: Console) -> None:
                 f"{result.delivery.sent} emails sent."
             )
 
-            console.rule("[bold]3. The wards issue their implementing plans, which go on down")
-            events = [(d, 0, "issue", code) for code, d in WARDS_ISSUE] + [(d, 1, "remind", None) for d in PLAN_REMINDER_DAYS]
-            events.append((date(2024, 2, 20), 0, "submit", EXAMPLE / "submissions" / "ke-hoach" / "tb.giabinh.ca.yaml"))
-            for when, _, action, subject in sorted(events, key=lambda e: (e[0], e[1])):
+            calendar = Calendar(console, CASCADE_DAY)
+            console.rule("[bold]3. The wards issue their implementing plans, which go on down; the daily tick reminds the late ones")
+            events = [(d, "issue", code) for code, d in WARDS_ISSUE]
+            events.append((date(2024, 2, 20), "submit", EXAMPLE / "submissions" / "ke-hoach" / "tb.giabinh.ca.yaml"))
+            for when, action, subject in sorted(events, key=lambda e: e[0]):
+                calendar.run_until(when - timedelta(days=1))  # each day's tick runs after that day's work
                 if action == "issue":
                     issued = issue_plan(derived_key(PLAN_KEY, subject), when)
                     console.print(f"  {when:%d/%m/%Y}  {subject:<11} issues {issued.plan_key}: {issued.assigned} assignments to its units")
-                elif action == "submit":  # a plan is sent as a signed document, not typed into the portal
+                else:  # a plan is sent as a signed document, not typed into the portal
                     data = submission_input(subject)
                     recorded = submit_report(data, when)
                     console.print(f"  {when:%d/%m/%Y}  {data.unit:<11} reports its own plan (version {recorded.version})")
-                else:
-                    queued, _ = send_reminders(when)
-                    console.print(f"  {when:%d/%m/%Y}  reminders run: {queued} sent")
 
-            console.rule("[bold]4. The units report on the portal or by replying to their email; reminders go out; a ward returns a report")
+            console.rule("[bold]4. The units report on the portal or by replying to their email; the daily tick reminds, consolidates each ward and the town")
             files = {submission_input(path).unit: path for path in sorted((EXAMPLE / "submissions").glob("*.yaml"))}
             timeline = sorted(
                 [(when, 0, "report", path) for when, path in submission_days(list(files.values()))]
-                + [(when, 1, "remind", None) for when in REPORT_REMINDER_DAYS]
+                + [(AWAY_ANSWERS, 1, "away", None)]
                 + [(RETURN_DAY, 2, "return", files[RETURNED_UNIT]), (RESUBMIT_DAY, 2, "resubmit", files[RETURNED_UNIT])],
                 key=lambda e: (e[0], e[1]),
             )
             for when, _, action, path in timeline:
+                calendar.run_until(when - timedelta(days=1))
                 day.value = when
-                if action == "remind":
-                    queued, _ = send_reminders(when)
-                    console.print(f"  {when:%d/%m/%Y}  reminders run: {queued} sent")
-                    if when == REPORT_REMINDER_DAYS[0]:
-                        away = unit_address(AWAY_UNIT)
-                        EmailingUnit(away, mailbox.port).out_of_office(latest_to(read_maildir(maildir), away, "Nhắc hạn"), "25/10/2024")
-                        tally, _ = collect_replies(when)
-                        console.print(f"  {when:%d/%m/%Y}  {AWAY_UNIT}'s autoresponder answers the reminder: collected, set aside {tally.set_aside} (no answer to a machine)")
+                if action == "away":
+                    away = unit_address(AWAY_UNIT)
+                    EmailingUnit(away, mailbox.port).out_of_office(latest_to(read_maildir(maildir), away, "Nhắc hạn"), "25/10/2024")
+                    tally, _ = collect_replies(when)
+                    console.print(f"  {when:%d/%m/%Y}  {AWAY_UNIT}'s autoresponder answers the reminder: collected, set aside {tally.set_aside} (no answer to a machine)")
                     continue
                 data = submission_input(path)
                 if data.unit == EMAIL_UNIT:
@@ -328,17 +406,15 @@ def run_demo(workspace: Path, console: Console) -> None:
                 jobs.wait(300)
                 late = when > due_of(data.unit)
                 console.print(f"  {when:%d/%m/%Y}  report from {data.unit:<15} version {version}{'  [red](late)[/red]' if late else ''} ({how})", highlight=False)
+            calendar.run_until(DEMO_END)
 
-            console.rule(f"[bold]5. Each ward consolidates on {WARDS_CONSOLIDATE:%d/%m/%Y}; its report goes up to the town")
+            console.rule("[bold]5. The reports the daily tick made: each ward's went up to the town, the town's is its report upward")
             for code, _ in WARDS_ISSUE:
-                ward = consolidate(derived_key(PLAN_KEY, code), DUTY, WARDS_CONSOLIDATE, all_levels=False)
-                r = ward.result
-                console.print(f"  {code:<11} {len(r.submitted)}/{r.expected} units reported; targets met {r.met}/{len(r.results)}")
+                ward = ward_report(code)
+                console.print(f"  {code:<11} {ward}")
 
-            console.rule(f"[bold]6. The town consolidates on {TOWN_CONSOLIDATES:%d/%m/%Y}")
-            outcome = consolidate(PLAN_KEY, DUTY, TOWN_CONSOLIDATES)
-
-    _, rows = plan_status(PLAN_KEY, TOWN_CONSOLIDATES, all_levels=True)
+    r, town_files, town_day = town_report()
+    _, rows = plan_status(PLAN_KEY, town_day, all_levels=True)
     for duty, title, wanted in (("ke_hoach", "Kế hoạch thực hiện của các phường", {1}), (DUTY, "Báo cáo năm, theo cấp", {1, 2})):
         table = Table("Cấp", "Đơn vị", "Hạn", "Trạng thái", "Ngày nộp", title=title)
         for row in rows:
@@ -347,7 +423,6 @@ def run_demo(workspace: Path, console: Console) -> None:
                 table.add_row(str(row.level), row.unit_name, f"{row.due_on:%d/%m/%Y}", STATE_WORDS[row.state], submitted)
         console.print(table)
 
-    r = outcome.result
     levels = Table("Cấp", "Phải báo cáo", "Đã báo cáo", "Đúng hạn", title="Báo cáo năm theo cấp")
     for lv in r.levels:
         levels.add_row(str(lv.level), str(lv.expected), str(lv.submitted), str(lv.on_time))
@@ -367,7 +442,7 @@ def run_demo(workspace: Path, console: Console) -> None:
     kinds = Counter(m["Subject"].split(":")[0] for m in messages)
     attached = Counter(part.get_filename().rsplit(".", 1)[-1] for m in messages for part in m.iter_attachments())
     documents = sorted(p for p in (workspace / "documents").rglob("*") if p.suffix in (".docx", ".xlsx"))
-    town_documents = [Path(f) for f in outcome.files if f.endswith((".docx", ".xlsx"))]
+    town_documents = [Path(f) for f in town_files if f.endswith((".docx", ".xlsx"))]
     with session_scope() as session:
         plan_word = plan_document_path(session.scalar(select(Plan).where(Plan.key == PLAN_KEY)))
     pdfs: list[Path] = []
@@ -399,14 +474,17 @@ def run_demo(workspace: Path, console: Console) -> None:
         f"Each unit's page is the link in its emails. Dashboard: {get_settings().portal_base_url}/admin (user {get_settings().dashboard_user}, "
         f"password {DASHBOARD_PASSWORD}). To browse the demo's portal now:\n"
         f"  CASCADE_WORKSPACE={workspace} CASCADE_DASHBOARD_PASSWORD={DASHBOARD_PASSWORD} CASCADE_PORTAL_BASE_URL={get_settings().portal_base_url} "
-        f"uv run cascade portal --as-of {TOWN_CONSOLIDATES.isoformat()}",
+        f"uv run cascade portal --as-of {town_day.isoformat()}",
         highlight=False,
     )
+
+    console.rule("[bold]The cycle's calendar")
+    calendar_summary(console)
 
     console.rule("[bold]Summary")
     console.print(f"Wards reported {len(r.submitted)}/{r.expected} (on time {len(r.on_time)}, late {len(r.late)}); targets met {r.met}/{len(r.results)}.")
     console.print("Emails: " + ", ".join(f"{kind} ×{count}" for kind, count in kinds.most_common()))
-    console.print(f"Report:  {outcome.files[0]}\n         {outcome.files[1]}")
+    console.print(f"Report:  {town_files[0]}\n         {town_files[1]}")
     console.print(f"Maildir: {maildir}")
     console.print(f"Finished in {time.perf_counter() - started:.1f} s.")
 

@@ -76,6 +76,19 @@ def refresh_milestones() -> int:
         return store_milestones(session, _open_duties(session))
 
 
+def next_milestone_day(after: date | None = None) -> date | None:
+    """The earliest day (later than `after`, when given) on which an issued plan has a milestone still pending;
+    None when nothing is left."""
+    with session_scope() as session:
+        query = (
+            select(func.min(Milestone.day)).join(Plan, Plan.id == Milestone.plan_id)
+            .where(Milestone.status == MilestoneStatus.PENDING, Plan.status == PlanStatus.ISSUED)
+        )  # fmt: skip
+        if after is not None:
+            query = query.where(Milestone.day > after)
+        return session.scalar(query)
+
+
 @dataclass(frozen=True)
 class MessageStep:
     milestone_id: int
