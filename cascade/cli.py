@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -92,6 +93,12 @@ def run(action):  # type: ignore[no-untyped-def]
         raise typer.Exit(1) from None
 
 
+def warn(warnings: Sequence[str]) -> None:
+    """Print a command's warnings on stderr, one a line, unwrapped ('warning: plan.yaml:40: plan.duties[1].due_on: …')."""
+    for line in warnings:
+        typer.echo(f"warning: {line}", err=True)
+
+
 def ready() -> None:
     """Bring the database's schema up to date (migrations; one query when it already is)."""
     from cascade.migrate import ensure_current
@@ -131,11 +138,12 @@ def units_import(file: Path) -> None:
 @plan_app.command("import")
 def plan_import(file: Path, replace: Annotated[bool, typer.Option(help="Replace a plan with the same key that has no assignments yet.")] = False) -> None:
     """Import a plan from a YAML file (all or nothing)."""
-    from tasks.imports import import_plan
+    from tasks.imports import import_plan_file
 
     ready()
-    key = run(lambda: import_plan(file, replace=replace))
-    console.print(f"Plan imported: {key}")
+    result = run(lambda: import_plan_file(file, replace=replace))
+    warn(result.warnings)
+    console.print(f"Plan imported: {result.key}")
 
 
 @plan_app.command("list")
@@ -181,6 +189,7 @@ def plan_cascade(
     only = [u.strip() for u in units.split(",") if u.strip()] if units else None
     run(lambda: check_references(plan, units=only or ()))
     result = run(lambda: cascade_plan(plan, parse_day(as_of), only))
+    warn(result.warnings)
     console.print(
         f"{result.plan_key}: {result.assigned} new assignment(s) over {result.levels} level(s); implementing plans drafted {result.drafted}, "
         f"issued {result.issued}; emails sent {result.delivery.sent}, retrying {result.delivery.retrying}, failed {result.delivery.failed}."
@@ -200,6 +209,7 @@ def plan_issue(
     ready()
     run(lambda: check_references(plan))
     result = run(lambda: issue_plan(plan, parse_day(as_of), number))
+    warn(result.warnings)
     console.print(f"{result.plan_key} issued; {result.assigned} new assignment(s), emails sent {result.delivery.sent}.")
 
 

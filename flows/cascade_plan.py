@@ -10,7 +10,7 @@ from prefect import flow
 from flows.deliver_outbox import deliver_outbox
 from flows.hooks import FAILURE_HOOKS
 from flows.naming import run_name
-from tasks.assign import assign_units, plan_batches, resolve_plan
+from tasks.assign import assign_units, plan_batches, resolve_plan, settle_deadlines
 from tasks.derive import derivation_batches, derive_plans
 from tasks.milestones import refresh_milestones
 from tasks.outbox import DeliveryTally
@@ -25,6 +25,7 @@ class CascadeResult:
     issued: int  # of which issued automatically
     levels: int  # levels reached below the plan's issuer
     delivery: DeliveryTally
+    warnings: tuple[str, ...] = ()  # deadlines on a day off (on_day_off) and deadlines moved because a plan reached a level late
 
 
 @flow(name="cascade-plan", flow_run_name=run_name("cascade"), **FAILURE_HOOKS)
@@ -39,9 +40,13 @@ def cascade_plan(plan: str, as_of: date, units: list[str] | None = None) -> Casc
     apply_successions(as_of)
 
     assigned = drafted = issued = levels = 0
+    warnings: list[str] = []
     frontier = [ref.id]
     while frontier:
         levels += 1
+        # Deadlines on a day off move by their duty's on_day_off rule before anyone is told them
+        warnings += settle_deadlines(frontier)
+
         # Assign this level
         batches = plan_batches(frontier, as_of, units if levels == 1 else None)
         assigned += sum(assign_units(batch, as_of) for batch in batches)
@@ -53,10 +58,11 @@ def cascade_plan(plan: str, as_of: date, units: list[str] | None = None) -> Casc
             drafted += derived.drafted
             issued += derived.issued
             frontier += derived.ready_plan_ids
+            warnings += derived.warnings
 
     # The cycle's calendar: every plan now issued gets its milestones stored
     refresh_milestones()
 
     # Notify
     delivery = deliver_outbox(as_of)
-    return CascadeResult(ref.key, assigned, drafted, issued, levels, delivery)
+    return CascadeResult(ref.key, assigned, drafted, issued, levels, delivery, tuple(warnings))

@@ -36,7 +36,7 @@ TICK_TIMEZONE = "Asia/Ho_Chi_Minh"
 class TickResult:
     day: date
     reminders: int  # reminder and overdue emails queued
-    skipped: int  # steps skipped because a later step of the same duty came due with them
+    skipped: int  # steps skipped: a later step of the same duty came due with them, or their day is long past
     escalation_digests: int
     consolidated: int
     deadlines: int
@@ -65,6 +65,8 @@ def daily_tick(as_of: date | None = None) -> TickResult:
 
     if work.superseded:
         finish_milestones({i: f"Bỏ qua: bước {later} đến hạn cùng lúc (những ngày không chạy)" for i, later in work.superseded.items()}, day, MilestoneStatus.SKIPPED)
+    if work.stale:
+        finish_milestones(work.stale, day, MilestoneStatus.SKIPPED)  # their day is long past: the cycle moved on
 
     # Reminders and overdue notices: the latest step of each duty
     due = reminders_for(work.messages) if work.messages else []
@@ -87,7 +89,7 @@ def daily_tick(as_of: date | None = None) -> TickResult:
 
     # Deliver what is waiting (today's messages, and what the SMTP quota held back on earlier days)
     delivery = deliver_outbox(day) if waiting_count() else DeliveryTally()
-    result = TickResult(day, queued, len(work.superseded), digests, consolidated, deadlines, tuple(failed), delivery)
+    result = TickResult(day, queued, len(work.superseded) + len(work.stale), digests, consolidated, deadlines, tuple(failed), delivery)
     publish_tick_artifacts(result, day)
     if failed:
         raise RuntimeError(f"consolidation failed for {', '.join(failed)}; it stays pending and the next tick retries it")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from prefect import flow
@@ -19,5 +20,6 @@ def issue_plan(plan: str, as_of: date, number: str | None = None) -> CascadeResu
     `number` is given), record it as the unit's answer to its parent's implementing_plan duty,
     and cascade it to the unit's subordinates."""
     ref = resolve_plan(plan)
-    issue_draft(ref.id, as_of, number)
-    return cascade_plan(ref.key, as_of)
+    warnings = issue_draft(ref.id, as_of, number)
+    result = cascade_plan(ref.key, as_of)
+    return replace(result, warnings=(*warnings, *result.warnings))

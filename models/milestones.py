@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from cascade.calendar import WorkingCalendar
 from models.base import Base
 from models.plan import DutyKind, Plan, ReportDuty
-from models.reminders import reminder_steps
+from models.reminders import reminder_steps, step_day
 
 
 class MilestoneKind(StrEnum):
@@ -31,7 +31,7 @@ class MilestoneKind(StrEnum):
 class MilestoneStatus(StrEnum):
     PENDING = "pending"
     DONE = "done"
-    SKIPPED = "skipped"  # a later step of the same duty came due first (days missed): sending both would repeat
+    SKIPPED = "skipped"  # a later step of the same duty came due first (days missed), or its day is long past
 
 
 # Order within a day: remind before escalating, escalate before consolidating.
@@ -79,13 +79,9 @@ def milestone_specs(duty: ReportDuty, calendar: WorkingCalendar, escalate_after_
     due = duty.due_on
     specs = [MilestoneSpec(MilestoneKind.DUE, "due", 0, due, due)]
     for step in reminder_steps(duty.reminder_days, duty.overdue_days):
-        if step.is_overdue:
-            day = calendar.next_working_day(due + timedelta(days=step.offset_days - 1))
-            specs.append(MilestoneSpec(MilestoneKind.OVERDUE, step.name, step.rank, due, day))
-        else:
-            nominal = due - timedelta(days=step.offset_days)
-            day = nominal if calendar.is_working_day(nominal) else calendar.previous_working_day(nominal)
-            specs.append(MilestoneSpec(MilestoneKind.REMINDER, step.name, step.rank, due, day))
+        # The same dates `cascade remind` uses (models.reminders.step_day): one rule for both paths.
+        kind = MilestoneKind.OVERDUE if step.is_overdue else MilestoneKind.REMINDER
+        specs.append(MilestoneSpec(kind, step.name, step.rank, due, step_day(step, due, calendar)))
     if escalate_after_days > 0:
         day = calendar.next_working_day(due + timedelta(days=escalate_after_days - 1))
         specs.append(MilestoneSpec(MilestoneKind.ESCALATION, f"escalate-{escalate_after_days}", 0, due, day))

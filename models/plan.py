@@ -49,6 +49,14 @@ class DutyKind(StrEnum):
     AD_HOC = "ad_hoc"
 
 
+class DayOffRule(StrEnum):
+    """Where a deadline that falls on a weekend or public holiday goes."""
+
+    BEFORE = "before"  # the last working day before it, as offices do
+    AFTER = "after"  # the next working day (Civil Code 2015, Art. 148(5))
+    KEEP = "keep"  # the day itself
+
+
 class Plan(Base):
     """A plan issued by a unit for a year: '74/KH-SXD ngày 02/4/2024'."""
 
@@ -164,6 +172,13 @@ class ReportDuty(Base):
     due_on: Mapped[date]
     reminder_days: Mapped[list[int]] = mapped_column(default=lambda: [7, 3, 1], comment="Days before the due date.")
     overdue_days: Mapped[list[int]] = mapped_column(default=lambda: [1, 7], comment="Days after the due date.")
+    on_day_off: Mapped[DayOffRule] = mapped_column(
+        String(8), default=DayOffRule.BEFORE, server_default=DayOffRule.BEFORE.value,
+        comment="Where a due date on a day off goes: before, after, keep (models.calendar.settle_deadline).",
+    )  # fmt: skip
+    back_scheduled_on: Mapped[date | None] = mapped_column(
+        comment="The back-scheduled deadline, when the plan reached this level too late for it: due_on is then the first feasible working day."
+    )
     sections: Mapped[list[dict[str, Any]]] = mapped_column(default=list, comment="[{code, title}] narrative sections.")
     indicator_codes: Mapped[list[str]] = mapped_column(default=list, comment="Targets reported; empty = all the plan's targets.")
     assignee_codes: Mapped[list[str]] = mapped_column(default=list, comment="Units; empty = the issuer's direct subordinates.")

@@ -39,7 +39,7 @@ from pydantic_core import PydanticCustomError
 
 from cascade.formatting import parse_vn_number, plain_number
 from models.cascading import AllocationRule, IssueMode
-from models.plan import Aggregation, Comparator, DutyKind
+from models.plan import Aggregation, Comparator, DayOffRule, DutyKind
 from models.unit import UnitKind
 
 # ---------------------------------------------------------------------------------------------
@@ -515,6 +515,11 @@ class DutySpec(Spec):
     )
     overdue_days: Annotated[list[PositiveInt], AfterValidator(_asc_unique)] = Field(
         default_factory=lambda: [1, 7], description="Overdue notices this many days after the due date."
+    )
+    on_day_off: DayOffRule = Field(
+        DayOffRule.BEFORE,
+        description="When the due date falls on a weekend or public holiday: before (default: the last working day before it, as offices do), "
+        "after (the next working day) or keep (the day itself). Applied at import and cascade, with a warning naming the duty, the date and the holiday.",
     )
     sections: list[SectionSpec] = Field(
         default_factory=list, description="Narrative sections every report must fill (at least one, except for an implementing_plan duty)."

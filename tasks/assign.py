@@ -14,6 +14,7 @@ from cascade import clock
 from cascade.errors import ConflictError, NotFound
 from cascade.settings import get_settings
 from models.assignment import Assignment
+from models.calendar import load_calendar, settle_deadline
 from models.db import session_scope
 from models.outbox import EmailKind
 from models.plan import Plan, PlanStatus, ReportDuty, duty_assignees, plan_by_ref
@@ -78,6 +79,29 @@ def plan_batches(plan_ids: list[int], as_of: date, only: list[str] | None = None
                 for start in range(0, len(unit_ids), size):
                     batches.append(AssignmentBatch(duty.id, duty.code, tuple(unit_ids[start : start + size])))
     return batches
+
+
+@task(name="settle-deadlines")
+def settle_deadlines(plan_ids: list[int]) -> list[str]:
+    """Apply each issued duty's `on_day_off` rule before its first assignment (the calendar may have changed
+    since the plan was imported: an override, a swap announced later); one warning per duty due on a day off."""
+    warnings: list[str] = []
+    with session_scope() as session:
+        calendar = load_calendar(session)
+        assigned = set(session.scalars(select(Assignment.duty_id).join(ReportDuty, ReportDuty.id == Assignment.duty_id).where(ReportDuty.plan_id.in_(plan_ids))))
+        for plan_id in plan_ids:
+            plan = session.get_one(Plan, plan_id)
+            if plan.status != PlanStatus.ISSUED:
+                continue
+            for duty in plan.duties:
+                move = None if duty.id in assigned else settle_deadline(calendar, duty.code, duty.due_on, duty.on_day_off)
+                if move is None:
+                    continue
+                duty.due_on = move.settled
+                if duty.cutoff_on and duty.cutoff_on > duty.due_on:
+                    duty.cutoff_on = duty.due_on
+                warnings.append(f"{plan.code} ({plan.key}): {move.message()}")
+    return warnings
 
 
 @task(name="assign-units")

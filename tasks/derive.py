@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cascade import clock
-from cascade.calendar import WorkingCalendar
+from cascade.calendar import WorkingCalendar, weekday_name
 from cascade.errors import ConflictError
 from cascade.settings import get_settings
 from models.assignment import EXPECTED_STATUSES, Assignment
@@ -49,6 +49,7 @@ class Derived:
     drafted: int
     issued: int  # issued by this run (auto)
     ready_plan_ids: tuple[int, ...]  # issued implementing plans to cascade next (this run's and earlier ones)
+    warnings: tuple[str, ...] = ()  # deadlines moved because the plan reached the level late
 
 
 def derived_key(parent_key: str, unit_code: str) -> str:
@@ -68,6 +69,30 @@ def implementing_due(calendar: WorkingCalendar, parent: Plan, parent_due: date, 
     plan is issued as the parent allowed after issuing its plan."""
     span = max(calendar.working_days_between(parent.issued_on, parent_due), 1)
     return calendar.add_working_days(issued_on, span)
+
+
+def keep_feasible(calendar: WorkingCalendar, plan: Plan, as_of: date) -> None:
+    """No back-scheduled report deadline before the day the level is assigned: a plan that reaches a level
+    too late for a deadline gives the first working day from `as_of` instead, and records the back-scheduled
+    day in `back_scheduled_on` (the notice explains it)."""
+    first = calendar.roll_forward(as_of)
+    for duty in plan.duties:
+        if duty.kind == DutyKind.IMPLEMENTING_PLAN or duty.due_on >= first:
+            continue
+        duty.back_scheduled_on = duty.back_scheduled_on or duty.due_on
+        duty.due_on = first
+        if duty.cutoff_on and duty.cutoff_on > first:
+            duty.cutoff_on = first
+
+
+def late_warnings(plan: Plan) -> list[str]:
+    """One warning per deadline of the plan that its late arrival moved."""
+    return [
+        f"{plan.code} ({plan.key}): duty '{d.code}' back-scheduled to {d.back_scheduled_on:%d/%m/%Y}, before the plan reached this level: "
+        f"due {d.due_on:%d/%m/%Y} ({weekday_name(d.due_on)}), the first working day from then"
+        for d in plan.duties
+        if d.back_scheduled_on is not None
+    ]
 
 
 def draft_plan(
@@ -138,20 +163,23 @@ def draft_plan(
                 due_on=due_on,
                 reminder_days=list(duty.reminder_days),
                 overdue_days=list(duty.overdue_days),
+                on_day_off=duty.on_day_off,
                 sections=[dict(s) for s in duty.sections],
                 indicator_codes=reported[duty.id],
                 assignee_codes=[],
                 source_duty_id=duty.id,
             )
         )
+    keep_feasible(calendar, plan, as_of)  # a draft already shows feasible dates; `issue` checks again on its day
     session.add(plan)
     session.flush()
     return plan
 
 
-def issue(session: Session, plan: Plan, as_of: date, calendar: WorkingCalendar, *, number: str | None = None, notify: bool = False) -> None:
+def issue(session: Session, plan: Plan, as_of: date, calendar: WorkingCalendar, *, number: str | None = None, notify: bool = False) -> list[str]:
     """Issue a draft on `as_of`: its number (the issuer's next unless given), its implementing-plan
-    deadlines counted from today, and the parent's implementing_plan duty fulfilled."""
+    deadlines counted from today, no report deadline before today (`feasible_due`), and the parent's
+    implementing_plan duty fulfilled. Returns a warning per deadline the plan's late arrival moved."""
     if plan.status != PlanStatus.DRAFT:
         raise ConflictError(f"plan {plan.code} ({plan.key}) is {plan.status}, not a draft: only a draft can be issued")
     number = number or plan.number or next_number(session, plan.issuer_id, plan.year)
@@ -172,8 +200,10 @@ def issue(session: Session, plan: Plan, as_of: date, calendar: WorkingCalendar, 
                     select(Assignment.due_on).where(Assignment.duty_id == duty.source_duty_id, Assignment.unit_id == plan.issuer_id)
                 )
                 duty.due_on = implementing_due(calendar, parent, own or sources[duty.source_duty_id].due_on, as_of)
+    keep_feasible(calendar, plan, as_of)
     session.flush()
     fulfil_implementing_duty(session, plan, notify=notify)
+    return late_warnings(plan)
 
 
 def fulfil_implementing_duty(session: Session, plan: Plan, *, notify: bool = False) -> int:
@@ -248,24 +278,28 @@ def derive_plans(batch: DerivationBatch, as_of: date) -> Derived:
         sharers = target_sharers(session, parent, as_of)
         drafted = issued = 0
         ready: list[int] = []
+        warnings: list[str] = []
         for unit in units:
             plan = existing.get(unit.id)
             if plan is None:
                 plan = draft_plan(session, parent, unit, assignments[unit.id], sharers, as_of, calendar)
                 drafted += 1
                 if level_policy(parent.cascade_policy, plan.level).issue == IssueMode.AUTO:
-                    issue(session, plan, as_of, calendar)
+                    warnings += issue(session, plan, as_of, calendar)
                     issued += 1
+                else:
+                    warnings += late_warnings(plan)
             elif plan.status == PlanStatus.ISSUED:
                 fulfil_implementing_duty(session, plan)  # a plan the unit wrote itself and imported
             if plan.status == PlanStatus.ISSUED:
                 ready.append(plan.id)
-        return Derived(drafted, issued, tuple(ready))
+        return Derived(drafted, issued, tuple(ready), tuple(warnings))
 
 
 @task(name="issue-plan")
-def issue_plan(plan_id: int, as_of: date, number: str | None = None) -> None:
-    """Issue a drafted implementing plan on `as_of` (its issuer's own decision) and send the receipt."""
+def issue_plan(plan_id: int, as_of: date, number: str | None = None) -> list[str]:
+    """Issue a drafted implementing plan on `as_of` (its issuer's own decision) and send the receipt;
+    returns the warnings of deadlines its late issue moved."""
     with session_scope() as session:
         plan = session.get_one(Plan, plan_id)
-        issue(session, plan, as_of, load_calendar(session), number=number, notify=True)
+        return issue(session, plan, as_of, load_calendar(session), number=number, notify=True)

@@ -56,6 +56,7 @@ def plan_document(session: Session, plan: Plan) -> dict[str, Any]:
                 "due_on": duty.due_on.isoformat(),
                 "reminder_days": list(duty.reminder_days),
                 "overdue_days": list(duty.overdue_days),
+                "on_day_off": str(duty.on_day_off or "before"),
                 "sections": [dict(s) for s in duty.sections],
                 "indicators": list(duty.indicator_codes),
                 "assignees": list(duty.assignee_codes),

@@ -23,7 +23,7 @@ from cascade.errors import ImportFileError, Problem
 from models.assignment import Assignment
 from models.db import session_scope
 from cascade.calendar import WorkingCalendar
-from models.calendar import load_calendar
+from models.calendar import load_calendar, settle_deadline
 from models.cascading import looser_than
 from models.periods import decree_09_periods
 from models.plan import (
@@ -412,6 +412,7 @@ def expand_duties(spec: PlanSpec, calendar: WorkingCalendar) -> list[ReportDuty]
             "kind": duty.kind,
             "reminder_days": list(duty.reminder_days),
             "overdue_days": list(duty.overdue_days),
+            "on_day_off": duty.on_day_off,
             "sections": [{"code": s.code, "title": s.title} for s in duty.sections],
             "indicator_codes": list(duty.indicators),
             "assignee_codes": list(duty.assignees),
@@ -460,12 +461,42 @@ def _assignee_problems(session: Session, loaded: LoadedPlan, issuer: Unit) -> li
     return problems
 
 
+@dataclass(frozen=True)
+class ImportedPlan:
+    """What `import_plan_file` did: the plan's key, and warnings to print ('plan.yaml:40: plan.duties[1].due_on: …')."""
+
+    key: str
+    warnings: tuple[str, ...] = ()
+
+
 def import_plan(path: str | Path, *, replace: bool = False) -> str:
-    """Import a plan file in one transaction and return its key; a file with any problem writes nothing.
+    """Import a plan file (see `import_plan_file`) and return its key."""
+    return import_plan_file(path, replace=replace).key
+
+
+def settle_imported_deadlines(loaded: LoadedPlan, duties: Sequence[ReportDuty], calendar: WorkingCalendar) -> list[str]:
+    """Move each duty due on a day off under its `on_day_off` rule; one warning per duty, at the line of its due_on."""
+    index = {d.code: i for i, d in enumerate(loaded.spec.duties)}
+    warnings = []
+    for duty in duties:
+        move = settle_deadline(calendar, duty.code, duty.due_on, duty.on_day_off)
+        if move is None:
+            continue
+        duty.due_on = move.settled
+        if duty.cutoff_on and duty.cutoff_on > duty.due_on:
+            duty.cutoff_on = duty.due_on  # no data cut-off after the deadline
+        i = index.get(duty.code, index.get(duty.code.rpartition(".")[0]))  # a generated period: its duty's line
+        warnings.append(f"{loaded.source}:{loaded.problem(('duties', i, 'due_on') if i is not None else ('duties',), move.message())}")
+    return warnings
+
+
+def import_plan_file(path: str | Path, *, replace: bool = False) -> ImportedPlan:
+    """Import a plan file in one transaction; a file with any problem writes nothing.
 
     With `replace=True` an already imported plan of the same key is overwritten, as long as
     none of its duties has been cascaded (no assignments yet); its id, and so the links of
-    plans that implement it, are kept.
+    plans that implement it, are kept. A duty due on a day off is moved by its `on_day_off`
+    rule, with a warning.
     """
     loaded = load_plan(path)
     spec = loaded.spec
@@ -535,8 +566,11 @@ def import_plan(path: str | Path, *, replace: bool = False) -> str:
                 )
             )
         sources = {d.code: d.id for d in parent_plan.duties} if parent_plan is not None else {}
-        for duty in expand_duties(spec, load_calendar(session)):
+        calendar = load_calendar(session)
+        duties = expand_duties(spec, calendar)
+        warnings = settle_imported_deadlines(loaded, duties, calendar)
+        for duty in duties:
             duty.source_duty_id = sources.get(duty.code)
             plan.duties.append(duty)
         session.flush()
-        return str(spec.key)
+        return ImportedPlan(str(spec.key), tuple(warnings))

@@ -28,7 +28,8 @@ from models.plan import DutyKind, Plan, PlanStatus, ReportDuty, plan_tree
 from models.unit import Unit
 from tasks.assign import find_plan
 from tasks.outbox import queue_email
-from tasks.reminders import DueReminder
+from models.reminders import stale_reason
+from tasks.reminders import DueReminder, still_awaited
 from tasks.render import recipients
 from templates import render_email
 
@@ -114,13 +115,14 @@ class DueWork:
 
     messages: list[MessageStep] = field(default_factory=list)  # the latest reminder or overdue step of each duty
     superseded: dict[int, str] = field(default_factory=dict)  # milestone id → the later step that replaces it
+    stale: dict[int, str] = field(default_factory=dict)  # milestone id → why it is skipped: its day is long past
     escalations: list[int] = field(default_factory=list)
     consolidations: list[ConsolidationStep] = field(default_factory=list)  # deepest plans first
     deadlines: list[int] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.messages or self.superseded or self.escalations or self.consolidations or self.deadlines)
+        return not (self.messages or self.superseded or self.stale or self.escalations or self.consolidations or self.deadlines)
 
 
 @task(name="find-due-milestones")
@@ -129,11 +131,14 @@ def due_milestones(as_of: date) -> DueWork:
 
     Messages and escalations only go out on working days; on a day off they wait for the next
     one. Of several reminder steps of one duty that came due while the tick was not running,
-    only the latest is sent and the others are skipped, so a unit never gets a pile of reminders.
+    only the latest is sent and the others are skipped, so a unit never gets a pile of reminders;
+    an overdue step or an escalation whose day is long past (models.reminders.stale_reason) is
+    skipped too, so a plan cascaded late never sends "quá hạn 225 ngày".
     """
     work = DueWork()
     with session_scope() as session:
-        working = load_calendar(session).is_working_day(as_of)
+        calendar = load_calendar(session)
+        working = calendar.is_working_day(as_of)
         rows = session.execute(
             select(Milestone, Plan.level, Plan.number, Plan.symbol, ReportDuty.title)
             .join(Plan, Plan.id == Milestone.plan_id)
@@ -148,7 +153,10 @@ def due_milestones(as_of: date) -> DueWork:
                 if earlier is None or milestone.rank > earlier.rank:
                     latest[milestone.duty_id] = milestone
             elif milestone.kind == MilestoneKind.ESCALATION and working:
-                work.escalations.append(milestone.id)
+                if reason := stale_reason(True, milestone.day, milestone.due_on, as_of, calendar):
+                    work.stale[milestone.id] = reason
+                else:
+                    work.escalations.append(milestone.id)
             elif milestone.kind == MilestoneKind.CONSOLIDATION:
                 work.consolidations.append(ConsolidationStep(milestone.id, milestone.duty_id, level, f"KH {number or '(dự thảo)'}/{symbol}: {duty_title}"))
             elif milestone.kind == MilestoneKind.DUE:
@@ -158,21 +166,28 @@ def due_milestones(as_of: date) -> DueWork:
             chosen = latest.get(milestone.duty_id)
             if milestone.kind in MESSAGE_KINDS and chosen is not None and milestone.id != chosen.id:
                 work.superseded[milestone.id] = chosen.step
-        work.messages = [MessageStep(m.id, m.duty_id, m.step, m.rank, m.kind == MilestoneKind.OVERDUE, m.day) for m in latest.values()]
+        for m in latest.values():
+            is_overdue = m.kind == MilestoneKind.OVERDUE
+            if reason := stale_reason(is_overdue, m.day, m.due_on, as_of, calendar):
+                work.stale[m.id] = reason
+            else:
+                work.messages.append(MessageStep(m.id, m.duty_id, m.step, m.rank, is_overdue, m.day))
     return work
 
 
 @task(name="find-unreported-for-steps")
 def reminders_for(steps: list[MessageStep]) -> list[DueReminder]:
-    """The assignments each step reaches: not reported, not merged, not yet sent this step or a later one, and
-    notified before the step's day (a unit assigned late is not reminded the moment its notice arrives)."""
+    """The assignments each step reaches: still awaited (not reported, not merged, no implementing plan issued),
+    not yet sent this step or a later one, and notified before the step's day (a unit assigned late is not
+    reminded the moment its notice arrives)."""
     by_duty = {s.duty_id: s for s in steps}
     if not by_duty:
         return []
     with session_scope() as session:
         rows = session.execute(
             select(Assignment.id, Assignment.duty_id, Assignment.reminder_rank, Assignment.created_at)
-            .where(Assignment.duty_id.in_(by_duty), Assignment.submitted_on.is_(None), Assignment.status != AssignmentStatus.MERGED)
+            .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
+            .where(Assignment.duty_id.in_(by_duty), still_awaited())
             .order_by(Assignment.id)
         ).all()
     due = []
@@ -246,12 +261,8 @@ def escalate(milestone_ids: list[int], as_of: date) -> int:
         duty_ids = [m.duty_id for m in milestones]
         assignments = session.scalars(
             select(Assignment)
-            .where(
-                Assignment.duty_id.in_(duty_ids),
-                Assignment.submitted_on.is_(None),
-                Assignment.status != AssignmentStatus.MERGED,
-                Assignment.escalated_on.is_(None),
-            )
+            .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
+            .where(Assignment.duty_id.in_(duty_ids), still_awaited(), Assignment.escalated_on.is_(None))
             .options(selectinload(Assignment.unit), selectinload(Assignment.duty).selectinload(ReportDuty.plan).selectinload(Plan.issuer))
             .order_by(Assignment.id)
         ).all()

@@ -7,15 +7,16 @@ from datetime import date
 from pathlib import Path
 
 from prefect import task
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy.orm import aliased, selectinload
 
 from cascade import clock
 from models.assignment import Assignment, AssignmentStatus
+from models.calendar import load_calendar
 from models.db import session_scope
 from models.outbox import EmailKind, OutboundEmail
-from models.plan import Plan, PlanStatus, ReportDuty, plan_tree
-from models.reminders import step_to_send
+from models.plan import DutyKind, Plan, PlanStatus, ReportDuty, plan_tree
+from models.reminders import step_day, step_to_send
 from tasks.consolidation import find_duty
 from tasks.duty_tree import duty_tree
 from tasks.outbox import queue_email
@@ -32,24 +33,45 @@ class DueReminder:
     manual: bool = False  # asked for from the dashboard: outside the duty's steps, once a day, rank unchanged
 
 
+def still_awaited() -> ColumnElement[bool]:
+    """SQL condition on Assignment joined to its ReportDuty: the assignment still waits for an answer.
+
+    An implementing_plan duty is fulfilled by the unit's plan once it is issued, however it came to
+    be issued (drafted and issued here, or written by the unit and imported): no more reminders,
+    overdue notices or escalations for it.
+    """
+    child = aliased(Plan)
+    issued_plan = exists().where(
+        child.parent_plan_id == ReportDuty.plan_id, child.issuer_id == Assignment.unit_id, child.status != PlanStatus.DRAFT
+    )
+    return and_(
+        Assignment.submitted_on.is_(None),
+        Assignment.status != AssignmentStatus.MERGED,
+        or_(ReportDuty.kind != DutyKind.IMPLEMENTING_PLAN, ~issued_plan),
+    )
+
+
 @task(name="find-due-reminders")
 def find_due_reminders(as_of: date, plan_id: int | None = None) -> list[DueReminder]:
-    """Every unsubmitted assignment of an open plan (of `plan_id` and the plans implementing it, when given)
-    whose next reminder step has come by `as_of`."""
+    """Every assignment still awaited of an open plan (of `plan_id` and the plans implementing it, when given)
+    whose next reminder step has come by `as_of`: the step the cycle's calendar lists (models.reminders),
+    nothing on a day off, and no step dated on or before the day the unit was notified."""
     query = (
-        select(Assignment.id, Assignment.due_on, Assignment.reminder_rank, ReportDuty.reminder_days, ReportDuty.overdue_days)
+        select(Assignment.id, Assignment.due_on, Assignment.reminder_rank, Assignment.created_at, ReportDuty.reminder_days, ReportDuty.overdue_days)
         .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
         .join(Plan, Plan.id == ReportDuty.plan_id)
-        .where(Assignment.submitted_on.is_(None), Assignment.status != AssignmentStatus.MERGED, Plan.status != PlanStatus.CLOSED)
+        .where(still_awaited(), Plan.status != PlanStatus.CLOSED)
         .order_by(Assignment.id)
     )
     due: list[DueReminder] = []
     with session_scope() as session:
+        calendar = load_calendar(session)
         if plan_id is not None:
             query = query.where(Plan.id.in_(plan_tree(session, plan_id)))
-        for assignment_id, due_on, rank, before, after in session.execute(query):
-            step = step_to_send(due_on, as_of, before, after, rank)
-            if step is not None:
+        for assignment_id, due_on, rank, created_at, before, after in session.execute(query):
+            step = step_to_send(due_on, as_of, before, after, rank, calendar)
+            # As the daily tick does: a unit assigned late is not reminded the moment its notice arrives.
+            if step is not None and clock.local_date(created_at) < step_day(step, due_on, calendar):
                 due.append(DueReminder(assignment_id, step.name, step.rank, step.is_overdue))
     return due
 

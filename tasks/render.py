@@ -119,6 +119,7 @@ def assignment_context(session: Session, assignment: Assignment, *, as_of: date)
             "code": duty.code,
             "title": duty.title,
             "cutoff_on": duty.cutoff_on,
+            "back_scheduled_on": duty.back_scheduled_on,  # set when the plan reached the unit's level too late for it
             "sections": [s["title"] for s in duty.sections],
             "is_plan": duty.kind == DutyKind.IMPLEMENTING_PLAN,
             "noun": "kế hoạch thực hiện" if duty.kind == DutyKind.IMPLEMENTING_PLAN else "báo cáo",

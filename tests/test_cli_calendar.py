@@ -68,3 +68,21 @@ def test_bad_input_is_refused(workspace) -> None:
     assert blank_note.exit_code == 2
     with session_scope() as session:
         assert load_calendar(session).is_working_day(date(2025, 2, 3))
+
+
+def test_plan_import_and_cascade_print_the_deadline_moved_off_a_holiday(workspace, smtp_server, tmp_path, prefect_harness) -> None:
+    import json
+
+    from tests.fixtures.builders import make_unit_tree
+    from tests.flows.test_day_off_deadlines import plan_file
+
+    make_unit_tree(depth=2, width=2)
+    path = plan_file(tmp_path / "plan.yaml", "after")
+    out = cascade("plan", "import", str(path))
+    assert f"warning: {path}:" in out and "duty 'bao_cao_thang4' is due 30/04/2024, a day off" in out
+    assert "moved to 02/05/2024 (Thứ Năm), the next working day (on_day_off: after)" in out and "Plan imported: 12-kh-sxd-2024" in out
+    assert "on_day_off: after" in cascade("plan", "export", "12-kh-sxd-2024")
+    out = cascade("plan", "cascade", "12/KH-SXD", "--as-of", "05/04/2024")
+    assert "2 new assignment(s)" in out and "warning" not in out  # already moved at import: nothing more to say
+    schema = json.loads(cascade("schema", "plan"))
+    assert schema["$defs"]["DutySpec"]["properties"]["on_day_off"]["default"] == "before"

@@ -198,9 +198,9 @@ def test_a_ward_issuing_on_time_is_numbered_cascaded_and_counted_on_time_and_a_l
     assert len(unit_notices) == 2
 
     # Reminders for ke_hoach (reminder_days [5, 2], overdue_days [1, 5], due 23/02/2024).
-    send_reminders(date(2024, 2, 18))  # 5 days left
+    send_reminders(date(2024, 2, 16))  # before-5: Sunday 18/02 → Friday 16/02
     send_reminders(date(2024, 2, 21))  # 2 days left
-    send_reminders(date(2024, 2, 24))  # 1 day overdue
+    send_reminders(date(2024, 2, 26))  # overdue-1: Saturday 24/02 → Monday 26/02
     after = town.messages()
     for ward in ("tb.antinh", "tb.gialoc", "tb.lochung"):
         reminders = mail_to(after, ward_address(ward), "Nhắc hạn")

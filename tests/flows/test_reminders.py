@@ -46,17 +46,20 @@ def test_only_unsubmitted_units_each_step_once_and_missed_days_caught_up(cascade
     assert send_reminders(date(2024, 10, 24))[0] == 0  # same step next day: nothing
 
     submit_report(submission(plan, "U1", nha_o_xa_hoi=100), date(2024, 10, 25))
-    assert send_reminders(date(2024, 10, 27))[0] == 3  # before-3, not to U1
+    assert send_reminders(date(2024, 10, 27))[0] == 0  # Sunday: nothing goes out on a day off
+    # before-3 is dated Friday 25/10 (27/10 is a Sunday); caught up on Monday, not to U1
+    assert send_reminders(date(2024, 10, 28))[0] == 3
 
-    # No runs on 29/10, 31/10 or 06/11: on 10/11 only the latest step, overdue-7, goes.
-    assert send_reminders(date(2024, 11, 10))[0] == 3
-    assert send_reminders(date(2024, 11, 11))[0] == 0
+    # No runs on 29/10, 31/10 or 06/11: on Monday 11/11 only the latest step, overdue-7, goes (Sunday 10/11: nothing).
+    assert send_reminders(date(2024, 11, 10))[0] == 0
+    assert send_reminders(date(2024, 11, 11))[0] == 3
+    assert send_reminders(date(2024, 11, 12))[0] == 0
 
     messages = smtp_server.messages()
     overdue = by_subject(messages, "Quá hạn báo cáo")
     assert len(overdue) == 3
-    assert all("đã quá hạn 11 ngày" in m["Subject"] for m in overdue)
-    second_step = [m for m in by_subject(messages, "Nhắc hạn") if "còn 3 ngày" in m["Subject"]]
+    assert all("đã quá hạn 12 ngày" in m["Subject"] for m in overdue)
+    second_step = [m for m in by_subject(messages, "Nhắc hạn") if "còn 2 ngày" in m["Subject"]]
     assert len(second_step) == 3
     assert "u1" not in {m["To"].addresses[0].username for m in overdue + second_step}
     with session_scope() as session:
