@@ -49,6 +49,17 @@ def reply_address(assignment: Assignment) -> str | None:
     return f"{local}+{assignment.token}@{domain}"
 
 
+def reply_to_header(assignment: Assignment) -> str | None:
+    """The Reply-To of every message to the assignment's unit: its reply address first (where emailed
+    forms are read and matched by the token), then the issuing unit's office ('Name <its first address>'),
+    so that a person's answer reaches the office that wrote; None when there is neither."""
+    issuer = assignment.duty.plan.issuer
+    addresses = [address for address in (reply_address(assignment),) if address]
+    if issuer.emails:
+        addresses.append(formataddr((issuer.name, issuer.emails[0])))
+    return ", ".join(addresses) or None
+
+
 def portal_link(assignment: Assignment) -> str:
     """The unit's own page on the portal: the magic link printed in every email about the assignment."""
     return f"{get_settings().portal_base_url.rstrip('/')}/u/{assignment.link_token}"

@@ -20,20 +20,25 @@ import yaml
 from sqlalchemy import select
 
 from cascade.errors import ConflictError, ImportFileError
+from cascade.settings import get_settings
 from flows.cascade_plan import cascade_plan
 from flows.consolidate import consolidate
+from flows.deliver_outbox import deliver_outbox
 from flows.issue_plan import issue_plan
+from flows.record_submission import submit_report
 from flows.send_reminders import send_reminders
 from models.assignment import Assignment, AssignmentStatus
 from models.calendar import set_override
 from models.db import session_scope
 from models.outbox import EmailKind, OutboundEmail
 from models.plan import Plan, PlanStatus, ReportDuty
-from models.submission import Channel, Submission
+from models.submission import Channel, ReviewAction, Submission
 from models.unit import Unit
 from tasks.exports import plan_document
 from tasks.imports import import_plan, import_units
+from tasks.review import review_submission
 from tests.fixtures.builders import make_plan, make_unit_tree
+from tests.flows.helpers import submission
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -259,6 +264,67 @@ def test_issuing_twice_or_with_a_number_already_used_is_refused(town) -> None:
     # The same number of another issuer is free.
     issue_plan(draft_key("tb.gialoc"), date(2024, 2, 16), number="1")
     assert plan_row(draft_key("tb.gialoc"))["number"] == "1"
+
+
+# ---------------------------------------------------------------------------------------------
+# Who speaks: a ward writes to its own units in its own name
+# ---------------------------------------------------------------------------------------------
+
+TOWN_NAME = "Ủy ban nhân dân thị xã Trảng Bàng"
+GIABINH_NAME = "Ủy ban nhân dân phường Gia Bình"
+POLICE = "congan@giabinh.trangbang.example.gov.vn"
+
+
+def reply_token(plan_key: str, unit_code: str, subject: str) -> str:
+    """The token of the unit's assignment (of the plan) whose duty the subject names."""
+    with session_scope() as session:
+        rows = session.execute(
+            select(ReportDuty.title, Assignment.token)
+            .join(Assignment, Assignment.duty_id == ReportDuty.id)
+            .join(Plan, Plan.id == ReportDuty.plan_id)
+            .join(Unit, Unit.id == Assignment.unit_id)
+            .where(Plan.key == plan_key, Unit.code == unit_code)
+        ).all()
+    [token] = [token for title, token in rows if title in subject]
+    return token
+
+
+def speaks_for(message: EmailMessage) -> tuple[str, list[tuple[str, str]]]:
+    """The From display name and the Reply-To addresses of a message."""
+    return message["From"].addresses[0].display_name, [(a.display_name, a.addr_spec) for a in message["Reply-To"].addresses]
+
+
+def test_a_ward_writes_to_its_units_in_its_own_name_with_its_office_as_reply_to(workspace, smtp_server, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("CASCADE_MAIL_REPLY_TO", "baocao@trangbang.example.gov.vn")
+    get_settings.cache_clear()
+    import_units(TOWN / "units.yaml")
+    import_plan(TOWN / "plan.yaml")
+    cascade_plan(PLAN, CASCADED_ON)
+    issue_plan(draft_key("tb.giabinh"), date(2024, 2, 15))  # the ward's notices to its units, the town's receipt to the ward
+    ward_plan = draft_key("tb.giabinh")
+    recorded = submit_report(submission(ward_plan, "tb.giabinh.ca", key="ca-1"), date(2024, 10, 1))
+    review_submission(recorded.submission_id, ReviewAction.RETURN, reviewer="vanthu.giabinh", as_of=date(2024, 10, 2), comment="Bổ sung kết quả.")
+    deliver_outbox(date(2024, 10, 2))
+    send_reminders(date(2024, 2, 29))  # ke_hoach of the ward's units, due 05/03/2024: 5 days left
+
+    messages = smtp_server.messages()
+    # What the town sends the ward: the town's name, the ward's token address then the town's office.
+    to_ward = mail_to(messages, ward_address("tb.giabinh"))
+    assert {str(m["Subject"]).split(":")[0] for m in to_ward} == {"Giao nhiệm vụ", "Giao nhiệm vụ báo cáo", "Đã nhận kế hoạch thực hiện"}
+    for message in to_ward:
+        token = reply_token(PLAN, "tb.giabinh", str(message["Subject"]))
+        assert speaks_for(message) == (TOWN_NAME, [("", f"baocao+{token}@trangbang.example.gov.vn"), (TOWN_NAME, "vanthu@trangbang.example.gov.vn")])
+    # What the ward sends its police station: notices, the receipt, the return and the reminder, all in the
+    # ward's name with the ward's office after the token address; none in the town's or the system's name.
+    to_police = mail_to(messages, POLICE)
+    kinds = sorted(str(m["Subject"]).split(" ")[0] for m in to_police)
+    assert kinds == ["Giao", "Giao", "Nhắc", "Trả", "Đã"], kinds
+    for message in to_police:
+        token = reply_token(ward_plan, "tb.giabinh.ca", str(message["Subject"]))
+        assert speaks_for(message) == (
+            GIABINH_NAME, [("", f"baocao+{token}@trangbang.example.gov.vn"), (GIABINH_NAME, "vanthu@giabinh.trangbang.example.gov.vn")]
+        )
+        assert message["From"].addresses[0].addr_spec == get_settings().smtp_user  # the envelope is still our own account
 
 
 # ---------------------------------------------------------------------------------------------
