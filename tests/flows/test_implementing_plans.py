@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
+from docx import Document
 from sqlalchemy import select
 
 from cascade.errors import ConflictError, ImportFileError
@@ -31,9 +32,10 @@ from models.assignment import Assignment, AssignmentStatus
 from models.calendar import set_override
 from models.db import session_scope
 from models.outbox import EmailKind, OutboundEmail
-from models.plan import Plan, PlanStatus, ReportDuty
+from models.plan import Plan, PlanStatus, PlanTask, ReportDuty, TaskRole, TaskUnit
 from models.submission import Channel, ReviewAction, Submission
 from models.unit import Unit
+from tasks.documents import notice_document_path
 from tasks.exports import plan_document
 from tasks.imports import import_plan, import_units
 from tasks.review import review_submission
@@ -481,6 +483,50 @@ def leaf_due_dates(key: str) -> dict[str, date]:
         ).all()
     assert {code for code, _ in rows} == {"U1.1", "U1.2", "U2.1", "U2.2"}
     return dict(rows)
+
+
+def derived_tasks(key: str) -> dict[str, dict[str, list[tuple[str, str]]]]:
+    """Derived plan key → its tasks' codes → the (unit code, role) pairs each names."""
+    with session_scope() as session:
+        plans = session.scalars(select(Plan).where(Plan.parent_plan_id.is_not(None), Plan.key.startswith(key))).all()
+        return {p.key: {t.code: sorted((tu.unit.code, tu.role) for tu in t.units) for t in p.tasks} for p in plans}
+
+
+def test_a_derived_plan_inherits_only_the_tasks_that_concern_its_unit(workspace, smtp_server) -> None:
+    key = tree_plan(issued_on=date(2025, 1, 6), due_on=date(2025, 2, 5), lead_days=5)
+    with session_scope() as session:
+        units = {u.code: u for u in session.scalars(select(Unit))}
+        plan = session.scalars(select(Plan).where(Plan.key == key)).one()
+        # Task 1 (make_plan): led by U1, supported by U2.
+        plan.tasks += [
+            PlanTask(code="2", position=2, title="Tổng hợp, báo cáo Ban Dân vận Tỉnh ủy", units=[TaskUnit(unit=units["ROOT"], role=TaskRole.LEAD)]),
+            PlanTask(code="3", position=3, title="Thành lập Tổ công tác dân vận của đơn vị"),  # names nobody: everyone's
+            PlanTask(code="4", position=4, title="Xây dựng mô hình “Dân vận khéo”", units=[
+                TaskUnit(unit=units["U1.1"], role=TaskRole.LEAD), TaskUnit(unit=units["ROOT"], role=TaskRole.SUPPORT),
+            ]),  # fmt: skip
+        ]
+    cascade_plan(key, date(2025, 1, 8))
+
+    assert derived_tasks(key) == {
+        # U1 led task 1: in its plan the task names nobody (all its units'); task 4 keeps U1.1 as lead.
+        f"{key}--U1": {"1": [], "3": [], "4": [("U1.1", TaskRole.LEAD)]},
+        # U2 supported task 1; task 4 concerns nobody under U2; task 2 (the root's own) stays with the root.
+        f"{key}--U2": {"1": [], "3": []},
+    }
+    with session_scope() as session:
+        letter = session.scalars(
+            select(Assignment).join(ReportDuty).join(Plan).join(Unit, Unit.id == Assignment.unit_id).where(Plan.key == f"{key}--U1", Unit.code == "U1.1")
+        ).one()
+        path = notice_document_path(letter)
+    lines = [p.text for p in Document(str(path)).paragraphs]
+    tasks = lines[lines.index("1. Nhiệm vụ") + 1 : lines.index("2. Chỉ tiêu")]
+    unit = "Tổ công tác số 1 - Văn phòng Sở"
+    assert tasks == [
+        f"- Giao {unit} đẩy mạnh cải cách hành chính.",
+        f"- Giao {unit} thành lập Tổ công tác dân vận của đơn vị.",
+        f"- Giao {unit} chủ trì xây dựng mô hình “Dân vận khéo”.",
+    ]
+    assert not any("Gửi thành lập" in line for line in lines)
 
 
 def test_a_deadline_back_scheduled_across_tet_2025(workspace, smtp_server) -> None:
