@@ -1,23 +1,23 @@
 """A unit's mail program, for the demo and the tests: it answers an email from the system over SMTP.
 
-The reply is what Outlook or Thunderbird sends when someone presses Reply: to the Reply-To
-address, "Re: " and the subject, threaded by In-Reply-To and References, with the files attached.
-It goes through yagmail to an SMTP server, never into the mailbox directly.
+The reply is what Outlook or Thunderbird sends when someone presses Reply: to every Reply-To
+address (the reply mailbox, then the issuing office), "Re: " and the subject, threaded by
+In-Reply-To and References, with the files attached. It goes through yagmail to an SMTP server, never into the mailbox directly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
-from email.utils import make_msgid, parseaddr
+from email.utils import getaddresses, make_msgid
 from pathlib import Path
 
 import yagmail
 
 
-def reply_address(notice: EmailMessage) -> str:
-    """Where a reply to `notice` goes: its Reply-To, else its sender."""
-    return parseaddr(str(notice.get("Reply-To") or notice["From"]))[1]
+def reply_addresses(notice: EmailMessage) -> list[str]:
+    """Where a reply to `notice` goes: every address of its Reply-To, else its sender."""
+    return [address for _, address in getaddresses([str(notice.get("Reply-To") or notice["From"])]) if address]
 
 
 def send_reply(
@@ -46,7 +46,7 @@ def send_reply(
     )  # fmt: skip
     try:
         result = client.send(
-            to=to or reply_address(notice),
+            to=to or reply_addresses(notice),
             subject=subject if subject is not None else f"Re: {notice['Subject']}",
             contents=[body],
             attachments=[str(p) for p in attachments] or None,
@@ -62,4 +62,4 @@ def send_reply(
     return message_id
 
 
-__all__ = ["reply_address", "send_reply"]
+__all__ = ["reply_addresses", "send_reply"]

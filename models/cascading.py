@@ -5,7 +5,7 @@ Pure: plain values in, plain values out; tasks.derive applies them to the databa
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
@@ -41,6 +41,17 @@ def level_policy(policy: Mapping[str, Any] | None, level: int) -> LevelPolicy:
         return DEFAULT_LEVEL
     entry = levels[min(level, len(levels)) - 1]
     return LevelPolicy(int(entry.get("lead_days", DEFAULT_LEVEL.lead_days)), IssueMode(entry.get("issue", DEFAULT_LEVEL.issue)))
+
+
+def task_concerns(named: Collection[int], subtree: Collection[int]) -> bool:
+    """Whether a parent plan's task passes into the implementing plan of a unit whose subtree (the unit
+    and every unit below it) is `subtree`, given the units the task names as lead or support.
+
+    A task naming no unit applies to every unit; otherwise it passes down only when the unit or one
+    below it is named: a task led by the parent level alone (the issuer, its own offices, other
+    units' branches) stays with the parent.
+    """
+    return not named or any(unit in subtree for unit in named)
 
 
 def split_equally(total: Decimal, codes: Sequence[str]) -> dict[str, Decimal]:

@@ -74,7 +74,8 @@ class OutgoingEmail:
     """Everything needed to send one message, built by pure code and sent by tasks.mail.
 
     Addresses are RFC 5322 strings with display names ('Phòng Quản lý nhà <qln@...>');
-    `message_id` includes the angle brackets and is unique per message.
+    `message_id` includes the angle brackets and is unique per message. `sender_name` is the
+    From display name (the unit the message speaks for); None means the settings' `mail_from_name`.
     """
 
     email_to: tuple[str, ...]
@@ -89,9 +90,10 @@ class OutgoingEmail:
     attachments: tuple[str, ...] = ()
     date: datetime | None = None
     outbox_id: int | None = None
+    sender_name: str | None = None
 
     @classmethod
-    def from_row(cls, row: OutboundEmail, *, date: datetime | None = None) -> OutgoingEmail:
+    def from_row(cls, row: OutboundEmail, *, date: datetime | None = None, sender_name: str | None = None) -> OutgoingEmail:
         return cls(
             email_to=tuple(row.email_to),
             email_cc=tuple(row.email_cc or ()),
@@ -105,4 +107,5 @@ class OutgoingEmail:
             attachments=tuple(row.attachments or ()),
             date=date,
             outbox_id=row.id,
+            sender_name=sender_name,
         )

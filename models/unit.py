@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 from enum import StrEnum
 
@@ -60,3 +62,19 @@ def active_children(session: Session, *, parent_id: int, on: date) -> list[Unit]
     """The direct subordinates of a unit that exist on the given day, ordered by code."""
     units = session.scalars(select(Unit).where(Unit.parent_id == parent_id).order_by(Unit.code)).all()
     return [u for u in units if u.is_active(on)]
+
+
+def subtrees(session: Session, unit_ids: Iterable[int]) -> dict[int, set[int]]:
+    """Unit id → the ids of the unit and of every unit below it (whatever their validity), for each of
+    `unit_ids`; the tree's parent links are read once."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for unit_id, parent_id in session.execute(select(Unit.id, Unit.parent_id).where(Unit.parent_id.is_not(None))):
+        children[parent_id].append(unit_id)
+    result: dict[int, set[int]] = {}
+    for root in unit_ids:
+        seen, frontier = {root}, [root]
+        while frontier:
+            frontier = [child for parent in frontier for child in children.get(parent, ()) if child not in seen]
+            seen.update(frontier)
+        result[root] = seen
+    return result

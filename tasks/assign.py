@@ -26,7 +26,7 @@ from tasks.documents import (
 )
 from tasks.forms import form_filename, form_spec, needs_form, write_form
 from tasks.outbox import queue_email
-from tasks.render import assignment_context, notice_key, recipients, reply_address
+from tasks.render import assignment_context, notice_key, recipients, reply_to_header
 from templates import render_email
 
 
@@ -147,7 +147,7 @@ def queue_notice(session: Session, assignment: Assignment, *, key: str, as_of: d
         kind=EmailKind.ASSIGNMENT,
         assignment_id=assignment.id,
         email_to=recipients(assignment.unit),
-        reply_to=reply_address(assignment),
+        reply_to=reply_to_header(assignment),
         rendered=render_email("assignment", **assignment_context(session, assignment, as_of=as_of)),
         created_at=clock.moment(as_of),
         attachments=notice_attachments(session, assignment, as_of=as_of),

@@ -1,7 +1,7 @@
 """Implementing plans: drafting a unit's plan from its parent's, issuing it, and what issuing fulfils.
 
 A unit that receives a plan and has subordinates of its own gets a drafted implementing plan:
-it cites the parent, inherits the tasks and the targets it reports (a sum target at the unit's
+it cites the parent, inherits the tasks that concern it and the targets it reports (a sum target at the unit's
 allocation), and answers each of the unit's duties with a duty of its own, due earlier by the
 working days the unit keeps for consolidating. Issuing gives it the issuer's next number for
 the year and records it as the unit's answer to the parent's implementing_plan duty.
@@ -25,11 +25,11 @@ from cascade.errors import ConflictError
 from cascade.settings import get_settings
 from models.assignment import EXPECTED_STATUSES, Assignment
 from models.calendar import load_calendar
-from models.cascading import IssueMode, level_policy
+from models.cascading import IssueMode, level_policy, task_concerns
 from models.db import session_scope
-from models.plan import DutyKind, Plan, PlanStatus, PlanTask, ReportDuty, Target
+from models.plan import DutyKind, Plan, PlanStatus, PlanTask, ReportDuty, Target, TaskUnit
 from models.submission import Channel
-from models.unit import Unit
+from models.unit import Unit, subtrees
 from tasks.render import plan_context
 from tasks.targets import duty_targets, inherited_value, target_sharers, targets_for_unit
 from tasks.submissions import SubmissionInput, queue_receipt, store_version
@@ -95,10 +95,32 @@ def late_warnings(plan: Plan) -> list[str]:
     ]
 
 
+def inherited_tasks(parent: Plan, unit: Unit, subtree: set[int]) -> list[PlanTask]:
+    """The parent's tasks that concern the unit (models.cascading.task_concerns), each naming the units
+    below the unit that the parent named, in their roles (a task the unit itself was given names no
+    unit in its plan: it applies to all of the unit's subordinates)."""
+    return [
+        PlanTask(
+            code=t.code, position=t.position, title=t.title, content=t.content,
+            units=[TaskUnit(unit_id=tu.unit_id, role=tu.role) for tu in t.units if tu.unit_id in subtree and tu.unit_id != unit.id],
+        )  # fmt: skip
+        for t in parent.tasks
+        if task_concerns({tu.unit_id for tu in t.units}, subtree)
+    ]
+
+
 def draft_plan(
-    session: Session, parent: Plan, unit: Unit, assignments: Sequence[Assignment], sharers: dict[str, list[str]], as_of: date, calendar: WorkingCalendar
+    session: Session,
+    parent: Plan,
+    unit: Unit,
+    assignments: Sequence[Assignment],
+    sharers: dict[str, list[str]],
+    as_of: date,
+    calendar: WorkingCalendar,
+    subtree: set[int] | None = None,
 ) -> Plan:
-    """A new draft implementing plan of `unit` for `parent`, answering the unit's assignments."""
+    """A new draft implementing plan of `unit` for `parent`, answering the unit's assignments;
+    `subtree` is the unit's and its descendants' ids (read here when not given)."""
     level = parent.level + 1
     policy = level_policy(parent.cascade_policy, level)
     parent_ctx = plan_context(parent)
@@ -127,7 +149,7 @@ def draft_plan(
         level=level,
         cascade_policy=dict(parent.cascade_policy or {}),
     )
-    plan.tasks = [PlanTask(code=t.code, position=t.position, title=t.title, content=t.content) for t in parent.tasks]
+    plan.tasks = inherited_tasks(parent, unit, subtree if subtree is not None else subtrees(session, [unit.id])[unit.id])
     plan.targets = [
         Target(
             code=t.code,
@@ -276,13 +298,14 @@ def derive_plans(batch: DerivationBatch, as_of: date) -> Derived:
             assignments[assignment.unit_id].append(assignment)
         units = session.scalars(select(Unit).where(Unit.id.in_(batch.unit_ids)).order_by(Unit.code)).all()
         sharers = target_sharers(session, parent, as_of)
+        below = subtrees(session, [u.id for u in units if u.id not in existing]) if any(t.units for t in parent.tasks) else {}
         drafted = issued = 0
         ready: list[int] = []
         warnings: list[str] = []
         for unit in units:
             plan = existing.get(unit.id)
             if plan is None:
-                plan = draft_plan(session, parent, unit, assignments[unit.id], sharers, as_of, calendar)
+                plan = draft_plan(session, parent, unit, assignments[unit.id], sharers, as_of, calendar, below.get(unit.id, {unit.id}))
                 drafted += 1
                 if level_policy(parent.cascade_policy, plan.level).issue == IssueMode.AUTO:
                     warnings += issue(session, plan, as_of, calendar)

@@ -235,7 +235,8 @@ class Mailer:
         return self
 
     def send(self, email: OutgoingEmail, *, date: datetime | None = None) -> None:
-        """Send `email` over the open connection, dated `date` (default `email.date`).
+        """Send `email` over the open connection, dated `date` (default `email.date`), From its
+        `sender_name` (else `mail_from_name`) at the account's own address (`smtp_user`).
 
         Raises DeliveryError unless the server accepted the message for every recipient;
         the connection stays usable after a refusal.
@@ -246,7 +247,8 @@ class Mailer:
         if when is None:
             raise ValueError(f"{email.message_id}: no date given for the Date header")
         try:
-            msg = build_message(email, sender=self.settings.smtp_user, sender_name=self.settings.mail_from_name, date=when)
+            sender_name = email.sender_name or self.settings.mail_from_name
+            msg = build_message(email, sender=self.settings.smtp_user, sender_name=sender_name, date=when)
         except MissingAttachmentError as exc:
             raise DeliveryError(email.message_id, str(exc), permanent=True) from exc
         recipients = envelope_recipients(email)

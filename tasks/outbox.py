@@ -20,8 +20,11 @@ from sqlalchemy.orm import Session
 
 from cascade import clock
 from cascade.settings import get_settings
+from models.assignment import Assignment
 from models.db import session_scope
 from models.outbox import EmailKind, EmailStatus, OutboundEmail, OutgoingEmail
+from models.plan import Plan, ReportDuty
+from models.unit import Unit
 from tasks.quota import lock_for_quota, quotas_set
 from tasks.quota import room as quota_room
 from tasks.mail import (
@@ -46,6 +49,32 @@ PRIORITY = {
     EmailKind.REPORT: 4,
     EmailKind.ASSIGNMENT: 5,
 }
+
+
+# What the issuing unit says to the unit it assigned: sent in the issuer's name. The rest (alerts
+# and escalation digests to the secretariat and heads, reports to the consolidating unit itself)
+# are the system's own and keep `mail_from_name`.
+ON_BEHALF_OF_ISSUER = frozenset(
+    {EmailKind.ASSIGNMENT, EmailKind.REMINDER, EmailKind.OVERDUE, EmailKind.RECEIPT, EmailKind.REVIEW, EmailKind.LINK, EmailKind.INTAKE}
+)
+
+
+def sender_names(session: Session, rows: list[OutboundEmail]) -> dict[int, str]:
+    """Outbox id → From display name for the messages a unit sends about its own plan's assignment:
+    the name of the plan's issuer (the ward, for what a ward's implementing plan asks of its units)."""
+    wanted = {row.id: row.assignment_id for row in rows if row.kind in ON_BEHALF_OF_ISSUER and row.assignment_id is not None}
+    if not wanted:
+        return {}
+    issuers = dict(
+        session.execute(
+            select(Assignment.id, Unit.name)
+            .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
+            .join(Plan, Plan.id == ReportDuty.plan_id)
+            .join(Unit, Unit.id == Plan.issuer_id)
+            .where(Assignment.id.in_(set(wanted.values())))
+        ).tuples().all()
+    )
+    return {row_id: issuers[assignment_id] for row_id, assignment_id in wanted.items() if assignment_id in issuers}
 
 
 def queue_email(
@@ -192,7 +221,8 @@ def send_batch(ids: list[int], as_of: date) -> DeliveryTally:
     sent_at = clock.moment(as_of)
     with session_scope() as session:
         rows = session.scalars(select(OutboundEmail).where(OutboundEmail.id.in_(ids)).order_by(OutboundEmail.priority, OutboundEmail.id)).all()
-        pending = [(row.id, row.attempts, OutgoingEmail.from_row(row)) for row in rows if row.status == EmailStatus.SENDING]
+        names = sender_names(session, [row for row in rows if row.status == EmailStatus.SENDING])
+        pending = [(row.id, row.attempts, OutgoingEmail.from_row(row, sender_name=names.get(row.id))) for row in rows if row.status == EmailStatus.SENDING]
         session.commit()
         try:
             with Mailer(get_settings()) as mailer:

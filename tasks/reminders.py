@@ -20,7 +20,7 @@ from models.reminders import step_day, step_to_send
 from tasks.consolidation import find_duty
 from tasks.duty_tree import duty_tree
 from tasks.outbox import queue_email
-from tasks.render import assignment_context, notice_key, recipients, reply_address
+from tasks.render import assignment_context, notice_key, recipients, reply_to_header
 from templates import render_email
 
 
@@ -128,7 +128,7 @@ def queue_reminders(batch: list[DueReminder], as_of: date) -> int:
                 kind=kind,
                 assignment_id=assignment.id,
                 email_to=recipients(assignment.unit),
-                reply_to=reply_address(assignment),
+                reply_to=reply_to_header(assignment),
                 in_reply_to=notice.message_id if notice else None,
                 rendered=render_email(str(kind), **assignment_context(session, assignment, as_of=as_of), form_attached=bool(forms)),
                 created_at=created_at,

@@ -49,6 +49,17 @@ def reply_address(assignment: Assignment) -> str | None:
     return f"{local}+{assignment.token}@{domain}"
 
 
+def reply_to_header(assignment: Assignment) -> str | None:
+    """The Reply-To of every message to the assignment's unit: its reply address first (where emailed
+    forms are read and matched by the token), then the issuing unit's office ('Name <its first address>'),
+    so that a person's answer reaches the office that wrote; None when there is neither."""
+    issuer = assignment.duty.plan.issuer
+    addresses = [address for address in (reply_address(assignment),) if address]
+    if issuer.emails:
+        addresses.append(formataddr((issuer.name, issuer.emails[0])))
+    return ", ".join(addresses) or None
+
+
 def portal_link(assignment: Assignment) -> str:
     """The unit's own page on the portal: the magic link printed in every email about the assignment."""
     return f"{get_settings().portal_base_url.rstrip('/')}/u/{assignment.link_token}"
@@ -66,21 +77,35 @@ def reference(assignment: Assignment) -> str:
     return f"GV-{assignment.id:06d}"
 
 
-def unit_tasks(session: Session, plan_id: int, unit_id: int) -> list[tuple[str, TaskRole]]:
-    """The plan's tasks a unit leads or supports, in plan order (the plan's are loaded once per session)."""
-    memo: dict[int, dict[int, list[tuple[str, TaskRole]]]] = session.info.setdefault("unit_tasks", {})
+def unit_tasks(session: Session, plan_id: int, unit_id: int) -> list[dict[str, Any]]:
+    """The plan's tasks that concern a unit, in plan order: those it leads or supports, and those naming
+    no unit (every unit's). Each has its title, the unit's `role` (None for a task naming no unit) and
+    `partners`, the names of the units in the other role (the supporters of a task it leads, the leads
+    of one it supports). The plan's tasks are loaded once per session."""
+    memo: dict[int, list[tuple[str, dict[int, TaskRole], dict[int, str]]]] = session.info.setdefault("unit_tasks", {})
     if plan_id not in memo:
-        by_unit: dict[int, list[tuple[str, TaskRole]]] = {}
+        tasks: dict[int, tuple[str, dict[int, TaskRole], dict[int, str]]] = {}
         rows = session.execute(
-            select(TaskUnit.unit_id, PlanTask.title, TaskUnit.role)
-            .join(PlanTask, TaskUnit.task_id == PlanTask.id)
+            select(PlanTask.id, PlanTask.title, TaskUnit.unit_id, TaskUnit.role, Unit.name)
+            .outerjoin(TaskUnit, TaskUnit.task_id == PlanTask.id)
+            .outerjoin(Unit, Unit.id == TaskUnit.unit_id)
             .where(PlanTask.plan_id == plan_id)
-            .order_by(PlanTask.position)
+            .order_by(PlanTask.position, PlanTask.id)
         )
-        for row_unit, title, role in rows:
-            by_unit.setdefault(row_unit, []).append((title, TaskRole(role)))
-        memo[plan_id] = by_unit
-    return memo[plan_id].get(unit_id, [])
+        for task_id, title, row_unit, role, name in rows:
+            _, roles, names = tasks.setdefault(task_id, (title, {}, {}))
+            if row_unit is not None:
+                roles[row_unit], names[row_unit] = TaskRole(role), name
+        memo[plan_id] = list(tasks.values())
+    concerning = []
+    for title, roles, names in memo[plan_id]:
+        if roles and unit_id not in roles:
+            continue
+        role = roles.get(unit_id)
+        other = TaskRole.SUPPORT if role == TaskRole.LEAD else TaskRole.LEAD
+        partners = sorted(names[u] for u, r in roles.items() if r == other and u != unit_id)
+        concerning.append({"title": title, "role": role, "partners": partners})
+    return concerning
 
 
 def has_subordinates(session: Session, unit_id: int, on: date) -> bool:
@@ -142,7 +167,17 @@ def assignment_context(session: Session, assignment: Assignment, *, as_of: date)
             }
             for t in targets
         ],
-        "tasks": [{"title": title, "role": ROLE_WORDS[role]} for title, role in tasks],
+        # role: the words 'chủ trì' / 'phối hợp', empty for a task naming no unit; lead / support: which of them
+        "tasks": [
+            {
+                "title": t["title"],
+                "role": ROLE_WORDS.get(t["role"], ""),
+                "lead": t["role"] == TaskRole.LEAD,
+                "support": t["role"] == TaskRole.SUPPORT,
+                "partners": ", ".join(t["partners"]),
+            }
+            for t in tasks
+        ],
         "days_left": (assignment.due_on - as_of).days,
         "days_overdue": (as_of - assignment.due_on).days,
     }

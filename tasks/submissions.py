@@ -32,7 +32,7 @@ from models.submission import (
 from models.unit import Unit
 from tasks.assign import find_plan
 from tasks.outbox import message_id_for, queue_email
-from tasks.render import notice_key, receipt_context, recipients, reply_address
+from tasks.render import notice_key, receipt_context, recipients, reply_to_header
 from templates import RenderedEmail, render_email
 
 
@@ -178,7 +178,7 @@ def queue_to_unit(
         kind=kind,
         assignment_id=assignment.id,
         email_to=recipients(assignment.unit),
-        reply_to=reply_address(assignment),
+        reply_to=reply_to_header(assignment),
         in_reply_to=in_reply_to or message_id_for(session, notice_key(assignment)),
         rendered=rendered,
         created_at=created_at,

@@ -32,6 +32,12 @@ def measure(value: Any, unit_of_measure: str) -> str:
     return f"{vn_number(value)} {unit_of_measure}".rstrip()
 
 
+def lower_first(text: str) -> str:
+    """A title continued inside a sentence: its first letter in lower case ('Thành lập …' → 'thành
+    lập …'), unless the first word is an abbreviation ('UBND …', 'CCHC …')."""
+    return text if text[1:2].isupper() else text[:1].lower() + text[1:]
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
@@ -51,7 +57,7 @@ def environment() -> Environment:
         comparator_word=lambda c: COMPARATOR_WORDS[str(c)],
         verdict_word=lambda v: VERDICT_WORDS[str(v)],
         measure=measure,
-        lower_first=lambda s: s[:1].lower() + s[1:],
+        lower_first=lower_first,
     )
     return env
 

@@ -17,23 +17,30 @@ from typing import Any
 
 import pytest
 import yaml
+from docx import Document
 from sqlalchemy import select
 
 from cascade.errors import ConflictError, ImportFileError
+from cascade.settings import get_settings
 from flows.cascade_plan import cascade_plan
 from flows.consolidate import consolidate
+from flows.deliver_outbox import deliver_outbox
 from flows.issue_plan import issue_plan
+from flows.record_submission import submit_report
 from flows.send_reminders import send_reminders
 from models.assignment import Assignment, AssignmentStatus
 from models.calendar import set_override
 from models.db import session_scope
 from models.outbox import EmailKind, OutboundEmail
-from models.plan import Plan, PlanStatus, ReportDuty
-from models.submission import Channel, Submission
+from models.plan import Plan, PlanStatus, PlanTask, ReportDuty, TaskRole, TaskUnit
+from models.submission import Channel, ReviewAction, Submission
 from models.unit import Unit
+from tasks.documents import notice_document_path
 from tasks.exports import plan_document
 from tasks.imports import import_plan, import_units
+from tasks.review import review_submission
 from tests.fixtures.builders import make_plan, make_unit_tree
+from tests.flows.helpers import submission
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -262,6 +269,67 @@ def test_issuing_twice_or_with_a_number_already_used_is_refused(town) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Who speaks: a ward writes to its own units in its own name
+# ---------------------------------------------------------------------------------------------
+
+TOWN_NAME = "Ủy ban nhân dân thị xã Trảng Bàng"
+GIABINH_NAME = "Ủy ban nhân dân phường Gia Bình"
+POLICE = "congan@giabinh.trangbang.example.gov.vn"
+
+
+def reply_token(plan_key: str, unit_code: str, subject: str) -> str:
+    """The token of the unit's assignment (of the plan) whose duty the subject names."""
+    with session_scope() as session:
+        rows = session.execute(
+            select(ReportDuty.title, Assignment.token)
+            .join(Assignment, Assignment.duty_id == ReportDuty.id)
+            .join(Plan, Plan.id == ReportDuty.plan_id)
+            .join(Unit, Unit.id == Assignment.unit_id)
+            .where(Plan.key == plan_key, Unit.code == unit_code)
+        ).all()
+    [token] = [token for title, token in rows if title in subject]
+    return token
+
+
+def speaks_for(message: EmailMessage) -> tuple[str, list[tuple[str, str]]]:
+    """The From display name and the Reply-To addresses of a message."""
+    return message["From"].addresses[0].display_name, [(a.display_name, a.addr_spec) for a in message["Reply-To"].addresses]
+
+
+def test_a_ward_writes_to_its_units_in_its_own_name_with_its_office_as_reply_to(workspace, smtp_server, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("CASCADE_MAIL_REPLY_TO", "baocao@trangbang.example.gov.vn")
+    get_settings.cache_clear()
+    import_units(TOWN / "units.yaml")
+    import_plan(TOWN / "plan.yaml")
+    cascade_plan(PLAN, CASCADED_ON)
+    issue_plan(draft_key("tb.giabinh"), date(2024, 2, 15))  # the ward's notices to its units, the town's receipt to the ward
+    ward_plan = draft_key("tb.giabinh")
+    recorded = submit_report(submission(ward_plan, "tb.giabinh.ca", key="ca-1"), date(2024, 10, 1))
+    review_submission(recorded.submission_id, ReviewAction.RETURN, reviewer="vanthu.giabinh", as_of=date(2024, 10, 2), comment="Bổ sung kết quả.")
+    deliver_outbox(date(2024, 10, 2))
+    send_reminders(date(2024, 2, 29))  # ke_hoach of the ward's units, due 05/03/2024: 5 days left
+
+    messages = smtp_server.messages()
+    # What the town sends the ward: the town's name, the ward's token address then the town's office.
+    to_ward = mail_to(messages, ward_address("tb.giabinh"))
+    assert {str(m["Subject"]).split(":")[0] for m in to_ward} == {"Giao nhiệm vụ", "Giao nhiệm vụ báo cáo", "Đã nhận kế hoạch thực hiện"}
+    for message in to_ward:
+        token = reply_token(PLAN, "tb.giabinh", str(message["Subject"]))
+        assert speaks_for(message) == (TOWN_NAME, [("", f"baocao+{token}@trangbang.example.gov.vn"), (TOWN_NAME, "vanthu@trangbang.example.gov.vn")])
+    # What the ward sends its police station: notices, the receipt, the return and the reminder, all in the
+    # ward's name with the ward's office after the token address; none in the town's or the system's name.
+    to_police = mail_to(messages, POLICE)
+    kinds = sorted(str(m["Subject"]).split(" ")[0] for m in to_police)
+    assert kinds == ["Giao", "Giao", "Nhắc", "Trả", "Đã"], kinds
+    for message in to_police:
+        token = reply_token(ward_plan, "tb.giabinh.ca", str(message["Subject"]))
+        assert speaks_for(message) == (
+            GIABINH_NAME, [("", f"baocao+{token}@trangbang.example.gov.vn"), (GIABINH_NAME, "vanthu@giabinh.trangbang.example.gov.vn")]
+        )
+        assert message["From"].addresses[0].addr_spec == get_settings().smtp_user  # the envelope is still our own account
+
+
+# ---------------------------------------------------------------------------------------------
 # Adjusting a draft before issuing it
 # ---------------------------------------------------------------------------------------------
 
@@ -415,6 +483,50 @@ def leaf_due_dates(key: str) -> dict[str, date]:
         ).all()
     assert {code for code, _ in rows} == {"U1.1", "U1.2", "U2.1", "U2.2"}
     return dict(rows)
+
+
+def derived_tasks(key: str) -> dict[str, dict[str, list[tuple[str, str]]]]:
+    """Derived plan key → its tasks' codes → the (unit code, role) pairs each names."""
+    with session_scope() as session:
+        plans = session.scalars(select(Plan).where(Plan.parent_plan_id.is_not(None), Plan.key.startswith(key))).all()
+        return {p.key: {t.code: sorted((tu.unit.code, tu.role) for tu in t.units) for t in p.tasks} for p in plans}
+
+
+def test_a_derived_plan_inherits_only_the_tasks_that_concern_its_unit(workspace, smtp_server) -> None:
+    key = tree_plan(issued_on=date(2025, 1, 6), due_on=date(2025, 2, 5), lead_days=5)
+    with session_scope() as session:
+        units = {u.code: u for u in session.scalars(select(Unit))}
+        plan = session.scalars(select(Plan).where(Plan.key == key)).one()
+        # Task 1 (make_plan): led by U1, supported by U2.
+        plan.tasks += [
+            PlanTask(code="2", position=2, title="Tổng hợp, báo cáo Ban Dân vận Tỉnh ủy", units=[TaskUnit(unit=units["ROOT"], role=TaskRole.LEAD)]),
+            PlanTask(code="3", position=3, title="Thành lập Tổ công tác dân vận của đơn vị"),  # names nobody: everyone's
+            PlanTask(code="4", position=4, title="Xây dựng mô hình “Dân vận khéo”", units=[
+                TaskUnit(unit=units["U1.1"], role=TaskRole.LEAD), TaskUnit(unit=units["ROOT"], role=TaskRole.SUPPORT),
+            ]),  # fmt: skip
+        ]
+    cascade_plan(key, date(2025, 1, 8))
+
+    assert derived_tasks(key) == {
+        # U1 led task 1: in its plan the task names nobody (all its units'); task 4 keeps U1.1 as lead.
+        f"{key}--U1": {"1": [], "3": [], "4": [("U1.1", TaskRole.LEAD)]},
+        # U2 supported task 1; task 4 concerns nobody under U2; task 2 (the root's own) stays with the root.
+        f"{key}--U2": {"1": [], "3": []},
+    }
+    with session_scope() as session:
+        letter = session.scalars(
+            select(Assignment).join(ReportDuty).join(Plan).join(Unit, Unit.id == Assignment.unit_id).where(Plan.key == f"{key}--U1", Unit.code == "U1.1")
+        ).one()
+        path = notice_document_path(letter)
+    lines = [p.text for p in Document(str(path)).paragraphs]
+    tasks = lines[lines.index("1. Nhiệm vụ") + 1 : lines.index("2. Chỉ tiêu")]
+    unit = "Tổ công tác số 1 - Văn phòng Sở"
+    assert tasks == [
+        f"- Giao {unit} đẩy mạnh cải cách hành chính.",
+        f"- Giao {unit} thành lập Tổ công tác dân vận của đơn vị.",
+        f"- Giao {unit} chủ trì xây dựng mô hình “Dân vận khéo”.",
+    ]
+    assert not any("Gửi thành lập" in line for line in lines)
 
 
 def test_a_deadline_back_scheduled_across_tet_2025(workspace, smtp_server) -> None:

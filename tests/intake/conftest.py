@@ -114,6 +114,10 @@ class Replies:
                 for s in rows
             ]
 
+    def sent(self) -> list[EmailMessage]:
+        """What the system sent (the sink also keeps the units' replies copied to the issuing office)."""
+        return [m for m in self.smtp.messages() if m["From"].addresses[0].addr_spec == get_settings().smtp_user]
+
     def answers(self, unit: str, prefix: str) -> list[EmailMessage]:
         """The system's emails to the unit whose subject starts with `prefix`."""
         address = self.address(unit)

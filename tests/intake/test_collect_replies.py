@@ -6,6 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
+from email.message import EmailMessage
 
 import pytest
 from sqlalchemy import func, select
@@ -65,6 +66,23 @@ def test_a_correct_reply_becomes_a_version_and_gets_a_receipt(replies: Replies) 
     assert "1.234 căn" in text_part(receipt) and "đúng hạn" in text_part(receipt)
     assert "Bien ban hop.pdf" in text_part(receipt)
     assert delivery.sent >= 1
+    # The unit pressed Reply: its message went to both Reply-To addresses, the token one (matched above)
+    # and the department's office, which got its own copy.
+    [copy] = [m for m in replies.smtp.messages() if m["Message-ID"] == message_id]
+    assert copy["X-RcptTo"] == OFFICE and REPLY_MAILBOX.split("@")[0] + "+" in str(copy["To"])
+    # The receipt speaks for the department, and a reply to it reaches both again.
+    assert_from_issuer(receipt, replies.notice("U1"))
+
+
+OFFICE = "vanphong@sxd.example.gov.vn"  # the department's first address (tests.fixtures.builders)
+
+
+def assert_from_issuer(answer: EmailMessage, notice: EmailMessage) -> None:
+    """`answer` is From the department's name at the system's address, with the notice's token address then the office as Reply-To."""
+    assert (answer["From"].addresses[0].display_name, answer["From"].addresses[0].addr_spec) == ("Sở Xây dựng tỉnh Đồng Nai", get_settings().smtp_user)
+    token = notice["Reply-To"].addresses[0].addr_spec
+    assert token.startswith("baocao+") and token.endswith("@sxd.example.gov.vn")
+    assert [(a.display_name, a.addr_spec) for a in answer["Reply-To"].addresses] == [("", token), ("Sở Xây dựng tỉnh Đồng Nai", OFFICE)]
 
 
 def test_a_wrong_form_gets_a_precise_error_reply(replies: Replies) -> None:
@@ -81,6 +99,7 @@ def test_a_wrong_form_gets_a_precise_error_reply(replies: Replies) -> None:
     assert answer["In-Reply-To"] == message_id
     text = text_part(answer)
     assert cell in text and "“khoảng 30”" in text and "cần nhập một số" in text
+    assert_from_issuer(answer, replies.notice("U2"))
     [filed] = replies.messages(PROCESSED)
     assert "cascade-form-problems" in filed.flags
     [row] = inbound()
@@ -109,7 +128,7 @@ def test_a_spoofed_sender_is_quarantined_and_the_secretariat_told(replies: Repli
 
 
 def test_an_auto_reply_is_set_aside_unanswered(replies: Replies) -> None:
-    before = len(replies.smtp.messages())
+    before = len(replies.sent())
     replies.reply(
         "U3", subject="Trả lời tự động: đang nghỉ phép", body="Tôi đang nghỉ phép đến ngày 25/10.",
         headers={"Auto-Submitted": "auto-replied", "X-Autoreply": "yes"},
@@ -120,7 +139,7 @@ def test_an_auto_reply_is_set_aside_unanswered(replies: Replies) -> None:
     assert (tally.set_aside, tally.recorded) == (1, 0)
     [aside] = replies.messages(REVIEW)
     assert "cascade-auto-reply" in aside.flags
-    assert len(replies.smtp.messages()) == before  # no answer to an autoresponder, ever
+    assert len(replies.sent()) == before  # no answer to an autoresponder, ever
     [row] = inbound()
     assert (row.outcome, row.reason) == (IntakeOutcome.SET_ASIDE, IntakeReason.AUTO_REPLY)
 

@@ -4,7 +4,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from models.cascading import IssueMode, LevelPolicy, level_policy, looser_than, split_equally
+from models.cascading import IssueMode, LevelPolicy, level_policy, looser_than, split_equally, task_concerns
 from models.plan import Comparator
 
 
@@ -57,3 +57,13 @@ def test_equal_shares_of_nobody_are_empty() -> None:
 )
 def test_a_unit_may_tighten_but_not_loosen(comparator: Comparator, value: str, parent: Comparator, parent_value: str, looser: bool) -> None:
     assert looser_than(comparator, D(value), parent, D(parent_value)) is looser
+
+
+def test_a_task_concerns_a_unit_it_names_or_one_below_it_or_names_nobody() -> None:
+    ward, its_police, other_ward, town = 2, 21, 3, 1
+    subtree = {ward, its_police}
+    assert task_concerns(set(), subtree)  # names nobody: everyone's
+    assert task_concerns({ward, other_ward}, subtree)
+    assert task_concerns({its_police}, subtree)
+    assert not task_concerns({town}, subtree)  # the parent level's own task stays with it
+    assert not task_concerns({other_ward}, subtree)

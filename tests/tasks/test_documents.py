@@ -5,6 +5,7 @@ No Prefect here: the documents are built from the database directly, as the task
 
 from __future__ import annotations
 
+import re
 import secrets
 import shutil
 import subprocess
@@ -21,7 +22,7 @@ from cascade import clock
 from models.assignment import Assignment
 from models.consolidation import consolidate
 from models.db import session_scope
-from models.plan import Plan, ReportDuty
+from models.plan import DutyKind, Plan, PlanTask, ReportDuty
 from models.unit import Unit
 from tasks.consolidation import load_input
 from tasks.documents import (
@@ -166,7 +167,7 @@ def test_the_assignment_letter_names_the_unit_its_tasks_targets_and_deadline(ass
     assert right[-1] == "Biên Hòa, ngày 05 tháng 4 năm 2024"
     lines = texts(path)
     assert "Kính gửi: Văn phòng Sở." in lines
-    assert "- Đẩy mạnh cải cách hành chính (đơn vị chủ trì)." in lines
+    assert "- Giao Văn phòng Sở chủ trì, phối hợp với Thanh tra Sở đẩy mạnh cải cách hành chính." in lines
     assert "- Nhà ở xã hội hoàn thành: ít nhất 715 căn." in lines
     assert "- Dân số đô thị dùng nước sạch: ít nhất 89%." in lines
     deadline = next(line for line in lines if line.startswith("- Gửi báo cáo"))
@@ -174,6 +175,31 @@ def test_the_assignment_letter_names_the_unit_its_tasks_targets_and_deadline(ass
     assert "- Báo cáo gồm các nội dung: Tình hình chung; Kết quả thực hiện." in lines
     recipients, signer = signature_cells(path)
     assert recipients == ["Nơi nhận:", "- Như trên;", "- Lưu: VT."] and signer == ["GIÁM ĐỐC", "Hồ Văn Hà"]
+
+
+def test_the_letter_gives_each_task_and_duty_as_plans_word_them(department, assigned) -> None:  # type: ignore[no-untyped-def]
+    """'Giao <unit> chủ trì, phối hợp với …', '… phối hợp với <lead> …', 'Giao <unit> <task>' for a task naming
+    nobody; a duty that is not a report is given ('Giao … thành lập …'), never sent ('Gửi thành lập …')."""
+    with session_scope() as session:
+        plan = session.scalars(select(Plan).where(Plan.key == department.plan)).one()
+        plan.tasks.append(PlanTask(code="2", position=2, title="Thành lập Tổ công tác dân vận của cơ quan", content="..."))
+        duty = department_duty(session, department.plan)
+        duty.kind, duty.title, duty.cutoff_on = DutyKind.AD_HOC, "Thành lập Tổ công tác dân vận và báo cáo danh sách thành viên", None
+        supporter = session.get_one(Assignment, assigned[1])
+        path = write_notice_document(session, supporter, as_of=date(2024, 4, 5))
+
+    lines = texts(path)
+    tasks = lines[lines.index("1. Nhiệm vụ") + 1 : lines.index("2. Chỉ tiêu")]
+    assert tasks == [
+        "- Giao Thanh tra Sở phối hợp với Văn phòng Sở đẩy mạnh cải cách hành chính.",
+        "- Giao Thanh tra Sở thành lập Tổ công tác dân vận của cơ quan.",
+    ]
+    assert (
+        "- Giao Thanh tra Sở thành lập Tổ công tác dân vận và báo cáo danh sách thành viên; báo cáo kết quả về Sở Xây dựng tỉnh Đồng Nai"
+        " trước ngày 30/10/2024, theo biểu mẫu gửi kèm theo."
+    ) in lines
+    text = "\n".join(lines)
+    assert re.search(r"Gửi (?!báo cáo)", text) is None, [line for line in lines if re.search(r"Gửi (?!báo cáo)", line)]
 
 
 def consolidated_report(department, assigned, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from dataclasses import replace
 from datetime import datetime
@@ -224,6 +225,31 @@ def test_send_round_trip(smtp_server: SmtpServer, attachment: Path) -> None:
     [envelope] = smtp_server.envelopes()
     assert envelope.mail_from == get_settings().smtp_user
     assert envelope.rcpt_tos == (TO_ADDR, CC_ADDR)
+
+
+def test_a_message_sent_for_a_unit_carries_its_name_and_both_reply_addresses(smtp_server: SmtpServer) -> None:
+    ward = "Ủy ban nhân dân phường Gia Bình, thị xã Trảng Bàng"  # a comma: the name must be quoted
+    office = formataddr((ward, "vanthu@giabinh.example.gov.vn"))
+    email = make_email(sender_name=ward, reply_to=f"baocao+Tk3_x@sxd.example.gov.vn, {office}")
+    with Mailer() as mailer:
+        mailer.send(email, date=DATE)
+        mailer.send(make_email(), date=DATE)  # no sender name: the settings' one
+
+    received = {m["Message-ID"]: m for m in smtp_server.messages()}
+    sent = received[email.message_id]
+    [sender] = sent["From"].addresses
+    assert (sender.display_name, sender.addr_spec) == (ward, get_settings().smtp_user)  # still our own account
+    assert [(a.display_name, a.addr_spec) for a in sent["Reply-To"].addresses] == [
+        ("", "baocao+Tk3_x@sxd.example.gov.vn"), (ward, "vanthu@giabinh.example.gov.vn"),
+    ]  # fmt: skip
+    [other] = [m for key, m in received.items() if key != email.message_id]
+    assert other["From"].addresses[0].display_name == get_settings().mail_from_name
+    # On the wire the Vietnamese names are RFC 2047 words: the header lines are plain ASCII.
+    raw = next(path.read_bytes() for path in (smtp_server.maildir / "new").iterdir() if email.message_id.encode() in path.read_bytes())
+    headers = raw.split(b"\r\n\r\n", 1)[0] if b"\r\n\r\n" in raw else raw.split(b"\n\n", 1)[0]
+    assert headers.isascii()
+    assert re.search(rb"\nFrom:\s+=\?utf-8\?b\?[A-Za-z0-9+/=]+\?=\s+<cascade@", headers)
+    assert re.search(rb"\nReply-To: baocao\+Tk3_x@sxd\.example\.gov\.vn,\s+=\?utf-8\?b\?[A-Za-z0-9+/=]+\?=\s+<vanthu@giabinh", headers)
 
 
 def test_date_defaults_to_the_emails_date(smtp_server: SmtpServer) -> None:
