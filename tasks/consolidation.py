@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from models.db import session_scope
 from models.outbox import EmailKind
 from models.plan import DutyKind, Plan, ReportDuty
 from models.report import Report
-from models.submission import Submission, SubmissionSection, SubmissionValue
+from models.submission import Review, ReviewAction, Submission, SubmissionSection, SubmissionValue
 from models.unit import Unit
 from tasks.documents import issuer_context, with_archive_line, write_report_document
 from tasks.duty_tree import duty_tree
@@ -93,10 +93,15 @@ def load_input(session: Session, duty: ReportDuty, as_of: date) -> tuple[ReportH
     for assignment_id, submission_id, version, received_at in versions:
         first_on.setdefault(assignment_id, clock.local_date(received_at))
         latest[assignment_id] = (submission_id, version)
+    returned = returned_by(session, [sid for sid, _ in latest.values()], end_of_day)
 
-    unit_of_submission = {latest[a.id][0]: u for a, u in assignments if a.id in latest}
+    # A returned version is left out (figures, narrative) until the unit sends its corrected one.
+    unit_of_submission = {latest[a.id][0]: u for a, u in assignments if a.id in latest and latest[a.id][0] not in returned}
     units = tuple(
-        ExpectedUnit(u.code, u.name, a.due_on, first_on.get(a.id), *(latest.get(a.id) or (None, None)))
+        ExpectedUnit(
+            u.code, u.name, a.due_on, first_on.get(a.id), *(latest.get(a.id) or (None, None)),
+            returned=a.id in latest and latest[a.id][0] in returned,
+        )  # fmt: skip
         for a, u in assignments
     )
     targets = duty_targets(session, duty)
@@ -150,6 +155,19 @@ def load_input(session: Session, duty: ReportDuty, as_of: date) -> tuple[ReportH
         levels=tree.level_rates(as_of),
     )
     return header, data
+
+
+def returned_by(session: Session, submission_ids: list[int], end: datetime) -> set[int]:
+    """The versions among these that the upper level had returned for correction before `end`."""
+    if not submission_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Review.submission_id).where(
+                Review.submission_id.in_(submission_ids), Review.action == ReviewAction.RETURN, Review.at < end
+            )
+        )
+    )
 
 
 @task(name="load-consolidation")
@@ -219,6 +237,7 @@ def summary_of(result: Consolidation) -> dict[str, Any]:
         "submitted": [u.code for u in result.submitted],
         "late": [u.code for u in result.late],
         "missing": [u.code for u in result.missing],
+        "returned": [u.code for u in result.returned],
         "levels": [
             {"level": lv.level, "expected": lv.expected, "submitted": lv.submitted, "on_time": lv.on_time} for lv in result.levels
         ],

@@ -28,7 +28,7 @@ from models.plan import DutyKind, Plan, PlanStatus, ReportDuty, plan_tree
 from models.unit import Unit
 from tasks.assign import find_plan
 from tasks.outbox import queue_email
-from tasks.reminders import DueReminder
+from tasks.reminders import DueReminder, awaiting_report
 from tasks.render import recipients
 from templates import render_email
 
@@ -151,7 +151,7 @@ def due_milestones(as_of: date) -> DueWork:
 
 @task(name="find-unreported-for-steps")
 def reminders_for(steps: list[MessageStep]) -> list[DueReminder]:
-    """The assignments each step reaches: not reported, not merged, not yet sent this step or a later one, and
+    """The assignments each step reaches: not reported (or returned for correction), not merged, not yet sent this step or a later one, and
     notified before the step's day (a unit assigned late is not reminded the moment its notice arrives)."""
     by_duty = {s.duty_id: s for s in steps}
     if not by_duty:
@@ -159,7 +159,7 @@ def reminders_for(steps: list[MessageStep]) -> list[DueReminder]:
     with session_scope() as session:
         rows = session.execute(
             select(Assignment.id, Assignment.duty_id, Assignment.reminder_rank, Assignment.created_at)
-            .where(Assignment.duty_id.in_(by_duty), Assignment.submitted_on.is_(None), Assignment.status != AssignmentStatus.MERGED)
+            .where(Assignment.duty_id.in_(by_duty), awaiting_report())
             .order_by(Assignment.id)
         ).all()
     due = []

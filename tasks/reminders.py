@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from prefect import task
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from cascade import clock
@@ -32,15 +32,24 @@ class DueReminder:
     manual: bool = False  # asked for from the dashboard: outside the duty's steps, once a day, rank unchanged
 
 
+def awaiting_report() -> ColumnElement[bool]:
+    """Assignments still to be reported: nothing submitted yet, or the latest version returned for
+    correction (reminded until the unit sends a new one); never merged ones."""
+    return and_(
+        or_(Assignment.submitted_on.is_(None), Assignment.status == AssignmentStatus.RETURNED),
+        Assignment.status != AssignmentStatus.MERGED,
+    )
+
+
 @task(name="find-due-reminders")
 def find_due_reminders(as_of: date, plan_id: int | None = None) -> list[DueReminder]:
-    """Every unsubmitted assignment of an open plan (of `plan_id` and the plans implementing it, when given)
+    """Every assignment still to be reported (`awaiting_report`) of an open plan (of `plan_id` and the plans implementing it, when given)
     whose next reminder step has come by `as_of`."""
     query = (
         select(Assignment.id, Assignment.due_on, Assignment.reminder_rank, ReportDuty.reminder_days, ReportDuty.overdue_days)
         .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
         .join(Plan, Plan.id == ReportDuty.plan_id)
-        .where(Assignment.submitted_on.is_(None), Assignment.status != AssignmentStatus.MERGED, Plan.status != PlanStatus.CLOSED)
+        .where(awaiting_report(), Plan.status != PlanStatus.CLOSED)
         .order_by(Assignment.id)
     )
     due: list[DueReminder] = []
@@ -64,11 +73,11 @@ def duty_ids_below(plan_id: int, duty_code: str) -> list[int]:
 
 @task(name="find-unreported")
 def find_unreported(as_of: date, duty_ids: list[int]) -> list[DueReminder]:
-    """Every assignment of these duties with nothing submitted yet, for a reminder sent now (once per day)."""
+    """Every assignment of these duties still to be reported (`awaiting_report`), for a reminder sent now (once per day)."""
     with session_scope() as session:
         rows = session.execute(
             select(Assignment.id, Assignment.due_on, Assignment.reminder_rank)
-            .where(Assignment.duty_id.in_(duty_ids), Assignment.submitted_on.is_(None), Assignment.status != AssignmentStatus.MERGED)
+            .where(Assignment.duty_id.in_(duty_ids), awaiting_report())
             .order_by(Assignment.id)
         ).all()
     return [DueReminder(i, f"now-{as_of.isoformat()}", rank, as_of > due_on, manual=True) for i, due_on, rank in rows]
@@ -92,7 +101,8 @@ def queue_reminders(batch: list[DueReminder], as_of: date) -> int:
         }
         for item in batch:
             assignment = assignments[item.assignment_id]
-            if assignment.submitted_on is not None or (not item.manual and assignment.reminder_rank >= item.rank):
+            reported = assignment.submitted_on is not None and assignment.status != AssignmentStatus.RETURNED
+            if reported or (not item.manual and assignment.reminder_rank >= item.rank):
                 continue
             kind = EmailKind.OVERDUE if item.is_overdue else EmailKind.REMINDER
             notice = session.execute(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -19,14 +20,16 @@ from cascade import clock
 from flows.cascade_plan import cascade_plan
 from flows.consolidate import consolidate
 from flows.record_submission import submit_report
+from flows.send_reminders import send_reminders
 from models.assignment import Assignment
 from models.db import session_scope
 from models.plan import Plan, ReportDuty
 from models.report import Report
-from models.submission import Channel, Submission
+from models.submission import Channel, ReviewAction, Submission
 from models.unit import Unit
 from tests.fixtures.builders import make_plan, make_unit_tree
-from tests.flows.helpers import submission
+from tasks.review import review_submission
+from tests.flows.helpers import submission, text_part
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -116,3 +119,61 @@ def test_a_unit_with_nothing_on_its_day_is_late_as_its_units_were(tree) -> None:
     r = consolidate(KEY, "bao_cao_nam", TOP_DAY).result
     assert [u.code for u in r.on_time] == ["U1"] and [u.code for u in r.late] == ["U2"]
     assert upward_versions("U2") == [(1, TOP_DAY)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Review: a returned version waits for the unit's corrected one
+
+
+def latest_submission_id(unit: str) -> int:
+    with session_scope() as session:
+        return session.scalars(
+            select(Submission.id).join(Assignment).join(Unit, Unit.id == Assignment.unit_id).where(Unit.code == unit).order_by(Submission.version.desc())
+        ).first()  # type: ignore[return-value]
+
+
+def reminders_to(smtp, unit: str, since: int) -> list[EmailMessage]:  # type: ignore[no-untyped-def]
+    return [m for m in smtp.messages()[since:] if f"{unit.lower()}@" in str(m["To"]) and str(m["Subject"]).startswith(("Nhắc", "Quá hạn"))]
+
+
+def test_a_returned_report_waits_for_its_correction_and_keeps_its_first_day(tree) -> None:
+    ward_plan = f"{KEY}--U1"
+    report("U1.1", date(2025, 10, 20), houses=100)
+    report("U1.2", date(2025, 10, 21), houses=50)
+    review_submission(
+        latest_submission_id("U1.1"), ReviewAction.RETURN, reviewer="U1", as_of=date(2025, 10, 21), comment="Thiếu số liệu nhà ở quý IV."
+    )
+
+    # Left out of the figures and listed as returned: neither submitted nor missing.
+    outcome = consolidate(ward_plan, "bao_cao_nam", date(2025, 10, 22), all_levels=False)
+    r = outcome.result
+    assert [u.code for u in r.submitted] == ["U1.2"] and r.missing == () and [u.code for u in r.returned] == ["U1.1"]
+    assert next(t for t in r.results if t.rule.code == "nha_o_xa_hoi").figure == Decimal(50)
+    markdown = Path(outcome.files[0]).read_text(encoding="utf-8")
+    assert "Đơn vị bị trả lại, chờ bổ sung: Tổ công tác số 1 - Văn phòng Sở (lần gửi 1)." in markdown
+    with session_scope() as session:
+        assert session.get_one(Report, outcome.report_id).summary["returned"] == ["U1.1"]
+
+    # Reminded, as returned, until it resubmits; the unit that was not returned is not.
+    before = len(tree.messages())
+    send_reminders(date(2025, 10, 22))  # before-1
+    send_reminders(date(2025, 10, 24))  # overdue-1
+    sent = reminders_to(tree, "U1.1", before)
+    assert len(sent) == 2 and not reminders_to(tree, "U1.2", before)
+    assert all(str(m["Subject"]).startswith("Nhắc gửi lại báo cáo bị trả lại") for m in sent)
+    body = text_part(sent[1])
+    assert "đã bị trả lại ngày 21/10/2025" in body and "Thiếu số liệu nhà ở quý IV." in body and "quá hạn" not in body
+
+    report("U1.1", date(2025, 10, 27), houses=120)
+    before = len(tree.messages())
+    send_reminders(date(2025, 10, 30))  # overdue-7: nothing for U1.1 now
+    assert not reminders_to(tree, "U1.1", before)
+
+    # The new version counts, and on time: timeliness counts from the first version (20/10).
+    r = consolidate(ward_plan, "bao_cao_nam", date(2025, 10, 28), all_levels=False).result
+    assert [u.code for u in r.submitted] == ["U1.1", "U1.2"] and r.returned == () and r.late == ()
+    assert {u.code: u.submitted_on for u in r.submitted}["U1.1"] == date(2025, 10, 20)
+    assert next(t for t in r.results if t.rule.code == "nha_o_xa_hoi").figure == Decimal(170)
+    # A replay of the day it was returned still leaves it out.
+    r = consolidate(ward_plan, "bao_cao_nam", date(2025, 10, 22), all_levels=False).result
+    assert [u.code for u in r.returned] == ["U1.1"]
