@@ -317,7 +317,7 @@ def save_report(header: ReportHeader, result: Consolidation, files: list[str]) -
 def own_day(session: Session, duty: ReportDuty, as_of: date) -> date | None:
     """The day a unit's own duty was due to be consolidated (its consolidation milestone: the first
     working day after its deadline), when that is before `as_of` and the unit has not consolidated
-    it on or before that day; else None.
+    it by `as_of` (a report it made itself, on its day or later, keeps its own day); else None.
 
     A level above consolidating later must not make the unit's report upward late: the unit's
     report is first made as of its own day, as the daily tick would have made it.
@@ -327,7 +327,7 @@ def own_day(session: Session, duty: ReportDuty, as_of: date) -> date | None:
     day = load_calendar(session).next_working_day(duty.due_on)
     if day >= as_of:
         return None
-    if session.scalar(select(Report.id).where(Report.duty_id == duty.id, Report.as_of <= day).limit(1)) is not None:
+    if session.scalar(select(Report.id).where(Report.duty_id == duty.id, Report.as_of <= as_of).limit(1)) is not None:
         return None
     return day
 

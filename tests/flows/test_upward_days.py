@@ -107,10 +107,14 @@ def test_a_unit_that_already_consolidated_keeps_that_day(tree) -> None:
     for unit in ["U1.1", "U1.2", "U2.1", "U2.2"]:
         report(unit, date(2025, 10, 20))
     consolidate(f"{KEY}--U1", "bao_cao_nam", date(2025, 10, 22), all_levels=False)  # U1 reports early, by hand
+    consolidate(f"{KEY}--U2", "bao_cao_nam", date(2025, 10, 28), all_levels=False)  # U2 after its own day, before its deadline
     r = consolidate(KEY, "bao_cao_nam", TOP_DAY).result
     assert r.late == ()
     assert upward_versions("U1") == [(1, date(2025, 10, 22))]
-    assert upward_versions("U2") == [(1, WARD_DAY)]
+    assert upward_versions("U2") == [(1, date(2025, 10, 28))]  # not back-dated to 24/10
+    with session_scope() as session:
+        days = sorted(session.scalars(select(Report.as_of).join(Plan, Plan.issuer_id == Report.unit_id).where(Plan.key == f"{KEY}--U2")))
+    assert days == [date(2025, 10, 28), TOP_DAY]
 
 
 def test_a_unit_with_nothing_on_its_day_is_late_as_its_units_were(tree) -> None:
