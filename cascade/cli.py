@@ -519,11 +519,19 @@ def status(
     ready()
     day = parse_day(as_of)
     if plan is not None:
-        code, rows = run(lambda: plan_status(plan, day, all_levels=all_levels))
-        table = Table("Cấp", "Đơn vị", "Báo cáo", "Hạn", "Trạng thái", "Ngày nộp", "Lần nộp", "Nhắc gần nhất", "Thư đã gửi", "Thư chờ gửi", title=f"Kế hoạch {code} — ngày {day:%d/%m/%Y}")
+        code, rows = run(lambda: plan_status(plan, day, all_levels=all_levels, include_merged=True))
+        table = Table(
+            "Cấp", "Kế hoạch", "Đơn vị", "Báo cáo", "Hạn", "Trạng thái", "Ngày nộp", "Lần nộp", "Nhắc gần nhất", "Thư đã gửi", "Thư chờ gửi",
+            title=f"Kế hoạch {code} — ngày {day:%d/%m/%Y}",
+        )  # fmt: skip
         for row in rows:
+            unit = row.unit_name
+            if row.state == "merged":
+                unit += f" (đã sáp nhập vào {row.merged_into})" if row.merged_into else " (đã sáp nhập)"
+            elif row.transferred_from:
+                unit += f" (tiếp nhận từ {row.transferred_from}, đã sáp nhập)"
             table.add_row(
-                str(row.level), row.unit_name, row.duty_code, f"{row.due_on:%d/%m/%Y}", STATE_WORDS[row.state],
+                str(row.level), row.plan_code, unit, row.duty_code, f"{row.due_on:%d/%m/%Y}", STATE_WORDS[row.state],
                 f"{row.submitted_on:%d/%m/%Y}" if row.submitted_on else "-", str(row.versions),
                 row.last_reminder or "-", str(row.emails_sent), str(row.emails_waiting),
             )

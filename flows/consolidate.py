@@ -41,7 +41,9 @@ def consolidate(plan: str, duty: str, as_of: date, all_levels: bool = True) -> C
     missing units, write the report, and submit it upward when the duty answers a parent's duty.
 
     With `all_levels`, every issued implementing plan below is consolidated first, deepest level
-    first, so that each unit's report reaches its parent before the parent is consolidated.
+    first, so that each unit's report reaches its parent before the parent is consolidated; a unit
+    that has not consolidated by `as_of` and whose own consolidation day has passed is first
+    consolidated as of that day, so its report upward keeps that day (tasks.consolidation.own_day).
     """
     ref = resolve_plan(plan)
     apply_successions(as_of)

@@ -24,6 +24,7 @@ class ExpectedUnit:
     submitted_on: date | None  # first submission on or before the consolidation day
     submission_id: int | None  # latest version on or before the consolidation day
     version: int | None = None
+    returned: bool = False  # its latest version was returned by the day: left out until it resubmits
 
     def is_late(self, as_of: date) -> bool:
         if self.submitted_on is not None:
@@ -81,6 +82,7 @@ class Consolidation:
     results: tuple[TargetResult, ...]
     sections: tuple[tuple[str, str, tuple[SectionText, ...]], ...]  # (code, title, texts)
     levels: tuple[LevelRate, ...] = ()
+    returned: tuple[ExpectedUnit, ...] = ()  # returned for correction and not resubmitted: counted neither submitted nor missing
 
     @property
     def completeness(self) -> Decimal | None:
@@ -99,7 +101,7 @@ class Consolidation:
 
 def consolidate(data: ConsolidationInput) -> Consolidation:
     units = data.units
-    submitted = tuple(u for u in units if u.submitted_on is not None)
+    submitted = tuple(u for u in units if u.submitted_on is not None and not u.returned)
     results = tuple(judge(rule, data.figures.get(rule.code, ()), reporters, data.weights) for rule, reporters in data.rules)
     return Consolidation(
         as_of=data.as_of,
@@ -112,6 +114,7 @@ def consolidate(data: ConsolidationInput) -> Consolidation:
         results=results,
         sections=tuple((code, title, data.narratives.get(code, ())) for code, title in data.sections),
         levels=data.levels,
+        returned=tuple(u for u in units if u.returned),
     )
 
 

@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from cascade.errors import NotFound
 from cascade.settings import get_settings
 from models.aggregation import TargetRule, UnitFigure
 from models.assignment import EXPECTED_STATUSES, Assignment
+from models.calendar import load_calendar
 from models.consolidation import (
     Consolidation,
     ConsolidationInput,
@@ -30,9 +31,9 @@ from models.consolidation import (
 )
 from models.db import session_scope
 from models.outbox import EmailKind
-from models.plan import Plan, ReportDuty
+from models.plan import DutyKind, Plan, ReportDuty
 from models.report import Report
-from models.submission import Submission, SubmissionSection, SubmissionValue
+from models.submission import Review, ReviewAction, Submission, SubmissionSection, SubmissionValue
 from models.unit import Unit
 from tasks.documents import issuer_context, with_archive_line, write_report_document
 from tasks.duty_tree import duty_tree
@@ -92,10 +93,15 @@ def load_input(session: Session, duty: ReportDuty, as_of: date) -> tuple[ReportH
     for assignment_id, submission_id, version, received_at in versions:
         first_on.setdefault(assignment_id, clock.local_date(received_at))
         latest[assignment_id] = (submission_id, version)
+    returned = returned_by(session, [sid for sid, _ in latest.values()], end_of_day)
 
-    unit_of_submission = {latest[a.id][0]: u for a, u in assignments if a.id in latest}
+    # A returned version is left out (figures, narrative) until the unit sends its corrected one.
+    unit_of_submission = {latest[a.id][0]: u for a, u in assignments if a.id in latest and latest[a.id][0] not in returned}
     units = tuple(
-        ExpectedUnit(u.code, u.name, a.due_on, first_on.get(a.id), *(latest.get(a.id) or (None, None)))
+        ExpectedUnit(
+            u.code, u.name, a.due_on, first_on.get(a.id), *(latest.get(a.id) or (None, None)),
+            returned=a.id in latest and latest[a.id][0] in returned,
+        )  # fmt: skip
         for a, u in assignments
     )
     targets = duty_targets(session, duty)
@@ -149,6 +155,19 @@ def load_input(session: Session, duty: ReportDuty, as_of: date) -> tuple[ReportH
         levels=tree.level_rates(as_of),
     )
     return header, data
+
+
+def returned_by(session: Session, submission_ids: list[int], end: datetime) -> set[int]:
+    """The versions among these that the upper level had returned for correction before `end`."""
+    if not submission_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Review.submission_id).where(
+                Review.submission_id.in_(submission_ids), Review.action == ReviewAction.RETURN, Review.at < end
+            )
+        )
+    )
 
 
 @task(name="load-consolidation")
@@ -218,6 +237,7 @@ def summary_of(result: Consolidation) -> dict[str, Any]:
         "submitted": [u.code for u in result.submitted],
         "late": [u.code for u in result.late],
         "missing": [u.code for u in result.missing],
+        "returned": [u.code for u in result.returned],
         "levels": [
             {"level": lv.level, "expected": lv.expected, "submitted": lv.submitted, "on_time": lv.on_time} for lv in result.levels
         ],
@@ -236,9 +256,10 @@ def summary_of(result: Consolidation) -> dict[str, Any]:
     }
 
 
-def store_report(session: Session, header: ReportHeader, result: Consolidation, files: list[str]) -> Report:
+def store_report(session: Session, header: ReportHeader, result: Consolidation, files: list[str], *, send_summary: bool = True) -> Report:
     """Record the consolidation (figures, sources, files) and, where the duty answers a parent's duty,
-    submit it there as the unit's own report, in the caller's transaction."""
+    submit it there as the unit's own report, in the caller's transaction; `send_summary` queues the
+    report to the unit's own mailboxes."""
     report = Report(
         duty_id=header.duty_id,
         unit_id=header.issuer_id,
@@ -252,7 +273,8 @@ def store_report(session: Session, header: ReportHeader, result: Consolidation, 
     session.add(report)
     session.flush()
     upward = submit_upward(session, report, result)
-    queue_report_summary(session, header, result, files, submitted_upward=upward is not None)
+    if send_summary:
+        queue_report_summary(session, header, result, files, submitted_upward=upward is not None)
     return report
 
 
@@ -292,10 +314,39 @@ def save_report(header: ReportHeader, result: Consolidation, files: list[str]) -
         return store_report(session, header, result, files).id
 
 
+def own_day(session: Session, duty: ReportDuty, as_of: date) -> date | None:
+    """The day a unit's own duty was due to be consolidated (its consolidation milestone: the first
+    working day after its deadline), when that is before `as_of` and the unit has not consolidated
+    it by `as_of` (a report it made itself, on its day or later, keeps its own day); else None.
+
+    A level above consolidating later must not make the unit's report upward late: the unit's
+    report is first made as of its own day, as the daily tick would have made it.
+    """
+    if duty.source_duty_id is None or duty.kind == DutyKind.IMPLEMENTING_PLAN:
+        return None
+    day = load_calendar(session).next_working_day(duty.due_on)
+    if day >= as_of:
+        return None
+    if session.scalar(select(Report.id).where(Report.duty_id == duty.id, Report.as_of <= as_of).limit(1)) is not None:
+        return None
+    return day
+
+
 @task(name="consolidate-duties")
 def consolidate_duties(duty_ids: list[int], as_of: date) -> int:
-    """Consolidate a batch of units' duties (one level), each in its own transaction, submitting each upward; returns how many."""
+    """Consolidate a batch of units' duties (one level), each in its own transaction, submitting each upward; returns how many.
+
+    A duty whose own consolidation day passed unconsolidated is first consolidated as of that day
+    (its report upward dated then, without a second email of the report), then as of `as_of`.
+    """
     for duty_id in duty_ids:
+        with session_scope() as session:
+            earlier = own_day(session, session.get_one(ReportDuty, duty_id), as_of)
+        if earlier is not None:
+            with session_scope() as session:
+                header, data = load_input(session, session.get_one(ReportDuty, duty_id), earlier)
+                result = consolidate(data)
+                store_report(session, header, result, report_files(header, data, result), send_summary=False)
         with session_scope() as session:
             header, data = load_input(session, session.get_one(ReportDuty, duty_id), as_of)
             result = consolidate(data)

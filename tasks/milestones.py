@@ -177,9 +177,9 @@ def due_milestones(as_of: date) -> DueWork:
 
 @task(name="find-unreported-for-steps")
 def reminders_for(steps: list[MessageStep]) -> list[DueReminder]:
-    """The assignments each step reaches: still awaited (not reported, not merged, no implementing plan issued),
-    not yet sent this step or a later one, and notified before the step's day (a unit assigned late is not
-    reminded the moment its notice arrives)."""
+    """The assignments each step reaches: still awaited (not reported or returned for correction, not merged, no
+    implementing plan issued), not yet sent this step or a later one, and notified before the step's day (a unit
+    assigned late is not reminded the moment its notice arrives)."""
     by_duty = {s.duty_id: s for s in steps}
     if not by_duty:
         return []

@@ -24,6 +24,7 @@ from models.submission import Submission, SubmissionValue
 from models.unit import Unit
 from tasks.assign import find_plan
 from tasks.consolidation import find_duty
+from tasks.succession import active_successor
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,9 @@ class AssignmentRow:
     last_reminder: str | None
     emails_sent: int
     emails_waiting: int
+    plan_code: str = ""  # the plan the duty belongs to: '12/KH-SXD', or a ward's implementing plan
+    merged_into: str | None = None  # a merged assignment: the successor now reporting for the duty
+    transferred_from: str | None = None  # an assignment taken over from a unit that merged into this one
 
 
 STATE_WORDS = {
@@ -46,6 +50,8 @@ STATE_WORDS = {
     "late": "Nộp muộn",
     "pending": "Chưa nộp",
     "overdue": "Quá hạn, chưa nộp",
+    "returned": "Bị trả lại, chờ bổ sung",
+    "merged": "Đã sáp nhập",
 }
 
 
@@ -66,26 +72,35 @@ def check_references(plan: str, *, duty: str | None = None, units: Sequence[str]
                 raise NotFound(f"unknown unit code(s): {', '.join(missing)}")
 
 
-def state_of(due_on: date, submitted_on: date | None, as_of: date) -> str:
-    """'on_time', 'late', 'pending' or 'overdue' for an assignment on `as_of`."""
+def state_of(due_on: date, submitted_on: date | None, as_of: date, status: AssignmentStatus | None = None) -> str:
+    """'on_time', 'late', 'pending' or 'overdue' for an assignment on `as_of`; 'merged', or 'returned'
+    while a returned report awaits its correction, by the assignment's current status."""
+    if status == AssignmentStatus.MERGED:
+        return "merged"
+    if status == AssignmentStatus.RETURNED:
+        return "returned"
     if submitted_on is not None and submitted_on <= as_of:
         return "on_time" if submitted_on <= due_on else "late"
     return "overdue" if as_of > due_on else "pending"
 
 
-def plan_status(plan: str, as_of: date, *, all_levels: bool = False) -> tuple[str, list[AssignmentRow]]:
+def plan_status(plan: str, as_of: date, *, all_levels: bool = False, include_merged: bool = False) -> tuple[str, list[AssignmentRow]]:
     """The plan's code and one row per assignment (unit × duty), ordered by level, duty and unit;
-    with `all_levels`, the assignments of every implementing plan below are included."""
+    with `all_levels`, the assignments of every implementing plan below are included, and with
+    `include_merged` those closed because their unit merged into a successor."""
     with session_scope() as session:
         found = find_plan(session, plan)
         plan_levels = plan_tree(session, found.id) if all_levels else {found.id: 0}
-        rows = session.execute(
+        query = (
             select(Assignment, Unit, ReportDuty)
             .join(Unit, Unit.id == Assignment.unit_id)
             .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
-            .where(ReportDuty.plan_id.in_(plan_levels), Assignment.status != AssignmentStatus.MERGED)
+            .where(ReportDuty.plan_id.in_(plan_levels))
             .order_by(ReportDuty.due_on, ReportDuty.code, Unit.code)
-        ).all()
+        )
+        if not include_merged:
+            query = query.where(Assignment.status != AssignmentStatus.MERGED)
+        rows = session.execute(query).all()
         rows = sorted(rows, key=lambda row: (plan_levels[row[2].plan_id], row[2].code, row[1].code))
         ids = [a.id for a, _, _ in rows]
         versions = dict(session.execute(select(Submission.assignment_id, func.count()).where(Submission.assignment_id.in_(ids)).group_by(Submission.assignment_id)).all())
@@ -103,15 +118,24 @@ def plan_status(plan: str, as_of: date, *, all_levels: bool = False) -> tuple[st
                     unit_name=unit.name,
                     duty_code=duty.code,
                     due_on=assignment.due_on,
-                    state=state_of(assignment.due_on, assignment.submitted_on, as_of),
+                    state=state_of(assignment.due_on, assignment.submitted_on, as_of, assignment.status),
                     submitted_on=assignment.submitted_on,
                     versions=versions.get(assignment.id, 0),
                     last_reminder=steps.get(assignment.reminder_rank),
                     emails_sent=mail[(assignment.id, True)],
                     emails_waiting=mail[(assignment.id, False)],
+                    plan_code=duty.plan.code,
+                    merged_into=merged_into(unit, as_of) if assignment.status == AssignmentStatus.MERGED else None,
+                    transferred_from=assignment.transferred_from.name if assignment.transferred_from is not None else None,
                 )
             )
         return found.code, result
+
+
+def merged_into(unit: Unit, on: date) -> str | None:
+    """The name of the unit that carries on a merged unit's work on `on` (its direct successor if none is active)."""
+    successor = active_successor(unit, on) or unit.successor
+    return successor.name if successor is not None else None
 
 
 @dataclass(frozen=True)

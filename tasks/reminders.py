@@ -36,16 +36,17 @@ class DueReminder:
 def still_awaited() -> ColumnElement[bool]:
     """SQL condition on Assignment joined to its ReportDuty: the assignment still waits for an answer.
 
-    An implementing_plan duty is fulfilled by the unit's plan once it is issued, however it came to
-    be issued (drafted and issued here, or written by the unit and imported): no more reminders,
-    overdue notices or escalations for it.
+    Nothing submitted yet, or the latest version returned for correction (reminded until the unit sends
+    a new one); never a merged one. An implementing_plan duty is fulfilled by the unit's plan once it is
+    issued, however it came to be issued (drafted and issued here, or written by the unit and imported):
+    no more reminders, overdue notices or escalations for it.
     """
     child = aliased(Plan)
     issued_plan = exists().where(
         child.parent_plan_id == ReportDuty.plan_id, child.issuer_id == Assignment.unit_id, child.status != PlanStatus.DRAFT
     )
     return and_(
-        Assignment.submitted_on.is_(None),
+        or_(Assignment.submitted_on.is_(None), Assignment.status == AssignmentStatus.RETURNED),
         Assignment.status != AssignmentStatus.MERGED,
         or_(ReportDuty.kind != DutyKind.IMPLEMENTING_PLAN, ~issued_plan),
     )
@@ -86,11 +87,12 @@ def duty_ids_below(plan_id: int, duty_code: str) -> list[int]:
 
 @task(name="find-unreported")
 def find_unreported(as_of: date, duty_ids: list[int]) -> list[DueReminder]:
-    """Every assignment of these duties with nothing submitted yet, for a reminder sent now (once per day)."""
+    """Every assignment of these duties still awaited (`still_awaited`), for a reminder sent now (once per day)."""
     with session_scope() as session:
         rows = session.execute(
             select(Assignment.id, Assignment.due_on, Assignment.reminder_rank)
-            .where(Assignment.duty_id.in_(duty_ids), Assignment.submitted_on.is_(None), Assignment.status != AssignmentStatus.MERGED)
+            .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
+            .where(Assignment.duty_id.in_(duty_ids), still_awaited())
             .order_by(Assignment.id)
         ).all()
     return [DueReminder(i, f"now-{as_of.isoformat()}", rank, as_of > due_on, manual=True) for i, due_on, rank in rows]
@@ -114,7 +116,8 @@ def queue_reminders(batch: list[DueReminder], as_of: date) -> int:
         }
         for item in batch:
             assignment = assignments[item.assignment_id]
-            if assignment.submitted_on is not None or (not item.manual and assignment.reminder_rank >= item.rank):
+            reported = assignment.submitted_on is not None and assignment.status != AssignmentStatus.RETURNED
+            if reported or (not item.manual and assignment.reminder_rank >= item.rank):
                 continue
             kind = EmailKind.OVERDUE if item.is_overdue else EmailKind.REMINDER
             notice = session.execute(

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from cascade.clock import local_date
 from cascade.formatting import vn_number, vn_percent
 from cascade.settings import get_settings
-from models.assignment import Assignment
+from models.assignment import Assignment, AssignmentStatus
 from models.plan import (
     Aggregation,
     DutyKind,
@@ -22,7 +22,7 @@ from models.plan import (
     TaskRole,
     TaskUnit,
 )
-from models.submission import Submission
+from models.submission import Review, ReviewAction, Submission
 from models.unit import Unit
 from tasks.targets import duty_targets, targets_for_unit, unit_share
 
@@ -180,7 +180,24 @@ def assignment_context(session: Session, assignment: Assignment, *, as_of: date)
         ],
         "days_left": (assignment.due_on - as_of).days,
         "days_overdue": (as_of - assignment.due_on).days,
+        "returned": returned_context(session, assignment),
     }
+
+
+def returned_context(session: Session, assignment: Assignment) -> dict[str, Any] | None:
+    """The version returned for correction that the unit has not yet answered (version, day, comment), else None."""
+    if assignment.status != AssignmentStatus.RETURNED:
+        return None
+    row = session.execute(
+        select(Submission.version, Review.at, Review.comment)
+        .join(Review, Review.submission_id == Submission.id)
+        .where(Submission.assignment_id == assignment.id, Review.action == ReviewAction.RETURN)
+        .order_by(Review.at.desc(), Review.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return {"version": row.version, "on": local_date(row.at), "comment": row.comment}
 
 
 def shown_value(target: Target | None, value: Any, numerator: Any, denominator: Any) -> str:

@@ -7,9 +7,11 @@ from datetime import date
 
 from prefect import task
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from models.assignment import OPEN_STATUSES, Assignment, AssignmentStatus
 from models.db import session_scope
+from models.plan import ReportDuty
 from models.unit import Unit
 from tasks.assign import queue_notice
 from tasks.render import notice_key
@@ -33,13 +35,29 @@ def active_successor(unit: Unit, on: date) -> Unit | None:
     return None
 
 
+def root_duty_id(session: Session, duty_id: int) -> int:
+    """The duty of the root plan that a duty answers, through every implementing plan (itself at the root)."""
+    seen = {duty_id}
+    while (source := session.scalar(select(ReportDuty.source_duty_id).where(ReportDuty.id == duty_id))) is not None and source not in seen:
+        seen.add(source)
+        duty_id = source
+    return duty_id
+
+
+def reports_for_root(session: Session, unit_id: int, root_id: int) -> bool:
+    """Whether the unit already has an assignment for this root duty, under any plan of the cascade."""
+    duty_ids = session.scalars(select(Assignment.duty_id).where(Assignment.unit_id == unit_id)).all()
+    return any(root_duty_id(session, duty_id) == root_id for duty_id in duty_ids)
+
+
 @task(name="apply-successions")
 def apply_successions(as_of: date) -> Successions:
     """Hand every open assignment of a unit that no longer exists on `as_of` to its active successor.
 
     The expected-submitter list stays frozen: the successor takes the assignment over (and is
-    notified), or, when it already has one for that duty, the ceased unit's assignment is marked
-    merged and no longer expected, so that nobody is counted twice. Reports already submitted stay
+    notified), or, when it already reports for that duty (under any plan of the cascade: its own
+    ward's, or the root's), the ceased unit's assignment is marked merged and no longer expected,
+    so that nobody is counted twice and the successor is asked once per duty. Reports already submitted stay
     with the unit that sent them. Idempotent: a second run finds nothing open to move.
     """
     moved = merged = 0
@@ -59,8 +77,7 @@ def apply_successions(as_of: date) -> Successions:
             successor = active_successor(assignment.unit, as_of)
             if successor is None:
                 continue
-            twin = session.scalar(select(Assignment.id).where(Assignment.duty_id == assignment.duty_id, Assignment.unit_id == successor.id))
-            if twin is not None:
+            if reports_for_root(session, successor.id, root_duty_id(session, assignment.duty_id)):
                 assignment.status = AssignmentStatus.MERGED
                 merged += 1
                 continue

@@ -189,3 +189,31 @@ def test_documents_and_a_report_sent_back_in_its_excel_form(workspace, smtp_serv
     assert "Recorded version 1." in cascade("submit", str(form), "--as-of", "2024-10-20")
     receipt = [m for m in smtp_server.messages() if str(m["Subject"]).startswith("Đã nhận báo cáo")]
     assert len(receipt) == 1 and receipt[0]["To"].addresses[0].addr_spec.startswith("thanhtra")
+
+
+def test_status_shows_each_rows_plan_and_the_merged_units(workspace, smtp_server, monkeypatch, tmp_path) -> None:
+    import yaml
+
+    monkeypatch.setattr(cli.console, "width", 400)  # one table row per line
+    cascade("units", "import", str(EXAMPLE / "units.yaml"))
+    cascade("plan", "import", str(EXAMPLE / "plan.yaml"))
+    cascade("plan", "cascade", "74/KH-SXD", "--as-of", "05/04/2024")
+
+    # The Inspectorate (sxd.tt) ceases on 30/06/2024 and merges into the Office (sxd.vp), which already reports.
+    units = yaml.safe_load((EXAMPLE / "units.yaml").read_text(encoding="utf-8"))
+    names = {u["code"]: u["name"] for u in units["units"]}
+    merged = next(u for u in units["units"] if u["code"] == "sxd.tt")
+    merged["valid_to"], merged["successor"] = "2024-06-30", "sxd.vp"
+    changed = tmp_path / "units.yaml"
+    changed.write_text(yaml.safe_dump(units, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    cascade("units", "import", str(changed))
+    cascade("remind", "--as-of", "2024-07-01")  # the merger takes effect on the next run
+
+    status = cascade("status", "74-kh-sxd-2024", "--as-of", "2024-07-01")
+    header = next(line for line in status.splitlines() if "Đơn vị" in line)
+    assert [cell.strip() for cell in header.strip("┃ ").split("┃")][:3] == ["Cấp", "Kế hoạch", "Đơn vị"]
+    rows = [line for line in status.splitlines() if "bao_cao_nam" in line]
+    assert len(rows) == 7 and all("74/KH-SXD" in row for row in rows)
+    merged_row = next(row for row in rows if names["sxd.tt"] in row)
+    assert f"{names['sxd.tt']} (đã sáp nhập vào {names['sxd.vp']})" in merged_row and "Đã sáp nhập" in merged_row
+    assert sum(names["sxd.vp"] in row and "đã sáp nhập vào" not in row for row in rows) == 1  # one assignment for the successor

@@ -45,7 +45,8 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 ROOT_DUE = date(2024, 10, 30)
 CASCADE_DAY = date(2024, 4, 5)
-CONSOLIDATION_DAY = date(2024, 11, 8)  # after the root's due date: every intermediate upward report is late
+CONSOLIDATION_DAY = date(2024, 11, 8)  # after the root's due date: each intermediate unit is first consolidated on its own day
+OWN_DAYS = {1: date(2024, 10, 24), 2: date(2024, 10, 21)}  # the first working day after the deadline of a level's own plan (23/10, 18/10)
 DUTY = "bao_cao_nam"
 LEAD_DAYS = [5, 3, 2]  # level 1 units keep 5 working days to consolidate, level 2 units 3 (level 3 are leaves)
 TOTAL_HOUSES = 715
@@ -424,30 +425,47 @@ def test_the_root_figures_are_the_leaves_figures(scenario: Scenario) -> None:
 
 
 def expected_levels(scenario: Scenario, day: date) -> list[tuple[int, int, int, int]]:
-    """(level, expected, submitted, on time) at the root when every level is consolidated on `day`.
+    """(level, expected, submitted, on time) at the root when every level is consolidated on `day`
+    (after the first consolidation, on 08/11).
 
-    The intermediate units submit upward when they are consolidated, on `day`: all of them but
-    U5.5, whose leaves all stayed silent (it has nothing to report, so it stays due), on time only
-    if `day` is no later than their own due date (30/10 at level 1, 23/10 at level 2). A leaf counts
-    when its first version came by `day`, on time when by its due date 18/10.
+    Each intermediate unit was first consolidated on its own day (21/10 at level 2, 24/10 at
+    level 1) and submitted upward then, when anything had come from below by that day; so a
+    level-2 unit is on time (due 23/10) when one of its leaves reported by 21/10, and a level-1
+    unit (due 30/10) when one of its level-2 units did, or when `day` is no later than 30/10. U5.5,
+    whose leaves all stayed silent, has nothing to report and stays due. A leaf counts when its
+    first version came by `day`, on time when by its due date 18/10.
     """
     reporting = scenario.leaves_reporting(day)
     on_time = [leaf for leaf in reporting if leaf.days[0] <= date(2024, 10, 18)]
     assert len(on_time) < len(reporting)  # some late leaves count as submitted, not on time
+
+    def reported_by(unit: str, by: date) -> bool:
+        return any(leaf.counts(by) for leaf in scenario.leaves.values() if leaf.code.startswith(f"{unit}."))
+
+    level1 = [c for c in scenario.units if depth_of(c) == 1]
+    level2 = [c for c in scenario.units if depth_of(c) == 2]
+    own = OWN_DAYS[2]
     return [
-        (1, 5, 5, 5 if day <= ROOT_DUE else 0),
-        (2, 25, 24, 24 if day <= date(2024, 10, 23) else 0),
+        (1, 5, sum(reported_by(u, day) for u in level1), sum(reported_by(u, day if day <= ROOT_DUE else own) for u in level1)),
+        (2, 25, sum(reported_by(u, day) for u in level2), sum(reported_by(u, own) for u in level2)),
         (3, 125, len(reporting), len(on_time)),
     ]
 
 
 def test_reporting_is_counted_at_every_level(scenario: Scenario) -> None:
     r = scenario.outcome.result
-    # On 08/11 every intermediate unit is late: [(1, 5, 5, 0), (2, 25, 24, 0), (3, 125, …)].
-    # The leaf that reported only on 12/11 is not counted on 08/11.
-    assert [(lv.level, lv.expected, lv.submitted, lv.on_time) for lv in r.levels] == expected_levels(scenario, CONSOLIDATION_DAY)
-    assert (r.expected, len(r.submitted), len(r.on_time), len(r.late)) == (5, 5, 0, 5)
-    assert r.completeness == 100 and r.timeliness == 0
+    # On 08/11 the intermediate units count from their own day, not from the root's: a unit is late
+    # only when nothing had come from below by then. The leaf that reported only on 12/11 is not counted.
+    levels = expected_levels(scenario, CONSOLIDATION_DAY)
+    assert [(lv.level, lv.expected, lv.submitted, lv.on_time) for lv in r.levels] == levels
+    on_time = levels[0][3]
+    assert levels[1][3] > 0 and on_time > 0  # most leaves reported on time, so most of the levels above did too
+    assert (r.expected, len(r.submitted), len(r.on_time), len(r.late)) == (5, 5, on_time, 5 - on_time)
+    assert r.completeness == 100 and r.timeliness == Decimal(on_time * 20)
+    with session_scope() as session:
+        for submission in session.scalars(select(Submission).where(Submission.channel == Channel.CONSOLIDATION, Submission.version == 1)):
+            depth = depth_of(submission.assignment.unit.code)
+            assert local_date(submission.received_at) in (OWN_DAYS[depth], CONSOLIDATION_DAY), submission.assignment.unit.code
     assert scenario.outcome.below == 30
 
     with session_scope() as session:
@@ -541,7 +559,7 @@ def test_a_second_consolidation_on_the_same_day_submits_nothing_new(scenario: Sc
         after = {(s.assignment_id, s.version, s.source_key) for s in session.scalars(select(Submission))}
         upward = session.scalars(select(Submission).where(Submission.channel == Channel.CONSOLIDATION)).all()
     assert after == before  # the same source keys: no new upward version anywhere
-    assert len(upward) == 29 and {s.version for s in upward} == {1}  # 30 intermediate units but U5.5, with nothing to report
+    assert len({s.assignment_id for s in upward}) == 29  # 30 intermediate units but U5.5, with nothing to report
     assert row_counts() == counts | {"reports": counts["reports"] + 31}  # but every level's report is written again
     assert again.report_id != scenario.outcome.report_id and again.below == 30
     with session_scope() as session:

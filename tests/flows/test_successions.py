@@ -239,3 +239,40 @@ def test_reminders_right_after_the_merger_go_to_the_successor(ward) -> None:
     notice = next(m for m in ward.messages() if str(m["Subject"]).startswith("Giao nhiệm vụ") and address(C) in str(m["To"]))
     reminder = next(m for m in ward.messages() if str(m["Subject"]).startswith("Nhắc hạn") and address(C) in str(m["To"]))
     assert reminder["In-Reply-To"] == notice["Message-ID"]
+
+
+def assignments_of(code: str) -> list[tuple[str, str, AssignmentStatus]]:
+    """The unit's assignments as (plan key, duty code, status)."""
+    with session_scope() as session:
+        rows = session.execute(
+            select(Plan.key, ReportDuty.code, Assignment.status)
+            .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
+            .join(Plan, Plan.id == ReportDuty.plan_id)
+            .join(Unit, Unit.id == Assignment.unit_id)
+            .where(Unit.code == code)
+            .order_by(Plan.key, ReportDuty.code)
+        ).all()
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def dissolve(code: str, into: str) -> None:
+    with session_scope() as session:
+        successor = session.scalars(select(Unit).where(Unit.code == into)).one()
+        unit = session.scalars(select(Unit).where(Unit.code == code)).one()
+        unit.valid_to, unit.successor = LAST_DAY, successor
+
+
+@pytest.mark.parametrize(("ceased", "successor", "own_plan"), [("U1.1", "U2.1", f"{KEY}--U2"), ("U1.1", "U2", KEY), ("U1", "U2", KEY)])
+def test_a_successor_already_reporting_for_the_duty_gets_no_second_copy(ward, ceased: str, successor: str, own_plan: str) -> None:
+    """A unit merging into one that already reports (under another plan) for the same duty of the
+    root: the successor keeps its one assignment and gets no second notice."""
+    assert assignments_of(successor) == [(own_plan, "bao_cao_nam", AssignmentStatus.ASSIGNED)]
+    dissolve(ceased, successor)
+    before = len(ward.messages())
+    cascade_plan(KEY, MERGED_ON)
+    send_reminders(date(2025, 10, 16))
+    assert assignments_of(successor) == [(own_plan, "bao_cao_nam", AssignmentStatus.ASSIGNED)]
+    assert [status for *_, status in assignments_of(ceased)] == [AssignmentStatus.MERGED]
+    later = ward.messages()[before:]
+    assert not [m for m in later if str(m["Subject"]).startswith("Giao nhiệm vụ")]
+    assert recipients_of([m for m in later if str(m["Subject"]).startswith("Nhắc hạn")]).count(address(successor)) == 1
