@@ -102,6 +102,7 @@ class TargetResult:
     passing_units: tuple[str, ...] = ()
     sources: tuple[tuple[str, int], ...] = ()  # (unit code, submission id) behind the figure
     covers: int = 0  # units at the bottom the figure stands for
+    idle_units: tuple[str, ...] = ()  # weighted_rate: the units that reported 0/0 (nothing to count)
 
     @property
     def is_complete(self) -> bool:
@@ -196,7 +197,8 @@ def judge(rule: TargetRule, figures: Sequence[UnitFigure], expected_units: Seque
         verdict = Verdict.NOT_JUDGED
     else:
         verdict = Verdict.MET if compare(figure, rule.comparator, rule.value) else Verdict.NOT_MET  # type: ignore[arg-type]
-    return TargetResult(rule, figure, verdict, len(expected), len(reported), numerator, denominator, passing, sources, covers)
+    idle = tuple(code for code, f in reported.items() if f.nothing_to_count) if rule.aggregation == Aggregation.WEIGHTED_RATE else ()
+    return TargetResult(rule, figure, verdict, len(expected), len(reported), numerator, denominator, passing, sources, covers, idle)
 
 
 def rate(part: int, whole: int) -> Decimal | None:

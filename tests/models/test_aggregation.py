@@ -150,3 +150,8 @@ def test_a_rate_computed_from_two_counts_per_unit_and_overall() -> None:
     assert by_code["ty_le"].verdict == Verdict.MET
     assert by_code["tiep_nhan"].verdict == Verdict.NOT_JUDGED
     assert (result.met, result.judged) == (1, 1)
+
+
+def test_the_units_with_nothing_to_count_are_named() -> None:
+    figures = [UnitFigure("A", numerator=D(8), denominator=D(10)), UnitFigure("B", numerator=D(0), denominator=D(0)), UnitFigure("C", D(5))]
+    assert judge(rule(Aggregation.WEIGHTED_RATE, Comparator.GE, "80"), figures, UNITS).idle_units == ("B",)

@@ -35,7 +35,7 @@ from models.unit import Unit
 from tasks.form_reader import read_form
 from tasks.forms import form_filename, form_id, form_spec, needs_form, write_form
 from tasks.submissions import FigureInput, store_version
-from tests.fixtures.builders import Department, make_plan, make_unit_tree
+from tests.fixtures.builders import TIEP_NHAN, TRUC_TUYEN, TY_LE, Department, add_counts_and_rate, make_plan, make_unit_tree
 from tests.fixtures.forms import (
     DAN_VAN,
     DENOMINATOR,
@@ -615,24 +615,6 @@ def test_a_rate_with_nothing_to_count_is_taken_as_zero_over_zero(form: Form, ass
     error = rejected(form.save())
     assert [p.path for p in error.problems] == [where(form.at(NUOC_SACH, DENOMINATOR))], error.details()
     assert "bằng 0" in error.problems[0].message and "nhập cả tử số và mẫu số bằng 0" in error.problems[0].message
-
-
-TIEP_NHAN, TRUC_TUYEN, TY_LE = "Hồ sơ tiếp nhận", "Hồ sơ tiếp nhận trực tuyến", "Tỷ lệ hồ sơ trực tuyến"
-
-
-def add_counts_and_rate() -> None:
-    """Two plain counts (no target) and a rate computed from them, added to the department's plan."""
-    with session_scope() as session:
-        plan = session.scalars(select(Plan)).one()
-        plan.targets += [
-            Target(code="tiep_nhan", position=5, text="Số hồ sơ tiếp nhận", metric=TIEP_NHAN, unit_of_measure="hồ sơ",
-                   comparator=None, value=None, aggregation=Aggregation.SUM),
-            Target(code="truc_tuyen", position=6, text="Số hồ sơ tiếp nhận trực tuyến", metric=TRUC_TUYEN, unit_of_measure="hồ sơ",
-                   comparator=None, value=None, aggregation=Aggregation.SUM),
-            Target(code="ty_le_truc_tuyen", position=7, text="Tỷ lệ hồ sơ trực tuyến đạt ít nhất 80%", metric=TY_LE, unit_of_measure="%",
-                   comparator=Comparator.GE, value=Decimal(80), aggregation=Aggregation.WEIGHTED_RATE,
-                   numerator_code="truc_tuyen", denominator_code="tiep_nhan"),
-        ]  # fmt: skip
 
 
 def test_plain_counts_have_no_goal_and_a_computed_rate_is_not_asked(tmp_path: Path, department: Department) -> None:
