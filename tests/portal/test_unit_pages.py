@@ -304,3 +304,16 @@ def test_an_accepted_report_takes_no_new_version(portal: Portal) -> None:
     with session_scope() as session:
         assert session.scalar(select(Assignment.status).where(Assignment.id == version.assignment_id)) == AssignmentStatus.ACCEPTED
     assert len(versions("U1")) == 1
+
+
+def test_a_unit_with_nothing_to_count_reports_zero_over_zero_on_its_page(portal: Portal, smtp_server) -> None:
+    """A centre that received no dossiers types 0 and 0: the report goes, and reads 'không phát sinh'."""
+    path = portal.path("U1")
+    response = post(portal, path, {**good_fields(), "n-nuoc_sach": "0", "d-nuoc_sach": "0"}, "submit")
+    assert response.status_code == 303, unescape(response.text)
+    portal.jobs.wait(60)
+    (version,) = versions("U1")
+    with session_scope() as session:
+        stored = {v.indicator_code: (v.value, v.numerator, v.denominator) for v in session.get_one(Submission, version.id).values}
+    assert stored["nuoc_sach"] == (None, Decimal(0), Decimal(0))
+    assert "0/0 (không phát sinh)" in unescape(portal.client.get(path).text)
