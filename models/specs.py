@@ -483,7 +483,9 @@ class TargetSpec(Spec):
         return rule
 
     @model_validator(mode="after")
-    def _percent_range(self) -> TargetSpec:
+    def _target_shape(self) -> TargetSpec:
+        """Comparator and value together (or neither: a plain sum or mean), percentages within 0..100,
+        numerator and denominator together on a weighted_rate."""
         issues: list[tuple[Loc, str]] = []
         if (self.comparator is None) != (self.value is None):
             missing = "value" if self.value is None else "comparator"

@@ -7,6 +7,7 @@ from docx import Document
 from prefect.client.orchestration import get_client
 from sqlalchemy import select
 
+from cascade.settings import get_settings
 from flows.cascade_plan import cascade_plan
 from flows.consolidate import consolidate
 from flows.record_submission import submit_report
@@ -105,6 +106,11 @@ def test_a_unit_with_nothing_to_count_has_reported_and_plain_figures_get_no_verd
     plan = department.plan
     add_counts_and_rate()
     cascade_plan(plan, date(2024, 4, 5))
+    notice = text_part(by_subject(smtp_server.messages(), "Giao nhiệm vụ")[0])
+    assert "Hồ sơ tiếp nhận: số liệu báo cáo, không đặt mục tiêu; gửi: số lượng đạt được" in notice
+    assert "Tỷ lệ hồ sơ trực tuyến: mục tiêu ít nhất 80%; gửi: không phải nhập, hệ thống tự tính từ “Hồ sơ tiếp nhận trực tuyến” / “Hồ sơ tiếp nhận”" in notice
+    letter = next(p for p in (get_settings().documents_dir / plan).rglob("Công văn giao nhiệm vụ *.docx"))
+    assert "- Hồ sơ tiếp nhận: báo cáo số liệu, không đặt mục tiêu." in [p.text for p in Document(str(letter)).paragraphs]
     submit_report(submission(plan, "U1", dan_van_kheo=1, nha_o_xa_hoi=300, nuoc_sach=(9000, 10000), hai_long=97, tiep_nhan=788, truc_tuyen=694), date(2024, 10, 20))
     # U2, a centre that received no dossiers: 0/0 and zero counts
     submit_report(submission(plan, "U2", dan_van_kheo=1, nha_o_xa_hoi=420, nuoc_sach=(0, 0), hai_long=96, tiep_nhan=0, truc_tuyen=0), date(2024, 10, 21))
@@ -140,6 +146,8 @@ def test_a_unit_with_nothing_to_count_has_reported_and_plain_figures_get_no_verd
     sheet = load_workbook(workbook).worksheets[0]
     centre = next(row for row in sheet.iter_rows(values_only=True) if "Thanh tra Sở" in row)
     assert centre.count("không phát sinh") == 2 and centre.count(0) >= 4
+    mail = text_part(by_subject(smtp_server.messages(), "Báo cáo tổng hợp")[0])
+    assert "Chỉ tiêu đạt: 3/5." in mail and "5. Hồ sơ tiếp nhận: 988 hồ sơ\n" in mail
 
 
 def test_a_rate_every_unit_gives_as_zero_over_zero_reads_nothing_to_count(department, smtp_server) -> None:
