@@ -333,7 +333,7 @@ def run_demo(workspace: Path, console: Console) -> None:
             for code, _ in WARDS_ISSUE:
                 ward = consolidate(derived_key(PLAN_KEY, code), DUTY, WARDS_CONSOLIDATE, all_levels=False)
                 r = ward.result
-                console.print(f"  {code:<11} {len(r.submitted)}/{r.expected} units reported; targets met {r.met}/{r.judged}")
+                console.print(f"  {code:<11} {len(r.submitted)}/{r.expected} units reported; targets met {r.met}/{len(r.results)}")
 
             console.rule(f"[bold]6. The town consolidates on {TOWN_CONSOLIDATES:%d/%m/%Y}")
             outcome = consolidate(PLAN_KEY, DUTY, TOWN_CONSOLIDATES)
@@ -404,7 +404,7 @@ def run_demo(workspace: Path, console: Console) -> None:
     )
 
     console.rule("[bold]Summary")
-    console.print(f"Wards reported {len(r.submitted)}/{r.expected} (on time {len(r.on_time)}, late {len(r.late)}); targets met {r.met}/{r.judged}.")
+    console.print(f"Wards reported {len(r.submitted)}/{r.expected} (on time {len(r.on_time)}, late {len(r.late)}); targets met {r.met}/{len(r.results)}.")
     console.print("Emails: " + ", ".join(f"{kind} ×{count}" for kind, count in kinds.most_common()))
     console.print(f"Report:  {outcome.files[0]}\n         {outcome.files[1]}")
     console.print(f"Maildir: {maildir}")
