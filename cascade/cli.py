@@ -472,7 +472,7 @@ def consolidate(
     r = outcome.result
     if outcome.below:
         console.print(f"Implementing plans consolidated below: {outcome.below}.")
-    console.print(f"Targets met {r.met}/{len(r.results)}; submitted {len(r.submitted)}/{r.expected}, late {len(r.late)}, missing {len(r.missing)}.")
+    console.print(f"Targets met {r.met}/{r.judged}; submitted {len(r.submitted)}/{r.expected}, late {len(r.late)}, missing {len(r.missing)}.")
     for path in outcome.files:
         console.print(f"  {path}")
 

@@ -10,6 +10,11 @@ Rules (documented in the README):
   figure brings its counts (passing units / units counted), so the share is over all the
   units at the bottom; a missing unit that stands for several counts as that many failing.
 A target with no figure at all has no verdict ('Chưa có số liệu').
+
+A unit with nothing to count reports a rate as 0/0 ('không phát sinh'): it has reported, and adds
+nothing to the weighted rate; when every unit reporting says 0/0 the rate itself is 'không phát
+sinh' and is judged by nothing. A plain figure (a target without a comparator) is aggregated the
+same way and never judged.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ class Verdict(StrEnum):
     MET = "met"
     NOT_MET = "not_met"
     NO_DATA = "no_data"
+    NOT_JUDGED = "not_judged"  # a plain figure, or a rate with nothing to count (0/0 everywhere)
 
 
 @dataclass(frozen=True)
@@ -36,11 +42,17 @@ class TargetRule:
     metric: str
     text: str
     unit_of_measure: str
-    comparator: Comparator
-    value: Decimal
+    comparator: Comparator | None  # None: a plain figure, judged by nothing
+    value: Decimal | None
     aggregation: Aggregation
     unit_comparator: Comparator | None = None
     unit_threshold: Decimal | None = None
+    numerator_code: str | None = None  # a weighted rate computed from two count indicators
+    denominator_code: str | None = None
+
+    @property
+    def is_plain(self) -> bool:
+        return self.comparator is None or self.value is None
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,16 @@ class UnitFigure:
     @property
     def weight(self) -> int:
         return self.covers or 1
+
+    @property
+    def nothing_to_count(self) -> bool:
+        """A rate reported as 0/0: the unit had nothing to count ('không phát sinh')."""
+        return self.value is None and self.numerator == 0 and self.denominator == 0
+
+    @property
+    def has_figure(self) -> bool:
+        """Whether the unit reported a figure at all (0/0 included)."""
+        return self.own_value is not None or self.nothing_to_count
 
     @property
     def own_value(self) -> Decimal | None:
@@ -80,10 +102,22 @@ class TargetResult:
     passing_units: tuple[str, ...] = ()
     sources: tuple[tuple[str, int], ...] = ()  # (unit code, submission id) behind the figure
     covers: int = 0  # units at the bottom the figure stands for
+    idle_units: tuple[str, ...] = ()  # weighted_rate: the units that reported 0/0 (nothing to count)
 
     @property
     def is_complete(self) -> bool:
         return self.reported >= self.expected
+
+    @property
+    def is_target(self) -> bool:
+        """Whether it counts among the targets judged ('Đạt x/y chỉ tiêu'): not a plain figure,
+        nor a rate with nothing to count."""
+        return not self.rule.is_plain and self.verdict != Verdict.NOT_JUDGED
+
+    @property
+    def nothing_to_count(self) -> bool:
+        """A rate every reporting unit gave as 0/0: shown 'không phát sinh'."""
+        return self.rule.aggregation == Aggregation.WEIGHTED_RATE and self.reported > 0 and self.denominator == 0
 
 
 def compare(figure: Decimal, comparator: Comparator, value: Decimal) -> bool:
@@ -111,7 +145,8 @@ def judge(rule: TargetRule, figures: Sequence[UnitFigure], expected_units: Seque
     weights = weights or {}
     expected = list(dict.fromkeys(expected_units))
     by_unit = {f.unit_code: f for f in figures if f.unit_code in expected}
-    reported = {code: f for code, f in by_unit.items() if f.own_value is not None}
+    reported = {code: f for code, f in by_unit.items() if f.has_figure}
+    valued = [f for f in reported.values() if f.own_value is not None]
     sources = tuple((code, f.submission_id) for code, f in reported.items() if f.submission_id is not None)
     numerator = denominator = None
     passing: tuple[str, ...] = ()
@@ -120,24 +155,24 @@ def judge(rule: TargetRule, figures: Sequence[UnitFigure], expected_units: Seque
 
     match rule.aggregation:
         case Aggregation.SUM:
-            figure = sum((f.own_value for f in reported.values()), Decimal(0)) if reported else None  # type: ignore[misc]
+            figure = sum((f.own_value for f in valued), Decimal(0)) if valued else None  # type: ignore[misc]
         case Aggregation.MEAN:
-            total = sum((f.own_value * f.weight for f in reported.values()), Decimal(0))  # type: ignore[operator]
-            figure = total / covers if reported else None
+            weight = sum(f.weight for f in valued)
+            total = sum((f.own_value * f.weight for f in valued), Decimal(0))  # type: ignore[operator]
+            figure = total / weight if valued else None
         case Aggregation.WEIGHTED_RATE:
-            weighted = [f for f in reported.values() if f.numerator is not None and f.denominator]
+            # a 0/0 unit adds nothing to either sum, but it has reported
+            weighted = [f for f in reported.values() if f.numerator is not None and f.denominator is not None]
             if weighted:
                 numerator = sum((f.numerator for f in weighted), Decimal(0))  # type: ignore[misc]
                 denominator = sum((f.denominator for f in weighted), Decimal(0))  # type: ignore[misc]
-                figure = numerator / denominator * HUNDRED
-            else:
-                figure = None
+            figure = numerator / denominator * HUNDRED if denominator else None
         case Aggregation.SHARE_OF_UNITS:
             if rule.unit_comparator is None or rule.unit_threshold is None:
                 raise ValueError(f"target {rule.code}: share_of_units needs a unit threshold")
             passing = tuple(
                 code for code in expected
-                if code in reported and reported[code].covers is None
+                if code in reported and reported[code].covers is None and reported[code].own_value is not None
                 and compare(reported[code].own_value, rule.unit_comparator, rule.unit_threshold)  # type: ignore[arg-type]
             )
             numerator = Decimal(len(passing))
@@ -154,11 +189,16 @@ def judge(rule: TargetRule, figures: Sequence[UnitFigure], expected_units: Seque
         case _:
             raise ValueError(f"unknown aggregation {rule.aggregation!r}")
 
-    if figure is None:
+    if figure is None and numerator == 0 and denominator == 0 and reported and rule.aggregation == Aggregation.WEIGHTED_RATE:
+        verdict = Verdict.NOT_JUDGED  # every unit had nothing to count
+    elif figure is None:
         verdict = Verdict.NO_DATA
+    elif rule.is_plain:
+        verdict = Verdict.NOT_JUDGED
     else:
-        verdict = Verdict.MET if compare(figure, rule.comparator, rule.value) else Verdict.NOT_MET
-    return TargetResult(rule, figure, verdict, len(expected), len(reported), numerator, denominator, passing, sources, covers)
+        verdict = Verdict.MET if compare(figure, rule.comparator, rule.value) else Verdict.NOT_MET  # type: ignore[arg-type]
+    idle = tuple(code for code, f in reported.items() if f.nothing_to_count) if rule.aggregation == Aggregation.WEIGHTED_RATE else ()
+    return TargetResult(rule, figure, verdict, len(expected), len(reported), numerator, denominator, passing, sources, covers, idle)
 
 
 def rate(part: int, whole: int) -> Decimal | None:

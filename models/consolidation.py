@@ -98,11 +98,35 @@ class Consolidation:
     def met(self) -> int:
         return sum(1 for r in self.results if r.verdict == Verdict.MET)
 
+    @property
+    def judged(self) -> int:
+        """The targets 'Đạt x/y chỉ tiêu' counts: plain figures and rates with nothing to count are left out."""
+        return sum(1 for r in self.results if r.is_target)
+
+
+def computed_rate_figures(numerators: Sequence[UnitFigure], denominators: Sequence[UnitFigure]) -> tuple[UnitFigure, ...]:
+    """Each unit's rate from its two count figures (the part and the whole), for a weighted rate
+    whose numerator and denominator are count indicators of the plan; a unit gives a rate only
+    when it gave both counts."""
+    wholes = {f.unit_code: f for f in denominators if f.own_value is not None}
+    return tuple(
+        UnitFigure(part.unit_code, None, part.own_value, wholes[part.unit_code].own_value, part.submission_id, part.covers)
+        for part in numerators
+        if part.own_value is not None and part.unit_code in wholes
+    )
+
+
+def rule_figures(rule: TargetRule, figures: dict[str, tuple[UnitFigure, ...]]) -> tuple[UnitFigure, ...]:
+    """The units' figures a rule judges: their own, or for a computed rate those of its two counts."""
+    if rule.numerator_code is not None and rule.denominator_code is not None:
+        return computed_rate_figures(figures.get(rule.numerator_code, ()), figures.get(rule.denominator_code, ()))
+    return figures.get(rule.code, ())
+
 
 def consolidate(data: ConsolidationInput) -> Consolidation:
     units = data.units
     submitted = tuple(u for u in units if u.submitted_on is not None and not u.returned)
-    results = tuple(judge(rule, data.figures.get(rule.code, ()), reporters, data.weights) for rule, reporters in data.rules)
+    results = tuple(judge(rule, rule_figures(rule, data.figures), reporters, data.weights) for rule, reporters in data.rules)
     return Consolidation(
         as_of=data.as_of,
         expected=len(units),

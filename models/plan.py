@@ -144,9 +144,13 @@ class Target(Base):
     text: Mapped[str] = mapped_column(Text, comment="The target as the plan words it.")
     metric: Mapped[str] = mapped_column(comment="What is measured, short: 'Nhà ở xã hội hoàn thành'.")
     unit_of_measure: Mapped[str] = mapped_column(String(32))
-    comparator: Mapped[Comparator] = mapped_column(String(8))
-    value: Mapped[Decimal]
+    comparator: Mapped[Comparator | None] = mapped_column(String(8))  # None: a plain figure
+    value: Mapped[Decimal | None]
     aggregation: Mapped[Aggregation] = mapped_column(String(24))
+    numerator_code: Mapped[str | None] = mapped_column(
+        String(32), comment="weighted_rate computed from two sum indicators of the plan: the code of the part (units do not type the rate)."
+    )
+    denominator_code: Mapped[str | None] = mapped_column(String(32), comment="weighted_rate computed from two sum indicators: the code of the whole.")
     unit_comparator: Mapped[Comparator | None] = mapped_column(String(8), comment="share_of_units: how one unit's figure is judged.")
     unit_threshold: Mapped[Decimal | None]
     reporter_codes: Mapped[list[str]] = mapped_column(default=list, comment="Units that report it; empty = every assignee.")
@@ -154,6 +158,16 @@ class Target(Base):
     allocation_rule: Mapped[str | None] = mapped_column(String(16), comment="How units without explicit allocations share the value: 'equal'.")
 
     plan: Mapped[Plan] = relationship(back_populates="targets")
+
+    @property
+    def is_plain(self) -> bool:
+        """A plain figure: listed in the report, judged by nothing."""
+        return self.comparator is None
+
+    @property
+    def is_computed(self) -> bool:
+        """A rate computed from two count indicators: units are not asked for it."""
+        return self.numerator_code is not None
 
 
 class ReportDuty(Base):

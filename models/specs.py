@@ -395,10 +395,22 @@ class TargetSpec(Spec):
     text: str = Field(min_length=1, description="The target as worded in the plan.")
     metric: str = Field(min_length=1, description="Short label of what is measured: 'Nhà ở xã hội hoàn thành'.")
     unit_of_measure: str = Field(min_length=1, max_length=32, description="Unit of measure: '%', 'căn', 'hồ sơ'.")
-    comparator: ComparatorField = Field(description="How the consolidated figure is judged: eq ('đạt 100%'), gt ('trên 80%'), ge ('ít nhất', 'đạt 715 căn'), lt, le; symbols =, >, >=, ≥, <, <=, ≤ are accepted.")
-    value: VnNumber = Field(description="Target value; a number or Vietnamese text such as '86,5'.")
+    comparator: Annotated[Comparator | None, BeforeValidator(_comparator), WithJsonSchema({"type": "string", "enum": list(COMPARATOR_WORDS)})] = Field(
+        None,
+        description="How the consolidated figure is judged: eq ('đạt 100%'), gt ('trên 80%'), ge ('ít nhất', 'đạt 715 căn'), lt, le; symbols =, >, >=, ≥, <, <=, ≤ are accepted. "
+        "Without comparator and value the target is a plain figure (sum or mean): reported and listed, judged by nothing.",
+    )
+    value: VnNumber | None = Field(None, description="Target value; a number or Vietnamese text such as '86,5'. Given with comparator, or both left out for a plain figure.")
     aggregation: Aggregation = Field(
         description="How the units' figures combine: sum (quantities), mean (scores), weighted_rate (Σ numerators / Σ denominators × 100), share_of_units (% of units whose own figure meets unit_threshold)."
+    )
+    numerator: IndicatorCode | None = Field(
+        None,
+        description="Only for weighted_rate, with denominator: the code of a sum target of this plan counting the part (e.g. dossiers filed online). "
+        "The rate is then computed from the two counts for each unit and overall; units are not asked for it.",
+    )
+    denominator: IndicatorCode | None = Field(
+        None, description="Only for weighted_rate, with numerator: the code of a sum target of this plan counting the whole (e.g. dossiers received)."
     )
     unit_threshold: ThresholdSpec | None = Field(
         None,
@@ -471,10 +483,40 @@ class TargetSpec(Spec):
         return rule
 
     @model_validator(mode="after")
-    def _percent_range(self) -> TargetSpec:
-        if self.aggregation in (Aggregation.WEIGHTED_RATE, Aggregation.SHARE_OF_UNITS) and not (0 <= self.value <= 100):
-            raise cross_check([(("value",), f"expected a percentage between 0 and 100 for aggregation {self.aggregation}; got {plain_number(self.value)}")])
+    def _target_shape(self) -> TargetSpec:
+        """Comparator and value together (or neither: a plain sum or mean), percentages within 0..100,
+        numerator and denominator together on a weighted_rate."""
+        issues: list[tuple[Loc, str]] = []
+        if (self.comparator is None) != (self.value is None):
+            missing = "value" if self.value is None else "comparator"
+            issues.append(((missing,), "missing: give comparator and value together, or neither for a plain figure judged by nothing"))
+        elif self.comparator is None:
+            if self.aggregation not in (Aggregation.SUM, Aggregation.MEAN):
+                issues.append((("comparator",), f"missing: only a sum or mean may be a plain figure without comparator and value (this target's aggregation is {self.aggregation})"))
+            for name in ("allocations", "allocation_rule"):
+                if getattr(self, name):
+                    issues.append(((name,), f"a plain figure has no value to share; remove {name} or give comparator and value"))
+        if self.value is not None and self.aggregation in (Aggregation.WEIGHTED_RATE, Aggregation.SHARE_OF_UNITS) and not (0 <= self.value <= 100):
+            issues.append((("value",), f"expected a percentage between 0 and 100 for aggregation {self.aggregation}; got {plain_number(self.value)}"))
+        if self.numerator is not None or self.denominator is not None:
+            if self.aggregation != Aggregation.WEIGHTED_RATE:
+                name = "numerator" if self.numerator is not None else "denominator"
+                issues.append(((name,), f"only allowed with aggregation weighted_rate (this target's aggregation is {self.aggregation}); remove it"))
+            elif self.numerator is None or self.denominator is None:
+                missing = "numerator" if self.numerator is None else "denominator"
+                issues.append(((missing,), "missing: a rate computed from two counts needs both numerator and denominator"))
+            elif self.numerator == self.denominator:
+                issues.append((("denominator",), f"expected another indicator than the numerator '{self.numerator}'"))
+            if self.reporters:
+                issues.append((("reporters",), "a rate computed from two counts is reported by the units that report its counts; remove reporters"))
+        if issues:
+            raise cross_check(issues)
         return self
+
+    @property
+    def is_computed(self) -> bool:
+        """A rate computed from two count targets: units are not asked for it."""
+        return self.numerator is not None and self.denominator is not None
 
 
 class SectionSpec(Spec):
@@ -623,6 +665,20 @@ class PlanSpec(Spec):
     @classmethod
     def _unique_targets(cls, targets: list[TargetSpec]) -> list[TargetSpec]:
         issues = _unique_codes(targets, "target")
+        by_code = {t.code: t for t in targets}
+        for i, target in enumerate(targets):
+            if not target.is_computed:
+                continue
+            for name in ("numerator", "denominator"):
+                code = getattr(target, name)
+                count = by_code.get(code)
+                if count is None:
+                    issues.append(((i, name), f"unknown indicator '{code}': expected the code of a sum target of this plan"))
+                elif count.aggregation != Aggregation.SUM:
+                    issues.append(((i, name), f"'{code}' is a {count.aggregation}: a rate is computed from two sum targets (counts)"))
+            part, whole = by_code.get(target.numerator), by_code.get(target.denominator)  # type: ignore[arg-type]
+            if part is not None and whole is not None and set(part.reporters) != set(whole.reporters):
+                issues.append(((i, "denominator"), f"'{target.numerator}' and '{target.denominator}' must be reported by the same units (their reporters differ)"))
         if issues:
             raise cross_check(issues)
         return targets
@@ -634,11 +690,16 @@ class PlanSpec(Spec):
         targets = info.data.get("targets")
         if targets is not None:
             known = [t.code for t in targets]
+            counts = {t.code: (t.numerator, t.denominator) for t in targets if t.is_computed}
             for i, duty in enumerate(duties):
                 for j, code in enumerate(duty.indicators):
                     if code not in known:
                         expected = ", ".join(known) if known else "none: the plan has no targets"
                         issues.append(((i, "indicators", j), f"unknown indicator '{code}': no target has this code (targets: {expected})"))
+                    elif code in counts:
+                        for count in counts[code]:
+                            if count not in duty.indicators:
+                                issues.append(((i, "indicators", j), f"'{code}' is computed from '{count}', which this duty does not report: add '{count}' to its indicators"))
         if issues:
             raise cross_check(issues)
         return duties
@@ -680,7 +741,7 @@ _VALUE_JSON_SCHEMA: dict[str, Any] = {
             "properties": {
                 "value": {"anyOf": [{"type": "number"}, {"type": "string"}, {"type": "boolean"}]},
                 "numerator": {"anyOf": [{"type": "number"}, {"type": "string"}], "description": "Rates: the part (0 ≤ numerator ≤ denominator)."},
-                "denominator": {"anyOf": [{"type": "number"}, {"type": "string"}], "description": "Rates: the whole (> 0)."},
+                "denominator": {"anyOf": [{"type": "number"}, {"type": "string"}], "description": "Rates: the whole (≥ 0; 0/0 when there was nothing to count)."},
                 "note": {"type": "string", "description": "Explanation of the figure."},
             },
             "additionalProperties": False,
@@ -695,7 +756,7 @@ class IndicatorValue(Spec):
 
     value: FlexNumber | None = Field(None, description="The figure: a number, '86,5%', true/false or đạt/không đạt/có/không (→ 1/0).")
     numerator: VnNumber | None = Field(None, description="Rates: the part (0 ≤ numerator ≤ denominator).")
-    denominator: VnNumber | None = Field(None, description="Rates: the whole (> 0).")
+    denominator: VnNumber | None = Field(None, description="Rates: the whole (≥ 0; 0/0 when there was nothing to count: 'không phát sinh').")
     note: str = Field("", description="Explanation of the figure.")
 
     @model_validator(mode="before")
@@ -718,8 +779,10 @@ class IndicatorValue(Spec):
                 issues.append((("denominator",), "missing: a rate needs both numerator and denominator"))
             elif self.numerator is None:
                 issues.append((("numerator",), "missing: a rate needs both numerator and denominator"))
-            elif self.denominator <= 0:
-                issues.append((("denominator",), f"expected a number > 0; got {plain_number(self.denominator)}"))
+            elif self.denominator < 0:
+                issues.append((("denominator",), f"expected a number ≥ 0; got {plain_number(self.denominator)}"))
+            elif self.denominator == 0 and self.numerator != 0:
+                issues.append((("denominator",), f"expected a number > 0 for numerator {plain_number(self.numerator)} (0/0 says there was nothing to count)"))
             elif self.numerator < 0:
                 issues.append((("numerator",), f"expected a number ≥ 0; got {plain_number(self.numerator)}"))
             elif self.numerator > self.denominator:

@@ -41,9 +41,9 @@ from tasks.outbox import queue_email
 from tasks.pdf import pdf_available, to_pdf
 from tasks.render import plan_context, recipients
 from tasks.report_workbook import report_workbook_name, write_report_workbook
-from tasks.targets import duty_targets
+from tasks.targets import duty_targets, target_reporters
 from tasks.upward import submit_upward
-from templates import COMPARATOR_WORDS, VERDICT_WORDS, measure, render, render_email
+from templates import COMPARATOR_WORDS, NOTHING_TO_COUNT, VERDICT_WORDS, measure, render, render_email
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +108,11 @@ def load_input(session: Session, duty: ReportDuty, as_of: date) -> tuple[ReportH
     assignee_codes = [u.code for _, u in assignments]
     rules = tuple(
         (
-            TargetRule(t.code, t.metric, t.text, t.unit_of_measure, t.comparator, t.value, t.aggregation, t.unit_comparator, t.unit_threshold),
-            expected_reporters(t.reporter_codes, assignee_codes),
+            TargetRule(
+                t.code, t.metric, t.text, t.unit_of_measure, t.comparator, t.value, t.aggregation, t.unit_comparator, t.unit_threshold,
+                t.numerator_code, t.denominator_code,
+            ),
+            expected_reporters(target_reporters(t, targets), assignee_codes),
         )
         for t in targets
     )
@@ -370,8 +373,8 @@ def publish_artifacts(header: ReportHeader, result: Consolidation, files: list[s
         table=[
             {
                 "Chỉ tiêu": r.rule.metric,
-                "Mục tiêu": f"{COMPARATOR_WORDS[r.rule.comparator]} {measure(r.rule.value, r.rule.unit_of_measure)}",
-                "Kết quả": measure(r.figure, r.rule.unit_of_measure),
+                "Mục tiêu": "—" if r.rule.is_plain else f"{COMPARATOR_WORDS[r.rule.comparator]} {measure(r.rule.value, r.rule.unit_of_measure)}",
+                "Kết quả": NOTHING_TO_COUNT if r.nothing_to_count else measure(r.figure, r.rule.unit_of_measure),
                 "Đánh giá": VERDICT_WORDS[r.verdict],
                 "Đơn vị báo cáo": f"{r.reported}/{r.expected}",
             }

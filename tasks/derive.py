@@ -160,6 +160,8 @@ def draft_plan(
             comparator=t.comparator,
             value=inherited_value(t, unit.code, sharers.get(t.code, [])),
             aggregation=t.aggregation,
+            numerator_code=t.numerator_code,
+            denominator_code=t.denominator_code,
             unit_comparator=t.unit_comparator,
             unit_threshold=t.unit_threshold,
             reporter_codes=[],

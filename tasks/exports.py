@@ -80,10 +80,14 @@ def _target(target: Any) -> dict[str, Any]:
         "text": target.text,
         "metric": target.metric,
         "unit_of_measure": target.unit_of_measure,
-        "comparator": str(target.comparator),
-        "value": _number(target.value),
-        "aggregation": str(target.aggregation),
     }
+    if target.comparator is not None and target.value is not None:  # else a plain figure
+        out["comparator"] = str(target.comparator)
+        out["value"] = _number(target.value)
+    out["aggregation"] = str(target.aggregation)
+    if target.numerator_code and target.denominator_code:
+        out["numerator"] = target.numerator_code
+        out["denominator"] = target.denominator_code
     if target.unit_comparator is not None and target.unit_threshold is not None:
         out["unit_threshold"] = {"comparator": str(target.unit_comparator), "value": _number(target.unit_threshold)}
     if target.reporter_codes:

@@ -53,7 +53,7 @@ from tasks.forms import (
 )
 from tasks.render import reference
 from tasks.submissions import FigureInput, SubmissionInput
-from tasks.targets import duty_targets, targets_for_unit
+from tasks.targets import duty_targets, targets_for_unit, typed_targets
 
 
 @dataclass(frozen=True)
@@ -319,7 +319,7 @@ class _FormReader:
                     parts.append(part)
                 top, bottom = parts
                 if isinstance(top, Decimal) and isinstance(bottom, Decimal):
-                    if bottom == 0:
+                    if bottom == 0 and top > 0:  # 0/0 is allowed: nothing to count
                         self.report("zero_denominator", denominator.path, what=_field("denominator", metric=metric))
                     elif top > bottom:
                         self.report("numerator_gt_denominator", numerator.path, what=_field("numerator", metric=metric),
@@ -416,7 +416,7 @@ def read_form(
     with session_scope() as session:
         assignment = _identify(session, meta, source, expected_assignment_id)
         duty, unit = assignment.duty, assignment.unit
-        targets = targets_for_unit(duty_targets(session, duty), unit.code)
+        targets = typed_targets(targets_for_unit(duty_targets(session, duty), unit.code))
         _check_codes(meta, targets, duty, reference(assignment), source)
         reader = _FormReader(values, formulas, meta)
         figures = reader.figures(targets)

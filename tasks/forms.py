@@ -36,7 +36,7 @@ from models.assignment import Assignment
 from models.plan import Aggregation, Comparator, DutyKind, ReportDuty
 from models.specs import YES_WORDS
 from tasks.render import reference
-from tasks.targets import duty_targets, targets_for_unit, unit_share
+from tasks.targets import duty_targets, targets_for_unit, typed_targets, unit_share
 from tasks.workbooks import (
     FORMS_DIR,
     open_template,
@@ -81,7 +81,7 @@ VALIDATION_RULES: dict[str, dict[str, str]] = {
     "number": {"type": "decimal", "operator": "greaterThanOrEqual", "formula1": "0", "errorStyle": "warning"},
     "percent": {"type": "decimal", "operator": "between", "formula1": "0", "formula2": "100", "errorStyle": "warning"},
     "numerator": {"type": "decimal", "operator": "greaterThanOrEqual", "formula1": "0", "errorStyle": "warning"},
-    "denominator": {"type": "decimal", "operator": "greaterThan", "formula1": "0", "errorStyle": "warning"},
+    "denominator": {"type": "decimal", "operator": "greaterThanOrEqual", "formula1": "0", "errorStyle": "warning"},
     "yes_no": {"type": "list", "errorStyle": "stop"},
     "score": {"type": "decimal", "operator": "between", "formula1": "0", "formula2": "100", "errorStyle": "warning"},
 }
@@ -141,8 +141,8 @@ class FormIndicator:
     metric: str
     unit_of_measure: str
     aggregation: Aggregation
-    comparator: Comparator
-    target_value: Decimal  # what the target asks of this unit: its own share of a sum
+    comparator: Comparator | None  # None: a plain figure, no goal shown
+    target_value: Decimal | None  # what the target asks of this unit: its own share of a sum
     unit_comparator: Comparator | None
     unit_threshold: Decimal | None
 
@@ -159,14 +159,14 @@ class FormIndicator:
         return self.unit_of_measure == "%"
 
     @property
-    def goal_comparator(self) -> Comparator:
+    def goal_comparator(self) -> Comparator | None:
         """How the unit's own figure is judged: by the unit threshold for a share of units."""
         if self.aggregation == Aggregation.SHARE_OF_UNITS and self.unit_threshold is not None:
             return self.unit_comparator or Comparator.GE
         return self.comparator
 
     @property
-    def goal_value(self) -> Decimal:
+    def goal_value(self) -> Decimal | None:
         if self.aggregation == Aggregation.SHARE_OF_UNITS and self.unit_threshold is not None:
             return self.unit_threshold
         return self.target_value
@@ -217,12 +217,13 @@ class FormSpec:
 
 
 def form_spec(session: Session, assignment: Assignment, *, as_of: date) -> FormSpec:
-    """The form of an assignment: the indicators its unit reports (with its own targets) and the duty's sections."""
+    """The form of an assignment: the indicators its unit types (with its own targets; not the rates
+    computed from two of its counts) and the duty's sections."""
     duty = assignment.duty
     if not needs_form(duty):
         raise ValueError(f"duty {duty.code!r} is answered with an implementing plan, not a form")
     plan, unit = duty.plan, assignment.unit
-    targets = targets_for_unit(duty_targets(session, duty), unit.code)
+    targets = typed_targets(targets_for_unit(duty_targets(session, duty), unit.code))
     return FormSpec(
         form_id=form_id(assignment),
         assignment_id=assignment.id,
@@ -234,7 +235,7 @@ def form_spec(session: Session, assignment: Assignment, *, as_of: date) -> FormS
         indicators=tuple(
             FormIndicator(
                 code=t.code, metric=t.metric, unit_of_measure=t.unit_of_measure, aggregation=Aggregation(t.aggregation),
-                comparator=Comparator(t.comparator), target_value=unit_share(session, t, unit.code, as_of),
+                comparator=Comparator(t.comparator) if t.comparator else None, target_value=unit_share(session, t, unit.code, as_of),
                 unit_comparator=Comparator(t.unit_comparator) if t.unit_comparator else None, unit_threshold=t.unit_threshold,
             )
             for t in targets

@@ -327,6 +327,21 @@ def _inheritance_problems(session: Session, loaded: LoadedPlan, parent: Plan, is
         asked = inherited_value(source, issuer.code, sharers.get(source.code, []))
         if target.aggregation != source.aggregation:
             problems.append(loaded.problem(("targets", i, "aggregation"), f"expected '{source.aggregation}' as in the parent plan {parent.code}; got '{target.aggregation}'"))
+        elif (target.numerator, target.denominator) != (source.numerator_code, source.denominator_code):
+            name = "numerator" if target.numerator != source.numerator_code else "denominator"
+            parent_code = getattr(source, f"{name}_code")
+            expected = f"'{parent_code}'" if parent_code else "none (units report the rate themselves)"
+            problems.append(loaded.problem(("targets", i, name), f"expected {name} {expected} as in the parent plan {parent.code}; got '{getattr(target, name) or 'none'}'"))
+        elif source.comparator is None or asked is None:
+            pass  # a plain figure above: the unit may keep it plain or give itself a target
+        elif target.comparator is None or target.value is None:
+            problems.append(
+                loaded.problem(
+                    ("targets", i, "comparator"),
+                    f"'{target.code}' has no target, but the parent plan {parent.code} asks this unit {SYMBOLS[source.comparator]} {plain_number(asked)}: "
+                    "an implementing plan may only keep or tighten a target",
+                )
+            )
         elif looser_than(target.comparator, target.value, source.comparator, asked):
             problems.append(
                 loaded.problem(
@@ -558,6 +573,8 @@ def import_plan_file(path: str | Path, *, replace: bool = False) -> ImportedPlan
                     comparator=target.comparator,
                     value=target.value,
                     aggregation=target.aggregation,
+                    numerator_code=target.numerator,
+                    denominator_code=target.denominator,
                     unit_comparator=target.unit_threshold.comparator if target.unit_threshold else None,
                     unit_threshold=target.unit_threshold.value if target.unit_threshold else None,
                     reporter_codes=list(target.reporters),

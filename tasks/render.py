@@ -25,6 +25,7 @@ from models.plan import (
 from models.submission import Review, ReviewAction, Submission
 from models.unit import Unit
 from tasks.targets import duty_targets, targets_for_unit, unit_share
+from templates import NOTHING_TO_COUNT
 
 ROLE_WORDS = {TaskRole.LEAD: "chủ trì", TaskRole.SUPPORT: "phối hợp"}
 ASK_WORDS = {
@@ -163,7 +164,7 @@ def assignment_context(session: Session, assignment: Assignment, *, as_of: date)
                 "comparator": t.comparator,
                 "value": unit_share(session, t, unit.code, as_of),  # the unit's own share of a sum
                 "unit_of_measure": t.unit_of_measure,
-                "ask": ASK_WORDS[t.aggregation],
+                "ask": computed_words(t, targets) if t.is_computed else ASK_WORDS[t.aggregation],
             }
             for t in targets
         ],
@@ -200,8 +201,17 @@ def returned_context(session: Session, assignment: Assignment) -> dict[str, Any]
     return {"version": row.version, "on": local_date(row.at), "comment": row.comment}
 
 
+def computed_words(target: Target, targets: list[Target]) -> str:
+    """What a unit sends for a rate computed from two of its counts: nothing, the system computes it."""
+    metrics = {t.code: t.metric for t in targets}
+    part, whole = metrics.get(target.numerator_code or "", target.numerator_code), metrics.get(target.denominator_code or "", target.denominator_code)
+    return f"không phải nhập, hệ thống tự tính từ “{part}” / “{whole}”"
+
+
 def shown_value(target: Target | None, value: Any, numerator: Any, denominator: Any) -> str:
-    """A reported figure as a person would write it: '694/788 (88,1%)', '120 căn', 'Đạt'."""
+    """A reported figure as a person would write it: '694/788 (88,1%)', '120 căn', 'Đạt', '0/0 (không phát sinh)'."""
+    if value is None and numerator == 0 and denominator == 0:
+        return f"0/0 ({NOTHING_TO_COUNT})"
     if numerator is not None and denominator:
         return f"{vn_number(numerator)}/{vn_number(denominator)} ({vn_percent(numerator / denominator * 100)})"
     if value is None:

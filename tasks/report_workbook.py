@@ -38,10 +38,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from cascade.formatting import vn_number, vn_percent
 from models.aggregation import HUNDRED, TargetResult, TargetRule, UnitFigure, Verdict, compare
-from models.consolidation import Consolidation, ConsolidationInput
+from models.consolidation import Consolidation, ConsolidationInput, rule_figures
 from models.plan import Aggregation, Comparator
 from tasks.workbooks import is_template_text, open_template, render_cells, repeat_block, save_workbook
-from templates import VERDICT_WORDS, environment, render_string
+from templates import NOTHING_TO_COUNT, VERDICT_WORDS, environment, render_string
 
 if TYPE_CHECKING:
     from tasks.consolidation import ReportHeader
@@ -121,7 +121,7 @@ class Number:
 class FigureView:
     """One unit's figure for one indicator (`f`); every field None for a unit without one."""
 
-    value: Number | None = None  # the unit's figure (its own rate for a weighted rate)
+    value: Number | str | None = None  # the unit's figure (its own rate for a weighted rate; 'không phát sinh' for 0/0)
     numerator: Number | None = None
     denominator: Number | None = None
     verdict: Verdict | None = None  # share of units: whether the unit's own figure meets the unit threshold
@@ -137,7 +137,7 @@ class IndicatorView:
     """One target's result (`ind`), with its figures as `Number`s."""
 
     result: TargetResult
-    figure: Number | None
+    figure: Number | str | None  # 'không phát sinh' for a rate every unit gave as 0/0
     numerator: Number | None
     denominator: Number | None
     yes_no: bool  # share of units judged on a yes/no figure (unit threshold: at least 1)
@@ -232,14 +232,14 @@ def indicator_view(result: TargetResult, figures: Sequence[UnitFigure], reporter
             den_places = _places([f.denominator for f in by_unit.values()] + [result.denominator])
             units = {
                 code: FigureView(
-                    value=Number.of(f.own_value, percent=True),
+                    value=NOTHING_TO_COUNT if f.nothing_to_count else Number.of(f.own_value, percent=True),
                     numerator=Number.of(f.numerator, places=num_places),
                     denominator=Number.of(f.denominator, places=den_places),
                     covers=f.covers,
                 )
                 for code, f in by_unit.items() if f.own_value is not None or f.numerator is not None or f.denominator is not None
             }
-            figure = Number.of(result.figure, percent=True)
+            figure = NOTHING_TO_COUNT if result.nothing_to_count else Number.of(result.figure, percent=True)
             numerator = Number.of(result.numerator, places=num_places)
             denominator = Number.of(result.denominator, places=den_places)
         case Aggregation.SHARE_OF_UNITS:
@@ -278,7 +278,7 @@ def indicator_views(data: ConsolidationInput, result: Consolidation) -> list[Ind
     reporters = {rule.code: codes for rule, codes in data.rules}
     everyone = tuple(u.code for u in data.units)
     return [
-        indicator_view(r, data.figures.get(r.rule.code, ()), reporters.get(r.rule.code, everyone))
+        indicator_view(r, rule_figures(r.rule, data.figures), reporters.get(r.rule.code, everyone))
         for r in result.results
     ]
 

@@ -97,7 +97,8 @@ def check_submission_against_duty(doc: LoadedSubmission, duty: ReportDuty, targe
 
     `targets` are the plan's targets (those outside the duty's indicator list are ignored).
     The unit must give a figure for every indicator of the duty it reports, and only those;
-    a weighted_rate indicator needs {numerator, denominator}; a sum needs a single value;
+    a weighted_rate indicator needs {numerator, denominator} (0/0 when there was nothing to count),
+    a rate computed from two counts is not given; a sum needs a single value;
     every section of the duty must be filled, and no other section given.
     """
     spec = doc.spec
@@ -108,12 +109,14 @@ def check_submission_against_duty(doc: LoadedSubmission, duty: ReportDuty, targe
     wanted = set(duty.indicator_codes)
     of_duty = [] if duty.kind == DutyKind.IMPLEMENTING_PLAN else [t for t in targets if not wanted or t.code in wanted]
     by_code = {t.code: t for t in of_duty}
-    mine = [t for t in of_duty if not t.reporter_codes or spec.unit in t.reporter_codes]
+    mine = [t for t in of_duty if not t.is_computed and (not t.reporter_codes or spec.unit in t.reporter_codes)]
     for code, figure in spec.values.items():
         target = by_code.get(code)
         if target is None:
             expected = ", ".join(t.code for t in mine) or "none"
             problems.append(doc.problem(("values", code), f"unknown indicator '{code}' for duty '{duty.code}'; this unit reports: {expected}"))
+        elif target.is_computed:
+            problems.append(doc.problem(("values", code), f"'{code}' is computed from '{target.numerator_code}' / '{target.denominator_code}': remove it, give those two counts"))
         elif target not in mine:
             problems.append(doc.problem(("values", code), f"unit '{spec.unit}' does not report '{code}' (reported by: {', '.join(target.reporter_codes)})"))
         elif target.aggregation == Aggregation.WEIGHTED_RATE and not figure.is_rate:

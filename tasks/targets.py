@@ -35,8 +35,24 @@ def duty_targets(session: Session, duty: ReportDuty) -> list[Target]:
 
 
 def targets_for_unit(targets: list[Target], unit_code: str) -> list[Target]:
-    """The targets this unit reports figures for (all, unless a target names its reporters)."""
-    return [t for t in targets if not t.reporter_codes or unit_code in t.reporter_codes]
+    """The targets this unit reports figures for (all, unless a target names its reporters); a rate
+    computed from two counts goes with them."""
+    own = [t for t in targets if not t.is_computed and (not t.reporter_codes or unit_code in t.reporter_codes)]
+    codes = {t.code for t in own}
+    return [t for t in targets if t in own or (t.is_computed and t.numerator_code in codes and t.denominator_code in codes)]
+
+
+def typed_targets(targets: list[Target]) -> list[Target]:
+    """The targets a unit types a figure for: not the rates computed from two of its counts."""
+    return [t for t in targets if not t.is_computed]
+
+
+def target_reporters(target: Target, targets: list[Target]) -> list[str]:
+    """The reporter codes of a target: a computed rate's are those of its numerator count."""
+    if target.is_computed:
+        part = next((t for t in targets if t.code == target.numerator_code), None)
+        return list(part.reporter_codes) if part is not None else []
+    return list(target.reporter_codes)
 
 
 def target_sharers(session: Session, plan: Plan, on: date) -> dict[str, list[str]]:
@@ -58,15 +74,20 @@ def target_sharers(session: Session, plan: Plan, on: date) -> dict[str, list[str
     sharers: dict[str, set[str]] = defaultdict(set)
     for duty in plan.duties:
         units = by_duty[duty.id] | {u.code for u in duty_assignees(session, duty, on=on)}
-        for target in duty_targets(session, duty):
-            sharers[target.code] |= {c for c in units if not target.reporter_codes or c in target.reporter_codes}
+        targets = duty_targets(session, duty)
+        for target in targets:
+            reporters = target_reporters(target, targets)
+            sharers[target.code] |= {c for c in units if not reporters or c in reporters}
     memo[plan.id, on] = {code: sorted(units) for code, units in sharers.items()}
     return memo[plan.id, on]
 
 
-def inherited_value(target: Target, unit_code: str, sharers: Sequence[str]) -> Decimal:
+def inherited_value(target: Target, unit_code: str, sharers: Sequence[str]) -> Decimal | None:
     """What a parent's target asks of one of its units: its explicit allocation, its share by the
-    target's rule among `sharers` (the units reporting it), or else the whole value."""
+    target's rule among `sharers` (the units reporting it), or else the whole value (None for a
+    plain figure, which asks nothing)."""
+    if target.value is None:
+        return None
     allocations = {code: Decimal(str(share)) for code, share in (target.allocations or {}).items()}
     if unit_code in allocations:
         return allocations[unit_code]
@@ -77,7 +98,7 @@ def inherited_value(target: Target, unit_code: str, sharers: Sequence[str]) -> D
     return target.value
 
 
-def unit_share(session: Session, target: Target, unit_code: str, on: date) -> Decimal:
+def unit_share(session: Session, target: Target, unit_code: str, on: date) -> Decimal | None:
     """What `target` asks of one unit, as `inherited_value`; the units sharing it are looked up only
     for an allocation rule (a receipt or reminder for one unit must not read the whole plan)."""
     needs_sharers = (

@@ -22,10 +22,12 @@ from templates import render
 
 def upward_input(unit_code: str, plan_key: str, duty_code: str, result: Consolidation) -> SubmissionInput:
     """A consolidation as the unit's own submission: figures by each target's rule, with what they
-    cover and come from, and each section compiled with the name of every unit that wrote it."""
+    cover and come from, and each section compiled with the name of every unit that wrote it.
+    A rate with nothing to count goes up as 0/0; a rate computed from two counts does not go up
+    (the level above computes it from the counts)."""
     values: dict[str, FigureInput] = {}
     for r in result.results:
-        if r.figure is None:
+        if (r.figure is None and not r.nothing_to_count) or r.rule.numerator_code is not None:
             continue
         if r.rule.aggregation in (Aggregation.WEIGHTED_RATE, Aggregation.SHARE_OF_UNITS):
             values[r.rule.code] = FigureInput(numerator=r.numerator, denominator=r.denominator, covers=r.covers, sources=r.sources)

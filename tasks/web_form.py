@@ -116,7 +116,7 @@ class _Reader:
             top, bottom = parts
             if top is None or bottom is None:
                 return
-            if bottom == 0:
+            if bottom == 0 and top > 0:  # 0/0 is allowed: nothing to count
                 self.problem(denominator_field(code), "zero_denominator", what=form_message("fields", "denominator", metric=metric))
             elif top > bottom:
                 self.problem(numerator_field(code), "numerator_gt_denominator", what=form_message("fields", "numerator", metric=metric),

@@ -20,7 +20,8 @@ from cascade.formatting import short_date, vn_date, vn_datetime, vn_number, vn_p
 TEMPLATE_DIR = Path(__file__).parent
 
 COMPARATOR_WORDS = {"eq": "đạt", "gt": "trên", "ge": "ít nhất", "lt": "dưới", "le": "không quá"}
-VERDICT_WORDS = {"met": "Đạt", "not_met": "Không đạt", "no_data": "Chưa có số liệu"}
+VERDICT_WORDS = {"met": "Đạt", "not_met": "Không đạt", "no_data": "Chưa có số liệu", "not_judged": "—"}
+NOTHING_TO_COUNT = "không phát sinh"  # a rate reported 0/0: nothing happened to count
 
 
 def measure(value: Any, unit_of_measure: str) -> str:

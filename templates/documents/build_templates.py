@@ -355,7 +355,7 @@ def report_template() -> Document:
     tag(doc, "{%p endif %}")
 
     heading(doc, "II. KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU")
-    para(doc, "Đạt {{ r.met }}/{{ r.results | length }} chỉ tiêu, cụ thể:", keep_with_next=True)
+    para(doc, "Đạt {{ r.met }}/{{ r.judged }} chỉ tiêu, cụ thể:", keep_with_next=True)
     data_table(
         doc,
         ["STT", "Chỉ tiêu", "Mục tiêu", "Kết quả", "Đơn vị báo cáo", "Đánh giá"],
@@ -405,7 +405,7 @@ def notice_template() -> Document:
 
     heading(doc, "2. Chỉ tiêu")
     tag(doc, "{%p for t in targets %}")
-    para(doc, "- {{ t.metric }}: {{ t.comparator | comparator_word }} {{ t.value | measure(t.unit_of_measure) }}.")
+    para(doc, "- {{ t.metric }}: {% if t.comparator is none %}báo cáo số liệu, không đặt mục tiêu{% else %}{{ t.comparator | comparator_word }} {{ t.value | measure(t.unit_of_measure) }}{% endif %}.")
     tag(doc, "{%p endfor %}")
     tag(doc, "{%p if not targets %}")
     para(doc, "- Không giao chỉ tiêu định lượng; đơn vị báo cáo kết quả thực hiện các nhiệm vụ nêu trên.")

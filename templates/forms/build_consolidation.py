@@ -59,7 +59,10 @@ STATUS = (
     "{% if u.submitted_on is none %}Chưa nộp{% if u.overdue_days %}, quá hạn {{ u.overdue_days }} ngày{% endif %}"
     "{% elif u.late_days %}Chậm {{ u.late_days }} ngày{% else %}Đúng hạn{% endif %}"
 )
-TARGET = "{{ ind.rule.comparator | comparator_word }} {{ ind.rule.value | measure(ind.rule.unit_of_measure) }}"
+TARGET = (
+    "{% if ind.rule.is_plain %}—{% else %}{{ ind.rule.comparator | comparator_word }} "
+    "{{ ind.rule.value | measure(ind.rule.unit_of_measure) }}{% endif %}"
+)
 VERDICT = "{{ ind.verdict | verdict_word }}"
 SHARE_HEADER = (
     "{% if ind.yes_no %}Đạt / Không đạt{% else %}Đạt khi {{ ind.rule.unit_comparator | comparator_word }} "
@@ -225,7 +228,7 @@ def targets_sheet(wb: Workbook) -> None:
     issuer_block(ws, 2)
     title_line(ws, 4, "KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU", last, bold=True, size=14, height=21)
     title_line(ws, 5, "{{ duty.title }}", last, bold=True, height=18)
-    title_line(ws, 6, "Số liệu đến ngày {{ as_of | short_date }}; đạt {{ r.met }}/{{ r.results | length }} chỉ tiêu.", last, italic=True)
+    title_line(ws, 6, "Số liệu đến ngày {{ as_of | short_date }}; đạt {{ r.met }}/{{ r.judged }} chỉ tiêu.", last, italic=True)
 
     header, row = 8, 9
     ws.row_dimensions[header].height = 33

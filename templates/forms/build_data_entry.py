@@ -63,7 +63,7 @@ INDICATOR_COLUMNS = [
     ("H", "Ghi chú", 26),
 ]
 GOAL = (
-    "{% if ind.is_yes_no %}Đạt"
+    "{% if ind.is_yes_no %}Đạt{% elif ind.goal_comparator is none %}"
     "{% else %}{{ ind.goal_comparator | comparator_word }} {{ ind.goal_value | measure(ind.unit_of_measure) }}{% endif %}"
 )
 

@@ -7,6 +7,7 @@ from docx import Document
 from prefect.client.orchestration import get_client
 from sqlalchemy import select
 
+from cascade.settings import get_settings
 from flows.cascade_plan import cascade_plan
 from flows.consolidate import consolidate
 from flows.record_submission import submit_report
@@ -86,3 +87,113 @@ def test_a_replayed_day_ignores_later_submissions(reported) -> None:
     assert r.late == () and {u.code for u in r.missing} == {"U2", "U3", "U4"}
     with session_scope() as session:
         assert len(session.scalars(select(Report)).all()) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Nothing to count (0/0), plain figures, a rate computed from two counts
+# ---------------------------------------------------------------------------------------------
+
+
+def table_rows(path: Path) -> list[list[str]]:
+    return [[cell.text.strip() for cell in row.cells] for table in Document(str(path)).tables for row in table.rows]
+
+
+def test_a_unit_with_nothing_to_count_has_reported_and_plain_figures_get_no_verdict(department, smtp_server) -> None:
+    from openpyxl import load_workbook
+
+    from tests.fixtures.builders import add_counts_and_rate
+
+    plan = department.plan
+    add_counts_and_rate()
+    cascade_plan(plan, date(2024, 4, 5))
+    notice = text_part(by_subject(smtp_server.messages(), "Giao nhiệm vụ")[0])
+    assert "Hồ sơ tiếp nhận: số liệu báo cáo, không đặt mục tiêu; gửi: số lượng đạt được" in notice
+    assert "Tỷ lệ hồ sơ trực tuyến: mục tiêu ít nhất 80%; gửi: không phải nhập, hệ thống tự tính từ “Hồ sơ tiếp nhận trực tuyến” / “Hồ sơ tiếp nhận”" in notice
+    letter = next(p for p in (get_settings().documents_dir / plan).rglob("Công văn giao nhiệm vụ *.docx"))
+    assert "- Hồ sơ tiếp nhận: báo cáo số liệu, không đặt mục tiêu." in [p.text for p in Document(str(letter)).paragraphs]
+    submit_report(submission(plan, "U1", dan_van_kheo=1, nha_o_xa_hoi=300, nuoc_sach=(9000, 10000), hai_long=97, tiep_nhan=788, truc_tuyen=694), date(2024, 10, 20))
+    # U2, a centre that received no dossiers: 0/0 and zero counts
+    submit_report(submission(plan, "U2", dan_van_kheo=1, nha_o_xa_hoi=420, nuoc_sach=(0, 0), hai_long=96, tiep_nhan=0, truc_tuyen=0), date(2024, 10, 21))
+    submit_report(submission(plan, "U3", dan_van_kheo=0, nha_o_xa_hoi=5, nuoc_sach=(800, 1000), hai_long=90, tiep_nhan=200, truc_tuyen=100), date(2024, 10, 22))
+    receipt = [m for m in by_subject(smtp_server.messages(), "Đã nhận báo cáo") if "Thanh tra Sở" in str(m["Subject"])]
+    assert len(receipt) == 1 and "Dân số đô thị dùng nước sạch: 0/0 (không phát sinh)" in text_part(receipt[0])
+
+    outcome = consolidate(plan, "bao_cao_nam", date(2024, 11, 8))
+    r = outcome.result
+    by_code = {t.rule.code: t for t in r.results}
+    water = by_code["nuoc_sach"]
+    assert (water.figure, water.reported, water.idle_units, water.verdict) == (Decimal(9800) / Decimal(11000) * 100, 3, ("U2",), Verdict.MET)
+    assert [u.code for u in r.submitted] == ["U1", "U2", "U3"] and r.completeness == Decimal(75)
+    assert (by_code["tiep_nhan"].figure, by_code["tiep_nhan"].verdict) == (Decimal(988), Verdict.NOT_JUDGED)
+    online = by_code["ty_le_truc_tuyen"]  # computed from the two counts: (694 + 0 + 100) / (788 + 0 + 200)
+    assert (online.figure, online.numerator, online.denominator, online.reported, online.verdict) == (
+        Decimal(794) / Decimal(988) * 100, Decimal(794), Decimal(988), 3, Verdict.MET
+    )
+    assert (r.met, r.judged, len(r.results)) == (3, 5, 7)
+
+    markdown = Path(outcome.files[0]).read_text(encoding="utf-8")
+    assert "Đạt 3/5 chỉ tiêu." in markdown
+    assert "| Dân số đô thị dùng nước sạch | ít nhất 89% | 89,1% (9.800/11.000; 1 đơn vị không phát sinh) | 3/4 | Đạt (chưa đủ số liệu) |" in markdown
+    assert "| Hồ sơ tiếp nhận | — | 988 hồ sơ | 3/4 | — |" in markdown
+    assert "| Tỷ lệ hồ sơ trực tuyến | ít nhất 80% | 80,4% (794/988; 1 đơn vị không phát sinh) | 3/4 | Đạt (chưa đủ số liệu) |" in markdown
+
+    word, workbook = (Path(f) for f in outcome.files if f.endswith((".docx", ".xlsx")))
+    rows = table_rows(word)
+    assert ["6", "Hồ sơ tiếp nhận trực tuyến", "—", "794 hồ sơ", "3/4", "—"] in rows
+    assert any("không phát sinh" in cell for row in rows for cell in row if cell.startswith("89,1%"))
+    assert any("Đạt 3/5 chỉ tiêu" in p.text for p in Document(str(word)).paragraphs)
+    # the Excel table shows the centre's rate as 'không phát sinh', its 0 and 0 beside it
+    sheet = load_workbook(workbook).worksheets[0]
+    centre = next(row for row in sheet.iter_rows(values_only=True) if "Thanh tra Sở" in row)
+    assert centre.count("không phát sinh") == 2 and centre.count(0) >= 4
+    mail = text_part(by_subject(smtp_server.messages(), "Báo cáo tổng hợp")[0])
+    assert "Chỉ tiêu đạt: 3/5." in mail and "5. Hồ sơ tiếp nhận: 988 hồ sơ\n" in mail
+
+
+def test_a_rate_every_unit_gives_as_zero_over_zero_reads_nothing_to_count(department, smtp_server) -> None:
+    plan = department.plan
+    cascade_plan(plan, date(2024, 4, 5))
+    for unit in department.units:
+        submit_report(submission(plan, unit, dan_van_kheo=1, nha_o_xa_hoi=200, nuoc_sach=(0, 0), hai_long=97), date(2024, 10, 20))
+    outcome = consolidate(plan, "bao_cao_nam", date(2024, 11, 8))
+    water = next(t for t in outcome.result.results if t.rule.code == "nuoc_sach")
+    assert (water.figure, water.verdict, water.nothing_to_count, water.reported) == (None, Verdict.NOT_JUDGED, True, 4)
+    assert (outcome.result.completeness, outcome.result.met, outcome.result.judged) == (Decimal(100), 3, 3)
+    markdown = Path(outcome.files[0]).read_text(encoding="utf-8")
+    assert "| Dân số đô thị dùng nước sạch | ít nhất 89% | Không phát sinh | 4/4 | — |" in markdown
+    assert "Đạt 3/3 chỉ tiêu." in markdown
+    word = next(Path(f) for f in outcome.files if f.endswith(".docx"))
+    assert ["3", "Dân số đô thị dùng nước sạch", "ít nhất 89%", "Không phát sinh", "4/4", "—"] in table_rows(word)
+
+
+def test_a_rate_from_two_counts_goes_down_every_level_and_comes_back_computed(workspace, smtp_server) -> None:
+    from models.plan import Plan, Target
+    from models.submission import Submission, SubmissionValue
+    from tests.fixtures.builders import add_counts_and_rate, make_plan, make_unit_tree
+
+    make_unit_tree(depth=3, width=2)
+    plan = make_plan()
+    add_counts_and_rate()
+    with session_scope() as session:
+        session.scalars(select(Plan)).one().cascade_policy = {"levels": [{"lead_days": 5, "issue": "auto"}]}
+    cascade_plan(plan, date(2024, 4, 5))
+    with session_scope() as session:
+        below = session.execute(select(Plan.key, Target.numerator_code, Target.denominator_code).join(Target).where(Plan.key != plan, Target.code == "ty_le_truc_tuyen")).all()
+    assert sorted(below) == [(f"{plan}--U1", "truc_tuyen", "tiep_nhan"), (f"{plan}--U2", "truc_tuyen", "tiep_nhan")]
+
+    leaves = {"U1.1": (788, 694), "U1.2": (0, 0), "U2.1": (200, 100), "U2.2": (12, 6)}
+    for unit, (received, online) in leaves.items():
+        submit_report(submission(plan, unit, nuoc_sach=(0, 0), tiep_nhan=received, truc_tuyen=online), date(2024, 10, 16))
+    outcome = consolidate(plan, "bao_cao_nam", date(2024, 11, 8))
+    by_code = {t.rule.code: t for t in outcome.result.results}
+    assert (by_code["tiep_nhan"].figure, by_code["truc_tuyen"].figure) == (Decimal(1000), Decimal(800))
+    assert (by_code["ty_le_truc_tuyen"].figure, by_code["ty_le_truc_tuyen"].verdict) == (Decimal(80), Verdict.MET)
+    assert (by_code["nuoc_sach"].nothing_to_count, by_code["nuoc_sach"].reported) == (True, 2)  # 0/0 went up as 0/0
+    with session_scope() as session:
+        upward = session.execute(
+            select(SubmissionValue.indicator_code, SubmissionValue.value, SubmissionValue.numerator, SubmissionValue.denominator)
+            .join(Submission).where(Submission.report_id.is_not(None))
+        ).all()
+    codes = {code for code, *_ in upward}
+    assert "ty_le_truc_tuyen" not in codes and {"tiep_nhan", "truc_tuyen", "nuoc_sach"} <= codes
+    assert ("nuoc_sach", None, Decimal(0), Decimal(0)) in upward

@@ -568,3 +568,16 @@ def test_a_working_saturday_inside_the_window_moves_the_deadline_one_working_day
     cascade_plan(key, date(2026, 1, 7))
     # Sat 14/02/2026 worked: 23/02 (1), 14/02 (2), 13/02 (3).
     assert set(leaf_due_dates(key).values()) == {date(2026, 2, 13)}
+
+
+def test_a_draft_may_not_turn_a_target_into_a_plain_figure(town, tmp_path: Path) -> None:
+    key = draft_key("tb.antinh")
+    data = draft_as_yaml(key)
+    target = next(t for t in data["plan"]["targets"] if t["code"] == "hai_long")
+    del target["comparator"], target["value"]
+    path, text = write_plan(tmp_path / "ke-hoach-an-tinh.yaml", data)
+    with pytest.raises(ImportFileError) as caught:
+        import_plan(path, replace=True)
+    index = [t["code"] for t in data["plan"]["targets"]].index("hai_long")
+    assert f"plan.targets[{index}].comparator: 'hai_long' has no target, but the parent plan 104/KH-UBND asks this unit ≥ 90" in caught.value.details()
+    assert plan_row(key)["targets"]["hai_long"] == ("ge", Decimal(90))

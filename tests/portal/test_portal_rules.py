@@ -165,5 +165,6 @@ def test_each_problem_is_keyed_by_its_field() -> None:
     assert "từ 0 đến 100" in errors["score"]
     missing = read_web_form(spec(), {"n-ty_le": "5"}).errors
     assert "chưa nhập" in missing["v-so_luong"] and "cả tử số và mẫu số" in missing["d-ty_le"] and "n-ty_le" not in missing
-    assert "bằng 0" in read_web_form(spec(), {"n-ty_le": "0", "d-ty_le": "0"}).errors["d-ty_le"]
+    assert "bằng 0" in read_web_form(spec(), {"n-ty_le": "5", "d-ty_le": "0"}).errors["d-ty_le"]
+    assert "d-ty_le" not in read_web_form(spec(), {"n-ty_le": "0", "d-ty_le": "0"}).errors  # 0/0: nothing to count
     assert "số âm" in read_web_form(spec(), {"v-so_luong": "-3"}).errors["v-so_luong"]

@@ -304,3 +304,33 @@ def test_an_accepted_report_takes_no_new_version(portal: Portal) -> None:
     with session_scope() as session:
         assert session.scalar(select(Assignment.status).where(Assignment.id == version.assignment_id)) == AssignmentStatus.ACCEPTED
     assert len(versions("U1")) == 1
+
+
+def test_a_unit_with_nothing_to_count_reports_zero_over_zero_on_its_page(portal: Portal, smtp_server) -> None:
+    """A centre that received no dossiers types 0 and 0: the report goes, and reads 'không phát sinh'."""
+    path = portal.path("U1")
+    response = post(portal, path, {**good_fields(), "n-nuoc_sach": "0", "d-nuoc_sach": "0"}, "submit")
+    assert response.status_code == 303, unescape(response.text)
+    portal.jobs.wait(60)
+    (version,) = versions("U1")
+    with session_scope() as session:
+        stored = {v.indicator_code: (v.value, v.numerator, v.denominator) for v in session.get_one(Submission, version.id).values}
+    assert stored["nuoc_sach"] == (None, Decimal(0), Decimal(0))
+    assert "0/0 (không phát sinh)" in unescape(portal.client.get(path).text)
+
+
+def test_plain_counts_show_no_goal_and_a_rate_from_them_is_computed_not_asked(portal: Portal) -> None:
+    from tests.fixtures.builders import add_counts_and_rate
+
+    add_counts_and_rate()
+    path = portal.path("U1")
+    text = unescape(portal.client.get(path).text)
+    assert 'name="v-tiep_nhan"' in text and 'name="v-truc_tuyen"' in text and "ty_le_truc_tuyen" not in text
+    assert "Số liệu báo cáo, không đặt mục tiêu." in text
+    response = post(portal, path, {**good_fields(), "v-tiep_nhan": "788", "v-truc_tuyen": "694"}, "submit")
+    assert response.status_code == 303, unescape(response.text)
+    portal.jobs.wait(60)
+    (version,) = versions("U1")
+    with session_scope() as session:
+        stored = {v.indicator_code: v.value for v in session.get_one(Submission, version.id).values}
+    assert (stored["tiep_nhan"], stored["truc_tuyen"]) == (Decimal(788), Decimal(694)) and "ty_le_truc_tuyen" not in stored

@@ -35,7 +35,7 @@ from models.unit import Unit
 from tasks.form_reader import read_form
 from tasks.forms import form_filename, form_id, form_spec, needs_form, write_form
 from tasks.submissions import FigureInput, store_version
-from tests.fixtures.builders import Department, make_plan, make_unit_tree
+from tests.fixtures.builders import TIEP_NHAN, TRUC_TUYEN, TY_LE, Department, add_counts_and_rate, make_plan, make_unit_tree
 from tests.fixtures.forms import (
     DAN_VAN,
     DENOMINATOR,
@@ -207,7 +207,7 @@ def test_generated_form_shows_what_the_unit_must_report(tmp_path: Path, departme
     assert "32,4" in validation_of(ws, form.at(NHA_O, VALUE)).prompt  # type: ignore[union-attr]
     assert rule(form.at(HAI_LONG, VALUE)) == ("decimal", "between", "0", "100", "warning")
     assert rule(form.at(NUOC_SACH, NUMERATOR)) == ("decimal", "greaterThanOrEqual", "0", None, "warning")
-    assert rule(form.at(NUOC_SACH, DENOMINATOR)) == ("decimal", "greaterThan", "0", None, "warning")
+    assert rule(form.at(NUOC_SACH, DENOMINATOR)) == ("decimal", "greaterThanOrEqual", "0", None, "warning")  # 0/0: nothing to count
     assert rule(form.score()) == ("decimal", "between", "0", "100", "warning")
 
     # Rows below the table moved down with their merged range
@@ -589,3 +589,53 @@ def test_generation_speed(tmp_path: Path, workspace: Path) -> None:
     per_form = (time.perf_counter() - started) / len(specs)
     print(f"\nwrite_form: {per_form * 1000:.1f} ms per form over {len(specs)} forms")
     assert len({p.name for p in paths}) == len(specs) and all(p.stat().st_size > 0 for p in paths)
+
+
+# ---------------------------------------------------------------------------------------------
+# Nothing to count (0/0), plain figures, a rate computed from two counts
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_rate_with_nothing_to_count_is_taken_as_zero_over_zero(form: Form, assignment_id: int) -> None:
+    """A centre that received no dossiers types 0 and 0; a part over a zero whole is still refused."""
+    fill_valid(form)
+    form.at(NUOC_SACH, NUMERATOR).value = 0
+    form.at(NUOC_SACH, DENOMINATOR).value = 0
+    path = form.save()
+    data = read_form(path, expected_assignment_id=assignment_id)
+    assert data.values["nuoc_sach"] == FigureInput(numerator=Decimal(0), denominator=Decimal(0))
+    with session_scope() as session:
+        store_version(session, session.get(Assignment, assignment_id), data, received_at=datetime(2024, 10, 20, 9, 0, tzinfo=VN_TZ))
+    with session_scope() as session:
+        stored = {v.indicator_code: (v.numerator, v.denominator) for v in session.scalars(select(Submission)).one().values}
+        assert stored["nuoc_sach"] == (Decimal(0), Decimal(0))
+        assert session.get(Assignment, assignment_id).status == AssignmentStatus.SUBMITTED
+
+    form.at(NUOC_SACH, NUMERATOR).value = 5
+    error = rejected(form.save())
+    assert [p.path for p in error.problems] == [where(form.at(NUOC_SACH, DENOMINATOR))], error.details()
+    assert "bằng 0" in error.problems[0].message and "nhập cả tử số và mẫu số bằng 0" in error.problems[0].message
+
+
+def test_plain_counts_have_no_goal_and_a_computed_rate_is_not_asked(tmp_path: Path, department: Department) -> None:
+    from tasks.web_form import field_names
+
+    add_counts_and_rate()
+    assignment_id = assign("U1")
+    with session_scope() as session:
+        spec = form_spec(session, session.get(Assignment, assignment_id), as_of=AS_OF)
+    goals = {i.code: (i.goal_comparator, i.goal_value, i.asks_rate) for i in spec.indicators}
+    assert goals["tiep_nhan"] == goals["truc_tuyen"] == (None, None, False)
+    assert "ty_le_truc_tuyen" not in goals
+    assert not [name for name in field_names(spec) if "ty_le_truc_tuyen" in name]
+
+    form = Form.open(write_form(spec, tmp_path / form_filename(spec)))
+    assert TY_LE not in form.rows()
+    assert form.at(TIEP_NHAN, "Mục tiêu của đơn vị").value is None
+    assert form.at(NHA_O, "Mục tiêu của đơn vị").value == "ít nhất 715 căn"
+    fill_valid(form)
+    form.at(TIEP_NHAN, VALUE).value = 788
+    form.at(TRUC_TUYEN, VALUE).value = 694
+    data = read_form(form.save(), expected_assignment_id=assignment_id)
+    assert data.values["tiep_nhan"] == FigureInput(value=Decimal(788)) and data.values["truc_tuyen"] == FigureInput(value=Decimal(694))
+    assert "ty_le_truc_tuyen" not in data.values

@@ -645,3 +645,114 @@ def test_submission_unknown_plan_and_duty(tmp_path: Path, plan_74: Path) -> None
     with session_scope() as session, pytest.raises(SubmissionError) as caught:
         resolve_submission(doc, session=session)
     assert_problem(caught.value, path, 2, "duty", "unknown duty 'bao_cao_quy' in plan 74/KH-SXD; expected one of: bao_cao_nam")
+
+
+# ---------------------------------------------------------------------------------------------
+# Plain figures, rates computed from two counts, nothing to count
+# ---------------------------------------------------------------------------------------------
+
+FIGURES_TARGETS = """\
+    - code: tiep_nhan
+      text: Số hồ sơ tiếp nhận
+      metric: Hồ sơ tiếp nhận
+      unit_of_measure: hồ sơ
+      aggregation: sum
+    - code: truc_tuyen
+      text: Số hồ sơ tiếp nhận trực tuyến
+      metric: Hồ sơ tiếp nhận trực tuyến
+      unit_of_measure: hồ sơ
+      aggregation: sum
+    - code: ty_le_truc_tuyen
+      text: Tỷ lệ hồ sơ tiếp nhận trực tuyến đạt ít nhất 80%
+      metric: Tỷ lệ hồ sơ trực tuyến
+      unit_of_measure: "%"
+      comparator: ge
+      value: 80
+      aggregation: weighted_rate
+      numerator: truc_tuyen
+      denominator: tiep_nhan
+  duties:
+"""
+FIGURES_PLAN = BASE_PLAN.replace("  duties:\n", FIGURES_TARGETS, 1).replace(
+    "indicators: [nha_o_xa_hoi, dan_van_kheo]", "indicators: [nha_o_xa_hoi, dan_van_kheo, tiep_nhan, truc_tuyen, ty_le_truc_tuyen]"
+)
+
+
+def test_plain_figures_and_a_rate_from_two_counts_import_and_export(tmp_path: Path, units: Path) -> None:
+    from tasks.exports import plan_document, plan_yaml
+
+    key = import_plan(write(tmp_path, "plan.yaml", FIGURES_PLAN))
+    with session_scope() as session:
+        plan = session.scalars(select(Plan).where(Plan.key == key)).one()
+        targets = {t.code: t for t in plan.targets}
+        assert (targets["tiep_nhan"].comparator, targets["tiep_nhan"].value, targets["tiep_nhan"].is_plain) == (None, None, True)
+        rate = targets["ty_le_truc_tuyen"]
+        assert (rate.numerator_code, rate.denominator_code, rate.comparator, rate.value, rate.is_computed) == ("truc_tuyen", "tiep_nhan", "ge", Decimal(80), True)
+        exported = plan_document(session, plan)["plan"]["targets"]
+        text = plan_yaml(session, plan)
+    by_code = {t["code"]: t for t in exported}
+    assert "comparator" not in by_code["tiep_nhan"] and "value" not in by_code["tiep_nhan"]
+    assert (by_code["ty_le_truc_tuyen"]["numerator"], by_code["ty_le_truc_tuyen"]["denominator"]) == ("truc_tuyen", "tiep_nhan")
+
+    # The exported file imports again to the same targets
+    assert import_plan(write(tmp_path, "exported.yaml", text), replace=True) == key
+    with session_scope() as session:
+        again = {t.code: (t.comparator, t.value, t.aggregation, t.numerator_code, t.denominator_code) for t in session.scalars(select(Target))}
+    assert again["tiep_nhan"] == (None, None, "sum", None, None)
+    assert again["ty_le_truc_tuyen"] == ("ge", Decimal(80), "weighted_rate", "truc_tuyen", "tiep_nhan")
+    assert json_schema("plan")["$defs"]["TargetSpec"]["properties"]["numerator"]["description"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "field", "fragment"),
+    [
+        ("      comparator: gt\n      value: 80\n", "", "code: dan_van_kheo", "plan.targets[1].comparator", "only a sum or mean may be a plain figure"),
+        ("      comparator: ge\n      value: 80\n", "      comparator: ge\n", "code: ty_le_truc_tuyen", "plan.targets[4].value", "give comparator and value together"),
+        ("      numerator: truc_tuyen\n", "      numerator: so_ho_so\n", "numerator: so_ho_so", "plan.targets[4].numerator", "unknown indicator 'so_ho_so'"),
+        ("      numerator: truc_tuyen\n", "      numerator: dan_van_kheo\n", "numerator: dan_van_kheo", "plan.targets[4].numerator", "is a share_of_units"),
+        ("      denominator: tiep_nhan\n", "", "code: ty_le_truc_tuyen", "plan.targets[4].denominator", "needs both numerator and denominator"),
+        ("dan_van_kheo, tiep_nhan, truc_tuyen, ty_le", "dan_van_kheo, tiep_nhan, ty_le", "indicators: [", "plan.duties[0].indicators[3]", "computed from 'truc_tuyen'"),
+    ],
+)
+def test_plain_figure_and_computed_rate_mistakes(tmp_path: Path, units: Path, old: str, new: str, needle: str, field: str, fragment: str) -> None:
+    assert old in FIGURES_PLAN
+    text = FIGURES_PLAN.replace(old, new, 1)
+    path, error = plan_error(tmp_path, text)
+    assert_problem(error, path, line_of(text, needle), field, fragment)
+
+
+SUBMISSION_FIGURES = """\
+plan: 12/KH-SXD
+duty: bao_cao_nam
+unit: sxd.qln
+values:
+  nha_o_xa_hoi: 120
+  dan_van_kheo: đạt
+  tiep_nhan: 0
+  truc_tuyen: 0
+sections:
+  ket_qua: Trung tâm không tiếp nhận hồ sơ nào trong kỳ.
+"""
+
+
+def test_a_submission_of_zero_over_zero_is_taken_and_a_computed_rate_is_not_given(tmp_path: Path, plan_74: Path) -> None:
+    # 0/0: a unit with nothing to count; a part over a zero whole is still refused
+    text = SUBMISSION.replace('numerator: "1.198.000"', "numerator: 0").replace("denominator: 1325000\n", "denominator: 0\n", 1)
+    path = write(tmp_path, "khong-phat-sinh.yaml", text)
+    check(path)
+    figure = load_submission(path).spec.values["nuoc_sach_do_thi"]
+    assert (figure.numerator, figure.denominator, figure.is_rate) == (Decimal(0), Decimal(0), True)
+    text = text.replace("numerator: 0", "numerator: 5")
+    path = write(tmp_path, "sai.yaml", text)
+    with pytest.raises(SubmissionError) as caught:
+        load_submission(path)
+    assert_problem(caught.value, path, line_of(text, "denominator: 0"), "values.nuoc_sach_do_thi.denominator", "expected a number > 0 for numerator 5")
+
+    import_plan(write(tmp_path, "plan.yaml", FIGURES_PLAN))
+    path = write(tmp_path, "dem.yaml", SUBMISSION_FIGURES)
+    check(path)
+    text = SUBMISSION_FIGURES.replace("  truc_tuyen: 0\n", "  truc_tuyen: 0\n  ty_le_truc_tuyen: {numerator: 0, denominator: 0}\n")
+    path = write(tmp_path, "ty-le.yaml", text)
+    with pytest.raises(SubmissionError) as caught:
+        check(path)
+    assert_problem(caught.value, path, line_of(text, "ty_le_truc_tuyen:"), "values.ty_le_truc_tuyen", "computed from 'truc_tuyen' / 'tiep_nhan'")
