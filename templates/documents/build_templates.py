@@ -342,6 +342,9 @@ def report_template() -> Document:
     para(doc, "Số đơn vị phải báo cáo: {{ r.expected }}; đã báo cáo: {{ r.submitted | length }} (đạt {{ r.completeness | vn_percent }}); báo cáo đúng hạn (trước ngày {{ duty.due_on | short_date }}): {{ r.on_time | length }} (đạt {{ r.timeliness | vn_percent }}).")
     para(doc, "Đơn vị báo cáo chậm: {% for u in r.late %}{{ u.name }} (ngày {{ u.submitted_on | short_date }}, chậm {{ (u.submitted_on - u.due_on).days }} ngày){{ '.' if loop.last else '; ' }}{% else %}không có.{% endfor %}")
     para(doc, "Đơn vị chưa báo cáo: {% for u in r.missing %}{{ u.name }}{{ ' (quá hạn ' ~ (r.as_of - u.due_on).days ~ ' ngày)' if u.is_late(r.as_of) else '' }}{{ '.' if loop.last else '; ' }}{% else %}không có.{% endfor %}")
+    tag(doc, "{%p if r.returned %}")
+    para(doc, "Đơn vị bị trả lại, chờ bổ sung: {% for u in r.returned %}{{ u.name }} (lần gửi {{ u.version }}){{ '.' if loop.last else '; ' }}{% endfor %}")
+    tag(doc, "{%p endif %}")
     tag(doc, "{%p if report.levels %}")
     para(doc, "Tình hình báo cáo theo từng cấp (đến ngày {{ r.as_of | short_date }}):", keep_with_next=True)
     data_table(

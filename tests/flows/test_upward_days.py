@@ -14,6 +14,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from docx import Document
 from sqlalchemy import select
 
 from cascade import clock
@@ -155,6 +156,8 @@ def test_a_returned_report_waits_for_its_correction_and_keeps_its_first_day(tree
     assert next(t for t in r.results if t.rule.code == "nha_o_xa_hoi").figure == Decimal(50)
     markdown = Path(outcome.files[0]).read_text(encoding="utf-8")
     assert "Đơn vị bị trả lại, chờ bổ sung: Tổ công tác số 1 - Văn phòng Sở (lần gửi 1)." in markdown
+    word = next(f for f in outcome.files if f.endswith(".docx"))
+    assert "Đơn vị bị trả lại, chờ bổ sung: Tổ công tác số 1 - Văn phòng Sở (lần gửi 1)." in [p.text for p in Document(word).paragraphs]
     with session_scope() as session:
         assert session.get_one(Report, outcome.report_id).summary["returned"] == ["U1.1"]
 
