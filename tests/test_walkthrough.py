@@ -202,7 +202,11 @@ def test_a_first_cycle_by_hand(walk: tuple[Workspace, LocalImapServer], tmp_path
     assert ws.scalar("select t.value from target t join plan p on p.id = t.plan_id where p.key = :k and t.code = 'hai_long'", k=WARD) == 95
     assert "issued" in ws.out("plan", "issue", WARD, "--as-of", "15/02/2024")
     assert ws.scalar("select status from plan where key = :k", k=WARD) == "issued"
-    assert len(ws.mail_to("congan@giabinh.trangbang.example.gov.vn", "Giao nhiệm vụ")) >= 1
+    notice = latest_to(ws.mail(), "congan@giabinh.trangbang.example.gov.vn", "Giao nhiệm vụ báo cáo")
+    assert str(notice["From"]).startswith("Ủy ban nhân dân phường Gia Bình")  # the ward writes to its units in its own name
+    lines = notice.get_body(preferencelist=("plain",)).get_content().splitlines()
+    for task in plan_file["plan"]["tasks"]:  # every task on a line of its own
+        assert any(line.startswith(f"  - {task['title']}") for line in lines), task["title"]
 
     # The calendar of the cycle, every level
     calendar = ws.out("calendar", "104/KH-UBND")
@@ -215,6 +219,8 @@ def test_a_first_cycle_by_hand(walk: tuple[Workspace, LocalImapServer], tmp_path
     ws.out("tick", "--as-of", "22/02/2024", "--until", "26/02/2024")
     assert ws.scalar("select count(*) from plan_milestone where day <= '2024-02-26' and status = 'pending'") == 0
     assert ws.scalar("select outcome from plan_milestone m join report_duty d on d.id = m.duty_id where d.code = 'ke_hoach' and m.kind = 'due' and m.day = '2024-02-23'")
+    overdue = latest_to(ws.mail(), "vanthu@gialoc.trangbang.example.gov.vn", "Quá hạn")
+    assert ".\n\nĐề nghị đơn vị khẩn trương" in overdue.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
 
     # Reports recorded by hand: a YAML file, a JSON file, and a filled Excel form
     assert "Recorded version 1." in ws.out("submit", str(EXAMPLE / "submissions" / "tb.giabinh.ca.yaml"), "--as-of", "2024-10-14")
