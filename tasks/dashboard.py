@@ -124,7 +124,8 @@ def board(session: Session, plan: Plan, duty_code: str, as_of: date) -> Board:
     levels = []
     for depth in sorted({r.level for r in rows}):
         at = [r for r in rows if r.level == depth]
-        done = [r for r in at if r.submitted_on is not None]
+        # A returned report counts again once its correction comes in, as in the consolidation's level rates.
+        done = [r for r in at if r.submitted_on is not None and r.state != "returned"]
         levels.append(LevelSummary(depth, len(at), len(done), sum(1 for r in done if r.submitted_on <= r.due_on), dict(Counter(r.state for r in at))))  # type: ignore[operator]
     reports = [
         {"id": r.id, "as_of": r.as_of, "completeness": r.completeness, "timeliness": r.timeliness, "files": [f.rsplit("/", 1)[-1] for f in r.files]}

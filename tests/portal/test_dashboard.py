@@ -46,6 +46,12 @@ def test_the_dashboard_needs_the_configured_login(portal: Portal) -> None:
     assert home.status_code == 200 and "74/KH-SXD" in home.text and BOARD in home.text
 
 
+def level_cells(html: str) -> list[str]:
+    """The cells of the board's table of rates per level, in order."""
+    levels = re.search(r'<table class="grid" id="levels">.*?<tbody>(.*?)</tbody>', html, re.S).group(1)  # type: ignore[union-attr]
+    return re.findall(r"<td[^>]*>([^<]*)</td>", levels)
+
+
 def test_the_board_shows_each_units_state_and_the_rates_per_level(portal: Portal) -> None:
     post(portal, portal.path("U1"), good_fields(), "submit")  # on time
     post(portal, portal.path("U2"), {"s-tinh_hinh": "Đang soạn"}, "save")  # a draft
@@ -54,8 +60,7 @@ def test_the_board_shows_each_units_state_and_the_rates_per_level(portal: Portal
     board = portal.client.get(BOARD)
     assert board.status_code == 200
     assert states(board.text) == {"U1": "submitted", "U2": "draft", "U3": "opened", "U4": "not_opened"}
-    levels = re.search(r'<table class="grid" id="levels">.*?<tbody>(.*?)</tbody>', board.text, re.S).group(1)  # type: ignore[union-attr]
-    cells = re.findall(r"<td[^>]*>([^<]*)</td>", levels)
+    cells = level_cells(board.text)
     assert cells[:6] == ["1", "4", "1", "1", "25%", "25%"]
     only_drafts = portal.client.get(BOARD + "?state=draft")
     assert set(states(only_drafts.text)) == {"U2"}
@@ -85,13 +90,16 @@ def test_returning_a_report_emails_the_comment_and_the_resubmission_is_the_next_
         assert session.get_one(Submission, version.id).review_status == ReviewStatus.RETURNED
     (returned,) = by_subject(smtp_server.messages(), "Trả lại để bổ sung")
     assert comment in text_part(returned) and portal.link("U2") in text_part(returned)
-    assert states(portal.client.get(BOARD).text)["U2"] == "returned"
+    board = portal.client.get(BOARD).text
+    assert states(board)["U2"] == "returned"
+    assert level_cells(board)[:3] == ["1", "4", "0"]  # a returned report is not counted as reported until corrected
 
     unit_page = portal.client.get(portal.path("U2"))
     assert comment in unescape(unit_page.text) and 'value="1.234"' in unit_page.text  # corrected from what was sent
     assert post(portal, portal.path("U2"), {**good_fields("U2"), "v-nha_o_xa_hoi": "1.300"}, "submit").status_code == 303
     assert [v.version for v in versions("U2")] == [1, 2]
-    assert states(portal.client.get(BOARD).text)["U2"] == "submitted"
+    board = portal.client.get(BOARD).text
+    assert states(board)["U2"] == "submitted" and level_cells(board)[:4] == ["1", "4", "1", "1"]  # on time: from the first version
     second = versions("U2")[1]
     stale = portal.client.post(review_url, data={"csrf": token, "action": "accept"})
     assert stale.status_code == 409 and "lần gửi mới hơn" in unescape(stale.text)
