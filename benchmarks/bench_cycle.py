@@ -42,7 +42,7 @@ def wait_for_port(port: int, seconds: float = 30) -> None:
 def report_of(plan: str, unit: str):  # type: ignore[no-untyped-def]
     """One unit's annual report on the benchmark plan (make_plan's four targets)."""
     from models.submission import Channel
-    from tasks.submissions import FigureInput, SubmissionInput
+    from tasks.intake.submissions import FigureInput, SubmissionInput
 
     return SubmissionInput(
         plan=plan, duty="bao_cao_nam", unit=unit, channel=Channel.FILE, source_key=unit,
@@ -61,7 +61,7 @@ def tree_figures(widths_text: str, timed) -> None:  # type: ignore[no-untyped-de
     from models.db import session_scope
     from models.plan import Plan
     from models.unit import Unit
-    from tasks.submissions import record_submission
+    from tasks.intake.submissions import record_submission
     from tests.fixtures.builders import make_plan
 
     widths = [int(w) for w in widths_text.split(",")]
@@ -101,9 +101,9 @@ def document_figures(plan: str, figures: list[tuple[str, str]], count: int = 200
     from models.assignment import Assignment
     from models.db import session_scope
     from models.outbox import OutboundEmail, OutgoingEmail
-    from tasks.documents import write_notice_document
-    from tasks.forms import form_spec, write_form
-    from tasks.mail import build_message
+    from tasks.documents.word import write_notice_document
+    from tasks.documents.forms import form_spec, write_form
+    from tasks.outbound.mail import build_message
 
     with session_scope() as session:
         assignments = session.scalars(select(Assignment).order_by(Assignment.id).limit(count)).all()
@@ -133,17 +133,17 @@ def portal_figures(plan: str, first: int, count: int, figures: list[tuple[str, s
     in this process (receipts delivered by the portal's own flow runs); then the dashboard's board."""
     import statistics
 
-    from cascade.demo_portal import Secretariat, UnitOffice
-    from cascade.portal.app import create_app
-    from cascade.portal.jobs import Jobs
-    from cascade.portal.live import free_port as portal_port
-    from cascade.portal.live import serving
+    from sandbox.portal_visitors import Secretariat, UnitOffice
+    from portal.app import create_app
+    from portal.jobs import Jobs
+    from portal.live import free_port as portal_port
+    from portal.live import serving
     from cascade.settings import get_settings
     from models.db import session_scope
-    from tasks.assign import find_plan
-    from tasks.forms import form_spec
-    from tasks.render import portal_link
-    from tasks.submissions import find_assignment
+    from tasks.cascading.assign import find_plan
+    from tasks.documents.forms import form_spec
+    from tasks.plans.contexts import portal_link
+    from tasks.intake.submissions import find_assignment
 
     day = date(2024, 10, 25)
     jobs = Jobs()
@@ -194,15 +194,15 @@ def intake_figures(plan: str, first: int, count: int, figures: list[tuple[str, s
 
     from imap_tools import MailBoxUnencrypted
 
-    from cascade.demo import type_into_form
-    from cascade.imap_server import LocalImapServer
+    from sandbox.demo import type_into_form
+    from sandbox.imap_server import LocalImapServer
     from cascade.settings import get_settings
     from flows.collect_replies import collect_replies
     from models.db import session_scope
-    from tasks.assign import find_plan
-    from tasks.forms import form_filename, form_spec, write_form
-    from tasks.render import reply_address
-    from tasks.submissions import find_assignment
+    from tasks.cascading.assign import find_plan
+    from tasks.documents.forms import form_filename, form_spec, write_form
+    from tasks.plans.contexts import reply_address
+    from tasks.intake.submissions import find_assignment
 
     day = date(2024, 10, 25)
     folder = Path(tempfile.mkdtemp(prefix="cascade-bench-forms-"))
@@ -250,15 +250,15 @@ def main() -> None:
     workspace = Path(tempfile.mkdtemp(prefix="cascade-bench-"))
     os.environ["PREFECT_HOME"] = str(workspace / "prefect")
 
-    from cascade.demo import use_workspace
-    from cascade.runtime import local_runs
+    from sandbox.demo import use_workspace
+    from flows.runtime import local_runs
     from flows.cascade_plan import cascade_plan
     from flows.consolidate import consolidate
     from flows.daily_tick import daily_tick
     from flows.deliver_outbox import deliver_outbox
     from flows.send_reminders import send_reminders
     from models.db import create_schema
-    from tasks.submissions import record_submission
+    from tasks.intake.submissions import record_submission
     from tests.fixtures.builders import make_plan, make_unit_tree
 
     figures: list[tuple[str, str]] = []

@@ -10,11 +10,11 @@ from prefect import flow
 from flows.deliver_outbox import deliver_outbox
 from flows.hooks import FAILURE_HOOKS
 from flows.naming import run_name
-from tasks.assign import assign_units, plan_batches, resolve_plan, settle_deadlines
-from tasks.derive import derivation_batches, derive_plans
-from tasks.milestones import refresh_milestones
-from tasks.outbox import DeliveryTally
-from tasks.succession import apply_successions
+from tasks.cascading.assign import assign_units, plan_batches, resolve_plan, settle_deadlines
+from tasks.cascading.implementing import derivation_batches, derive_plans
+from tasks.followup.milestones import refresh_milestones
+from tasks.outbound.outbox import DeliveryTally
+from tasks.cascading.succession import apply_successions
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from cascade.settings import get_settings
 from flows.deliver_outbox import deliver_outbox
 from flows.hooks import FAILURE_HOOKS
 from tasks.batching import batches
-from tasks.collect import IntakeTally, collect_batch, list_replies
-from tasks.outbox import DeliveryTally
+from tasks.intake.collect import IntakeTally, collect_batch, list_replies
+from tasks.outbound.outbox import DeliveryTally
 
 EVERY = timedelta(minutes=10)  # how often the deployment runs
 

@@ -13,8 +13,8 @@ from flows.hooks import FAILURE_HOOKS
 from flows.naming import run_name
 from models.consolidation import Consolidation
 from models.consolidation import consolidate as consolidate_figures
-from tasks.assign import resolve_plan
-from tasks.consolidation import (
+from tasks.cascading.assign import resolve_plan
+from tasks.reporting.consolidation import (
     consolidate_duties,
     levels_below,
     load_consolidation,
@@ -22,7 +22,7 @@ from tasks.consolidation import (
     save_report,
     write_report,
 )
-from tasks.succession import apply_successions
+from tasks.cascading.succession import apply_successions
 
 judge = task(consolidate_figures, name="judge-targets")
 
@@ -43,7 +43,7 @@ def consolidate(plan: str, duty: str, as_of: date, all_levels: bool = True) -> C
     With `all_levels`, every issued implementing plan below is consolidated first, deepest level
     first, so that each unit's report reaches its parent before the parent is consolidated; a unit
     that has not consolidated by `as_of` and whose own consolidation day has passed is first
-    consolidated as of that day, so its report upward keeps that day (tasks.consolidation.own_day).
+    consolidated as of that day, so its report upward keeps that day (tasks.reporting.consolidation.own_day).
     """
     ref = resolve_plan(plan)
     apply_successions(as_of)

@@ -14,7 +14,7 @@ from flows.deliver_outbox import deliver_outbox
 from flows.hooks import FAILURE_HOOKS
 from models.milestones import MilestoneStatus
 from tasks.batching import batches
-from tasks.milestones import (
+from tasks.followup.milestones import (
     consolidate_milestones,
     due_milestones,
     escalate,
@@ -23,10 +23,10 @@ from tasks.milestones import (
     refresh_milestones,
     reminders_for,
 )
-from tasks.outbox import DeliveryTally, waiting_count
-from tasks.reminders import queue_reminders
-from tasks.succession import apply_successions
-from tasks.tick_report import publish_tick_artifacts
+from tasks.outbound.outbox import DeliveryTally, waiting_count
+from tasks.followup.reminders import queue_reminders
+from tasks.cascading.succession import apply_successions
+from tasks.followup.tick_report import publish_tick_artifacts
 
 TICK_CRON = "0 8 * * *"  # 08:00 every day, Vietnam time
 TICK_TIMEZONE = "Asia/Ho_Chi_Minh"

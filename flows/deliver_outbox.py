@@ -12,7 +12,7 @@ from prefect.runtime import flow_run
 from cascade import clock
 from cascade.settings import get_settings
 from flows.hooks import FAILURE_HOOKS
-from tasks.outbox import (
+from tasks.outbound.outbox import (
     DeliveryTally,
     claim_batch,
     reclaim_stale,
@@ -20,7 +20,7 @@ from tasks.outbox import (
     waiting_count,
     worker_name,
 )
-from tasks.quota import Room, quota_room_now
+from tasks.outbound.quota import Room, quota_room_now
 
 
 def _run_name() -> str:

@@ -1,6 +1,6 @@
 """Flow-run hooks: a failed or crashed top-level run is emailed to the admins at once.
 
-The message goes straight through yagmail (tasks.mail.Mailer), not through the outbox: the
+The message goes straight through yagmail (tasks.outbound.mail.Mailer), not through the outbox: the
 outbox's own delivery may be what failed. A hook never raises; if mail cannot be sent the
 run's log says so.
 """
@@ -14,7 +14,7 @@ from cascade import clock
 from cascade.redact import install as install_redaction
 from cascade.settings import get_settings
 from models.outbox import OutgoingEmail
-from tasks.mail import Mailer, new_message_id
+from tasks.outbound.mail import Mailer, new_message_id
 from templates import render_email
 
 log = logging.getLogger(__name__)

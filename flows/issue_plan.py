@@ -10,8 +10,8 @@ from prefect import flow
 from flows.cascade_plan import CascadeResult, cascade_plan
 from flows.hooks import FAILURE_HOOKS
 from flows.naming import run_name
-from tasks.assign import resolve_plan
-from tasks.derive import issue_plan as issue_draft
+from tasks.cascading.assign import resolve_plan
+from tasks.cascading.implementing import issue_plan as issue_draft
 
 
 @flow(name="issue-plan", flow_run_name=run_name("issue"), **FAILURE_HOOKS)

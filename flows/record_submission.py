@@ -8,7 +8,7 @@ from prefect import flow
 
 from flows.deliver_outbox import deliver_outbox
 from flows.hooks import FAILURE_HOOKS
-from tasks.submissions import Recorded, SubmissionInput, record_submission
+from tasks.intake.submissions import Recorded, SubmissionInput, record_submission
 
 
 @flow(name="record-submission", flow_run_name="submission-{data.unit}-{as_of}", **FAILURE_HOOKS)

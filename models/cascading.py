@@ -1,6 +1,6 @@
 """The rules of passing a plan down one level: per-level policy, target allocation, tightening.
 
-Pure: plain values in, plain values out; tasks.derive applies them to the database.
+Pure: plain values in, plain values out; tasks.cascading.implementing applies them to the database.
 """
 
 from __future__ import annotations

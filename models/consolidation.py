@@ -1,6 +1,6 @@
 """Consolidating a duty's submissions: who reported, on time or late, and every target's verdict.
 
-Pure: `consolidate` takes plain values loaded by tasks.consolidation and returns plain values
+Pure: `consolidate` takes plain values loaded by tasks.reporting.consolidation and returns plain values
 that the report templates render.
 """
 

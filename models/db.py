@@ -68,7 +68,7 @@ def create_schema() -> None:
     Faster than running the migrations (tests, benchmarks, the demo); `cascade db upgrade` and every
     command use the migrations, and a test checks that both give the same schema.
     """
-    from cascade import migrate
+    from models import schema as migrate
     from models.base import Base
 
     Base.metadata.create_all(get_engine())

@@ -71,7 +71,7 @@ class OutboundEmail(Base):
 
 @dataclass(frozen=True)
 class OutgoingEmail:
-    """Everything needed to send one message, built by pure code and sent by tasks.mail.
+    """Everything needed to send one message, built by pure code and sent by tasks.outbound.mail.
 
     Addresses are RFC 5322 strings with display names ('Phòng Quản lý nhà <qln@...>');
     `message_id` includes the angle brackets and is unique per message. `sender_name` is the

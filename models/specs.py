@@ -6,7 +6,7 @@ Schema of one format (`cascade schema units|plan|submission`); every field carri
 description, so the schema doubles as the reference documentation.
 
 Checks that need the database (do the unit codes exist, is the plan key free) live in
-`tasks.imports`; everything that can be decided from the file alone lives here.
+`tasks.plans.imports`; everything that can be decided from the file alone lives here.
 
 Checks that span several fields raise a `cross_check` error whose context holds the exact
 sub-paths of the offending fields (`issues`), so that the loader can point at their lines.

@@ -30,7 +30,7 @@ def prefect_harness() -> Iterator[None]:
     """One temporary Prefect server for the whole session (it takes seconds to start)."""
     from prefect.testing.utilities import prefect_test_harness
 
-    from cascade.runtime import local_runs
+    from flows.runtime import local_runs
 
     with prefect_test_harness(server_startup_timeout=60), local_runs():
         yield

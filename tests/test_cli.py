@@ -159,8 +159,8 @@ def test_a_json_submission_with_evidence_is_recorded_and_its_errors_have_lines(w
 def test_documents_and_a_report_sent_back_in_its_excel_form(workspace, smtp_server, tmp_path) -> None:
     from openpyxl import load_workbook
 
-    from cascade.demo import type_into_form
-    from tasks.submission_files import submission_input
+    from sandbox.demo import type_into_form
+    from tasks.intake.submission_files import submission_input
 
     cascade("units", "import", str(EXAMPLE / "units.yaml"))
     cascade("plan", "import", str(EXAMPLE / "plan.yaml"))

@@ -25,11 +25,11 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, text
 
-from cascade.demo_email import latest_to, save_form
-from cascade.imap_server import LocalImapServer
-from cascade.mailbox import LocalMailbox, read_maildir
+from sandbox.email_units import latest_to, save_form
+from sandbox.imap_server import LocalImapServer
+from sandbox.smtp_sink import LocalMailbox, read_maildir
 from cascade.net import free_port
-from cascade.unit_mail import send_reply
+from sandbox.unit_mail import send_reply
 from tests.fixtures.database import ON_POSTGRESQL
 from tests.fixtures.forms import Form
 from tests.fixtures.postgres import fresh_database

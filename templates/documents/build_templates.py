@@ -385,7 +385,7 @@ def report_template() -> Document:
 
 def notice_template() -> Document:
     """The letter (công văn) that assigns a plan's duty to one unit, sent with the plan and the form.
-    Its context is the assignment email's (tasks.render.assignment_context) plus issuer and signer."""
+    Its context is the assignment email's (tasks.plans.contexts.assignment_context) plus issuer and signer."""
     doc = new_document()
     header(doc, "Số:        /{{ issuer.symbol }}-VP", subject="V/v triển khai thực hiện Kế hoạch số {{ plan.code }}")
     para(doc, "Kính gửi: {{ unit.name }}.", align=CENTER, indent=False, space_after=12)

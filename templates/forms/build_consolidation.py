@@ -4,7 +4,7 @@
 
 The built workbook is the template: an office may open it in Excel and change any label,
 font, colour, width or number format. Every word a user reads is here, in a cell, as literal
-text or a Jinja expression; tasks/report_workbook.py only fills it. It finds the parts it fills
+text or a Jinja expression; tasks/documents/report_workbook.py only fills it. It finds the parts it fills
 by the workbook's defined names (Excel: Formulas > Name Manager), which Excel keeps in place
 when rows or columns are inserted:
 
@@ -25,8 +25,8 @@ with `0.0%`); anything else is rendered as text. A number format holding `{{ }}`
 (the share of units' total: `0.0%" (6/10 đơn vị)"`). A cell showing a verdict word (Đạt, Không đạt,
 Chưa có số liệu) is coloured green, red or yellow. Everything else renders as text.
 
-The context: `issuer`, `plan`, `duty` and `header` (tasks.consolidation.ReportHeader), `r` (the
-models.consolidation.Consolidation), `as_of`; per row `u` (tasks.report_workbook.UnitRow) or `ind`
+The context: `issuer`, `plan`, `duty` and `header` (tasks.reporting.consolidation.ReportHeader), `r` (the
+models.consolidation.Consolidation), `as_of`; per row `u` (tasks.documents.report_workbook.UnitRow) or `ind`
 (IndicatorView), `index` from 1; per indicator cell of a unit row `f` (FigureView).
 """
 

@@ -4,7 +4,7 @@ Run from the project root: `python templates/forms/build_data_entry.py`. The wor
 the template: an office may later open it in Excel and change its wording, colours, widths or
 rows, as long as the defined names below keep pointing at the right cells (Excel moves them with
 the cells). Every word a unit reads is here, as literal text or as Jinja expressions over the
-context of `tasks.forms.write_form`:
+context of `tasks.documents.forms.write_form`:
 
     form  reference ('GV-000123'), due_on (the assignment's due date), form_id
     plan  code ('74/KH-SXD'), title, issued_on, issuer_name, year
@@ -263,7 +263,7 @@ def build(path: Path = OUTPUT) -> Path:
     indicator_sheet(wb)
     section_sheet(wb)
     meta = wb.create_sheet("_meta")
-    meta.sheet_state = "veryHidden"  # the form's identity and layout, written by tasks.forms
+    meta.sheet_state = "veryHidden"  # the form's identity and layout, written by tasks.documents.forms
     protect(meta)
     wb.active = 0
     wb.security = WorkbookProtection(lockStructure=True)  # no renaming, adding or unhiding sheets

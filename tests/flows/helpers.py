@@ -7,7 +7,7 @@ from decimal import Decimal
 from email.message import EmailMessage
 
 from models.submission import Channel
-from tasks.submissions import FigureInput, SubmissionInput
+from tasks.intake.submissions import FigureInput, SubmissionInput
 
 
 def submission(plan: str, unit: str, *, key: str | None = None, **values: object) -> SubmissionInput:

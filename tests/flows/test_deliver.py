@@ -97,10 +97,10 @@ CRASHING_DELIVERY = textwrap.dedent(
     """
     import os, signal
     from datetime import date
-    import tasks.mail
+    import tasks.outbound.mail
     from flows.deliver_outbox import deliver_outbox
 
-    original = tasks.mail.Mailer.send
+    original = tasks.outbound.mail.Mailer.send
     count = 0
 
     def send_then_die(self, email, **kwargs):
@@ -110,7 +110,7 @@ CRASHING_DELIVERY = textwrap.dedent(
         if count == int(os.environ["CRASH_AFTER"]):
             os.kill(os.getpid(), signal.SIGKILL)  # accepted by the server, not yet recorded as sent
 
-    tasks.mail.Mailer.send = send_then_die
+    tasks.outbound.mail.Mailer.send = send_then_die
     deliver_outbox(date(2024, 4, 5))
     """
 )

@@ -35,10 +35,10 @@ from models.outbox import EmailKind, OutboundEmail
 from models.plan import Plan, PlanStatus, PlanTask, ReportDuty, TaskRole, TaskUnit
 from models.submission import Channel, ReviewAction, Submission
 from models.unit import Unit
-from tasks.documents import notice_document_path
-from tasks.exports import plan_document
-from tasks.imports import import_plan, import_units
-from tasks.review import review_submission
+from tasks.documents.word import notice_document_path
+from tasks.plans.exports import plan_document
+from tasks.plans.imports import import_plan, import_units
+from tasks.intake.review import review_submission
 from tests.fixtures.builders import make_plan, make_unit_tree
 from tests.flows.helpers import submission
 

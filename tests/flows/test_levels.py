@@ -36,7 +36,7 @@ from models.plan import Plan, PlanStatus, ReportDuty, Target
 from models.report import Report
 from models.submission import Channel, Submission, SubmissionValue
 from models.unit import Unit
-from tasks.submissions import FigureInput, SubmissionInput, record_submission
+from tasks.intake.submissions import FigureInput, SubmissionInput, record_submission
 from tests.fixtures.builders import make_plan, make_unit_tree
 from tests.fixtures.database import isolated_database
 from tests.fixtures.smtp import SmtpServer, serving_mailbox

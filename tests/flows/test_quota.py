@@ -12,8 +12,8 @@ from cascade.settings import get_settings
 from flows.deliver_outbox import deliver_outbox
 from models.db import session_scope
 from models.outbox import EmailKind, EmailStatus, OutboundEmail
-from tasks.outbox import queue_email
-from tasks.quota import outbox_waiting, room
+from tasks.outbound.outbox import queue_email
+from tasks.outbound.quota import outbox_waiting, room
 from templates import RenderedEmail
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

@@ -29,7 +29,7 @@ from models.outbox import OutboundEmail
 from models.plan import Plan, ReportDuty
 from models.submission import Submission
 from models.unit import Unit, UnitKind
-from tasks.succession import Successions, apply_successions
+from tasks.cascading.succession import Successions, apply_successions
 from tests.fixtures.builders import make_plan, make_unit_tree
 from tests.flows.helpers import submission
 

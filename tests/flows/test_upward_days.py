@@ -29,7 +29,7 @@ from models.report import Report
 from models.submission import Channel, ReviewAction, Submission
 from models.unit import Unit
 from tests.fixtures.builders import make_plan, make_unit_tree
-from tasks.review import review_submission
+from tasks.intake.review import review_submission
 from tests.flows.helpers import submission, text_part
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

@@ -19,7 +19,7 @@ from cascade import clock
 from cascade.settings import get_settings
 from models.db import create_schema, reset_engines, session_scope
 from models.outbox import EmailKind, EmailStatus, OutboundEmail
-from tasks.outbox import queue_email
+from tasks.outbound.outbox import queue_email
 from templates import RenderedEmail
 from tests.fixtures.postgres import fresh_database
 from tests.fixtures.smtp import serving_mailbox

@@ -1,6 +1,6 @@
 """Fixtures for the reply collection: Dovecot on 127.0.0.1, the SMTP hop into it, a cascaded plan.
 
-Units answer their notices through `cascade.unit_mail` (yagmail over SMTP, to the local SMTP
+Units answer their notices through `sandbox.unit_mail` (yagmail over SMTP, to the local SMTP
 server); the server delivers the reply mailbox's mail into Dovecot, which the collection reads
 over IMAP, and the system's own answers arrive back in the SMTP server's Maildir.
 """
@@ -18,16 +18,16 @@ import pytest
 from imap_tools import MailBoxUnencrypted
 from sqlalchemy import select
 
-from cascade.demo_email import save_form
-from cascade.imap_server import LocalImapServer
+from sandbox.email_units import save_form
+from sandbox.imap_server import LocalImapServer
 from cascade.settings import get_settings
-from cascade.unit_mail import send_reply
+from sandbox.unit_mail import send_reply
 from flows.cascade_plan import cascade_plan
 from models.db import session_scope
 from models.submission import Submission
 from models.unit import Unit
-from tasks.assign import find_plan
-from tasks.submissions import find_assignment
+from tasks.cascading.assign import find_plan
+from tasks.intake.submissions import find_assignment
 from tests.fixtures.builders import Department
 from tests.fixtures.forms import Form, fill_valid
 from tests.fixtures.smtp import SmtpServer

@@ -19,9 +19,9 @@ from models.inbound import InboundEmail, IntakeOutcome, IntakeReason
 from models.outbox import EmailKind, OutboundEmail
 from models.submission import Channel, ReviewAction
 from models.unit import Unit
-from tasks.inbox import MailboxError, fetch, inbox_uids, mailbox
-from tasks.intake import decide
-from tasks.review import review_submission
+from tasks.intake.inbox import MailboxError, fetch, inbox_uids, mailbox
+from tasks.intake.replies import decide
+from tasks.intake.review import review_submission
 from tests.fixtures.forms import NHA_O, VALUE
 from tests.flows.helpers import text_part
 from tests.intake.conftest import REPLY_MAILBOX, SECRETARIAT, Replies
@@ -160,21 +160,21 @@ def test_the_same_reply_twice_is_one_version(replies: Replies) -> None:
 
 
 def test_a_crash_before_the_move_loses_and_repeats_nothing(replies: Replies, monkeypatch: pytest.MonkeyPatch) -> None:
-    import tasks.collect
+    import tasks.intake.collect
 
     replies.reply("U1", replies.form("U1").save())
-    real = tasks.collect.file_away
+    real = tasks.intake.collect.file_away
 
     def crash(*args: object, **kwargs: object) -> None:
         raise ConnectionResetError("the connection dropped after the commit")
 
-    monkeypatch.setattr(tasks.collect, "file_away", crash)
+    monkeypatch.setattr(tasks.intake.collect, "file_away", crash)
     with pytest.raises(ConnectionResetError):
         collect_replies(DAY)
     assert [v.version for v in replies.versions("U1")] == [1]  # committed before the crash
     assert len(replies.messages("INBOX")) == 1  # and still in the inbox
 
-    monkeypatch.setattr(tasks.collect, "file_away", real)
+    monkeypatch.setattr(tasks.intake.collect, "file_away", real)
     tally, _ = collect_replies(DAY)
 
     assert (tally.fetched, tally.seen_before, tally.recorded) == (1, 1, 0)
@@ -285,19 +285,19 @@ def test_a_reply_to_an_accepted_report_is_refused(replies: Replies) -> None:
 
 def test_two_workers_on_one_message_record_it_once(replies: Replies, monkeypatch: pytest.MonkeyPatch) -> None:
     """Both read the message before either commits (a barrier holds them): one version, one receipt, one row."""
-    import tasks.intake
+    import tasks.intake.replies
 
     replies.reply("U1", replies.form("U1").save())
     with mailbox() as box:
         [message] = fetch(box, inbox_uids(box), 10 * 1024 * 1024)
     barrier = threading.Barrier(2, timeout=30)
-    judge = tasks.intake._judge
+    judge = tasks.intake.replies._judge
 
     def judge_together(*args, **kwargs):  # type: ignore[no-untyped-def]
         barrier.wait()
         return judge(*args, **kwargs)
 
-    monkeypatch.setattr(tasks.intake, "_judge", judge_together)
+    monkeypatch.setattr(tasks.intake.replies, "_judge", judge_together)
     with ThreadPoolExecutor(2) as pool:
         decisions = list(pool.map(lambda _: decide(message, DAY), range(2)))
 
@@ -355,8 +355,8 @@ def test_cascade_collect_without_a_mailbox_says_what_to_set(workspace, monkeypat
 def test_the_dashboard_lists_the_replies_people_must_look_at(replies: Replies, monkeypatch: pytest.MonkeyPatch) -> None:
     from fastapi.testclient import TestClient
 
-    from cascade.portal.app import create_app
-    from cascade.portal.jobs import Jobs
+    from portal.app import create_app
+    from portal.jobs import Jobs
     from tests.portal.conftest import CSRF, PASSWORD
 
     replies.reply("U1", replies.form("U1").save(), sender="ke.gia.mao@example.com")
@@ -381,16 +381,16 @@ def test_the_dashboard_lists_the_replies_people_must_look_at(replies: Replies, m
 
 
 def test_a_message_no_rule_foresaw_is_set_aside_and_the_run_goes_on(replies: Replies, monkeypatch: pytest.MonkeyPatch) -> None:
-    import tasks.intake
+    import tasks.intake.replies
 
-    real = tasks.intake.automatic
+    real = tasks.intake.replies.automatic
 
     def breaks_on_one(message):  # type: ignore[no-untyped-def]
         if "Thư lạ" in str(message["Subject"]):
             raise UnicodeError("a header nobody could decode")
         return real(message)
 
-    monkeypatch.setattr(tasks.intake, "automatic", breaks_on_one)
+    monkeypatch.setattr(tasks.intake.replies, "automatic", breaks_on_one)
     replies.reply("U3", to=REPLY_MAILBOX, subject="Thư lạ", body="...", threaded=False)
     replies.reply("U1", replies.form("U1").save())
 

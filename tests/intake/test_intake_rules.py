@@ -8,10 +8,10 @@ from email.message import EmailMessage
 import pytest
 
 from cascade.clock import VN_TZ
-from cascade.imap_server import ImapDelivery
+from sandbox.imap_server import ImapDelivery
 from models.inbound import IntakeReason
-from tasks.inbox import keyword
-from tasks.intake import arrival, attached_files, automatic, message_key, referenced_ids, reply_tokens
+from tasks.intake.inbox import keyword
+from tasks.intake.replies import arrival, attached_files, automatic, message_key, referenced_ids, reply_tokens
 
 
 def message(**headers: str) -> EmailMessage:

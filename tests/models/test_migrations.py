@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 import models.all_models  # noqa: F401  (registers every table)
-from cascade import migrate
+from models import schema as migrate
 from cascade.settings import get_settings
 from models.base import Base
 from models.db import get_engine, reset_engines

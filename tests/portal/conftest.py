@@ -10,15 +10,15 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 
-from cascade.portal.app import create_app
-from cascade.portal.jobs import Jobs
-from cascade.portal.live import free_port, serving
+from portal.app import create_app
+from portal.jobs import Jobs
+from portal.live import free_port, serving
 from cascade.settings import get_settings
 from flows.cascade_plan import cascade_plan
 from models.db import session_scope
-from tasks.assign import find_plan
-from tasks.render import portal_link
-from tasks.submissions import find_assignment
+from tasks.cascading.assign import find_plan
+from tasks.plans.contexts import portal_link
+from tasks.intake.submissions import find_assignment
 from tests.fixtures.builders import Department
 from tests.fixtures.smtp import SmtpServer
 from tests.flows.helpers import by_subject, text_part

@@ -175,7 +175,7 @@ def test_a_burst_of_deliveries_waiting_to_start_is_one_flow_run() -> None:
 
     from prefect import flow
 
-    from cascade.portal.jobs import Jobs
+    from portal.jobs import Jobs
 
     gate, calls = threading.Event(), []
 

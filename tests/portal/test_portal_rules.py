@@ -9,11 +9,11 @@ from decimal import Decimal
 
 import pytest
 
-from cascade.portal import security
+from portal import security
 from models.plan import Aggregation, Comparator
-from tasks.dashboard import unit_state
-from tasks.evidence import EvidenceError, safe_filename
-from tasks.forms import (
+from portal.board import unit_state
+from tasks.intake.evidence import EvidenceError, safe_filename
+from tasks.documents.forms import (
     FormDuty,
     FormIndicator,
     FormPlan,
@@ -21,8 +21,8 @@ from tasks.forms import (
     FormSpec,
     FormUnit,
 )
-from tasks.submissions import FigureInput
-from tasks.web_form import field_names, fields_of_version, read_web_form
+from tasks.intake.submissions import FigureInput
+from tasks.intake.web_form import field_names, fields_of_version, read_web_form
 
 KEY = b"k" * 32
 
@@ -84,7 +84,7 @@ def test_uploaded_names_are_made_safe(given: str, expected: str) -> None:
 
 
 def test_evidence_of_a_type_not_allowed_is_refused_before_it_is_stored(workspace) -> None:  # type: ignore[no-untyped-def]
-    from tasks.evidence import store_evidence
+    from tasks.intake.evidence import store_evidence
 
     with pytest.raises(EvidenceError, match="loại tệp không được nhận"):
         store_evidence(io.BytesIO(b"MZ\x90"), "setup.exe")

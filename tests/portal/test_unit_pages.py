@@ -16,7 +16,7 @@ from cascade.settings import get_settings
 from models.assignment import Assignment, AssignmentStatus
 from models.db import session_scope
 from models.submission import Channel, Draft, Submission
-from tasks.portal import close_plan, revoke_link
+from tasks.intake.access import close_plan, revoke_link
 from tests.flows.helpers import by_subject, text_part
 from tests.portal.conftest import SUBMIT_KEY, Portal, link_in_notice
 
@@ -224,7 +224,7 @@ def test_an_oversized_upload_gets_413_before_anything_is_stored(portal: Portal, 
     get_settings.cache_clear()
     from fastapi.testclient import TestClient
 
-    from cascade.portal.app import create_app
+    from portal.app import create_app
 
     client = TestClient(create_app(lambda: portal.day.value))
     path = portal.path("U1")
@@ -278,7 +278,7 @@ def test_repeated_bad_links_from_one_address_are_slowed_then_refused(portal: Por
     get_settings.cache_clear()
     from fastapi.testclient import TestClient
 
-    from cascade.portal.app import create_app
+    from portal.app import create_app
 
     app = create_app(lambda: portal.day.value)
     client = TestClient(app)
@@ -290,7 +290,7 @@ def test_repeated_bad_links_from_one_address_are_slowed_then_refused(portal: Por
 
 def test_an_accepted_report_takes_no_new_version(portal: Portal) -> None:
     from models.submission import ReviewAction
-    from tasks.review import review_submission
+    from tasks.intake.review import review_submission
 
     path = portal.path("U1")
     post(portal, path, good_fields(), "submit")

@@ -24,17 +24,17 @@ from models.consolidation import consolidate
 from models.db import session_scope
 from models.plan import DutyKind, Plan, PlanTask, ReportDuty
 from models.unit import Unit
-from tasks.consolidation import load_input
-from tasks.documents import (
+from tasks.reporting.consolidation import load_input
+from tasks.documents.word import (
     notice_document_path,
     write_notice_document,
     write_plan_document,
     write_report_document,
 )
-from tasks.forms import form_filename, form_spec, write_form
-from tasks.imports import import_plan, import_units
-from tasks.pdf import to_pdf
-from tasks.submissions import store_version
+from tasks.documents.forms import form_filename, form_spec, write_form
+from tasks.plans.imports import import_plan, import_units
+from tasks.documents.pdf import to_pdf
+from tasks.intake.submissions import store_version
 from tests.flows.helpers import submission
 
 TOWN = Path(__file__).resolve().parents[2] / "examples" / "town-2024"
@@ -280,7 +280,7 @@ def test_the_plan_and_the_report_convert_to_pdf_and_render(town, department, ass
 
 
 def test_a_missing_document_is_a_clear_error(tmp_path: Path) -> None:
-    from tasks.pdf import PdfConversionError
+    from tasks.documents.pdf import PdfConversionError
 
     with pytest.raises(PdfConversionError, match="not a file"):
         to_pdf([tmp_path / "absent.docx"])

@@ -1,4 +1,4 @@
-"""tasks.forms: the Excel data-entry form of an assignment, written from the template and read back.
+"""tasks.documents.forms: the Excel data-entry form of an assignment, written from the template and read back.
 
 The tests find cells the way a person does, by the visible labels (the header 'Giá trị', an
 indicator's metric, a section's title), never by the hidden codes the reader anchors on.
@@ -32,9 +32,9 @@ from models.plan import Aggregation, Comparator, DutyKind, Plan, ReportDuty, Tar
 from models.specs import YES_WORDS
 from models.submission import Channel, Submission
 from models.unit import Unit
-from tasks.form_reader import read_form
-from tasks.forms import form_filename, form_id, form_spec, needs_form, write_form
-from tasks.submissions import FigureInput, store_version
+from tasks.intake.form_reader import read_form
+from tasks.documents.forms import form_filename, form_id, form_spec, needs_form, write_form
+from tasks.intake.submissions import FigureInput, store_version
 from tests.fixtures.builders import TIEP_NHAN, TRUC_TUYEN, TY_LE, Department, add_counts_and_rate, make_plan, make_unit_tree
 from tests.fixtures.forms import (
     DAN_VAN,
@@ -618,7 +618,7 @@ def test_a_rate_with_nothing_to_count_is_taken_as_zero_over_zero(form: Form, ass
 
 
 def test_plain_counts_have_no_goal_and_a_computed_rate_is_not_asked(tmp_path: Path, department: Department) -> None:
-    from tasks.web_form import field_names
+    from tasks.intake.web_form import field_names
 
     add_counts_and_rate()
     assignment_id = assign("U1")

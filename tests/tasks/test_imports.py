@@ -19,8 +19,8 @@ from models.db import session_scope
 from models.plan import Plan, PlanTask, ReportDuty, Target, TaskRole
 from models.specs import json_schema
 from models.unit import Unit
-from tasks.imports import ImportResult, import_plan, import_units, load_plan, load_units
-from tasks.submission_files import (
+from tasks.plans.imports import ImportResult, import_plan, import_units, load_plan, load_units
+from tasks.intake.submission_files import (
     check_submission_against_duty,
     load_submission,
     resolve_submission,
@@ -679,7 +679,7 @@ FIGURES_PLAN = BASE_PLAN.replace("  duties:\n", FIGURES_TARGETS, 1).replace(
 
 
 def test_plain_figures_and_a_rate_from_two_counts_import_and_export(tmp_path: Path, units: Path) -> None:
-    from tasks.exports import plan_document, plan_yaml
+    from tasks.plans.exports import plan_document, plan_yaml
 
     key = import_plan(write(tmp_path, "plan.yaml", FIGURES_PLAN))
     with session_scope() as session:

@@ -1,4 +1,4 @@
-"""tasks.mail against a real local SMTP server: messages are parsed back from the Maildir."""
+"""tasks.outbound.mail against a real local SMTP server: messages are parsed back from the Maildir."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cascade.mailbox import LocalMailbox
+from sandbox.smtp_sink import LocalMailbox
 from cascade.settings import get_settings
 from models.outbox import OutgoingEmail
-from tasks.mail import (
+from tasks.outbound.mail import (
     DeliveryError,
     Mailer,
     MailServerError,

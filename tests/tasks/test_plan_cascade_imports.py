@@ -13,7 +13,7 @@ from cascade.errors import ImportFileError
 from models.calendar import set_override
 from models.db import session_scope
 from models.plan import DutyKind, Plan, ReportDuty
-from tasks.imports import import_plan, import_units
+from tasks.plans.imports import import_plan, import_units
 from tests.fixtures.problems import assert_problem, line_of
 
 DEPARTMENT = Path(__file__).resolve().parents[2] / "examples" / "department-2024"

@@ -13,8 +13,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from models.aggregation import TargetRule, UnitFigure
 from models.consolidation import Consolidation, ConsolidationInput, ExpectedUnit, consolidate
 from models.plan import Aggregation, Comparator
-from tasks.consolidation import ReportHeader
-from tasks.report_workbook import report_workbook_name, write_report_workbook
+from tasks.reporting.consolidation import ReportHeader
+from tasks.documents.report_workbook import report_workbook_name, write_report_workbook
 from templates import VERDICT_WORDS
 
 AS_OF = date(2024, 11, 8)

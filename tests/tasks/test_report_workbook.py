@@ -11,12 +11,12 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-import tasks.report_workbook as report_workbook
+import tasks.documents.report_workbook as report_workbook
 from models.aggregation import TargetResult, TargetRule, UnitFigure, Verdict
 from models.consolidation import Consolidation, ConsolidationInput, ExpectedUnit, consolidate
 from models.plan import Aggregation, Comparator
-from tasks.consolidation import ReportHeader
-from tasks.report_workbook import report_workbook_name, write_report_workbook
+from tasks.reporting.consolidation import ReportHeader
+from tasks.documents.report_workbook import report_workbook_name, write_report_workbook
 from templates import VERDICT_WORDS
 
 ROOT = Path(__file__).resolve().parents[2]

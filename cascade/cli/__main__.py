@@ -1,0 +1,5 @@
+"""`python -m cascade.cli`: the same command as the `cascade` script."""
+
+from cascade.cli import app
+
+app()

@@ -1,0 +1,1 @@
+"""The web portal (FastAPI): units report through their magic link; the secretariat follows and reviews on its dashboard."""

@@ -1,0 +1,490 @@
+"""`cascade demo`: a three-level annual cycle on a fresh workspace and a local mailbox.
+
+The town of Trảng Bàng's plan 104/KH-UBND goes to four wards; each ward issues its own
+implementing plan (one of them late, after reminders), which goes on to the ward's police
+station, military command and health station. The units report (one late, one never), each
+ward consolidates its units' reports and its report goes up as its submission to the town,
+which consolidates the wards' reports into its own.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from openpyxl import load_workbook
+from sqlalchemy import select
+from rich.console import Console
+from rich.table import Table
+
+from cascade.formatting import vn_number
+from sandbox.email_units import EmailingUnit, latest_to, mistype_score, save_form
+from sandbox.portal_visitors import Secretariat, UnitOffice, link_in, minimal_pdf
+from sandbox.imap_server import LocalImapServer
+from sandbox.smtp_sink import LocalMailbox, read_maildir
+from portal.app import create_app
+from portal.jobs import Jobs
+from portal.live import free_port, serving
+from cascade.settings import get_settings
+from templates import VERDICT_WORDS, measure
+
+if TYPE_CHECKING:
+    from models.consolidation import Consolidation
+    from tasks.documents.forms import FormSpec
+    from tasks.intake.submissions import SubmissionInput
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "town-2024"
+PLAN_KEY = "104-kh-ubnd-2024"
+DUTY = "bao_cao_nam"
+
+CASCADE_DAY = date(2024, 1, 31)
+# The wards issue their implementing plans (due 23/02/2024); Lộc Hưng is late.
+WARDS_ISSUE = [("tb.giabinh", date(2024, 2, 15)), ("tb.gialoc", date(2024, 2, 19)), ("tb.antinh", date(2024, 2, 22)), ("tb.lochung", date(2024, 2, 28))]
+AWAY_ANSWERS = date(2024, 10, 17)  # the day after the first reminder of the annual report (16/10)
+DEMO_END = date(2024, 11, 15)  # the daily tick runs every milestone up to this day: the cycle's calendar is then accounted for
+FORM_UNIT = "tb.gialoc.yt"  # uploads on the portal the Excel form sent with its notice, instead of typing
+EVIDENCE_UNIT = "tb.antinh.ca"  # attaches scanned minutes as evidence
+RETURNED_UNIT = "tb.antinh.qs"  # its ward returns its report with a comment; it corrects and resubmits
+RETURN_DAY, RESUBMIT_DAY = date(2024, 10, 22), date(2024, 10, 23)
+EMAIL_UNIT = "tb.giabinh.qs"  # replies to its notice with the filled Excel form: once with a slip, then corrected
+AWAY_UNIT = "tb.lochung.yt"  # its autoresponder answers the first reminder; the reply is set aside
+REPLY_MAILBOX = "baocao@trangbang.example.gov.vn"
+DASHBOARD_PASSWORD = "demo"
+RETURN_COMMENT = "Đề nghị bổ sung vào phần kết quả số buổi tiếp xúc, đối thoại với Nhân dân trong năm và kết quả giải quyết kiến nghị."
+RESUBMIT_ADDITION = "Bổ sung: trong năm tổ chức 4 buổi tiếp xúc, đối thoại với Nhân dân; 12/12 kiến nghị đã được giải quyết."
+
+
+@dataclass
+class Day:
+    """The day the demo's portal acts on: the demo moves it through the cycle."""
+
+    value: date
+
+
+def unit_address(code: str) -> str:
+    from models.db import session_scope
+    from models.unit import Unit
+
+    with session_scope() as session:
+        return session.scalars(select(Unit).where(Unit.code == code)).one().emails[0]
+
+
+def _assignment(session, code: str):  # type: ignore[no-untyped-def]
+    from tasks.cascading.assign import find_plan
+    from tasks.intake.submissions import find_assignment
+
+    return find_assignment(session, find_plan(session, PLAN_KEY), DUTY, code)
+
+
+def latest_submission(code: str) -> tuple[int, int]:
+    """(assignment id, latest version's id) of a unit's annual report."""
+    from models.db import session_scope
+    from tasks.intake.access import latest_version
+
+    with session_scope() as session:
+        assignment = _assignment(session, code)
+        latest = latest_version(session, assignment.id)
+        assert latest is not None
+        return assignment.id, latest.id
+
+
+def form_of(code: str, as_of: date) -> FormSpec:
+    from models.db import session_scope
+    from tasks.documents.forms import form_spec
+
+    with session_scope() as session:
+        return form_spec(session, _assignment(session, code), as_of=as_of)
+
+
+def due_of(code: str) -> date:
+    from models.db import session_scope
+
+    with session_scope() as session:
+        return _assignment(session, code).due_on
+
+
+def minutes_pdf(workspace: Path) -> Path:
+    """The scanned minutes a unit attaches as evidence."""
+    path = workspace / "uploads" / "Bien ban kiem tra cong tac dan van 2024.pdf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(minimal_pdf("Bien ban kiem tra cong tac dan van chinh quyen nam 2024"))
+    return path
+def submission_days(files: list[Path]) -> list[tuple[date, Path]]:
+    """Spread the units' annual reports over the cycle: early, after the first reminders, and one
+    late (the day after the units' own due date 23/10, the day their wards consolidate)."""
+    days = []
+    for index, path in enumerate(files):
+        if index == len(files) - 1:
+            day = date(2024, 10, 24)
+        elif index < len(files) // 2:
+            day = date(2024, 10, 14)
+        else:
+            day = date(2024, 10, 21)
+        days.append((day, path))
+    return days
+
+
+def type_into_form(path: Path, data: SubmissionInput) -> None:
+    """Fill a unit's Excel form as a person would: by the visible labels, numbers typed the
+    Vietnamese way as text ('88,7%', '1.234'), Đạt / Không đạt for a yes/no criterion."""
+    from models.db import session_scope
+    from tasks.cascading.assign import find_plan
+
+    wb = load_workbook(path)
+    table, narrative = wb["Chỉ tiêu"], wb["Nội dung báo cáo"]
+    header = next(row for row in table.iter_rows() if any(cell.value == "Giá trị" for cell in row))
+    column = {cell.value: cell.column for cell in header if cell.value}
+    with session_scope() as session:
+        plan = find_plan(session, data.plan)
+        metrics = {t.metric: (t.code, t.unit_of_measure) for t in plan.targets}
+        titles = {s["code"]: s["title"] for duty in plan.duties if duty.code == data.duty for s in duty.sections}
+    for row in table.iter_rows(min_row=header[0].row + 1):
+        code, unit_of_measure = metrics.get(row[column["Chỉ tiêu"] - 1].value, (None, ""))
+        figure = data.values.get(code) if code else None
+        if figure is None:
+            continue
+        if figure.numerator is not None:
+            table.cell(row[0].row, column["Tử số"]).value = vn_number(figure.numerator)
+            table.cell(row[0].row, column["Mẫu số"]).value = vn_number(figure.denominator)
+        elif row[column["Mục tiêu của đơn vị"] - 1].value == "Đạt":
+            table.cell(row[0].row, column["Giá trị"]).value = "Đạt" if figure.value == 1 else "Không đạt"
+        else:
+            table.cell(row[0].row, column["Giá trị"]).value = vn_number(figure.value) + ("%" if unit_of_measure == "%" else "")
+        table.cell(row[0].row, column["Ghi chú"]).value = figure.note or None
+    for cell in narrative["A"]:
+        for code, title in titles.items():
+            if cell.value == f"{list(titles).index(code) + 1}. {title}":
+                narrative.cell(cell.row + 1, 1).value = data.sections.get(code, "")
+        if isinstance(cell.value, str) and cell.value.startswith("Điểm tự đánh giá") and data.self_score is not None:
+            narrative.cell(cell.row, 2).value = vn_number(data.self_score)
+        if isinstance(cell.value, str) and cell.value.startswith("Giải trình"):
+            narrative.cell(cell.row + 1, 1).value = data.self_assessment or None
+    wb.save(path)
+
+
+def use_workspace(workspace: Path, smtp_port: int, portal_url: str, imap: LocalImapServer | None = None) -> None:
+    from models.db import reset_engines
+
+    for name in ("CASCADE_IMAP_HOST", "CASCADE_IMAP_PORT", "CASCADE_IMAP_SECURITY", "CASCADE_IMAP_USER", "CASCADE_IMAP_PASSWORD"):
+        os.environ.pop(name, None)
+    if imap is not None:
+        os.environ.update(imap.settings_env())
+
+    os.environ["CASCADE_PORTAL_BASE_URL"] = portal_url
+    os.environ["CASCADE_DASHBOARD_PASSWORD"] = DASHBOARD_PASSWORD
+    os.environ["CASCADE_WORKSPACE"] = str(workspace)
+    os.environ["CASCADE_SMTP_HOST"] = "127.0.0.1"
+    os.environ["CASCADE_SMTP_PORT"] = str(smtp_port)
+    os.environ["CASCADE_SMTP_SSL"] = "false"
+    os.environ["CASCADE_SMTP_STARTTLS"] = "false"
+    os.environ["CASCADE_SMTP_USER"] = "vanthu@trangbang.example.gov.vn"
+    os.environ["CASCADE_MAIL_FROM_NAME"] = "UBND thị xã Trảng Bàng"
+    os.environ["CASCADE_MAIL_REPLY_TO"] = REPLY_MAILBOX
+    os.environ.pop("CASCADE_DATABASE_URL", None)
+    os.environ.pop("CASCADE_SMTP_PASSWORD", None)
+    get_settings.cache_clear()
+    reset_engines()
+
+
+def report_by_email(workspace: Path, maildir: Path, smtp_port: int, data: SubmissionInput, when: date, console: Console) -> None:
+    """A unit saves the form from its notice, fills it and replies; the system answers its slip cell by cell; it corrects and replies again."""
+    from flows.collect_replies import collect_replies
+
+    address = unit_address(data.unit)
+    office = EmailingUnit(address, smtp_port)
+    notice = latest_to(read_maildir(maildir), address, "Giao nhiệm vụ báo cáo")
+    form = save_form(notice, workspace / "units" / data.unit)
+    type_into_form(form, data)
+    cell = mistype_score(form, "khoảng 90")
+    office.reply(notice, [form], "Kính gửi Văn phòng, đơn vị gửi báo cáo năm theo biểu mẫu đính kèm.")
+    collect_replies(when)
+    answer = latest_to(read_maildir(maildir), address, "Chưa ghi nhận")
+    problem = next(line.strip(" -") for line in answer.get_body(preferencelist=("plain",)).get_content().splitlines() if cell in line)  # type: ignore[union-attr]
+    console.print(f"  {when:%d/%m/%Y}  {data.unit:<15} replies to its notice with the Excel form; the system answers: {problem}", highlight=False)
+    type_into_form(form, data)
+    office.reply(answer, [form], "Đơn vị gửi lại biểu mẫu đã sửa điểm tự đánh giá.")
+    tally, _ = collect_replies(when)
+    receipt = latest_to(read_maildir(maildir), address, "Đã nhận báo cáo")
+    console.print(f"  {when:%d/%m/%Y}  {data.unit:<15} replies again with the form corrected: recorded {tally.recorded}; receipt “{receipt['Subject']}”", highlight=False)
+
+
+@dataclass
+class Calendar:
+    """The demo's daily tick: it runs on every day of the cycle that has a milestone pending, in order, as
+    `cascade serve` would each morning (a tick on a day with nothing due does nothing)."""
+
+    console: Console
+    last: date | None = None
+
+    def run_until(self, day: date) -> None:
+        """Tick every day after the last one ticked, up to `day`, that has something due."""
+        from datetime import timedelta
+
+        from flows.daily_tick import daily_tick
+        from tasks.followup.milestones import next_milestone_day
+
+        while (due := next_milestone_day(self.last)) is not None and due <= day:
+            result = daily_tick(due)
+            self.last = due
+            done = {
+                "reminders or overdue notices": result.reminders, "steps skipped": result.skipped, "escalation digests": result.escalation_digests,
+                "deadlines recorded": result.deadlines, "reports consolidated": result.consolidated,
+            }  # fmt: skip
+            if any(done.values()):
+                said = ", ".join(f"{what} {count}" for what, count in done.items() if count)
+                self.console.print(f"  {due:%d/%m/%Y}  daily tick: {said}; emails sent {result.delivery.sent}", highlight=False)
+        self.last = max(self.last or day, day - timedelta(days=1))
+
+
+def ward_report(code: str) -> str:
+    """One ward's latest report, in a line: when the tick made it, how many of its units reported, targets met."""
+    from models.aggregation import Verdict
+    from models.db import session_scope
+    from models.report import Report
+    from tasks.cascading.assign import find_plan
+    from tasks.reporting.consolidation import find_duty
+    from tasks.cascading.implementing import derived_key
+
+    with session_scope() as session:
+        duty = find_duty(session, find_plan(session, derived_key(PLAN_KEY, code)), DUTY)
+        report = session.scalars(select(Report).where(Report.duty_id == duty.id).order_by(Report.id.desc())).first()
+        if report is None:
+            return "no report"
+        summary = report.summary
+        met = sum(1 for t in summary["targets"] if t["verdict"] == Verdict.MET)
+        return f"report of {report.as_of:%d/%m/%Y}: {len(summary['submitted'])}/{summary['expected']} units reported; targets met {met}/{len(summary['targets'])}"
+
+
+def town_report() -> tuple[Consolidation, list[str], date]:
+    """The town's latest report (made by the daily tick on its consolidation day): its figures as judged on
+    that day, its files and the day."""
+    from models.consolidation import consolidate
+    from models.db import session_scope
+    from models.report import Report
+    from tasks.cascading.assign import find_plan
+    from tasks.reporting.consolidation import find_duty, load_input
+
+    with session_scope() as session:
+        duty = find_duty(session, find_plan(session, PLAN_KEY), DUTY)
+        report = session.scalars(select(Report).where(Report.duty_id == duty.id).order_by(Report.id.desc())).first()
+        assert report is not None, "the town's report was not made"
+        _, data = load_input(session, duty, report.as_of)
+        return consolidate(data), list(report.files), report.as_of
+
+
+def calendar_summary(console: Console) -> None:
+    """What the cycle's calendar says at the end: every milestone up to DEMO_END done or skipped, with why."""
+    from models.milestones import STATUS_WORDS, MilestoneStatus, milestone_title
+    from tasks.followup.milestones import plan_calendar
+
+    _, rows = plan_calendar(PLAN_KEY)
+    mine = Table("Ngày", "Mốc", "Trạng thái", "Kết quả", title="Lịch thực hiện Kế hoạch 104/KH-UBND (cấp thị xã)")
+    for row in rows:
+        if row.plan_code == "104/KH-UBND":
+            mine.add_row(f"{row.day:%d/%m/%Y}", f"{milestone_title(row.kind, row.step, row.duty_kind)}", STATUS_WORDS[row.status], row.outcome or "")
+    console.print(mine)
+    past = [row for row in rows if row.day <= DEMO_END]
+    counts = Counter(row.status for row in past)
+    console.print(
+        f"Calendar of every level up to {DEMO_END:%d/%m/%Y}: {len(past)} milestones, done {counts[MilestoneStatus.DONE]}, "
+        f"skipped {counts[MilestoneStatus.SKIPPED]}, pending {counts[MilestoneStatus.PENDING]}.",
+        highlight=False,
+    )
+    for reason, count in Counter(row.outcome for row in past if row.status == MilestoneStatus.SKIPPED).most_common():
+        console.print(f"  skipped ×{count}: {reason}", highlight=False)
+
+
+def run_demo(workspace: Path, console: Console) -> None:
+    from flows.cascade_plan import cascade_plan
+    from flows.collect_replies import collect_replies
+    from flows.issue_plan import issue_plan
+    from flows.record_submission import submit_report
+    from models.db import create_schema, session_scope
+    from models.assignment import Assignment
+    from models.plan import Plan, ReportDuty
+    from models.unit import Unit
+    from tasks.plans.contexts import portal_link
+    from tasks.cascading.implementing import derived_key
+    from tasks.documents.word import plan_document_path
+    from tasks.plans.imports import import_plan, import_units
+    from tasks.documents.pdf import pdf_available, to_pdf
+    from tasks.reporting.queries import STATE_WORDS, plan_status, trace_figure
+    from tasks.intake.submission_files import submission_input
+
+    started = time.perf_counter()
+    workspace = workspace.resolve()
+    if workspace.exists():
+        shutil.rmtree(workspace)
+    maildir = workspace / "maildir"
+
+    day = Day(CASCADE_DAY)
+    port = free_port(8765)
+    with LocalImapServer(user="baocao") as imap, LocalMailbox(maildir, deliveries=[imap.delivery(REPLY_MAILBOX)]) as mailbox:
+        use_workspace(workspace, mailbox.port, f"http://127.0.0.1:{port}", imap)
+        create_schema()
+        jobs = Jobs()
+        with serving(create_app(lambda: day.value, jobs=jobs), "127.0.0.1", port) as portal_url:
+            console.rule("[bold]1. Import the org chart (3 levels) and the town's plan")
+            units = import_units(EXAMPLE / "units.yaml")
+            key = import_plan(EXAMPLE / "plan.yaml")
+            console.print(
+                f"Units: {units.created} created. Plan: {key}. Local SMTP server on 127.0.0.1:{mailbox.port}; reply mailbox {REPLY_MAILBOX} "
+                f"in Dovecot (IMAP 127.0.0.1:{imap.port}); portal on {portal_url}."
+            )
+
+            console.rule(f"[bold]2. The town cascades its plan on {CASCADE_DAY:%d/%m/%Y}")
+            result = cascade_plan(PLAN_KEY, CASCADE_DAY)
+            console.print(
+                f"{result.assigned} assignments to the wards; {result.drafted} implementing plans drafted for them to adjust and issue; "
+                f"{result.delivery.sent} emails sent."
+            )
+
+            calendar = Calendar(console, CASCADE_DAY)
+            console.rule("[bold]3. The wards issue their implementing plans, which go on down; the daily tick reminds the late ones")
+            events = [(d, "issue", code) for code, d in WARDS_ISSUE]
+            events.append((date(2024, 2, 20), "submit", EXAMPLE / "submissions" / "ke-hoach" / "tb.giabinh.ca.yaml"))
+            for when, action, subject in sorted(events, key=lambda e: e[0]):
+                calendar.run_until(when - timedelta(days=1))  # each day's tick runs after that day's work
+                if action == "issue":
+                    issued = issue_plan(derived_key(PLAN_KEY, subject), when)
+                    console.print(f"  {when:%d/%m/%Y}  {subject:<11} issues {issued.plan_key}: {issued.assigned} assignments to its units")
+                else:  # a plan is sent as a signed document, not typed into the portal
+                    data = submission_input(subject)
+                    recorded = submit_report(data, when)
+                    console.print(f"  {when:%d/%m/%Y}  {data.unit:<11} reports its own plan (version {recorded.version})")
+
+            console.rule("[bold]4. The units report on the portal or by replying to their email; the daily tick reminds, consolidates each ward and the town")
+            files = {submission_input(path).unit: path for path in sorted((EXAMPLE / "submissions").glob("*.yaml"))}
+            timeline = sorted(
+                [(when, 0, "report", path) for when, path in submission_days(list(files.values()))]
+                + [(AWAY_ANSWERS, 1, "away", None)]
+                + [(RETURN_DAY, 2, "return", files[RETURNED_UNIT]), (RESUBMIT_DAY, 2, "resubmit", files[RETURNED_UNIT])],
+                key=lambda e: (e[0], e[1]),
+            )
+            for when, _, action, path in timeline:
+                calendar.run_until(when - timedelta(days=1))
+                day.value = when
+                if action == "away":
+                    away = unit_address(AWAY_UNIT)
+                    EmailingUnit(away, mailbox.port).out_of_office(latest_to(read_maildir(maildir), away, "Nhắc hạn"), "25/10/2024")
+                    tally, _ = collect_replies(when)
+                    console.print(f"  {when:%d/%m/%Y}  {AWAY_UNIT}'s autoresponder answers the reminder: collected, set aside {tally.set_aside} (no answer to a machine)")
+                    continue
+                data = submission_input(path)
+                if data.unit == EMAIL_UNIT:
+                    report_by_email(workspace, maildir, mailbox.port, data, when, console)
+                    continue
+                link = link_in(read_maildir(maildir), unit_address(data.unit))
+                how = "typed on the portal"
+                if action == "return":
+                    assignment_id, submission_id = latest_submission(data.unit)
+                    with Secretariat(portal_url, get_settings().dashboard_user, DASHBOARD_PASSWORD) as ward_office:
+                        ward_office.return_report(assignment_id, submission_id, RETURN_COMMENT)
+                    jobs.wait(300)
+                    console.print(f"  {when:%d/%m/%Y}  the ward returns the report of {data.unit} with a comment (emailed to the unit)", highlight=False)
+                    continue
+                if action == "resubmit":
+                    link = link_in(read_maildir(maildir), unit_address(data.unit), "Trả lại để bổ sung")
+                    data = replace(data, sections={**data.sections, "ket_qua": data.sections["ket_qua"] + " " + RESUBMIT_ADDITION})
+                    how = "corrected after the return"
+                with UnitOffice(portal_url) as office:
+                    if data.unit == FORM_UNIT:  # this unit types into the Excel form it was emailed and uploads it
+                        form = next((workspace / "documents").glob(f"*/{data.unit}/Biểu mẫu báo cáo *.xlsx"))
+                        type_into_form(form, data)
+                        version, how = office.upload_form(link, form), f"Excel form {form.name} uploaded on the portal"
+                    else:
+                        evidence = [minutes_pdf(workspace)] if data.unit == EVIDENCE_UNIT else []
+                        version = office.report(link, form_of(data.unit, when), data, evidence)
+                        if evidence:
+                            how += ", with evidence " + evidence[0].name
+                jobs.wait(300)
+                late = when > due_of(data.unit)
+                console.print(f"  {when:%d/%m/%Y}  report from {data.unit:<15} version {version}{'  [red](late)[/red]' if late else ''} ({how})", highlight=False)
+            calendar.run_until(DEMO_END)
+
+            console.rule("[bold]5. The reports the daily tick made: each ward's went up to the town, the town's is its report upward")
+            for code, _ in WARDS_ISSUE:
+                ward = ward_report(code)
+                console.print(f"  {code:<11} {ward}")
+
+    r, town_files, town_day = town_report()
+    _, rows = plan_status(PLAN_KEY, town_day, all_levels=True)
+    for duty, title, wanted in (("ke_hoach", "Kế hoạch thực hiện của các phường", {1}), (DUTY, "Báo cáo năm, theo cấp", {1, 2})):
+        table = Table("Cấp", "Đơn vị", "Hạn", "Trạng thái", "Ngày nộp", title=title)
+        for row in rows:
+            if row.duty_code == duty and row.level in wanted:
+                submitted = f"{row.submitted_on:%d/%m/%Y}" if row.submitted_on else "-"
+                table.add_row(str(row.level), row.unit_name, f"{row.due_on:%d/%m/%Y}", STATE_WORDS[row.state], submitted)
+        console.print(table)
+
+    levels = Table("Cấp", "Phải báo cáo", "Đã báo cáo", "Đúng hạn", title="Báo cáo năm theo cấp")
+    for lv in r.levels:
+        levels.add_row(str(lv.level), str(lv.expected), str(lv.submitted), str(lv.on_time))
+    console.print(levels)
+    targets = Table("Chỉ tiêu", "Mục tiêu", "Kết quả", "Đánh giá", title="Chỉ tiêu của thị xã")
+    for t in r.results:
+        targets.add_row(t.rule.metric, measure(t.rule.value, t.rule.unit_of_measure), measure(t.figure, t.rule.unit_of_measure), VERDICT_WORDS[t.verdict])
+    console.print(targets)
+
+    _, trace = trace_figure(PLAN_KEY, DUTY, "mo_hinh_dan_van_kheo")
+    console.print("Where the models figure comes from (ward report → unit reports):")
+    for ward in trace:
+        leaves = ", ".join(f"{leaf.unit_code} {measure(leaf.value, '')}" for leaf in ward.children)
+        console.print(f"  {ward.unit_code}: {measure(ward.value, '')} ← {leaves}", highlight=False)
+
+    messages = read_maildir(maildir)
+    kinds = Counter(m["Subject"].split(":")[0] for m in messages)
+    attached = Counter(part.get_filename().rsplit(".", 1)[-1] for m in messages for part in m.iter_attachments())
+    documents = sorted(p for p in (workspace / "documents").rglob("*") if p.suffix in (".docx", ".xlsx"))
+    town_documents = [Path(f) for f in town_files if f.endswith((".docx", ".xlsx"))]
+    with session_scope() as session:
+        plan_word = plan_document_path(session.scalar(select(Plan).where(Plan.key == PLAN_KEY)))
+    pdfs: list[Path] = []
+    if pdf_available():
+        pdfs = to_pdf([plan_word, town_documents[0]])
+    console.rule("[bold]Documents")
+    console.print(
+        f"{len(documents)} documents sent with the assignments (letters and plans in Word, report forms in Excel); "
+        f"attachments in the emails: " + ", ".join(f"{kind} ×{count}" for kind, count in attached.most_common())
+    )
+    shown = [("Town plan (Word):", plan_word)] + [(f"Town report ({'Word' if p.suffix == '.docx' else 'Excel'}):", p) for p in town_documents]
+    for label, path in shown + [("PDF:", p) for p in pdfs]:
+        console.print(f"{label:<22}{path}", highlight=False)
+    if not pdfs:
+        console.print("No PDF: LibreOffice is not installed (make demo installs it when run as root).")
+
+    console.rule("[bold]Reply mailbox")
+    from cascade.cli import replies_table
+
+    console.print(replies_table(None, limit=20))
+
+    console.rule("[bold]Portal")
+    with session_scope() as session:
+        for row in session.execute(
+            select(Unit.code, Assignment).join(Assignment, Assignment.unit_id == Unit.id).join(ReportDuty).where(ReportDuty.code == DUTY).order_by(Unit.code)
+        ):
+            console.print(f"{row[0]:<15} {portal_link(row[1])}", highlight=False)
+    console.print(
+        f"Each unit's page is the link in its emails. Dashboard: {get_settings().portal_base_url}/admin (user {get_settings().dashboard_user}, "
+        f"password {DASHBOARD_PASSWORD}). To browse the demo's portal now:\n"
+        f"  CASCADE_WORKSPACE={workspace} CASCADE_DASHBOARD_PASSWORD={DASHBOARD_PASSWORD} CASCADE_PORTAL_BASE_URL={get_settings().portal_base_url} "
+        f"uv run cascade portal --as-of {town_day.isoformat()}",
+        highlight=False,
+    )
+
+    console.rule("[bold]The cycle's calendar")
+    calendar_summary(console)
+
+    console.rule("[bold]Summary")
+    console.print(f"Wards reported {len(r.submitted)}/{r.expected} (on time {len(r.on_time)}, late {len(r.late)}); targets met {r.met}/{len(r.results)}.")
+    console.print("Emails: " + ", ".join(f"{kind} ×{count}" for kind, count in kinds.most_common()))
+    console.print(f"Report:  {town_files[0]}\n         {town_files[1]}")
+    console.print(f"Maildir: {maildir}")
+    console.print(f"Finished in {time.perf_counter() - started:.1f} s.")
+

@@ -1,0 +1,1 @@
+"""Passing a plan down: assignments, implementing plans drafted and issued, successions, the duty tree."""

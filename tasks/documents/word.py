@@ -1,0 +1,273 @@
+"""Word documents per Decree 30/2020: the plan (KẾ HOẠCH), the consolidated report (BÁO CÁO) and
+the letter assigning a duty to a unit, rendered from the docxtpl templates in templates/documents/.
+
+Contexts are plain dicts built here from the database; every word the reader sees is in the
+templates. Files are written atomically, so a crash never leaves half a document under its name.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass
+from functools import lru_cache
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from docxtpl import DocxTemplate
+from jinja2 import Template
+from lxml import etree
+from sqlalchemy.orm import Session
+
+from cascade.formatting import vn_date
+from cascade.settings import get_settings
+from models.assignment import Assignment
+from models.consolidation import Consolidation
+from models.plan import Aggregation, Plan, TaskRole, duty_assignees
+from models.unit import Unit
+from tasks.plans.contexts import assignment_context, reference
+from tasks.plans.targets import target_sharers, unit_share
+from templates import TEMPLATE_DIR, document_environment, environment, measure
+
+DOCUMENTS_DIR = TEMPLATE_DIR / "documents"
+PLAN_TEMPLATE = "ke_hoach.docx"
+REPORT_TEMPLATE = "bao_cao.docx"
+NOTICE_TEMPLATE = "cong_van_giao_nhiem_vu.docx"
+
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n|\n")
+_UNSAFE_IN_NAME = re.compile(r'[\\/:*?"<>|]+')
+_DOCUMENT_PART = "word/document.xml"
+
+
+@dataclass(frozen=True)
+class _CompiledTemplate:
+    """A Word template prepared once per process: every part but the body, already compressed into
+    a package, and its document.xml as a Jinja template after docxtpl's tag patching ({%p %},
+    {%tr %}, tags split over runs)."""
+
+    base: bytes
+    body: Template
+    docx: DocxTemplate
+
+
+@lru_cache(maxsize=16)
+def _compiled(template: str) -> _CompiledTemplate:
+    raw = (DOCUMENTS_DIR / template).read_bytes()
+    docx = DocxTemplate(BytesIO(raw))
+    base = BytesIO()
+    with zipfile.ZipFile(BytesIO(raw)) as archive, zipfile.ZipFile(base, "w", compression=zipfile.ZIP_DEFLATED) as out:
+        for info in archive.infolist():
+            if info.filename != _DOCUMENT_PART:
+                out.writestr(info, archive.read(info))
+        xml = archive.read(_DOCUMENT_PART).decode("utf-8")
+    source = re.sub(r"<w:p([ >])", r"\n<w:p\1", docx.patch_xml(xml))
+    return _CompiledTemplate(base.getvalue(), document_environment().from_string(source), docx)
+
+
+def render_docx(template: str, context: dict[str, Any], path: Path) -> Path:
+    """Render `templates/documents/<template>` with `context` into `path` (atomically); returns the path.
+
+    Same tags and result as docxtpl's `render` for the document body (its patching, autoescape,
+    line breaks), without re-reading, re-serialising and re-compressing the package's other parts
+    for every document (its styles alone are 0.8 MB of XML): the rendered body is appended to a
+    copy of the compressed rest. The rendered XML is checked to parse.
+    """
+    compiled = _compiled(template)
+    xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", compiled.body.render(context))
+    xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
+    xml = compiled.docx.resolve_listing(xml)
+    data = xml.encode("utf-8")
+    try:
+        etree.fromstring(data)
+    except etree.XMLSyntaxError as exc:
+        raise ValueError(f"templates/documents/{template} rendered to invalid XML: {exc}") from exc
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    partial.write_bytes(compiled.base)
+    with zipfile.ZipFile(partial, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(_DOCUMENT_PART, data)
+    partial.replace(path)
+    return path
+
+
+def paragraphs(text: str | None) -> list[str]:
+    """A text's paragraphs (one per line or blank-line-separated block), without empty ones."""
+    return [" ".join(chunk.split()) for chunk in _PARAGRAPH_BREAK.split(text or "") if chunk.strip()]
+
+
+def file_part(text: str) -> str:
+    """A document number or code made safe for a file name: '104/KH-UBND' → '104-KH-UBND'."""
+    return _UNSAFE_IN_NAME.sub("-", text).strip("- ") or "du-thao"
+
+
+def roman(number: int) -> str:
+    """I, II, III ... as section numbers are written."""
+    numerals = ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"))
+    out = []
+    for value, numeral in numerals:
+        while number >= value:
+            out.append(numeral)
+            number -= value
+    return "".join(out)
+
+
+def issuer_context(unit: Unit) -> dict[str, Any]:
+    """How the issuing body appears in a document header."""
+    return {
+        "name": unit.name,
+        "name_upper": unit.name.upper(),
+        "governing_body": (unit.governing_body or "").upper(),
+        "symbol": unit.issuer_symbol or "",
+        "place": unit.place or "",
+    }
+
+
+def with_archive_line(recipients: list[str]) -> list[str]:
+    """The recipients without trailing punctuation, ending with the archive line ('Lưu: VT') that
+    Decree 30 requires; one is added when the list has none."""
+    lines = [line.strip().rstrip(";.").strip() for line in recipients if line.strip().rstrip(";.").strip()]
+    if not any(line.lower().startswith("lưu") for line in lines):
+        lines.append("Lưu: VT")
+    archive = [line for line in lines if line.lower().startswith("lưu")]
+    return [line for line in lines if not line.lower().startswith("lưu")] + archive
+
+
+# ----------------------------------------------------------------------------------------------
+# The plan
+# ----------------------------------------------------------------------------------------------
+
+
+def plan_document_context(session: Session, plan: Plan) -> dict[str, Any]:
+    """Everything templates/documents/ke_hoach.docx shows of a plan."""
+    on = plan.issued_on
+    sharers = target_sharers(session, plan, on)
+    allocated = []
+    for target in plan.targets:
+        if target.aggregation != Aggregation.SUM or not (target.allocations or target.allocation_rule):
+            continue
+        names = {u.code: u.name for u in session.query(Unit).filter(Unit.code.in_(sharers.get(target.code, [])))}
+        shares = [
+            {"unit": names[code], "share": measure(unit_share(session, target, code, on), target.unit_of_measure)}
+            for code in sharers.get(target.code, [])
+        ]
+        if shares:
+            allocated.append({"metric": target.metric, "total": measure(target.value, target.unit_of_measure), "shares": shares})
+    assignees: dict[str, str] = {}
+    for duty in plan.duties:
+        for unit in duty_assignees(session, duty, on=on):
+            assignees.setdefault(unit.code, unit.name)
+    tasks = []
+    for task in plan.tasks:
+        lead = sorted(tu.unit.name for tu in task.units if tu.role == TaskRole.LEAD)
+        support = sorted(tu.unit.name for tu in task.units if tu.role == TaskRole.SUPPORT)
+        tasks.append({"title": task.title, "paragraphs": paragraphs(task.content), "lead": ", ".join(lead), "support": ", ".join(support)})
+    return {
+        "issuer": issuer_context(plan.issuer),
+        "place_date": f"{plan.place}, {vn_date(plan.issued_on)}",
+        "number_line": plan.code if plan.number else f"{' ' * 8}/{plan.symbol}",
+        "plan": {
+            "code": plan.code,
+            "title": plan.title,
+            "year": plan.year,
+            "basis": list(plan.basis),
+            "implements": plan.parent_plan_id is not None,
+            "purposes": paragraphs(plan.purposes),
+            "requirements": paragraphs(plan.requirements),
+            "tasks": tasks,
+            "targets": [{"text": t.text} for t in plan.targets],
+            "allocated": allocated,
+            "duties": [{"title": d.title, "due_on": d.due_on, "cutoff_on": d.cutoff_on} for d in plan.duties],
+            "assignees": sorted(assignees.values()),
+        },
+        "recipients": with_archive_line(list(plan.recipients)),
+        "signer": {"title": plan.signer_title, "name": plan.signer_name},
+    }
+
+
+def plan_document_path(plan: Plan) -> Path:
+    return get_settings().documents_dir / plan.key / f"Kế hoạch {file_part(plan.code)}.docx"
+
+
+def write_plan_document(session: Session, plan: Plan) -> Path:
+    """Render the plan's Word document into the workspace (rewritten each time: a draft changes)."""
+    return render_docx(PLAN_TEMPLATE, plan_document_context(session, plan), plan_document_path(plan))
+
+
+# ----------------------------------------------------------------------------------------------
+# The assignment letter
+# ----------------------------------------------------------------------------------------------
+
+
+def notice_document_context(session: Session, assignment: Assignment, *, as_of) -> dict[str, Any]:
+    """The assignment email's context plus the header and signer of the plan's issuer."""
+    plan = assignment.duty.plan
+    issuer = plan.issuer
+    return {
+        **assignment_context(session, assignment, as_of=as_of),
+        "issuer": issuer_context(issuer),
+        "place_date": f"{issuer.place or plan.place}, {vn_date(as_of)}",
+        "signer": {"title": plan.signer_title, "name": plan.signer_name},
+    }
+
+
+def notice_document_path(assignment: Assignment) -> Path:
+    plan = assignment.duty.plan
+    return get_settings().documents_dir / plan.key / assignment.unit.code / f"Công văn giao nhiệm vụ {reference(assignment)}.docx"
+
+
+def write_notice_document(session: Session, assignment: Assignment, *, as_of) -> Path:
+    return render_docx(NOTICE_TEMPLATE, notice_document_context(session, assignment, as_of=as_of), notice_document_path(assignment))
+
+
+# ----------------------------------------------------------------------------------------------
+# The consolidated report
+# ----------------------------------------------------------------------------------------------
+
+
+def report_subject(duty_title: str) -> str:
+    """The title block under 'BÁO CÁO': the duty's title without its leading 'Báo cáo'."""
+    words = duty_title.strip()
+    if words.lower().startswith("báo cáo "):
+        rest = words[len("báo cáo ") :].strip()
+        return rest[:1].upper() + rest[1:]
+    return words
+
+
+def report_document_context(header: Any, result: Consolidation) -> dict[str, Any]:
+    """Everything templates/documents/bao_cao.docx shows; `header` is a tasks.reporting.consolidation.ReportHeader."""
+    row = environment().get_template("reports/_target.j2").module
+    fixed = 2  # sections I (reporting) and II (targets) come before the narrative ones
+    sections = []
+    for i, (code, title, texts) in enumerate(result.sections, start=fixed + 1):
+        units = [{"unit_name": t.unit_name, "paragraphs": paragraphs(t.text) or [""]} for t in texts]
+        sections.append({"code": code, "numeral": roman(i), "title": title, "texts": units})
+    targets = [
+        {
+            "metric": t.rule.metric,
+            "target": str(row.goal(t)),
+            "figure": " ".join(part for part in (str(row.figure(t)), str(row.counts(t))) if part),
+            "reported": f"{t.reported}/{t.expected}",
+            "verdict": str(row.verdict(t)),
+        }
+        for t in result.results
+    ]
+    return {
+        "issuer": header.issuer,
+        "place_date": f"{header.issuer['place']}, {vn_date(result.as_of)}",
+        "plan": header.plan,
+        "duty": header.duty,
+        "r": result,
+        "report": {
+            "title": report_subject(header.duty["title"]),
+            "levels": list(result.levels) if len(result.levels) > 1 else [],
+            "targets": targets,
+            "sections": sections,
+        },
+        "recipients": with_archive_line(list(header.report_recipients)),
+        "signer": {"title": header.signer_title, "name": header.signer_name},
+    }
+
+
+def write_report_document(header: Any, result: Consolidation, path: Path) -> Path:
+    return render_docx(REPORT_TEMPLATE, report_document_context(header, result), path)

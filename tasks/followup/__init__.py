@@ -1,0 +1,1 @@
+"""Following the cycle day by day: milestones, reminders, overdue notices, escalations, the daily tick's artifacts."""

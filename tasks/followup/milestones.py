@@ -1,0 +1,364 @@
+"""The daily tick's work: keep every open plan's milestones stored, find what is due, run it once.
+
+Each milestone is marked done (or skipped) in the same transaction as the work it stands for, or
+after work that is itself idempotent (reminders are keyed per assignment and step in the
+outbox), so a crashed tick rerun never repeats a message and never forgets a step.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from email.utils import formataddr, parseaddr
+
+from prefect import task
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from cascade import clock
+from cascade.settings import get_settings
+from models.assignment import Assignment, AssignmentStatus
+from models.calendar import load_calendar
+from models.db import session_scope
+from models.milestones import KIND_ORDER, MESSAGE_KINDS, Milestone, MilestoneKind, MilestoneStatus, milestone_specs
+from models.outbox import EmailKind, OutboundEmail
+from models.plan import DutyKind, Plan, PlanStatus, ReportDuty, plan_tree
+from models.unit import Unit
+from tasks.cascading.assign import find_plan
+from tasks.outbound.outbox import queue_email
+from models.reminders import stale_reason
+from tasks.followup.reminders import DueReminder, still_awaited
+from tasks.plans.contexts import recipients
+from templates import render_email
+
+log = logging.getLogger(__name__)
+
+
+def _open_duties(session: Session) -> list[ReportDuty]:
+    return list(
+        session.scalars(select(ReportDuty).join(Plan, Plan.id == ReportDuty.plan_id).where(Plan.status == PlanStatus.ISSUED).order_by(ReportDuty.id))
+    )
+
+
+def store_milestones(session: Session, duties: list[ReportDuty]) -> int:
+    """Store the milestones of these duties; pending ones follow a changed deadline, steps or calendar.
+
+    Milestones already done or skipped are history and never change. Returns how many were added.
+    """
+    if not duties:
+        return 0
+    calendar = load_calendar(session)
+    escalate = get_settings().escalate_after_days
+    stored: dict[tuple[int, str, str], Milestone] = {
+        (m.duty_id, str(m.kind), m.step): m for m in session.scalars(select(Milestone).where(Milestone.duty_id.in_([d.id for d in duties])))
+    }
+    added = 0
+    for duty in duties:
+        wanted = {(duty.id, str(spec.kind), spec.step): spec for spec in milestone_specs(duty, calendar, escalate)}
+        for key, spec in wanted.items():
+            row = stored.get(key)
+            if row is None:
+                session.add(Milestone(plan_id=duty.plan_id, duty_id=duty.id, kind=spec.kind, step=spec.step, rank=spec.rank, due_on=spec.due_on, day=spec.day))
+                added += 1
+            elif row.status == MilestoneStatus.PENDING:
+                row.rank, row.due_on, row.day = spec.rank, spec.due_on, spec.day
+        for key, row in stored.items():
+            if key[0] == duty.id and key not in wanted and row.status == MilestoneStatus.PENDING:
+                session.delete(row)  # a step the duty no longer has
+    return added
+
+
+@task(name="refresh-milestones")
+def refresh_milestones() -> int:
+    """Store the milestones of every issued plan (plans issued before the calendar existed included)."""
+    with session_scope() as session:
+        return store_milestones(session, _open_duties(session))
+
+
+def next_milestone_day(after: date | None = None) -> date | None:
+    """The earliest day (later than `after`, when given) on which an issued plan has a milestone still pending;
+    None when nothing is left."""
+    with session_scope() as session:
+        query = (
+            select(func.min(Milestone.day)).join(Plan, Plan.id == Milestone.plan_id)
+            .where(Milestone.status == MilestoneStatus.PENDING, Plan.status == PlanStatus.ISSUED)
+        )  # fmt: skip
+        if after is not None:
+            query = query.where(Milestone.day > after)
+        return session.scalar(query)
+
+
+@dataclass(frozen=True)
+class MessageStep:
+    milestone_id: int
+    duty_id: int
+    step: str
+    rank: int
+    is_overdue: bool
+    day: date
+
+
+@dataclass(frozen=True)
+class ConsolidationStep:
+    milestone_id: int
+    duty_id: int
+    level: int  # the plan's level: deeper plans are consolidated first, so their reports reach the level above
+    name: str  # 'KH 74/KH-UBND: Báo cáo năm'
+
+
+
+@dataclass
+class DueWork:
+    """What the tick runs on a day: ids of pending milestones whose day has come, by kind."""
+
+    messages: list[MessageStep] = field(default_factory=list)  # the latest reminder or overdue step of each duty
+    superseded: dict[int, str] = field(default_factory=dict)  # milestone id → the later step that replaces it
+    stale: dict[int, str] = field(default_factory=dict)  # milestone id → why it is skipped: its day is long past
+    escalations: list[int] = field(default_factory=list)
+    consolidations: list[ConsolidationStep] = field(default_factory=list)  # deepest plans first
+    deadlines: list[int] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.messages or self.superseded or self.stale or self.escalations or self.consolidations or self.deadlines)
+
+
+@task(name="find-due-milestones")
+def due_milestones(as_of: date) -> DueWork:
+    """Every pending milestone of an issued plan with its day on or before `as_of`, oldest first.
+
+    Messages and escalations only go out on working days; on a day off they wait for the next
+    one. Of several reminder steps of one duty that came due while the tick was not running,
+    only the latest is sent and the others are skipped, so a unit never gets a pile of reminders;
+    an overdue step or an escalation whose day is long past (models.reminders.stale_reason) is
+    skipped too, so a plan cascaded late never sends "quá hạn 225 ngày".
+    """
+    work = DueWork()
+    with session_scope() as session:
+        calendar = load_calendar(session)
+        working = calendar.is_working_day(as_of)
+        rows = session.execute(
+            select(Milestone, Plan.level, Plan.number, Plan.symbol, ReportDuty.title)
+            .join(Plan, Plan.id == Milestone.plan_id)
+            .join(ReportDuty, ReportDuty.id == Milestone.duty_id)
+            .where(Milestone.status == MilestoneStatus.PENDING, Milestone.day <= as_of, Plan.status == PlanStatus.ISSUED)
+            .order_by(Milestone.day, Milestone.rank, Milestone.id)
+        ).all()
+        latest: dict[int, Milestone] = {}
+        for milestone, level, number, symbol, duty_title in rows:
+            if milestone.kind in MESSAGE_KINDS and working:
+                earlier = latest.get(milestone.duty_id)
+                if earlier is None or milestone.rank > earlier.rank:
+                    latest[milestone.duty_id] = milestone
+            elif milestone.kind == MilestoneKind.ESCALATION and working:
+                if reason := stale_reason(True, milestone.day, milestone.due_on, as_of, calendar):
+                    work.stale[milestone.id] = reason
+                else:
+                    work.escalations.append(milestone.id)
+            elif milestone.kind == MilestoneKind.CONSOLIDATION:
+                work.consolidations.append(ConsolidationStep(milestone.id, milestone.duty_id, level, f"KH {number or '(dự thảo)'}/{symbol}: {duty_title}"))
+            elif milestone.kind == MilestoneKind.DUE:
+                work.deadlines.append(milestone.id)
+        work.consolidations.sort(key=lambda c: -c.level)
+        for milestone, *_ in rows:
+            chosen = latest.get(milestone.duty_id)
+            if milestone.kind in MESSAGE_KINDS and chosen is not None and milestone.id != chosen.id:
+                work.superseded[milestone.id] = chosen.step
+        for m in latest.values():
+            is_overdue = m.kind == MilestoneKind.OVERDUE
+            if reason := stale_reason(is_overdue, m.day, m.due_on, as_of, calendar):
+                work.stale[m.id] = reason
+            else:
+                work.messages.append(MessageStep(m.id, m.duty_id, m.step, m.rank, is_overdue, m.day))
+    return work
+
+
+@task(name="find-unreported-for-steps")
+def reminders_for(steps: list[MessageStep]) -> list[DueReminder]:
+    """The assignments each step reaches: still awaited (not reported or returned for correction, not merged, no
+    implementing plan issued), not yet sent this step or a later one, and notified before the step's day (a unit
+    assigned late is not reminded the moment its notice arrives)."""
+    by_duty = {s.duty_id: s for s in steps}
+    if not by_duty:
+        return []
+    with session_scope() as session:
+        rows = session.execute(
+            select(Assignment.id, Assignment.duty_id, Assignment.reminder_rank, Assignment.created_at)
+            .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
+            .where(Assignment.duty_id.in_(by_duty), still_awaited())
+            .order_by(Assignment.id)
+        ).all()
+    due = []
+    for assignment_id, duty_id, rank, created_at in rows:
+        step = by_duty[duty_id]
+        if rank < step.rank and clock.local_date(created_at) < step.day:
+            due.append(DueReminder(assignment_id, step.step, step.rank, step.is_overdue))
+    return due
+
+
+@task(name="finish-milestones")
+def finish_milestones(outcomes: dict[int, str], as_of: date, status: MilestoneStatus = MilestoneStatus.DONE) -> int:
+    """Mark pending milestones done (or skipped) on `as_of` with what they did; returns how many changed."""
+    changed = 0
+    with session_scope() as session:
+        for milestone_id, outcome in outcomes.items():
+            result = session.execute(
+                update(Milestone)
+                .where(Milestone.id == milestone_id, Milestone.status == MilestoneStatus.PENDING)
+                .values(status=status, done_on=as_of, outcome=outcome)
+            )
+            changed += result.rowcount or 0
+    return changed
+
+
+@task(name="record-deadlines")
+def record_deadlines(milestone_ids: list[int], as_of: date) -> int:
+    """Close the deadline milestones with how many units had reported by then."""
+    with session_scope() as session:
+        outcomes = {}
+        for milestone in session.scalars(select(Milestone).where(Milestone.id.in_(milestone_ids))):
+            counts = session.execute(
+                select(func.count(), func.count(Assignment.submitted_on).filter(Assignment.submitted_on <= milestone.due_on))
+                .where(Assignment.duty_id == milestone.duty_id, Assignment.status != AssignmentStatus.MERGED)
+            ).one()
+            outcomes[milestone.id] = f"{counts[1]}/{counts[0]} đơn vị đã nộp đúng hạn"
+    return finish_milestones.fn(outcomes, as_of)
+
+
+@dataclass(frozen=True)
+class _Overdue:
+    unit: str
+    unit_code: str
+    head: str | None
+    duty: str
+    plan: str
+    due_on: date
+    days: int
+
+
+def secretariat_addresses(plan: Plan) -> list[str]:
+    """Who answers for a plan's units: the configured secretariat for a root plan, else the issuing unit's office."""
+    secretariat = get_settings().secretariat_email
+    if plan.level == 0 and secretariat:
+        return [secretariat]
+    return recipients(plan.issuer)
+
+
+@task(name="escalate-overdue")
+def escalate(milestone_ids: list[int], as_of: date) -> int:
+    """Report every assignment of these milestones' duties still not reported to the unit's head and the
+    secretariat: one digest per recipient for the day, each assignment escalated once. Returns the digests queued.
+
+    The digests, the assignments' `escalated_on` and the milestones commit together.
+    """
+    created_at = clock.moment(as_of)
+    with session_scope() as session:
+        milestones = session.scalars(
+            select(Milestone).where(Milestone.id.in_(milestone_ids), Milestone.status == MilestoneStatus.PENDING)
+        ).all()
+        duty_ids = [m.duty_id for m in milestones]
+        assignments = session.scalars(
+            select(Assignment)
+            .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
+            .where(Assignment.duty_id.in_(duty_ids), still_awaited(), Assignment.escalated_on.is_(None))
+            .options(selectinload(Assignment.unit), selectinload(Assignment.duty).selectinload(ReportDuty.plan).selectinload(Plan.issuer))
+            .order_by(Assignment.id)
+        ).all()
+        digests: dict[str, tuple[str, list[_Overdue]]] = {}  # address (lower) → (display address, items)
+        heads: dict[str, list[_Overdue]] = defaultdict(list)
+        for assignment in assignments:
+            unit: Unit = assignment.unit
+            plan = assignment.duty.plan
+            item = _Overdue(
+                unit.name, unit.code, unit.head_email, assignment.duty.title, plan.code, assignment.due_on,
+                (as_of - assignment.due_on).days,
+            )  # fmt: skip
+            targets = [formataddr((f"{unit.head_title or 'Thủ trưởng'} {unit.name}", unit.head_email))] if unit.head_email else []
+            for address in targets:
+                heads[address.lower()].append(item)
+            for address in [*targets, *secretariat_addresses(plan)]:
+                digests.setdefault(parseaddr(address)[1].lower(), (address, []))[1].append(item)
+            assignment.escalated_on = as_of
+        queued = 0
+        for key_address, (address, items) in sorted(digests.items()):
+            is_head = any(parseaddr(a)[1].lower() == key_address for a in heads)
+            rendered = render_email("escalation", items=items, as_of=as_of, to_head=is_head, after_days=get_settings().escalate_after_days)
+            # One digest per recipient per day; a second escalation the same day (a plan issued late) gets its own.
+            key = f"escalation:{as_of.isoformat()}:{key_address}"
+            earlier = session.scalar(select(func.count()).where(OutboundEmail.idempotency_key.startswith(key, autoescape=True)))
+            queued += queue_email(
+                session, key=key if not earlier else f"{key}:{earlier + 1}", kind=EmailKind.ESCALATION, email_to=[address], rendered=rendered, created_at=created_at,
+            )  # fmt: skip
+        counted: dict[int, int] = defaultdict(int)
+        for assignment in assignments:
+            counted[assignment.duty_id] += 1
+        for milestone in milestones:
+            milestone.status, milestone.done_on = MilestoneStatus.DONE, as_of
+            milestone.outcome = f"{counted[milestone.duty_id]} đơn vị quá hạn được báo thủ trưởng và văn phòng"
+        return queued
+
+
+
+@task(name="consolidate-milestones")
+def consolidate_milestones(steps: list[ConsolidationStep], as_of: date) -> tuple[int, list[str]]:
+    """Consolidate each step's duty and mark its milestone done in the same transaction, submitting
+    each report upward; a duty that raises is rolled back and stays pending. Returns (done, failed names)."""
+    from models.consolidation import consolidate
+    from tasks.reporting.consolidation import load_input, report_files, store_report
+
+    done, failed = 0, []
+    for step in steps:
+        try:
+            with session_scope() as session:
+                header, data = load_input(session, session.get_one(ReportDuty, step.duty_id), as_of)
+                result = consolidate(data)
+                store_report(session, header, result, report_files(header, data, result))
+                milestone = session.get_one(Milestone, step.milestone_id)
+                milestone.status, milestone.done_on = MilestoneStatus.DONE, as_of
+                milestone.outcome = f"Đã tổng hợp: {len(result.submitted)}/{result.expected} đơn vị đã nộp"
+        except Exception as exc:  # noqa: BLE001 (one duty's failure must not stop the batch; it is retried next tick)
+            log.error("consolidating %s failed: %s: %s", step.name, type(exc).__name__, exc)
+            failed.append(step.name)
+        else:
+            done += 1
+    return done, failed
+
+
+@dataclass(frozen=True)
+class CalendarRow:
+    day: date
+    plan_code: str
+    duty_title: str
+    duty_kind: DutyKind
+    kind: MilestoneKind
+    step: str
+    status: MilestoneStatus
+    done_on: date | None
+    outcome: str | None
+
+
+def plan_calendar(plan: str, *, all_levels: bool = True) -> tuple[str, list[CalendarRow]]:
+    """The plan's code and its milestones (and, with `all_levels`, those of every plan below) in day order.
+
+    Milestones are stored first if the plan has none yet (a plan issued before the tick last ran).
+    """
+    with session_scope() as session:
+        found = find_plan(session, plan)
+        plan_ids = list(plan_tree(session, found.id)) if all_levels else [found.id]
+        duties = list(session.scalars(select(ReportDuty).join(Plan).where(Plan.id.in_(plan_ids), Plan.status != PlanStatus.DRAFT)))
+        store_milestones(session, duties)
+        session.flush()
+        rows = session.execute(
+            select(Milestone, Plan, ReportDuty)
+            .join(Plan, Plan.id == Milestone.plan_id)
+            .join(ReportDuty, ReportDuty.id == Milestone.duty_id)
+            .where(Milestone.plan_id.in_(plan_ids))
+        ).all()
+        result = [
+            CalendarRow(m.day, p.code, d.title, d.kind, m.kind, m.step, m.status, m.done_on, m.outcome)
+            for m, p, d in sorted(rows, key=lambda r: (r[0].day, -r[1].level, KIND_ORDER[r[0].kind], r[0].rank, r[0].id))
+        ]
+        return found.code, result
+

@@ -1,0 +1,66 @@
+"""What the daily tick shows admins in the Prefect UI: a markdown summary and per-unit state tables."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from typing import TYPE_CHECKING
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from sqlalchemy import select
+
+from models.db import session_scope
+from models.milestones import STATUS_WORDS, Milestone, milestone_title
+from models.plan import Plan, PlanStatus, ReportDuty
+from tasks.reporting.consolidation import artifact_key
+from tasks.reporting.queries import STATE_WORDS, plan_status
+from templates import render
+
+if TYPE_CHECKING:
+    from flows.daily_tick import TickResult
+
+# A table artifact is one JSON document on the server: past this many rows only the units still
+# owing a report are listed (the CLI's `cascade status` always shows every row).
+MAX_TABLE_ROWS = 2000
+
+
+@task(name="publish-tick-artifacts")
+def publish_tick_artifacts(result: TickResult, day: date) -> None:
+    """The tick's summary (`daily-tick`) and, for each issued root plan, a table of every unit's state (`unit-state-<plan>`)."""
+    with session_scope() as session:
+        ran = session.execute(
+            select(Milestone, Plan, ReportDuty).join(Plan, Plan.id == Milestone.plan_id).join(ReportDuty, ReportDuty.id == Milestone.duty_id)
+            .where(Milestone.done_on == day).order_by(Milestone.day, Milestone.id)
+        ).all()  # fmt: skip
+        upcoming = session.execute(
+            select(Milestone, Plan, ReportDuty).join(Plan, Plan.id == Milestone.plan_id).join(ReportDuty, ReportDuty.id == Milestone.duty_id)
+            .where(Milestone.done_on.is_(None), Milestone.day > day, Plan.status == PlanStatus.ISSUED)
+            .order_by(Milestone.day, Milestone.id).limit(10)
+        ).all()  # fmt: skip
+        roots = session.execute(select(Plan.key, Plan.number, Plan.symbol).where(Plan.level == 0, Plan.status == PlanStatus.ISSUED).order_by(Plan.id)).all()
+        ran_rows = [(m.day, plan.code, duty.title, milestone_title(m.kind, m.step, duty.kind), STATUS_WORDS[m.status], m.outcome or "") for m, plan, duty in ran]
+        upcoming_rows = [(m.day, plan.code, duty.title, milestone_title(m.kind, m.step, duty.kind)) for m, plan, duty in upcoming]
+    create_markdown_artifact(
+        key="daily-tick",
+        markdown=render("reports/tick_summary.md.j2", result=result, day=day, ran=ran_rows, upcoming=upcoming_rows),
+        description=f"Lượt chạy hằng ngày {day:%d/%m/%Y}",
+    )
+    for key, _, _ in roots:
+        code, rows = plan_status(key, day, all_levels=True)
+        states = Counter(row.state for row in rows)
+        shown = rows if len(rows) <= MAX_TABLE_ROWS else [row for row in rows if row.state in ("pending", "overdue")][:MAX_TABLE_ROWS]
+        create_table_artifact(
+            key=f"unit-state-{artifact_key(key)}",
+            table=[
+                {
+                    "Cấp": row.level, "Đơn vị": row.unit_name, "Báo cáo": row.duty_code, "Hạn": f"{row.due_on:%d/%m/%Y}",
+                    "Trạng thái": STATE_WORDS[row.state], "Ngày nộp": f"{row.submitted_on:%d/%m/%Y}" if row.submitted_on else "",
+                    "Nhắc gần nhất": row.last_reminder or "", "Thư chờ gửi": row.emails_waiting,
+                }  # fmt: skip
+                for row in shown
+            ],
+            description=f"Kế hoạch {code}, ngày {day:%d/%m/%Y}: "
+            + ", ".join(f"{STATE_WORDS[state].lower()} {n}" for state, n in sorted(states.items()))
+            + ("" if shown is rows else f" (chỉ liệt kê {len(shown)} đơn vị chưa nộp)"),
+        )

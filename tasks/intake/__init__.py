@@ -1,0 +1,1 @@
+"""What comes back from the units: submissions recorded as versions, the reply mailbox, forms read back, review."""

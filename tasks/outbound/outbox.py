@@ -1,0 +1,258 @@
+"""The outbox: queue messages idempotently, claim batches safely, send them, record the outcome.
+
+The table decides what has been sent. A message is marked 'sent' in its own commit right
+after the SMTP server accepted it, so a crash loses nothing and re-sends at most the one
+message that was in flight. Messages left 'sending' by a crashed run are claimed again once
+their lease has expired.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from prefect import get_run_logger, task
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from cascade import clock
+from cascade.settings import get_settings
+from models.assignment import Assignment
+from models.db import session_scope
+from models.outbox import EmailKind, EmailStatus, OutboundEmail, OutgoingEmail
+from models.plan import Plan, ReportDuty
+from models.unit import Unit
+from tasks.outbound.quota import lock_for_quota, quotas_set
+from tasks.outbound.quota import room as quota_room
+from tasks.outbound.mail import (
+    DeliveryError,
+    Mailer,
+    MailServerError,
+    envelope_recipients,
+    new_message_id,
+)
+from templates import RenderedEmail
+
+# Lower is sooner: a receipt or an overdue notice must not wait behind a bulk cascade.
+PRIORITY = {
+    EmailKind.RECEIPT: 1,
+    EmailKind.LINK: 1,
+    EmailKind.INTAKE: 1,
+    EmailKind.ALERT: 2,
+    EmailKind.REVIEW: 2,
+    EmailKind.OVERDUE: 2,
+    EmailKind.ESCALATION: 2,
+    EmailKind.REMINDER: 3,
+    EmailKind.REPORT: 4,
+    EmailKind.ASSIGNMENT: 5,
+}
+
+
+# What the issuing unit says to the unit it assigned: sent in the issuer's name. The rest (alerts
+# and escalation digests to the secretariat and heads, reports to the consolidating unit itself)
+# are the system's own and keep `mail_from_name`.
+ON_BEHALF_OF_ISSUER = frozenset(
+    {EmailKind.ASSIGNMENT, EmailKind.REMINDER, EmailKind.OVERDUE, EmailKind.RECEIPT, EmailKind.REVIEW, EmailKind.LINK, EmailKind.INTAKE}
+)
+
+
+def sender_names(session: Session, rows: list[OutboundEmail]) -> dict[int, str]:
+    """Outbox id → From display name for the messages a unit sends about its own plan's assignment:
+    the name of the plan's issuer (the ward, for what a ward's implementing plan asks of its units)."""
+    wanted = {row.id: row.assignment_id for row in rows if row.kind in ON_BEHALF_OF_ISSUER and row.assignment_id is not None}
+    if not wanted:
+        return {}
+    issuers = dict(
+        session.execute(
+            select(Assignment.id, Unit.name)
+            .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
+            .join(Plan, Plan.id == ReportDuty.plan_id)
+            .join(Unit, Unit.id == Plan.issuer_id)
+            .where(Assignment.id.in_(set(wanted.values())))
+        ).tuples().all()
+    )
+    return {row_id: issuers[assignment_id] for row_id, assignment_id in wanted.items() if assignment_id in issuers}
+
+
+def queue_email(
+    session: Session,
+    *,
+    key: str,
+    kind: EmailKind,
+    email_to: list[str],
+    rendered: RenderedEmail,
+    created_at: datetime,
+    assignment_id: int | None = None,
+    email_cc: list[str] | None = None,
+    reply_to: str | None = None,
+    in_reply_to: str | None = None,
+    attachments: list[str] | None = None,
+) -> bool:
+    """Add a message to the outbox unless one with the same key exists; True if it was added."""
+    settings = get_settings()
+    values = dict(
+        idempotency_key=key,
+        kind=kind,
+        assignment_id=assignment_id,
+        email_to=email_to,
+        email_cc=email_cc or [],
+        reply_to=reply_to,
+        subject=rendered.subject,
+        html=rendered.html,
+        text=rendered.text,
+        attachments=attachments or [],
+        message_id=new_message_id(settings.mail_domain),
+        in_reply_to=in_reply_to,
+        references=in_reply_to,
+        priority=PRIORITY[kind],
+        status=EmailStatus.QUEUED,
+        attempts=0,
+        created_at=created_at,
+    )
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(OutboundEmail).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    return bool(session.execute(statement).rowcount)
+
+
+def message_id_for(session: Session, key: str) -> str | None:
+    """The Message-ID of the queued or sent message with this key (for threading)."""
+    return session.scalar(select(OutboundEmail.message_id).where(OutboundEmail.idempotency_key == key))
+
+
+@dataclass(frozen=True)
+class DeliveryTally:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    def __add__(self, other: DeliveryTally) -> DeliveryTally:
+        return DeliveryTally(self.sent + other.sent, self.retrying + other.retrying, self.failed + other.failed)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def waiting_count() -> int:
+    """Queued messages that may be sent now (their retry backoff, if any, is over)."""
+    now = clock.utc_now()
+    with session_scope() as session:
+        return session.scalar(
+            select(func.count()).where(OutboundEmail.status == EmailStatus.QUEUED, or_(OutboundEmail.not_before.is_(None), OutboundEmail.not_before <= now))
+        ) or 0
+
+
+@task(name="reclaim-stale-sends")
+def reclaim_stale() -> int:
+    """Return to the queue messages whose sender crashed mid-batch (lease expired); returns how many."""
+    lease = timedelta(seconds=get_settings().outbox_lease_seconds)
+    with session_scope() as session:
+        result = session.execute(
+            update(OutboundEmail)
+            .where(OutboundEmail.status == EmailStatus.SENDING, OutboundEmail.claimed_at <= clock.utc_now() - lease)
+            .values(status=EmailStatus.QUEUED, claimed_by=None)
+        )
+        return result.rowcount or 0
+
+
+@task(name="claim-outbox-batch")
+def claim_batch(size: int, worker: str, as_of: date) -> list[int]:
+    """Atomically mark up to `size` due messages as 'sending' for this worker, best priority first,
+    never more than the SMTP quotas leave room for on `as_of` (tasks.outbound.quota)."""
+    now = clock.utc_now()
+    with session_scope() as session:
+        if quotas_set():
+            lock_for_quota(session)
+            size = min(size, quota_room(session, as_of).messages or 0)
+            if size == 0:
+                return []
+        due = (
+            select(OutboundEmail.id)
+            .where(
+                OutboundEmail.status == EmailStatus.QUEUED,
+                or_(OutboundEmail.not_before.is_(None), OutboundEmail.not_before <= now),
+            )
+            .order_by(OutboundEmail.priority, OutboundEmail.id)
+            .limit(size)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)  # rows another worker is claiming are skipped, not waited for
+        # Two statements, never UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED): PostgreSQL may run
+        # that subquery again for every row (a nested-loop semi-join, as on a table not yet analysed), and each
+        # run skips the rows the statement has just updated and locks the next n: one claim of 50 took 2,150.
+        ids = session.scalars(due).all()
+        if not ids:
+            return []
+        claimed = session.scalars(
+            update(OutboundEmail)
+            .where(and_(OutboundEmail.id.in_(ids), OutboundEmail.status == EmailStatus.QUEUED))
+            .values(status=EmailStatus.SENDING, claimed_at=now, claimed_by=worker, attempts=OutboundEmail.attempts + 1)
+            .returning(OutboundEmail.id)
+        ).all()
+        return sorted(claimed)
+
+
+def _mark(session: Session, message_id: int, **values: object) -> None:
+    """Record one message's outcome in its own commit, so that a crash never forgets it."""
+    session.execute(update(OutboundEmail).where(OutboundEmail.id == message_id).values(**values))
+    session.commit()
+
+
+def _retry_or_fail(session: Session, row_id: int, attempts: int, error: str) -> bool:
+    """Queue the message again with backoff, or mark it failed after the last attempt; True if retrying."""
+    settings = get_settings()
+    if attempts >= settings.outbox_max_attempts:
+        _mark(session, row_id, status=EmailStatus.FAILED, last_error=error, claimed_by=None)
+        return False
+    backoff = timedelta(seconds=settings.outbox_retry_base_seconds * 2 ** (attempts - 1))
+    _mark(session, row_id, status=EmailStatus.QUEUED, last_error=error, claimed_by=None, not_before=clock.utc_now() + backoff)
+    return True
+
+
+@task(name="send-outbox-batch")
+def send_batch(ids: list[int], as_of: date) -> DeliveryTally:
+    """Send claimed messages over one SMTP connection, recording each outcome as it happens."""
+    logger = get_run_logger()
+    tally = DeliveryTally()
+    sent_at = clock.moment(as_of)
+    with session_scope() as session:
+        rows = session.scalars(select(OutboundEmail).where(OutboundEmail.id.in_(ids)).order_by(OutboundEmail.priority, OutboundEmail.id)).all()
+        names = sender_names(session, [row for row in rows if row.status == EmailStatus.SENDING])
+        pending = [(row.id, row.attempts, OutgoingEmail.from_row(row, sender_name=names.get(row.id))) for row in rows if row.status == EmailStatus.SENDING]
+        session.commit()
+        try:
+            with Mailer(get_settings()) as mailer:
+                while pending:
+                    row_id, attempts, email = pending[0]
+                    try:
+                        mailer.send(email, date=sent_at)
+                    except DeliveryError as exc:
+                        tally += _record_failure(session, row_id, attempts, email, exc, as_of)
+                        logger.warning("Message %s not delivered: %s", email.message_id, exc.reason)
+                    else:
+                        _mark(session, row_id, status=EmailStatus.SENT, sent_at=clock.moment(as_of), last_error=None, claimed_by=None)
+                        tally += DeliveryTally(sent=1)
+                    pending.pop(0)
+        except (MailServerError, OSError) as exc:
+            # The server could not be reached or went away: give back what was not attempted.
+            logger.warning("SMTP unavailable after %d message(s): %s", tally.sent, exc)
+            for row_id, attempts, _ in pending:
+                retrying = _retry_or_fail(session, row_id, attempts, f"server: {exc}")
+                tally += DeliveryTally(retrying=int(retrying), failed=int(not retrying))
+    return tally
+
+
+def _record_failure(session: Session, row_id: int, attempts: int, email: OutgoingEmail, exc: DeliveryError, as_of: date) -> DeliveryTally:
+    """Decide what a refusal means: partly delivered (sent, never resent), permanent (failed) or transient (retry)."""
+    if exc.refused and len(exc.refused) < len(envelope_recipients(email)):
+        _mark(session, row_id, status=EmailStatus.SENT, sent_at=clock.moment(as_of), last_error=exc.reason, claimed_by=None)
+        return DeliveryTally(sent=1)
+    if exc.permanent:
+        _mark(session, row_id, status=EmailStatus.FAILED, last_error=exc.reason, claimed_by=None)
+        return DeliveryTally(failed=1)
+    retrying = _retry_or_fail(session, row_id, attempts, exc.reason)
+    return DeliveryTally(retrying=int(retrying), failed=int(not retrying))

@@ -1,0 +1,198 @@
+"""Read-only queries behind `cascade status` and the demo's summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cascade.clock import local_date
+from cascade.errors import NotFound
+
+from models.assignment import Assignment, AssignmentStatus
+from models.db import session_scope
+from models.outbox import EmailStatus, OutboundEmail
+from models.plan import ReportDuty, plan_tree
+from models.reminders import reminder_steps
+from models.report import Report
+from models.submission import Submission, SubmissionValue
+from models.unit import Unit
+from tasks.cascading.assign import find_plan
+from tasks.reporting.consolidation import find_duty
+from tasks.cascading.succession import active_successor
+
+
+@dataclass(frozen=True)
+class AssignmentRow:
+    level: int  # of the unit below the plan's issuer: 1 = its direct subordinates
+    unit_code: str
+    unit_name: str
+    duty_code: str
+    due_on: date
+    state: str
+    submitted_on: date | None
+    versions: int
+    last_reminder: str | None
+    emails_sent: int
+    emails_waiting: int
+    plan_code: str = ""  # the plan the duty belongs to: '12/KH-SXD', or a ward's implementing plan
+    merged_into: str | None = None  # a merged assignment: the successor now reporting for the duty
+    transferred_from: str | None = None  # an assignment taken over from a unit that merged into this one
+
+
+STATE_WORDS = {
+    "on_time": "Đã nộp đúng hạn",
+    "late": "Nộp muộn",
+    "pending": "Chưa nộp",
+    "overdue": "Quá hạn, chưa nộp",
+    "returned": "Bị trả lại, chờ bổ sung",
+    "merged": "Đã sáp nhập",
+}
+
+
+def check_references(plan: str, *, duty: str | None = None, units: Sequence[str] = ()) -> None:
+    """Raise NotFound, naming what exists, when the plan, its duty or a unit code is unknown.
+
+    Commands check their arguments with it before they start a flow run, so that a typo is one line
+    on the terminal, not a failed run in the Prefect UI and an email to the admins.
+    """
+    with session_scope() as session:
+        found = find_plan(session, plan)
+        if duty is not None:
+            find_duty(session, found, duty)
+        if units:
+            known = set(session.scalars(select(Unit.code).where(Unit.code.in_(units))))
+            missing = [code for code in units if code not in known]
+            if missing:
+                raise NotFound(f"unknown unit code(s): {', '.join(missing)}")
+
+
+def state_of(due_on: date, submitted_on: date | None, as_of: date, status: AssignmentStatus | None = None) -> str:
+    """'on_time', 'late', 'pending' or 'overdue' for an assignment on `as_of`; 'merged', or 'returned'
+    while a returned report awaits its correction, by the assignment's current status."""
+    if status == AssignmentStatus.MERGED:
+        return "merged"
+    if status == AssignmentStatus.RETURNED:
+        return "returned"
+    if submitted_on is not None and submitted_on <= as_of:
+        return "on_time" if submitted_on <= due_on else "late"
+    return "overdue" if as_of > due_on else "pending"
+
+
+def plan_status(plan: str, as_of: date, *, all_levels: bool = False, include_merged: bool = False) -> tuple[str, list[AssignmentRow]]:
+    """The plan's code and one row per assignment (unit × duty), ordered by level, duty and unit;
+    with `all_levels`, the assignments of every implementing plan below are included, and with
+    `include_merged` those closed because their unit merged into a successor."""
+    with session_scope() as session:
+        found = find_plan(session, plan)
+        plan_levels = plan_tree(session, found.id) if all_levels else {found.id: 0}
+        query = (
+            select(Assignment, Unit, ReportDuty)
+            .join(Unit, Unit.id == Assignment.unit_id)
+            .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
+            .where(ReportDuty.plan_id.in_(plan_levels))
+            .order_by(ReportDuty.due_on, ReportDuty.code, Unit.code)
+        )
+        if not include_merged:
+            query = query.where(Assignment.status != AssignmentStatus.MERGED)
+        rows = session.execute(query).all()
+        rows = sorted(rows, key=lambda row: (plan_levels[row[2].plan_id], row[2].code, row[1].code))
+        ids = [a.id for a, _, _ in rows]
+        versions = dict(session.execute(select(Submission.assignment_id, func.count()).where(Submission.assignment_id.in_(ids)).group_by(Submission.assignment_id)).all())
+        mail = Counter(
+            (assignment_id, status == EmailStatus.SENT)
+            for assignment_id, status in session.execute(select(OutboundEmail.assignment_id, OutboundEmail.status).where(OutboundEmail.assignment_id.in_(ids)))
+        )
+        result = []
+        for assignment, unit, duty in rows:
+            steps = {s.rank: s.name for s in reminder_steps(duty.reminder_days, duty.overdue_days)}
+            result.append(
+                AssignmentRow(
+                    level=plan_levels[duty.plan_id] + 1,
+                    unit_code=unit.code,
+                    unit_name=unit.name,
+                    duty_code=duty.code,
+                    due_on=assignment.due_on,
+                    state=state_of(assignment.due_on, assignment.submitted_on, as_of, assignment.status),
+                    submitted_on=assignment.submitted_on,
+                    versions=versions.get(assignment.id, 0),
+                    last_reminder=steps.get(assignment.reminder_rank),
+                    emails_sent=mail[(assignment.id, True)],
+                    emails_waiting=mail[(assignment.id, False)],
+                    plan_code=duty.plan.code,
+                    merged_into=merged_into(unit, as_of) if assignment.status == AssignmentStatus.MERGED else None,
+                    transferred_from=assignment.transferred_from.name if assignment.transferred_from is not None else None,
+                )
+            )
+        return found.code, result
+
+
+def merged_into(unit: Unit, on: date) -> str | None:
+    """The name of the unit that carries on a merged unit's work on `on` (its direct successor if none is active)."""
+    successor = active_successor(unit, on) or unit.successor
+    return successor.name if successor is not None else None
+
+
+@dataclass(frozen=True)
+class TraceNode:
+    """One submission behind a consolidated figure, with the submissions behind it in turn."""
+
+    unit_code: str
+    unit_name: str
+    submission_id: int
+    version: int
+    channel: str
+    received_on: date
+    value: Decimal | None
+    numerator: Decimal | None
+    denominator: Decimal | None
+    covers: int | None
+    children: tuple[TraceNode, ...]
+
+
+def trace_figure(plan: str, duty: str, indicator: str) -> tuple[Report, list[TraceNode]]:
+    """The latest report of a plan's duty and, for one indicator, the tree of submissions its figure
+    was added up from, down to the units that typed the numbers; raises NotFound."""
+    with session_scope() as session:
+        found = find_plan(session, plan)
+        report = session.scalar(
+            select(Report).join(ReportDuty, ReportDuty.id == Report.duty_id)
+            .where(ReportDuty.plan_id == found.id, ReportDuty.code == duty)
+            .order_by(Report.id.desc()).limit(1)
+        )  # fmt: skip
+        if report is None:
+            raise NotFound(f"no report yet for duty {duty!r} of plan {found.code}: run cascade consolidate first")
+        target = next((t for t in report.summary.get("targets", []) if t["code"] == indicator), None)
+        if target is None:
+            known = ", ".join(t["code"] for t in report.summary.get("targets", []))
+            raise NotFound(f"the report has no indicator {indicator!r}; it has: {known}")
+        session.expunge(report)
+        return report, _trace(session, [source["submission_id"] for source in target["sources"]], indicator)
+
+
+def _trace(session: Session, submission_ids: list[int], indicator: str) -> list[TraceNode]:
+    if not submission_ids:
+        return []
+    rows = session.execute(
+        select(Submission, Unit, SubmissionValue)
+        .join(Assignment, Assignment.id == Submission.assignment_id)
+        .join(Unit, Unit.id == Assignment.unit_id)
+        .join(SubmissionValue, (SubmissionValue.submission_id == Submission.id) & (SubmissionValue.indicator_code == indicator))
+        .where(Submission.id.in_(submission_ids))
+        .order_by(Unit.code)
+    ).all()
+    nodes = []
+    for submission, unit, value in rows:
+        children = _trace(session, [sid for _, sid in value.sources], indicator)
+        nodes.append(
+            TraceNode(
+                unit.code, unit.name, submission.id, submission.version, str(submission.channel), local_date(submission.received_at),
+                value.value, value.numerator, value.denominator, value.covers, tuple(children),
+            )
+        )  # fmt: skip
+    return nodes
