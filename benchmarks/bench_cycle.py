@@ -26,7 +26,43 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cascade.net import free_port  # noqa: E402
+import statistics
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from imap_tools import MailBoxUnencrypted
+from sqlalchemy import select, update
+
+from cascade.net import free_port
+from cascade.settings import get_settings
+from flows.cascade_plan import cascade_plan
+from flows.collect_replies import collect_replies
+from flows.consolidate import consolidate
+from flows.daily_tick import daily_tick
+from flows.deliver_outbox import deliver_outbox
+from flows.runtime import local_runs
+from flows.send_reminders import send_reminders
+from models.assignment import Assignment
+from models.db import session_scope
+from models.outbox import OutboundEmail, OutgoingEmail
+from models.plan import Plan
+from models.schema import create_schema
+from models.submission import Channel
+from models.unit import Unit
+from portal.app import create_app
+from portal.jobs import Jobs
+from portal.live import free_port as portal_port
+from portal.live import serving
+from sandbox.demo import type_into_form, use_workspace
+from sandbox.imap_server import LocalImapServer
+from sandbox.portal_visitors import Secretariat, UnitOffice
+from tasks.documents.forms import form_filename, form_spec, write_form
+from tasks.documents.word import write_notice_document
+from tasks.intake.submissions import FigureInput, SubmissionInput, find_assignment, record_submission
+from tasks.outbound.mail import build_message
+from tasks.plans.contexts import portal_link, reply_address
+from tasks.plans.lookup import find_plan
+from tests.fixtures.builders import make_plan, make_unit_tree
 
 
 def wait_for_port(port: int, seconds: float = 30) -> None:
@@ -41,9 +77,6 @@ def wait_for_port(port: int, seconds: float = 30) -> None:
 
 def report_of(plan: str, unit: str):  # type: ignore[no-untyped-def]
     """One unit's annual report on the benchmark plan (make_plan's four targets)."""
-    from models.submission import Channel
-    from tasks.intake.submissions import FigureInput, SubmissionInput
-
     return SubmissionInput(
         plan=plan, duty="bao_cao_nam", unit=unit, channel=Channel.FILE, source_key=unit,
         values={"nha_o_xa_hoi": FigureInput(value=1), "dan_van_kheo": FigureInput(value=1),
@@ -54,16 +87,6 @@ def report_of(plan: str, unit: str):  # type: ignore[no-untyped-def]
 
 def tree_figures(widths_text: str, timed) -> None:  # type: ignore[no-untyped-def]
     """The recursive phases on a deep tree: cascade through every level, leaves report, bottom-up consolidation."""
-    from sqlalchemy import update
-
-    from flows.cascade_plan import cascade_plan
-    from flows.consolidate import consolidate
-    from models.db import session_scope
-    from models.plan import Plan
-    from models.unit import Unit
-    from tasks.intake.submissions import record_submission
-    from tests.fixtures.builders import make_plan
-
     widths = [int(w) for w in widths_text.split(",")]
     with session_scope() as session:
         root = Unit(code="TREE", name="UBND tỉnh", issuer_symbol="UBND", emails=["vanthu@tinh.example.gov.vn"], place="Biên Hòa")
@@ -96,15 +119,6 @@ def tree_figures(widths_text: str, timed) -> None:  # type: ignore[no-untyped-de
 def document_figures(plan: str, figures: list[tuple[str, str]], count: int = 200) -> None:
     """What one unit's documents cost, measured alone on `count` assignments: the letter (Word),
     the form (Excel), and building the message that carries them with the plan."""
-    from sqlalchemy import select
-
-    from models.assignment import Assignment
-    from models.db import session_scope
-    from models.outbox import OutboundEmail, OutgoingEmail
-    from tasks.documents.word import write_notice_document
-    from tasks.documents.forms import form_spec, write_form
-    from tasks.outbound.mail import build_message
-
     with session_scope() as session:
         assignments = session.scalars(select(Assignment).order_by(Assignment.id).limit(count)).all()
         started = time.perf_counter()
@@ -131,20 +145,6 @@ def document_figures(plan: str, figures: list[tuple[str, str]], count: int = 200
 def portal_figures(plan: str, first: int, count: int, figures: list[tuple[str, str]]) -> None:
     """The portal under a burst of units: each opens its page and sends its report over HTTP to uvicorn
     in this process (receipts delivered by the portal's own flow runs); then the dashboard's board."""
-    import statistics
-
-    from sandbox.portal_visitors import Secretariat, UnitOffice
-    from portal.app import create_app
-    from portal.jobs import Jobs
-    from portal.live import free_port as portal_port
-    from portal.live import serving
-    from cascade.settings import get_settings
-    from models.db import session_scope
-    from tasks.cascading.assign import find_plan
-    from tasks.documents.forms import form_spec
-    from tasks.plans.contexts import portal_link
-    from tasks.intake.submissions import find_assignment
-
     day = date(2024, 10, 25)
     jobs = Jobs()
     port = portal_port()
@@ -189,21 +189,6 @@ def portal_figures(plan: str, first: int, count: int, figures: list[tuple[str, s
 def intake_figures(plan: str, first: int, count: int, figures: list[tuple[str, str]]) -> None:
     """Reply collection under a burst: `count` units' replies, each with its filled Excel form, waiting in a
     Dovecot mailbox; one collect_replies run reads, records, answers and files them all (receipts delivered)."""
-    from email.message import EmailMessage
-    from email.utils import make_msgid
-
-    from imap_tools import MailBoxUnencrypted
-
-    from sandbox.demo import type_into_form
-    from sandbox.imap_server import LocalImapServer
-    from cascade.settings import get_settings
-    from flows.collect_replies import collect_replies
-    from models.db import session_scope
-    from tasks.cascading.assign import find_plan
-    from tasks.documents.forms import form_filename, form_spec, write_form
-    from tasks.plans.contexts import reply_address
-    from tasks.intake.submissions import find_assignment
-
     day = date(2024, 10, 25)
     folder = Path(tempfile.mkdtemp(prefix="cascade-bench-forms-"))
     with LocalImapServer(user="baocao") as imap:
@@ -250,16 +235,6 @@ def main() -> None:
     workspace = Path(tempfile.mkdtemp(prefix="cascade-bench-"))
     os.environ["PREFECT_HOME"] = str(workspace / "prefect")
 
-    from sandbox.demo import use_workspace
-    from flows.runtime import local_runs
-    from flows.cascade_plan import cascade_plan
-    from flows.consolidate import consolidate
-    from flows.daily_tick import daily_tick
-    from flows.deliver_outbox import deliver_outbox
-    from flows.send_reminders import send_reminders
-    from models.db import create_schema
-    from tasks.intake.submissions import record_submission
-    from tests.fixtures.builders import make_plan, make_unit_tree
 
     figures: list[tuple[str, str]] = []
 

@@ -6,7 +6,7 @@ module turns that date into timestamps, and supplies today's date for the CLI de
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -31,7 +31,7 @@ def moment(as_of: date) -> datetime:
 
 def utc_now() -> datetime:
     """The real current instant (UTC): for leases and retries, which are about real time."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def local_date(moment_: datetime) -> date:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import re
 
+import prefect  # noqa: F401  (importing Prefect installs its handlers: filter those)
+
 from cascade.settings import get_settings
 
 # '/u/<link token>' in a portal link, '+<token>@' in a reply address (tokens are URL-safe base64).
@@ -41,8 +43,6 @@ class RedactingFilter(logging.Filter):
 def install() -> None:
     """Add the filter to every handler of the root logger and Prefect's (the console, and the API handler that
     ships run logs to the server); idempotent."""
-    import prefect  # noqa: F401  (importing Prefect installs its handlers: filter those)
-
     for name in LOGGERS:
         for handler in logging.getLogger(name).handlers:
             if not any(isinstance(f, RedactingFilter) for f in handler.filters):

@@ -12,9 +12,9 @@ from flows.hooks import FAILURE_HOOKS
 from flows.naming import run_name
 from tasks.cascading.assign import assign_units, plan_batches, resolve_plan, settle_deadlines
 from tasks.cascading.implementing import derivation_batches, derive_plans
+from tasks.cascading.succession import apply_successions
 from tasks.followup.milestones import refresh_milestones
 from tasks.outbound.outbox import DeliveryTally
-from tasks.cascading.succession import apply_successions
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from flows.naming import run_name
 from models.consolidation import Consolidation
 from models.consolidation import consolidate as consolidate_figures
 from tasks.cascading.assign import resolve_plan
+from tasks.cascading.succession import apply_successions
 from tasks.reporting.consolidation import (
     consolidate_duties,
     levels_below,
@@ -22,7 +23,6 @@ from tasks.reporting.consolidation import (
     save_report,
     write_report,
 )
-from tasks.cascading.succession import apply_successions
 
 judge = task(consolidate_figures, name="judge-targets")
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 from prefect import flow
 from prefect.runtime import flow_run
+from prefect.schedules import Cron  # to_deployment(cron=...) takes no timezone: it would be UTC
 
 from cascade import clock
 from cascade.settings import get_settings
@@ -14,6 +14,7 @@ from flows.deliver_outbox import deliver_outbox
 from flows.hooks import FAILURE_HOOKS
 from models.milestones import MilestoneStatus
 from tasks.batching import batches
+from tasks.cascading.succession import apply_successions
 from tasks.followup.milestones import (
     consolidate_milestones,
     due_milestones,
@@ -23,25 +24,12 @@ from tasks.followup.milestones import (
     refresh_milestones,
     reminders_for,
 )
-from tasks.outbound.outbox import DeliveryTally, waiting_count
 from tasks.followup.reminders import queue_reminders
-from tasks.cascading.succession import apply_successions
-from tasks.followup.tick_report import publish_tick_artifacts
+from tasks.followup.tick_report import TickResult, publish_tick_artifacts
+from tasks.outbound.outbox import DeliveryTally, waiting_count
 
 TICK_CRON = "0 8 * * *"  # 08:00 every day, Vietnam time
 TICK_TIMEZONE = "Asia/Ho_Chi_Minh"
-
-
-@dataclass(frozen=True)
-class TickResult:
-    day: date
-    reminders: int  # reminder and overdue emails queued
-    skipped: int  # steps skipped: a later step of the same duty came due with them, or their day is long past
-    escalation_digests: int
-    consolidated: int
-    deadlines: int
-    failed: tuple[str, ...]  # consolidations that raised (they stay pending and are retried next tick)
-    delivery: DeliveryTally
 
 
 def _run_name() -> str:
@@ -98,6 +86,4 @@ def daily_tick(as_of: date | None = None) -> TickResult:
 
 def deployment():  # type: ignore[no-untyped-def]
     """The tick as a Prefect deployment at 08:00 Asia/Ho_Chi_Minh every day (served by `cascade serve`)."""
-    from prefect.schedules import Cron  # to_deployment(cron=...) takes no timezone: it would be UTC
-
     return daily_tick.to_deployment(name="daily-tick", schedules=[Cron(TICK_CRON, timezone=TICK_TIMEZONE)], tags=["calendar"])

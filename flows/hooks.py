@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from prefect.settings import PREFECT_UI_URL
+
 from cascade import clock
 from cascade.redact import install as install_redaction
 from cascade.settings import get_settings
@@ -22,8 +24,6 @@ log = logging.getLogger(__name__)
 
 def run_url(flow_run: Any) -> str | None:
     """The run's page in the Prefect UI, when the UI's address is known."""
-    from prefect.settings import PREFECT_UI_URL
-
     base = PREFECT_UI_URL.value()
     return f"{base.rstrip('/')}/runs/flow-run/{flow_run.id}" if base else None
 
@@ -45,7 +45,7 @@ def notify_admins(flow: Any, flow_run: Any, state: Any) -> None:
     try:
         with Mailer(settings) as mailer:
             mailer.send(email, date=clock.utc_now())
-    except Exception as exc:  # noqa: BLE001 (a hook must not fail the run's bookkeeping)
+    except Exception as exc:
         log.error("could not email the admins about %s (%s): %s", flow_run.name, state.name, exc)
 
 

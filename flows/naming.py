@@ -6,17 +6,17 @@ from collections.abc import Callable
 
 from prefect.runtime import flow_run
 
+from models.db import session_scope
+from models.plan import plan_by_ref
+
 
 def plan_label(plan: str) -> str:
     """'74/KH-SXD cấp 0' for a plan key or number/symbol; the text itself when no such plan exists."""
-    from models.db import session_scope
-    from models.plan import plan_by_ref
-
     try:
         with session_scope() as session:
             found = plan_by_ref(session, plan)
             return f"{found.code} cấp {found.level}" if found else plan
-    except Exception:  # noqa: BLE001 (a name must never stop a run: the database may not exist yet)
+    except Exception:
         return plan
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
 
 @contextmanager
 def local_runs() -> Iterator[None]:
@@ -14,7 +16,5 @@ def local_runs() -> Iterator[None]:
     caller's own process has nobody to notice it, and the heartbeat thread adds up to a
     second to every flow and subflow while it is joined at the end of the run.
     """
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield

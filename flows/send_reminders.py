@@ -10,16 +10,16 @@ from cascade.settings import get_settings
 from flows.deliver_outbox import deliver_outbox
 from flows.hooks import FAILURE_HOOKS
 from flows.naming import run_name
-from tasks.cascading.assign import resolve_plan
 from tasks.batching import batches
-from tasks.outbound.outbox import DeliveryTally
+from tasks.cascading.assign import resolve_plan
+from tasks.cascading.succession import apply_successions
 from tasks.followup.reminders import (
     duty_ids_below,
     find_due_reminders,
     find_unreported,
     queue_reminders,
 )
-from tasks.cascading.succession import apply_successions
+from tasks.outbound.outbox import DeliveryTally
 
 
 @flow(name="send-reminders", flow_run_name=run_name("reminders"), **FAILURE_HOOKS)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from models.aggregation import TargetResult, TargetRule, UnitFigure, Verdict, judge, rate
 
@@ -148,3 +149,20 @@ def expected_reporters(rule_reporters: Sequence[str], assignees: Sequence[str]) 
         return tuple(assignees)
     wanted = set(rule_reporters)
     return tuple(code for code in assignees if code in wanted)
+
+
+@dataclass(frozen=True)
+class ReportHeader:
+    """What the report prints besides the figures: issuer, plan, duty, recipients, signer."""
+
+    plan: dict[str, Any]
+    issuer: dict[str, Any]
+    duty: dict[str, Any]
+    recipients: tuple[str, ...]
+    signer_title: str
+    signer_name: str
+    duty_id: int
+    issuer_id: int
+    report_recipients: tuple[str, ...] = ()  # where the report goes: the level above
+    issuer_emails: tuple[str, ...] = ()  # the consolidating unit's own mailboxes (its secretariat)
+    top_level: bool = True  # the plan implements no plan in the system

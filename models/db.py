@@ -8,8 +8,8 @@ from contextlib import contextmanager
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from cascade.settings import get_settings
 import models.all_models  # noqa: F401  (every mapped class is known before the first session: a command that imports one model still resolves the others' foreign keys)
+from cascade.settings import get_settings
 
 _engines: dict[str, Engine] = {}
 
@@ -60,17 +60,3 @@ def session_scope() -> Iterator[Session]:
         raise
     finally:
         session.close()
-
-
-def create_schema() -> None:
-    """Create every table that does not exist yet, and record the schema as the latest migration.
-
-    Faster than running the migrations (tests, benchmarks, the demo); `cascade db upgrade` and every
-    command use the migrations, and a test checks that both give the same schema.
-    """
-    from models import schema as migrate
-    from models.base import Base
-
-    Base.metadata.create_all(get_engine())
-    if migrate.current() is None:
-        migrate.stamp_head()

@@ -17,8 +17,6 @@ from starlette.concurrency import run_in_threadpool
 
 from cascade.errors import ConflictError, NotFound
 from cascade.formatting import parse_vn_number
-from portal import security
-from portal.app import client_of, download, not_found, page, read_form, refused
 from cascade.settings import get_settings
 from flows.consolidate import consolidate
 from flows.deliver_outbox import deliver_outbox
@@ -28,7 +26,9 @@ from models.db import session_scope
 from models.plan import ReportDuty, plan_by_ref
 from models.report import Report
 from models.submission import Attachment, ReviewAction, Submission
+from portal import security
 from portal.board import STATES, board, plans
+from portal.pages import client_of, download, not_found, page, read_form, refused
 from portal.unit_page import page_context
 from tasks.intake.inbound import OUTCOMES, inbound, inbound_counts
 from tasks.intake.review import review_submission

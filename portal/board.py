@@ -14,13 +14,12 @@ from sqlalchemy.orm import Session
 
 from cascade import clock
 from models.assignment import Assignment, AssignmentStatus
-from models.inbound import InboundEmail
 from models.plan import Plan
 from models.report import Report
 from models.submission import Draft, Submission
 from models.unit import Unit
-from tasks.reporting.consolidation import find_duty
 from tasks.cascading.duty_tree import duty_tree
+from tasks.plans.lookup import find_duty
 
 # The order the board lists states in, and the filter's choices.
 STATES = ("not_opened", "opened", "draft", "overdue", "submitted", "late", "returned", "accepted")

@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ class Jobs:
             waiting = next((j for j in self.recent if j.state == "queued" and j.key == key), None)
             if waiting is not None:
                 return waiting
-            job = Job(name=name, started_at=datetime.now(timezone.utc), key=key)
+            job = Job(name=name, started_at=datetime.now(UTC), key=key)
             self.recent.appendleft(job)
         context = contextvars.copy_context()
 

@@ -5,42 +5,32 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
-from enum import StrEnum
+from datetime import date
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from cascade import clock
-from cascade.errors import ConflictError
-from cascade.settings import get_settings
 from models.assignment import Assignment, AssignmentStatus
-from models.db import session_scope
-from models.outbox import EmailKind
-from models.plan import Plan, PlanStatus, plan_tree
 from models.submission import Channel, Draft, Submission
-from tasks.cascading.assign import find_plan
-from tasks.intake.evidence import StoredFile
 from tasks.documents.forms import FormSpec, form_spec, needs_form
-from tasks.plans.contexts import (
-    assignment_context,
-    portal_link,
-    reference,
-    shown_value,
-)
+from tasks.intake.access import check_open, latest_version, refusal
+from tasks.intake.evidence import StoredFile
 from tasks.intake.submissions import (
     FigureInput,
     Recorded,
     SubmissionInput,
     queue_receipt,
-    queue_to_unit,
     store_version,
 )
-from tasks.plans.targets import duty_targets
 from tasks.intake.web_form import WebReport, fields_of_version
-from tasks.intake.access import check_open, latest_version, refusal
-from templates import render_email
+from tasks.plans.contexts import (
+    assignment_context,
+    portal_link,
+    shown_value,
+)
+from tasks.plans.targets import duty_targets
 
 
 def version_inputs(submission: Submission) -> tuple[dict[str, FigureInput], dict[str, str]]:

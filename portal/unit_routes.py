@@ -14,16 +14,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from cascade.errors import ConflictError, FormError
-from portal.app import client_of, download, not_found, page, read_form, refused
 from cascade.settings import get_settings
 from flows.deliver_outbox import deliver_outbox
 from models.db import session_scope
 from models.submission import Attachment, Channel, Submission
-from tasks.intake.evidence import EvidenceError, StoredFile, store_evidence
-from tasks.intake.form_reader import read_form as read_excel_form
+from portal.pages import client_of, download, not_found, page, read_form, refused
+from portal.unit_page import draft_evidence, page_context, page_fields, record_version, save_draft, web_input
 from tasks.documents.forms import form_filename, form_spec, write_form
 from tasks.intake.access import find_by_link, mark_opened, refusal
-from portal.unit_page import draft_evidence, page_context, page_fields, record_version, save_draft, web_input
+from tasks.intake.evidence import EvidenceError, StoredFile, store_evidence
+from tasks.intake.form_reader import read_form as read_excel_form
 from tasks.intake.submissions import attachment_path
 from tasks.intake.web_form import field_names, read_web_form
 

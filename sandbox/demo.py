@@ -13,25 +13,53 @@ import os
 import shutil
 import time
 from collections import Counter
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from openpyxl import load_workbook
-from sqlalchemy import select
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import select
 
+from cascade.cli.cycle import replies_table
 from cascade.formatting import vn_number
-from sandbox.email_units import EmailingUnit, latest_to, mistype_score, save_form
-from sandbox.portal_visitors import Secretariat, UnitOffice, link_in, minimal_pdf
-from sandbox.imap_server import LocalImapServer
-from sandbox.smtp_sink import LocalMailbox, read_maildir
+from cascade.settings import get_settings
+from flows.cascade_plan import cascade_plan
+from flows.collect_replies import collect_replies
+from flows.daily_tick import daily_tick
+from flows.issue_plan import issue_plan
+from flows.record_submission import submit_report
+from models.aggregation import Verdict
+from models.assignment import Assignment
+from models.consolidation import consolidate
+from models.db import reset_engines, session_scope
+from models.milestones import STATUS_WORDS, MilestoneStatus, milestone_title
+from models.plan import Plan, ReportDuty
+from models.report import Report
+from models.schema import create_schema
+from models.unit import Unit
 from portal.app import create_app
 from portal.jobs import Jobs
 from portal.live import free_port, serving
-from cascade.settings import get_settings
+from sandbox.email_units import EmailingUnit, latest_to, mistype_score, save_form
+from sandbox.imap_server import LocalImapServer
+from sandbox.portal_visitors import Secretariat, UnitOffice, link_in, minimal_pdf
+from sandbox.smtp_sink import LocalMailbox, read_maildir
+from tasks.cascading.implementing import derived_key
+from tasks.documents.forms import form_spec
+from tasks.documents.pdf import pdf_available, to_pdf
+from tasks.documents.word import plan_document_path
+from tasks.followup.milestones import next_milestone_day, plan_calendar
+from tasks.intake.access import latest_version
+from tasks.intake.submission_files import submission_input
+from tasks.intake.submissions import find_assignment
+from tasks.plans.contexts import portal_link
+from tasks.plans.imports import import_plan, import_units
+from tasks.plans.lookup import find_duty, find_plan
+from tasks.reporting.consolidation import load_input
+from tasks.reporting.queries import STATE_WORDS, plan_status, trace_figure
 from templates import VERDICT_WORDS, measure
 
 if TYPE_CHECKING:
@@ -68,25 +96,18 @@ class Day:
 
 
 def unit_address(code: str) -> str:
-    from models.db import session_scope
-    from models.unit import Unit
 
     with session_scope() as session:
         return session.scalars(select(Unit).where(Unit.code == code)).one().emails[0]
 
 
 def _assignment(session, code: str):  # type: ignore[no-untyped-def]
-    from tasks.cascading.assign import find_plan
-    from tasks.intake.submissions import find_assignment
 
     return find_assignment(session, find_plan(session, PLAN_KEY), DUTY, code)
 
 
 def latest_submission(code: str) -> tuple[int, int]:
     """(assignment id, latest version's id) of a unit's annual report."""
-    from models.db import session_scope
-    from tasks.intake.access import latest_version
-
     with session_scope() as session:
         assignment = _assignment(session, code)
         latest = latest_version(session, assignment.id)
@@ -95,15 +116,12 @@ def latest_submission(code: str) -> tuple[int, int]:
 
 
 def form_of(code: str, as_of: date) -> FormSpec:
-    from models.db import session_scope
-    from tasks.documents.forms import form_spec
 
     with session_scope() as session:
         return form_spec(session, _assignment(session, code), as_of=as_of)
 
 
 def due_of(code: str) -> date:
-    from models.db import session_scope
 
     with session_scope() as session:
         return _assignment(session, code).due_on
@@ -133,9 +151,6 @@ def submission_days(files: list[Path]) -> list[tuple[date, Path]]:
 def type_into_form(path: Path, data: SubmissionInput) -> None:
     """Fill a unit's Excel form as a person would: by the visible labels, numbers typed the
     Vietnamese way as text ('88,7%', '1.234'), Đạt / Không đạt for a yes/no criterion."""
-    from models.db import session_scope
-    from tasks.cascading.assign import find_plan
-
     wb = load_workbook(path)
     table, narrative = wb["Chỉ tiêu"], wb["Nội dung báo cáo"]
     header = next(row for row in table.iter_rows() if any(cell.value == "Giá trị" for cell in row))
@@ -169,7 +184,6 @@ def type_into_form(path: Path, data: SubmissionInput) -> None:
 
 
 def use_workspace(workspace: Path, smtp_port: int, portal_url: str, imap: LocalImapServer | None = None) -> None:
-    from models.db import reset_engines
 
     for name in ("CASCADE_IMAP_HOST", "CASCADE_IMAP_PORT", "CASCADE_IMAP_SECURITY", "CASCADE_IMAP_USER", "CASCADE_IMAP_PASSWORD"):
         os.environ.pop(name, None)
@@ -194,8 +208,6 @@ def use_workspace(workspace: Path, smtp_port: int, portal_url: str, imap: LocalI
 
 def report_by_email(workspace: Path, maildir: Path, smtp_port: int, data: SubmissionInput, when: date, console: Console) -> None:
     """A unit saves the form from its notice, fills it and replies; the system answers its slip cell by cell; it corrects and replies again."""
-    from flows.collect_replies import collect_replies
-
     address = unit_address(data.unit)
     office = EmailingUnit(address, smtp_port)
     notice = latest_to(read_maildir(maildir), address, "Giao nhiệm vụ báo cáo")
@@ -224,11 +236,6 @@ class Calendar:
 
     def run_until(self, day: date) -> None:
         """Tick every day after the last one ticked, up to `day`, that has something due."""
-        from datetime import timedelta
-
-        from flows.daily_tick import daily_tick
-        from tasks.followup.milestones import next_milestone_day
-
         while (due := next_milestone_day(self.last)) is not None and due <= day:
             result = daily_tick(due)
             self.last = due
@@ -244,13 +251,6 @@ class Calendar:
 
 def ward_report(code: str) -> str:
     """One ward's latest report, in a line: when the tick made it, how many of its units reported, targets met."""
-    from models.aggregation import Verdict
-    from models.db import session_scope
-    from models.report import Report
-    from tasks.cascading.assign import find_plan
-    from tasks.reporting.consolidation import find_duty
-    from tasks.cascading.implementing import derived_key
-
     with session_scope() as session:
         duty = find_duty(session, find_plan(session, derived_key(PLAN_KEY, code)), DUTY)
         report = session.scalars(select(Report).where(Report.duty_id == duty.id).order_by(Report.id.desc())).first()
@@ -264,12 +264,6 @@ def ward_report(code: str) -> str:
 def town_report() -> tuple[Consolidation, list[str], date]:
     """The town's latest report (made by the daily tick on its consolidation day): its figures as judged on
     that day, its files and the day."""
-    from models.consolidation import consolidate
-    from models.db import session_scope
-    from models.report import Report
-    from tasks.cascading.assign import find_plan
-    from tasks.reporting.consolidation import find_duty, load_input
-
     with session_scope() as session:
         duty = find_duty(session, find_plan(session, PLAN_KEY), DUTY)
         report = session.scalars(select(Report).where(Report.duty_id == duty.id).order_by(Report.id.desc())).first()
@@ -280,9 +274,6 @@ def town_report() -> tuple[Consolidation, list[str], date]:
 
 def calendar_summary(console: Console) -> None:
     """What the cycle's calendar says at the end: every milestone up to DEMO_END done or skipped, with why."""
-    from models.milestones import STATUS_WORDS, MilestoneStatus, milestone_title
-    from tasks.followup.milestones import plan_calendar
-
     _, rows = plan_calendar(PLAN_KEY)
     mine = Table("Ngày", "Mốc", "Trạng thái", "Kết quả", title="Lịch thực hiện Kế hoạch 104/KH-UBND (cấp thị xã)")
     for row in rows:
@@ -301,21 +292,6 @@ def calendar_summary(console: Console) -> None:
 
 
 def run_demo(workspace: Path, console: Console) -> None:
-    from flows.cascade_plan import cascade_plan
-    from flows.collect_replies import collect_replies
-    from flows.issue_plan import issue_plan
-    from flows.record_submission import submit_report
-    from models.db import create_schema, session_scope
-    from models.assignment import Assignment
-    from models.plan import Plan, ReportDuty
-    from models.unit import Unit
-    from tasks.plans.contexts import portal_link
-    from tasks.cascading.implementing import derived_key
-    from tasks.documents.word import plan_document_path
-    from tasks.plans.imports import import_plan, import_units
-    from tasks.documents.pdf import pdf_available, to_pdf
-    from tasks.reporting.queries import STATE_WORDS, plan_status, trace_figure
-    from tasks.intake.submission_files import submission_input
 
     started = time.perf_counter()
     workspace = workspace.resolve()
@@ -460,7 +436,6 @@ def run_demo(workspace: Path, console: Console) -> None:
         console.print("No PDF: LibreOffice is not installed (make demo installs it when run as root).")
 
     console.rule("[bold]Reply mailbox")
-    from cascade.cli import replies_table
 
     console.print(replies_table(None, limit=20))
 

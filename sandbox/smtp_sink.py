@@ -10,7 +10,6 @@ that delivery instead, as a mail server hands its local mailboxes' mail to their
 from __future__ import annotations
 
 import asyncio
-import email.policy
 import mailbox
 import re
 import socket
@@ -18,13 +17,14 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.parser import BytesParser, Parser
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from tasks.intake.inbox import parse_message
 
 DEFAULT_HOST = "127.0.0.1"
 
@@ -131,7 +131,7 @@ class MaildirHandler:
             f"X-Peer: {session.peer!r}\r\n"
             f"X-MailFrom: {mail_from}\r\n"
             f"X-RcptTo: {', '.join(stored)}\r\n"
-        ).encode("utf-8")
+        ).encode()
         with self._lock:
             key = self._box.add(trace + raw)
             self._envelopes.append(
@@ -250,27 +250,6 @@ def _arrival(path: Path) -> tuple[int, int, int]:
         return int(seconds), int(micros), int(count)
     mtime_ns = path.stat().st_mtime_ns
     return mtime_ns // 10**9, mtime_ns % 10**9 // 1000, 0
-
-
-def parse_message(raw: bytes) -> EmailMessage:
-    """Parse one stored message with `email.policy.default`.
-
-    Raw UTF-8 header values (SMTPUTF8 mail) are re-read as text so that display names decode.
-    """
-    message = BytesParser(policy=email.policy.default).parsebytes(raw)
-    head = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[0]
-    if not head.isascii():
-        try:
-            text_head = head.decode("utf-8")
-        except UnicodeDecodeError:
-            return message  # type: ignore[return-value]
-        headers = Parser(policy=email.policy.default).parsestr(text_head + "\n\n", headersonly=True)
-        for name in {n.lower() for n, v in headers.items() if not str(v).isascii()}:
-            values = headers.get_all(name) or []
-            del message[name]
-            for value in values:
-                message[name] = value
-    return message  # type: ignore[return-value]
 
 
 def read_maildir(path: Path | str) -> list[EmailMessage]:

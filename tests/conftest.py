@@ -15,12 +15,12 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
+from collections.abc import Iterator
+from pathlib import Path
 
-import pytest  # noqa: E402
+import pytest
 
-from tests.fixtures.database import isolated_database  # noqa: E402
+from tests.fixtures.database import isolated_database
 
 pytest_plugins = ["tests.fixtures.smtp", "tests.fixtures.builders"]
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cascade import cli
-from cascade.cli import app
+from cascade.cli import common as cli
+from cascade.cli.main import app
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "department-2024"

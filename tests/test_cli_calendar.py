@@ -6,7 +6,7 @@ from datetime import date
 
 from typer.testing import CliRunner
 
-from cascade.cli import app
+from cascade.cli.main import app
 from models.calendar import load_calendar
 from models.db import session_scope
 

@@ -6,8 +6,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from cascade import cli
-from cascade.cli import app
+from cascade.cli import common as cli
+from cascade.cli.main import app
 from tests.flows.helpers import text_part
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

@@ -25,10 +25,10 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, text
 
+from cascade.net import free_port
 from sandbox.email_units import latest_to, save_form
 from sandbox.imap_server import LocalImapServer
 from sandbox.smtp_sink import LocalMailbox, read_maildir
-from cascade.net import free_port
 from sandbox.unit_mail import send_reply
 from tests.fixtures.database import ON_POSTGRESQL
 from tests.fixtures.forms import Form

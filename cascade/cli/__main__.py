@@ -1,5 +1,5 @@
 """`python -m cascade.cli`: the same command as the `cascade` script."""
 
-from cascade.cli import app
+from cascade.cli.main import app
 
 app()

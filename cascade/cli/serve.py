@@ -30,10 +30,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from prefect.runner import Runner
+from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
 
+from cascade import clock
 from cascade.errors import CascadeError
 from cascade.net import free_port
 from cascade.settings import Settings
+from flows import collect_replies, daily_tick
+from flows.runtime import local_runs
+from portal.app import create_app
+from portal.live import serving
 
 STARTUP_TIMEOUT = 180.0  # a fresh server migrates its database first: ≈ 20 s on a busy 2-core machine
 STOP_TIMEOUT = 30.0
@@ -120,7 +127,6 @@ class RunnerThread:
     runs their scheduled flow runs as subprocesses, and stops when asked from another thread."""
 
     def __init__(self, deployments: list[Any]) -> None:
-        from prefect.runner import Runner
 
         # pause_on_shutdown (Prefect's default for served flows): while nothing serves them, the
         # schedules create no runs that would all start at once when serving resumes.
@@ -160,7 +166,7 @@ class RunnerThread:
             future = asyncio.run_coroutine_threadsafe(self.runner.astop(), self.loop)
             try:
                 future.result(STOP_TIMEOUT)
-            except Exception:  # noqa: BLE001 - stopping anyway: the thread is a daemon
+            except Exception:
                 pass
         self.thread.join(STOP_TIMEOUT)
 
@@ -179,8 +185,6 @@ def signals_set(stop: threading.Event) -> Iterator[None]:
 def deployments(settings: Settings) -> list[Any]:
     """The deployments `cascade serve` registers and runs, with their schedules: the daily tick, and
     reply collection when a reply mailbox is configured (without one every run would fail)."""
-    from flows import collect_replies, daily_tick
-
     return [daily_tick.deployment(), *([collect_replies.deployment()] if settings.imap_host else [])]
 
 
@@ -217,12 +221,7 @@ def serve(settings: Settings, *, host: str, prefect_port: int | None, portal_por
 
 
 def _serve_with(server: PrefectServer, settings: Settings, host: str, portal_port: int, stop: threading.Event, echo: Callable[[str], None]) -> None:
-    from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
 
-    from cascade import clock
-    from portal.app import create_app
-    from portal.live import serving
-    from flows.runtime import local_runs
 
     os.environ["PREFECT_API_URL"] = server.api_url
     with temporary_settings(updates={PREFECT_API_URL: server.api_url, PREFECT_HOME: os.environ["PREFECT_HOME"]}), local_runs():

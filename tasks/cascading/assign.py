@@ -11,22 +11,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cascade import clock
-from cascade.errors import ConflictError, NotFound
+from cascade.errors import ConflictError
 from cascade.settings import get_settings
 from models.assignment import Assignment
 from models.calendar import load_calendar, settle_deadline
 from models.db import session_scope
 from models.outbox import EmailKind
-from models.plan import Plan, PlanStatus, ReportDuty, duty_assignees, plan_by_ref
+from models.plan import Plan, PlanStatus, ReportDuty, duty_assignees
 from models.unit import Unit
+from tasks.documents.forms import form_filename, form_spec, needs_form, write_form
 from tasks.documents.word import (
     notice_document_path,
     write_notice_document,
     write_plan_document,
 )
-from tasks.documents.forms import form_filename, form_spec, needs_form, write_form
 from tasks.outbound.outbox import queue_email
 from tasks.plans.contexts import assignment_context, notice_key, recipients, reply_to_header
+from tasks.plans.lookup import find_plan
 from templates import render_email
 
 
@@ -45,14 +46,6 @@ class AssignmentBatch:
     duty_id: int
     duty_code: str
     unit_ids: tuple[int, ...]
-
-
-def find_plan(session: Session, plan: str) -> Plan:
-    """A plan by its key or number/symbol; raises NotFound."""
-    found = plan_by_ref(session, plan)
-    if found is None:
-        raise NotFound(f"plan {plan!r} not found: give its key (e.g. 74-kh-sxd-2024) or its number/symbol (74/KH-SXD)")
-    return found
 
 
 @task(name="resolve-plan")

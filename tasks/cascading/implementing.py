@@ -30,9 +30,9 @@ from models.db import session_scope
 from models.plan import DutyKind, Plan, PlanStatus, PlanTask, ReportDuty, Target, TaskUnit
 from models.submission import Channel
 from models.unit import Unit, subtrees
+from tasks.intake.submissions import SubmissionInput, queue_receipt, store_version
 from tasks.plans.contexts import plan_context
 from tasks.plans.targets import duty_targets, inherited_value, target_sharers, targets_for_unit
-from tasks.intake.submissions import SubmissionInput, queue_receipt, store_version
 from templates import render
 
 MAX_DEPTH = 12  # deeper than any real administrative tree: a loop in the unit tree, not a plan

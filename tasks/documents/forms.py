@@ -35,8 +35,6 @@ from cascade.formatting import parse_vn_number, plain_number
 from models.assignment import Assignment
 from models.plan import Aggregation, Comparator, DutyKind, ReportDuty
 from models.specs import YES_WORDS
-from tasks.plans.contexts import reference
-from tasks.plans.targets import duty_targets, targets_for_unit, typed_targets, unit_share
 from tasks.documents.workbooks import (
     FORMS_DIR,
     open_template,
@@ -44,6 +42,8 @@ from tasks.documents.workbooks import (
     repeat_block,
     save_workbook,
 )
+from tasks.plans.contexts import reference
+from tasks.plans.targets import duty_targets, targets_for_unit, typed_targets, unit_share
 from templates import render_string
 
 TEMPLATE = "data_entry.xlsx"

@@ -25,7 +25,7 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from weakref import WeakKeyDictionary
 
 from openpyxl import Workbook
@@ -38,13 +38,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from cascade.formatting import vn_number, vn_percent
 from models.aggregation import HUNDRED, TargetResult, TargetRule, UnitFigure, Verdict, compare
-from models.consolidation import Consolidation, ConsolidationInput, rule_figures
+from models.consolidation import Consolidation, ConsolidationInput, ReportHeader, rule_figures
 from models.plan import Aggregation, Comparator
 from tasks.documents.workbooks import is_template_text, open_template, render_cells, repeat_block, save_workbook
 from templates import NOTHING_TO_COUNT, VERDICT_WORDS, environment, render_string
-
-if TYPE_CHECKING:
-    from tasks.reporting.consolidation import ReportHeader
 
 TEMPLATE = "consolidation.xlsx"
 SUMMARY_ROW = "unit_row"

@@ -21,16 +21,18 @@ from cascade import clock
 from cascade.settings import get_settings
 from models.assignment import Assignment, AssignmentStatus
 from models.calendar import load_calendar
+from models.consolidation import consolidate
 from models.db import session_scope
 from models.milestones import KIND_ORDER, MESSAGE_KINDS, Milestone, MilestoneKind, MilestoneStatus, milestone_specs
 from models.outbox import EmailKind, OutboundEmail
 from models.plan import DutyKind, Plan, PlanStatus, ReportDuty, plan_tree
-from models.unit import Unit
-from tasks.cascading.assign import find_plan
-from tasks.outbound.outbox import queue_email
 from models.reminders import stale_reason
+from models.unit import Unit
 from tasks.followup.reminders import DueReminder, still_awaited
+from tasks.outbound.outbox import queue_email
 from tasks.plans.contexts import recipients
+from tasks.plans.lookup import find_plan
+from tasks.reporting.consolidation import load_input, report_files, store_report
 from templates import render_email
 
 log = logging.getLogger(__name__)
@@ -305,9 +307,6 @@ def escalate(milestone_ids: list[int], as_of: date) -> int:
 def consolidate_milestones(steps: list[ConsolidationStep], as_of: date) -> tuple[int, list[str]]:
     """Consolidate each step's duty and mark its milestone done in the same transaction, submitting
     each report upward; a duty that raises is rolled back and stays pending. Returns (done, failed names)."""
-    from models.consolidation import consolidate
-    from tasks.reporting.consolidation import load_input, report_files, store_report
-
     done, failed = 0, []
     for step in steps:
         try:
@@ -318,7 +317,7 @@ def consolidate_milestones(steps: list[ConsolidationStep], as_of: date) -> tuple
                 milestone = session.get_one(Milestone, step.milestone_id)
                 milestone.status, milestone.done_on = MilestoneStatus.DONE, as_of
                 milestone.outcome = f"Đã tổng hợp: {len(result.submitted)}/{result.expected} đơn vị đã nộp"
-        except Exception as exc:  # noqa: BLE001 (one duty's failure must not stop the batch; it is retried next tick)
+        except Exception as exc:
             log.error("consolidating %s failed: %s: %s", step.name, type(exc).__name__, exc)
             failed.append(step.name)
         else:

@@ -17,10 +17,10 @@ from models.db import session_scope
 from models.outbox import EmailKind, OutboundEmail
 from models.plan import DutyKind, Plan, PlanStatus, ReportDuty, plan_tree
 from models.reminders import step_day, step_to_send
-from tasks.reporting.consolidation import find_duty
 from tasks.cascading.duty_tree import duty_tree
 from tasks.outbound.outbox import queue_email
 from tasks.plans.contexts import assignment_context, notice_key, recipients, reply_to_header
+from tasks.plans.lookup import find_duty
 from templates import render_email
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -13,12 +13,23 @@ from sqlalchemy import select
 from models.db import session_scope
 from models.milestones import STATUS_WORDS, Milestone, milestone_title
 from models.plan import Plan, PlanStatus, ReportDuty
+from tasks.outbound.outbox import DeliveryTally
 from tasks.reporting.consolidation import artifact_key
 from tasks.reporting.queries import STATE_WORDS, plan_status
 from templates import render
 
-if TYPE_CHECKING:
-    from flows.daily_tick import TickResult
+
+@dataclass(frozen=True)
+class TickResult:
+    day: date
+    reminders: int  # reminder and overdue emails queued
+    skipped: int  # steps skipped: a later step of the same duty came due with them, or their day is long past
+    escalation_digests: int
+    consolidated: int
+    deadlines: int
+    failed: tuple[str, ...]  # consolidations that raised (they stay pending and are retried next tick)
+    delivery: DeliveryTally
+
 
 # A table artifact is one JSON document on the server: past this many rows only the units still
 # owing a report are listed (the CLI's `cascade status` always shows every row).

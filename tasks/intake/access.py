@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cascade import clock
@@ -25,26 +23,16 @@ from models.assignment import Assignment, AssignmentStatus
 from models.db import session_scope
 from models.outbox import EmailKind
 from models.plan import Plan, PlanStatus, plan_tree
-from models.submission import Channel, Draft, Submission
-from tasks.cascading.assign import find_plan
-from tasks.intake.evidence import StoredFile
-from tasks.documents.forms import FormSpec, form_spec, needs_form
+from models.submission import Submission
+from tasks.documents.forms import needs_form
+from tasks.intake.submissions import (
+    queue_to_unit,
+)
 from tasks.plans.contexts import (
     assignment_context,
-    portal_link,
     reference,
-    shown_value,
 )
-from tasks.intake.submissions import (
-    FigureInput,
-    Recorded,
-    SubmissionInput,
-    queue_receipt,
-    queue_to_unit,
-    store_version,
-)
-from tasks.plans.targets import duty_targets
-from tasks.intake.web_form import WebReport, fields_of_version
+from tasks.plans.lookup import find_plan
 from templates import render_email
 
 

@@ -51,8 +51,8 @@ from tasks.documents.forms import (
     is_yes_no,
     typed_figure,
 )
-from tasks.plans.contexts import reference
 from tasks.intake.submissions import FigureInput, SubmissionInput
+from tasks.plans.contexts import reference
 from tasks.plans.targets import duty_targets, targets_for_unit, typed_targets
 
 
@@ -240,7 +240,7 @@ class _FormReader:
             self.report("duplicate_row", f"{ws.title}!{get_column_letter(shown_column)}{extra}", what=what)
         return found[0]
 
-    def number(self, cell: _Cell, what: str, *, yes_no: bool = False, non_negative: bool = True) -> Decimal | None | _Invalid:
+    def number(self, cell: _Cell, what: str, *, yes_no: bool = False, non_negative: bool = True) -> Decimal | _Invalid | None:
         """A figure: None when empty; INVALID (and a problem) when it is not one."""
         if cell.formula is not None and cell.value is None:
             self.report("formula_not_computed", cell.path, what=what, formula=cell.formula)

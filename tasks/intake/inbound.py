@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cascade import clock
-from models.assignment import Assignment, AssignmentStatus
+from models.assignment import Assignment
 from models.inbound import InboundEmail
-from models.plan import Plan
-from models.report import Report
-from models.submission import Draft, Submission
 from models.unit import Unit
-from tasks.reporting.consolidation import find_duty
-from tasks.cascading.duty_tree import duty_tree
 
 
 @dataclass(frozen=True)

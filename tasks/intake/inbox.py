@@ -6,6 +6,7 @@ through `file_away`, which the intake calls after the message's outcome is commi
 
 from __future__ import annotations
 
+import email.policy
 import imaplib
 import re
 import ssl
@@ -13,6 +14,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
+from email.parser import BytesParser, Parser
 
 from imap_tools import AND, BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
 from imap_tools.errors import MailboxLoginError
@@ -155,3 +158,24 @@ def file_away(box: BaseMailBox, uids: Sequence[str], folder: str, tag: str | Non
 
 
 __all__ = ["Fetched", "MailboxError", "ensure_folders", "fetch", "file_away", "inbox_uids", "keyword", "mailbox"]
+
+
+def parse_message(raw: bytes) -> EmailMessage:
+    """Parse one stored message with `email.policy.default`.
+
+    Raw UTF-8 header values (SMTPUTF8 mail) are re-read as text so that display names decode.
+    """
+    message = BytesParser(policy=email.policy.default).parsebytes(raw)
+    head = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[0]
+    if not head.isascii():
+        try:
+            text_head = head.decode("utf-8")
+        except UnicodeDecodeError:
+            return message  # type: ignore[return-value]
+        headers = Parser(policy=email.policy.default).parsestr(text_head + "\n\n", headersonly=True)
+        for name in {n.lower() for n, v in headers.items() if not str(v).isascii()}:
+            values = headers.get_all(name) or []
+            del message[name]
+            for value in values:
+                message[name] = value
+    return message  # type: ignore[return-value]

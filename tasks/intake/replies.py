@@ -14,10 +14,10 @@ import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import cached_property
 from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
+from functools import cached_property
 from io import BytesIO
 from pathlib import Path
 
@@ -27,20 +27,19 @@ from sqlalchemy.orm import Session
 
 from cascade import clock
 from cascade.errors import FormError
-from sandbox.smtp_sink import parse_message
 from cascade.settings import get_settings
 from models.assignment import Assignment
 from models.db import session_scope
 from models.inbound import InboundEmail, IntakeOutcome, IntakeReason
 from models.outbox import EmailKind, OutboundEmail
 from models.submission import Channel
+from tasks.intake.access import Refusal, refusal
 from tasks.intake.evidence import EvidenceError, StoredFile, safe_filename, store_evidence
 from tasks.intake.form_reader import claimed_assignment, read_form
-from tasks.intake.inbox import Fetched
-from tasks.outbound.outbox import queue_email
-from tasks.intake.access import Refusal, refusal
-from tasks.plans.contexts import assignment_context, recipients
+from tasks.intake.inbox import Fetched, parse_message
 from tasks.intake.submissions import SubmissionInput, queue_receipt, queue_to_unit, store_version
+from tasks.outbound.outbox import queue_email
+from tasks.plans.contexts import assignment_context, recipients
 from templates import render_email
 
 log = logging.getLogger(__name__)

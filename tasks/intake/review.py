@@ -15,8 +15,8 @@ from models.assignment import AssignmentStatus
 from models.db import session_scope
 from models.outbox import EmailKind
 from models.submission import Channel, Review, ReviewAction, ReviewStatus, Submission
-from tasks.plans.contexts import assignment_context
 from tasks.intake.submissions import queue_to_unit
+from tasks.plans.contexts import assignment_context
 from templates import render_email
 
 

@@ -28,8 +28,8 @@ from models.specs import (
 )
 from models.submission import Channel
 from models.unit import Unit
-from tasks.plans.sources import YamlLocator, problem_at, read_tree, sorted_problems, validate
 from tasks.intake.submissions import FigureInput, SubmissionInput, find_assignment, sha256_file
+from tasks.plans.sources import YamlLocator, problem_at, read_tree, sorted_problems, validate
 
 
 @dataclass(frozen=True)

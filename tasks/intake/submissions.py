@@ -30,9 +30,9 @@ from models.submission import (
     SubmissionValue,
 )
 from models.unit import Unit
-from tasks.cascading.assign import find_plan
 from tasks.outbound.outbox import message_id_for, queue_email
 from tasks.plans.contexts import notice_key, receipt_context, recipients, reply_to_header
+from tasks.plans.lookup import find_plan
 from templates import RenderedEmail, render_email
 
 

@@ -25,8 +25,6 @@ from models.db import session_scope
 from models.outbox import EmailKind, EmailStatus, OutboundEmail, OutgoingEmail
 from models.plan import Plan, ReportDuty
 from models.unit import Unit
-from tasks.outbound.quota import lock_for_quota, quotas_set
-from tasks.outbound.quota import room as quota_room
 from tasks.outbound.mail import (
     DeliveryError,
     Mailer,
@@ -34,6 +32,8 @@ from tasks.outbound.mail import (
     envelope_recipients,
     new_message_id,
 )
+from tasks.outbound.quota import lock_for_quota, quotas_set
+from tasks.outbound.quota import room as quota_room
 from templates import RenderedEmail
 
 # Lower is sooner: a receipt or an overdue notice must not wait behind a bulk cascade.

@@ -6,12 +6,12 @@ the file round-trips (periodic duties come out one per period, with their dates)
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import yaml
 from sqlalchemy.orm import Session
 
-from decimal import Decimal
 from models.plan import Plan, TaskRole
 
 

@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cascade.calendar import WorkingCalendar
 from cascade.errors import ImportFileError, Problem
 from models.assignment import Assignment
-from models.db import session_scope
-from cascade.calendar import WorkingCalendar
 from models.calendar import load_calendar, settle_deadline
 from models.cascading import looser_than
+from models.db import session_scope
 from models.periods import decree_09_periods
 from models.plan import (
     DutyKind,
@@ -47,7 +47,6 @@ from models.specs import (
     plain_number,
 )
 from models.unit import Unit
-from tasks.plans.targets import inherited_value, target_sharers
 from tasks.plans.sources import (
     CsvLocator,
     Locator,
@@ -58,6 +57,7 @@ from tasks.plans.sources import (
     sorted_problems,
     validate,
 )
+from tasks.plans.targets import inherited_value, target_sharers
 
 # ---------------------------------------------------------------------------------------------
 # Results

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cascade import clock
-from cascade.errors import NotFound
 from cascade.settings import get_settings
 from models.aggregation import TargetRule, UnitFigure
 from models.assignment import EXPECTED_STATUSES, Assignment
@@ -25,6 +23,7 @@ from models.consolidation import (
     Consolidation,
     ConsolidationInput,
     ExpectedUnit,
+    ReportHeader,
     SectionText,
     consolidate,
     expected_reporters,
@@ -35,41 +34,18 @@ from models.plan import DutyKind, Plan, ReportDuty
 from models.report import Report
 from models.submission import Review, ReviewAction, Submission, SubmissionSection, SubmissionValue
 from models.unit import Unit
-from tasks.documents.word import issuer_context, with_archive_line, write_report_document
 from tasks.cascading.duty_tree import duty_tree
-from tasks.outbound.outbox import queue_email
 from tasks.documents.pdf import pdf_available, to_pdf
-from tasks.plans.contexts import plan_context, recipients
 from tasks.documents.report_workbook import report_workbook_name, write_report_workbook
+from tasks.documents.word import issuer_context, with_archive_line, write_report_document
+from tasks.outbound.outbox import queue_email
+from tasks.plans.contexts import plan_context, recipients
+from tasks.plans.lookup import find_duty
 from tasks.plans.targets import duty_targets, target_reporters
 from tasks.reporting.upward import submit_upward
 from templates import COMPARATOR_WORDS, NOTHING_TO_COUNT, VERDICT_WORDS, measure, render, render_email
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ReportHeader:
-    """What the report prints besides the figures: issuer, plan, duty, recipients, signer."""
-
-    plan: dict[str, Any]
-    issuer: dict[str, Any]
-    duty: dict[str, Any]
-    recipients: tuple[str, ...]
-    signer_title: str
-    signer_name: str
-    duty_id: int
-    issuer_id: int
-    report_recipients: tuple[str, ...] = ()  # where the report goes: the level above
-    issuer_emails: tuple[str, ...] = ()  # the consolidating unit's own mailboxes (its secretariat)
-    top_level: bool = True  # the plan implements no plan in the system
-
-
-def find_duty(session: Session, plan: Plan, duty_code: str) -> ReportDuty:
-    duty = session.scalar(select(ReportDuty).where(ReportDuty.plan_id == plan.id, ReportDuty.code == duty_code))
-    if duty is None:
-        raise NotFound(f"plan {plan.code} has no duty {duty_code!r}; it has: {', '.join(d.code for d in plan.duties)}")
-    return duty
 
 
 def load_input(session: Session, duty: ReportDuty, as_of: date) -> tuple[ReportHeader, ConsolidationInput]:

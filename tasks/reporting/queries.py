@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from cascade.clock import local_date
 from cascade.errors import NotFound
-
 from models.assignment import Assignment, AssignmentStatus
 from models.db import session_scope
 from models.outbox import EmailStatus, OutboundEmail
@@ -22,9 +21,8 @@ from models.reminders import reminder_steps
 from models.report import Report
 from models.submission import Submission, SubmissionValue
 from models.unit import Unit
-from tasks.cascading.assign import find_plan
-from tasks.reporting.consolidation import find_duty
 from tasks.cascading.succession import active_successor
+from tasks.plans.lookup import find_duty, find_plan
 
 
 @dataclass(frozen=True)

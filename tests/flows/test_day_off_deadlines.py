@@ -26,9 +26,9 @@ from models.milestones import Milestone, MilestoneKind, MilestoneStatus
 from models.outbox import EmailKind, OutboundEmail
 from models.plan import Plan, ReportDuty
 from models.unit import Unit
+from tasks.followup.milestones import plan_calendar
 from tasks.plans.exports import plan_document
 from tasks.plans.imports import import_plan, import_plan_file, import_units
-from tasks.followup.milestones import plan_calendar
 from tests.fixtures.builders import make_plan, make_unit_tree
 from tests.flows.helpers import by_subject, text_part
 

@@ -36,9 +36,9 @@ from models.plan import Plan, PlanStatus, PlanTask, ReportDuty, TaskRole, TaskUn
 from models.submission import Channel, ReviewAction, Submission
 from models.unit import Unit
 from tasks.documents.word import notice_document_path
+from tasks.intake.review import review_submission
 from tasks.plans.exports import plan_document
 from tasks.plans.imports import import_plan, import_units
-from tasks.intake.review import review_submission
 from tests.fixtures.builders import make_plan, make_unit_tree
 from tests.flows.helpers import submission
 

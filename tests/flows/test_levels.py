@@ -9,9 +9,8 @@ under test, and working days are counted with the `holidays` package, not Workin
 
 from __future__ import annotations
 
-import re
-
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta

@@ -28,8 +28,8 @@ from models.plan import Plan, ReportDuty
 from models.report import Report
 from models.submission import Channel, ReviewAction, Submission
 from models.unit import Unit
-from tests.fixtures.builders import make_plan, make_unit_tree
 from tasks.intake.review import review_submission
+from tests.fixtures.builders import make_plan, make_unit_tree
 from tests.flows.helpers import submission, text_part
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

@@ -17,8 +17,9 @@ from sqlalchemy import func, select
 
 from cascade import clock
 from cascade.settings import get_settings
-from models.db import create_schema, reset_engines, session_scope
+from models.db import reset_engines, session_scope
 from models.outbox import EmailKind, EmailStatus, OutboundEmail
+from models.schema import create_schema
 from tasks.outbound.outbox import queue_email
 from templates import RenderedEmail
 from tests.fixtures.postgres import fresh_database

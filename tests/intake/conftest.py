@@ -18,16 +18,16 @@ import pytest
 from imap_tools import MailBoxUnencrypted
 from sqlalchemy import select
 
-from sandbox.email_units import save_form
-from sandbox.imap_server import LocalImapServer
 from cascade.settings import get_settings
-from sandbox.unit_mail import send_reply
 from flows.cascade_plan import cascade_plan
 from models.db import session_scope
 from models.submission import Submission
 from models.unit import Unit
-from tasks.cascading.assign import find_plan
+from sandbox.email_units import save_form
+from sandbox.imap_server import LocalImapServer
+from sandbox.unit_mail import send_reply
 from tasks.intake.submissions import find_assignment
+from tasks.plans.lookup import find_plan
 from tests.fixtures.builders import Department
 from tests.fixtures.forms import Form, fill_valid
 from tests.fixtures.smtp import SmtpServer

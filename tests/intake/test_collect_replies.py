@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import func, select
 
 from cascade.settings import get_settings
-
 from flows.collect_replies import collect_replies
 from models.db import session_scope
 from models.inbound import InboundEmail, IntakeOutcome, IntakeReason

@@ -8,8 +8,8 @@ from email.message import EmailMessage
 import pytest
 
 from cascade.clock import VN_TZ
-from sandbox.imap_server import ImapDelivery
 from models.inbound import IntakeReason
+from sandbox.imap_server import ImapDelivery
 from tasks.intake.inbox import keyword
 from tasks.intake.replies import arrival, attached_files, automatic, message_key, referenced_ids, reply_tokens
 

@@ -11,8 +11,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 import models.all_models  # noqa: F401  (registers every table)
-from models import schema as migrate
 from cascade.settings import get_settings
+from models import schema as migrate
 from models.base import Base
 from models.db import get_engine, reset_engines
 from tests.fixtures.postgres import fresh_database
@@ -70,7 +70,7 @@ def test_a_database_made_before_migrations_is_stamped_and_upgraded(empty_databas
 
 
 def test_create_schema_records_the_latest_revision(empty_database) -> None:
-    from models.db import create_schema
+    from models.schema import create_schema
 
     create_schema()
     assert migrate.current() == migrate.head()

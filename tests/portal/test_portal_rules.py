@@ -4,15 +4,14 @@ the board, and reading a page's fields (no server, no database)."""
 from __future__ import annotations
 
 import io
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
-from portal import security
 from models.plan import Aggregation, Comparator
+from portal import security
 from portal.board import unit_state
-from tasks.intake.evidence import EvidenceError, safe_filename
 from tasks.documents.forms import (
     FormDuty,
     FormIndicator,
@@ -21,6 +20,7 @@ from tasks.documents.forms import (
     FormSpec,
     FormUnit,
 )
+from tasks.intake.evidence import EvidenceError, safe_filename
 from tasks.intake.submissions import FigureInput
 from tasks.intake.web_form import field_names, fields_of_version, read_web_form
 
@@ -97,7 +97,7 @@ def test_evidence_of_a_type_not_allowed_is_refused_before_it_is_stored(workspace
 
 
 DUE = date(2024, 10, 30)
-OPENED = datetime(2024, 10, 1, 3, tzinfo=timezone.utc)
+OPENED = datetime(2024, 10, 1, 3, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

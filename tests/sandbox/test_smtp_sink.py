@@ -55,7 +55,7 @@ def plain_message(subject: str, body: str = "Nội dung") -> bytes:
         f"From: a@example.gov.vn\r\nTo: b@example.gov.vn\r\nSubject: {subject}\r\n"
         "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
         f"{body}\r\n"
-    ).encode("utf-8")
+    ).encode()
 
 
 def test_port_zero_binds_a_free_port_and_advertises_utf8(tmp_path: Path) -> None:
@@ -86,7 +86,7 @@ def test_utf8_message_round_trips(tmp_path: Path) -> None:
         "Content-Transfer-Encoding: 8bit\r\n"
         "\r\n"
         "Kính gửi Xã Thái Phúc,\r\n.dòng bắt đầu bằng dấu chấm\r\n"
-    ).encode("utf-8")
+    ).encode()
     with LocalMailbox(tmp_path / "mail") as box:
         client = Client(box.port)
         client.cmd("EHLO tester.local")

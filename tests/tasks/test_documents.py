@@ -24,17 +24,17 @@ from models.consolidation import consolidate
 from models.db import session_scope
 from models.plan import DutyKind, Plan, PlanTask, ReportDuty
 from models.unit import Unit
-from tasks.reporting.consolidation import load_input
+from tasks.documents.forms import form_filename, form_spec, write_form
+from tasks.documents.pdf import to_pdf
 from tasks.documents.word import (
     notice_document_path,
     write_notice_document,
     write_plan_document,
     write_report_document,
 )
-from tasks.documents.forms import form_filename, form_spec, write_form
-from tasks.plans.imports import import_plan, import_units
-from tasks.documents.pdf import to_pdf
 from tasks.intake.submissions import store_version
+from tasks.plans.imports import import_plan, import_units
+from tasks.reporting.consolidation import load_input
 from tests.flows.helpers import submission
 
 TOWN = Path(__file__).resolve().parents[2] / "examples" / "town-2024"
@@ -267,7 +267,7 @@ def test_the_plan_and_the_report_convert_to_pdf_and_render(town, department, ass
     pdfs = pdfs[:2]
     for pdf, must_read in zip(pdfs, ["KẾ HOẠCH", "BÁO CÁO"], strict=True):
         info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
-        assert "595.3" in info and "841.8" in info or "(A4)" in info, info
+        assert ("595.3" in info and "841.8" in info) or "(A4)" in info, info
         text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
         assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and "Độc lập - Tự do - Hạnh phúc" in text and must_read in text
         fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout

@@ -13,7 +13,7 @@ import subprocess
 import time
 import zipfile
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,8 +32,8 @@ from models.plan import Aggregation, Comparator, DutyKind, Plan, ReportDuty, Tar
 from models.specs import YES_WORDS
 from models.submission import Channel, Submission
 from models.unit import Unit
-from tasks.intake.form_reader import read_form
 from tasks.documents.forms import form_filename, form_id, form_spec, needs_form, write_form
+from tasks.intake.form_reader import read_form
 from tasks.intake.submissions import FigureInput, store_version
 from tests.fixtures.builders import TIEP_NHAN, TRUC_TUYEN, TY_LE, Department, add_counts_and_rate, make_plan, make_unit_tree
 from tests.fixtures.forms import (
@@ -64,7 +64,7 @@ def assign(unit_code: str, *, token: str | None = None, due_on: date = DUE_ON) -
         unit = session.scalars(select(Unit).where(Unit.code == unit_code)).one()
         assignment = Assignment(
             duty=duty, unit=unit, due_on=due_on, token=token or f"secret-token-of-{unit_code}-0123456789",
-            created_at=datetime(2024, 4, 5, 8, 0, tzinfo=timezone.utc),
+            created_at=datetime(2024, 4, 5, 8, 0, tzinfo=UTC),
         )  # fmt: skip
         session.add(assignment)
         session.flush()

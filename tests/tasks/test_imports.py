@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,12 +19,12 @@ from models.db import session_scope
 from models.plan import Plan, PlanTask, ReportDuty, Target, TaskRole
 from models.specs import json_schema
 from models.unit import Unit
-from tasks.plans.imports import ImportResult, import_plan, import_units, load_plan, load_units
 from tasks.intake.submission_files import (
     check_submission_against_duty,
     load_submission,
     resolve_submission,
 )
+from tasks.plans.imports import ImportResult, import_plan, import_units, load_plan, load_units
 from tests.fixtures.database import isolated_database
 from tests.fixtures.problems import assert_problem, line_of
 
@@ -429,7 +429,7 @@ def test_replace_rewrites_a_plan_until_it_is_cascaded(tmp_path: Path, units: Pat
         plan = session.scalars(select(Plan)).one()
         assert (plan.id, plan.title, len(plan.targets), len(plan.duties)) == (plan_id, "Bản sửa đổi", 2, 1)
         unit = session.scalars(select(Unit).where(Unit.code == "sxd.vp")).one()
-        session.add(Assignment(duty=plan.duties[0], unit=unit, due_on=date(2024, 10, 25), token="t" * 20, created_at=datetime.now(timezone.utc)))
+        session.add(Assignment(duty=plan.duties[0], unit=unit, due_on=date(2024, 10, 25), token="t" * 20, created_at=datetime.now(UTC)))
 
     with pytest.raises(ImportFileError) as caught:
         import_plan(path, replace=True)
@@ -450,7 +450,7 @@ def test_unit_without_email(tmp_path: Path, workspace: Path) -> None:
 
 def test_non_utf8_file(tmp_path: Path, workspace: Path) -> None:
     path = tmp_path / "units.yaml"
-    path.write_bytes(BASE_UNITS.encode("utf-8").replace("ă".encode("utf-8"), b"\xe3"))  # 'ă' as in Windows-1258
+    path.write_bytes(BASE_UNITS.encode("utf-8").replace("ă".encode(), b"\xe3"))  # 'ă' as in Windows-1258
     with pytest.raises(ImportFileError) as caught:
         import_units(path)
     assert_problem(caught.value, path, line_of(BASE_UNITS, "name: Văn phòng"), None, "not UTF-8", "save")

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sandbox.smtp_sink import LocalMailbox
 from cascade.settings import get_settings
 from models.outbox import OutgoingEmail
+from sandbox.smtp_sink import LocalMailbox
 from tasks.outbound.mail import (
     DeliveryError,
     Mailer,

@@ -11,9 +11,8 @@ from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from models.aggregation import TargetRule, UnitFigure
-from models.consolidation import Consolidation, ConsolidationInput, ExpectedUnit, consolidate
+from models.consolidation import Consolidation, ConsolidationInput, ExpectedUnit, ReportHeader, consolidate
 from models.plan import Aggregation, Comparator
-from tasks.reporting.consolidation import ReportHeader
 from tasks.documents.report_workbook import report_workbook_name, write_report_workbook
 from templates import VERDICT_WORDS
 

@@ -11,11 +11,10 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-import tasks.documents.report_workbook as report_workbook
 from models.aggregation import TargetResult, TargetRule, UnitFigure, Verdict
-from models.consolidation import Consolidation, ConsolidationInput, ExpectedUnit, consolidate
+from models.consolidation import Consolidation, ConsolidationInput, ExpectedUnit, ReportHeader, consolidate
 from models.plan import Aggregation, Comparator
-from tasks.reporting.consolidation import ReportHeader
+from tasks.documents import report_workbook
 from tasks.documents.report_workbook import report_workbook_name, write_report_workbook
 from templates import VERDICT_WORDS
 
@@ -139,10 +138,10 @@ class Summary:
             metric = ws.cell(self.head, col).value or metric
             self.columns[metric, ws.cell(self.sub, col).value] = col
 
-    def cell(self, unit: str, metric: str, sub: str):  # noqa: ANN201
+    def cell(self, unit: str, metric: str, sub: str):
         return self.ws.cell(self.units[unit], self.columns[metric, sub])
 
-    def footer(self, row: int, metric: str, sub: str):  # noqa: ANN201
+    def footer(self, row: int, metric: str, sub: str):
         return self.ws.cell(row, self.columns[metric, sub])
 
 
@@ -270,7 +269,7 @@ def test_header_merges_and_column_groups(summary: Summary) -> None:
     merged = {str(r) for r in ws.merged_cells.ranges}
     water = [summary.columns[WATER, sub] for sub in ("Tử số", "Mẫu số", "Tỷ lệ (%)")]
     assert water == list(range(water[0], water[0] + 3))
-    span = lambda row: f"{ws.cell(row, water[0]).coordinate}:{ws.cell(row, water[2]).coordinate}"  # noqa: E731
+    span = lambda row: f"{ws.cell(row, water[0]).coordinate}:{ws.cell(row, water[2]).coordinate}"
     assert {span(summary.head), span(summary.target), span(summary.verdict)} <= merged
     assert span(summary.total) not in merged and span(summary.sub) not in merged
     for col in (1, 2, 3, 4, 5, summary.note):  # fixed headers span both header rows
@@ -380,7 +379,7 @@ def test_no_targets_and_no_units(tmp_path: Path) -> None:
 def test_the_words_live_in_the_template_not_in_the_code() -> None:
     wb = load_workbook(TEMPLATE)
     text = "\n".join(str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None)
-    code = (ROOT / "tasks" / "report_workbook.py").read_text(encoding="utf-8")
+    code = (ROOT / "tasks" / "documents" / "report_workbook.py").read_text(encoding="utf-8")
     for words in ("Đúng hạn", "Chậm", "Chưa nộp", "quá hạn", "Mục tiêu", "Đánh giá", "Tử số", "Mẫu số",
                   "Tỷ lệ", "tổng hợp từ", "BẢNG TỔNG HỢP SỐ LIỆU", "Số liệu đến ngày", "Đã báo cáo", "Đạt / Không đạt"):
         assert words in text, words
@@ -397,7 +396,7 @@ def test_committed_template_is_what_the_script_builds(tmp_path: Path) -> None:
     assert built.sheetnames == committed.sheetnames
     assert {n: d.attr_text for n, d in built.defined_names.items()} == {n: d.attr_text for n, d in committed.defined_names.items()}
     for a, b in zip(built.worksheets, committed.worksheets):
-        cells = lambda ws: {(c.coordinate, c.value, c.number_format) for row in ws.iter_rows() for c in row if c.value is not None}  # noqa: E731
+        cells = lambda ws: {(c.coordinate, c.value, c.number_format) for row in ws.iter_rows() for c in row if c.value is not None}
         assert cells(a) == cells(b), a.title
         assert {str(r) for r in a.merged_cells.ranges} == {str(r) for r in b.merged_cells.ranges}
 

@@ -1,0 +1,209 @@
+"""`cascade db|units|plan|link|schema`: the database, the unit tree, plans and the units' links."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cascade.cli.common import AsOf, console, parse_day, ready, run, warn
+from cascade.settings import get_settings
+
+# Commands import what they use inside their bodies: flows and tasks pull in Prefect (seconds), models
+# SQLAlchemy and Alembic; `cascade --help` and a mistyped command should pay for none of them.
+
+
+app = typer.Typer()
+units_app = typer.Typer(help="The unit tree.", no_args_is_help=True)
+
+plan_app = typer.Typer(help="Plans: import, list, cascade, issue, export.", no_args_is_help=True)
+
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+app.add_typer(units_app, name="units")
+app.add_typer(plan_app, name="plan")
+app.add_typer(db_app, name="db")
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Run the schema migrations up to the latest (creates the tables in an empty database)."""
+    from sqlalchemy.engine import make_url
+
+    from models.schema import upgrade
+
+    revision = upgrade()
+    url = make_url(get_settings().resolved_database_url).render_as_string(hide_password=True)
+    console.print(f"Database {url} at revision {revision}")
+
+@db_app.command("init")
+def db_init() -> None:
+    """The same as `db upgrade` (kept for scripts written before migrations)."""
+    db_upgrade()
+
+@units_app.command("import")
+def units_import(file: Path) -> None:
+    """Import or update units from a YAML or CSV file (all or nothing)."""
+    from tasks.plans.imports import import_units
+
+    ready()
+    result = run(lambda: import_units(file))
+    console.print(f"Units: {result.created} created, {result.updated} updated.")
+
+@plan_app.command("import")
+def plan_import(file: Path, replace: Annotated[bool, typer.Option(help="Replace a plan with the same key that has no assignments yet.")] = False) -> None:
+    """Import a plan from a YAML file (all or nothing)."""
+    from tasks.plans.imports import import_plan_file
+
+    ready()
+    result = run(lambda: import_plan_file(file, replace=replace))
+    warn(result.warnings)
+    console.print(f"Plan imported: {result.key}")
+
+@plan_app.command("list")
+def plan_list() -> None:
+    """List the plans in the database, implementing plans under the plan they implement."""
+    from sqlalchemy import select
+
+    from models.db import session_scope
+    from models.plan import Plan
+
+    ready()
+    table = Table("Key", "Số", "Ngày", "Cơ quan ban hành", "Cấp", "Trạng thái")
+    with session_scope() as session:
+        plans = session.scalars(select(Plan).order_by(Plan.year, Plan.level, Plan.key)).all()
+        children: dict[int | None, list[Plan]] = {}
+        for plan in plans:
+            children.setdefault(plan.parent_plan_id if plan.parent_plan_id in {p.id for p in plans} else None, []).append(plan)
+
+        def add(plan: Plan, depth: int) -> None:
+            table.add_row("  " * depth + plan.key, plan.code, plan.issued_on.strftime("%d/%m/%Y"), plan.issuer.display_name, str(plan.level), STATUS_WORDS[plan.status])
+            for child in children.get(plan.id, []):
+                add(child, depth + 1)
+
+        for root in children.get(None, []):
+            add(root, 0)
+    console.print(table)
+
+STATUS_WORDS = {"draft": "Dự thảo", "issued": "Đã ban hành", "closed": "Đã kết thúc"}
+
+@plan_app.command("cascade")
+def plan_cascade(
+    plan: Annotated[str, typer.Argument(help="Plan key (74-kh-sxd-2024) or number/symbol (74/KH-SXD).")],
+    as_of: AsOf = None,
+    units: Annotated[str | None, typer.Option(help="Comma-separated unit codes instead of the issuer's direct subordinates.")] = None,
+) -> None:
+    """Assign the plan's duties to its units, draft their implementing plans, go on down every level, and email them."""
+    from flows.cascade_plan import cascade_plan
+    from tasks.reporting.queries import check_references
+
+    ready()
+    only = [u.strip() for u in units.split(",") if u.strip()] if units else None
+    run(lambda: check_references(plan, units=only or ()))
+    result = run(lambda: cascade_plan(plan, parse_day(as_of), only))
+    warn(result.warnings)
+    console.print(
+        f"{result.plan_key}: {result.assigned} new assignment(s) over {result.levels} level(s); implementing plans drafted {result.drafted}, "
+        f"issued {result.issued}; emails sent {result.delivery.sent}, retrying {result.delivery.retrying}, failed {result.delivery.failed}."
+    )
+
+@plan_app.command("issue")
+def plan_issue(
+    plan: Annotated[str, typer.Argument(help="Key of a drafted implementing plan (104-kh-ubnd-2024--tb.giabinh).")],
+    as_of: AsOf = None,
+    number: Annotated[str | None, typer.Option(help="The number from the issuer's register; default: its next for the year.")] = None,
+) -> None:
+    """Issue a drafted implementing plan and cascade it to the unit's subordinates."""
+    from flows.issue_plan import issue_plan
+    from tasks.reporting.queries import check_references
+
+    ready()
+    run(lambda: check_references(plan))
+    result = run(lambda: issue_plan(plan, parse_day(as_of), number))
+    warn(result.warnings)
+    console.print(f"{result.plan_key} issued; {result.assigned} new assignment(s), emails sent {result.delivery.sent}.")
+
+@plan_app.command("export")
+def plan_export(plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")]) -> None:
+    """Print a plan in the plan file format (to adjust a draft, then `plan import --replace`)."""
+    from models.db import session_scope
+    from tasks.plans.exports import plan_yaml
+    from tasks.plans.lookup import find_plan
+
+    ready()
+
+    def export() -> str:
+        with session_scope() as session:
+            return plan_yaml(session, find_plan(session, plan))
+
+    sys.stdout.write(run(export))
+
+@plan_app.command("close")
+def plan_close(plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")], as_of: AsOf = None) -> None:
+    """Close the plan's cycle and that of every implementing plan below: no more submissions or reminders;
+    the units' links show their pages read-only for `portal_link_days_after_close` days, then expire."""
+    from tasks.intake.access import close_plan
+
+    ready()
+    closed = run(lambda: close_plan(plan, parse_day(as_of)))
+    console.print(f"Closed {len(closed)} plan(s): {', '.join(closed)}.")
+
+link_app = typer.Typer(help="The units' portal links.", no_args_is_help=True)
+app.add_typer(link_app, name="link")
+
+def _assignment_id(plan: str, duty: str, unit: str) -> int:
+    from models.db import session_scope
+    from tasks.intake.submissions import find_assignment
+    from tasks.plans.lookup import find_plan
+
+    with session_scope() as session:
+        return find_assignment(session, find_plan(session, plan), duty, unit).id
+
+@link_app.command("show")
+def link_show(plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")], duty: Annotated[str, typer.Argument(help="Duty code.")],
+              unit: Annotated[str, typer.Argument(help="Unit code.")]) -> None:  # fmt: skip
+    """Print a unit's portal link (to give it again to a unit that lost its email)."""
+    from models.assignment import Assignment
+    from models.db import session_scope
+    from tasks.plans.contexts import portal_link
+
+    ready()
+
+    def show() -> str:
+        with session_scope() as session:
+            return portal_link(session.get_one(Assignment, _assignment_id(plan, duty, unit)))
+
+    typer.echo(run(show))
+
+@link_app.command("revoke")
+def link_revoke(plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")], duty: Annotated[str, typer.Argument(help="Duty code.")],
+                unit: Annotated[str, typer.Argument(help="Unit code.")], as_of: AsOf = None,
+                send: Annotated[bool, typer.Option(help="Email the new link to the unit.")] = True) -> None:  # fmt: skip
+    """Replace a unit's portal link: the old one answers 404 at once; the unit is emailed the new one."""
+    from flows.deliver_outbox import deliver_outbox
+    from tasks.intake.access import revoke_link
+
+    ready()
+    day = parse_day(as_of)
+
+    def revoke() -> str:
+        reference = revoke_link(_assignment_id(plan, duty, unit), day, send=send)
+        if send:
+            deliver_outbox(day)
+        return reference
+
+    console.print(f"{run(revoke)}: link replaced{'; the unit was emailed the new one' if send else ''}.")
+
+@app.command("schema")
+def schema(kind: Annotated[str, typer.Argument(help="units, plan or submission")]) -> None:
+    """Print the JSON Schema of an input file format."""
+    from models.specs import json_schema
+
+    try:
+        document = json_schema(kind)
+    except (KeyError, ValueError):
+        typer.echo(f"error: unknown schema {kind!r}: expected units, plan or submission", err=True)
+        raise typer.Exit(1) from None
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
