@@ -96,7 +96,13 @@ def tree_figures(widths_text: str, timed) -> None:  # type: ignore[no-untyped-de
             following = []
             for parent in level:
                 for i in range(width):
-                    unit = Unit(code=f"{parent.code}.{i + 1}", name=f"Đơn vị {parent.code}.{i + 1}", issuer_symbol="UB", parent=parent, emails=[f"u{depth}.{len(following)}@example.gov.vn"])
+                    unit = Unit(
+                        code=f"{parent.code}.{i + 1}",
+                        name=f"Đơn vị {parent.code}.{i + 1}",
+                        issuer_symbol="UB",
+                        parent=parent,
+                        emails=[f"u{depth}.{len(following)}@example.gov.vn"],
+                    )
                     session.add(unit)
                     following.append(unit)
             level = following
@@ -111,8 +117,11 @@ def tree_figures(widths_text: str, timed) -> None:  # type: ignore[no-untyped-de
     def leaves_report() -> None:
         for code in leaves:
             record_submission.fn(report_of(plan, code), date(2024, 10, 10))
+
     timed(f"Tree {label}: {len(leaves)} leaves report", len(leaves), leaves_report)
-    outcome = timed(f"Tree {label}: consolidate bottom-up ({total - len(leaves) + 1} reports)", total, lambda: consolidate(plan, "bao_cao_nam", date(2024, 11, 8)))
+    outcome = timed(
+        f"Tree {label}: consolidate bottom-up ({total - len(leaves) + 1} reports)", total, lambda: consolidate(plan, "bao_cao_nam", date(2024, 11, 8))
+    )
     assert outcome.result.levels[-1].submitted == len(leaves), outcome.result.levels
 
 
@@ -207,7 +216,9 @@ def intake_figures(plan: str, first: int, count: int, figures: list[tuple[str, s
                 reply["From"], reply["To"] = assignment.unit.emails[0], reply_address(assignment)
                 reply["Subject"], reply["Message-ID"] = f"Re: báo cáo năm {code}", make_msgid(domain="bench.example")
                 reply.set_content("Đơn vị gửi báo cáo năm kèm biểu mẫu.")
-                reply.add_attachment(path.read_bytes(), maintype="application", subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet", filename=path.name)
+                reply.add_attachment(
+                    path.read_bytes(), maintype="application", subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet", filename=path.name
+                )
                 messages.append(reply.as_bytes())
         with MailBoxUnencrypted(imap.host, imap.port).login(imap.user, imap.password) as box:
             for raw in messages:
@@ -220,7 +231,12 @@ def intake_figures(plan: str, first: int, count: int, figures: list[tuple[str, s
         os.environ.pop(name)
     get_settings.cache_clear()
     assert tally.recorded == count, tally
-    figures.append((f"Collect {count} emailed forms from IMAP (read, record, move; {delivery.sent} receipts sent; {size / 1024:.0f} KiB each)", f"{seconds:.1f} s ({count / seconds:,.1f}/s)"))
+    figures.append(
+        (
+            f"Collect {count} emailed forms from IMAP (read, record, move; {delivery.sent} receipts sent; {size / 1024:.0f} KiB each)",
+            f"{seconds:.1f} s ({count / seconds:,.1f}/s)",
+        )
+    )
     figures.append(("Collect: one reply, all in", f"{seconds / count * 1000:.0f} ms"))
     print(*figures[-2:], sep="\n", flush=True)
 
@@ -235,7 +251,6 @@ def main() -> None:
     workspace = Path(tempfile.mkdtemp(prefix="cascade-bench-"))
     os.environ["PREFECT_HOME"] = str(workspace / "prefect")
 
-
     figures: list[tuple[str, str]] = []
 
     def timed(label: str, count: int, action):  # type: ignore[no-untyped-def]
@@ -248,7 +263,9 @@ def main() -> None:
 
     # The SMTP sink runs in its own process, as a real server would: its work is not ours.
     port = free_port()
-    sink = subprocess.Popen([sys.executable, "-m", "cascade.cli", "mailbox", "--maildir", str(workspace / "maildir"), "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL)
+    sink = subprocess.Popen(
+        [sys.executable, "-m", "cascade.cli", "mailbox", "--maildir", str(workspace / "maildir"), "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL
+    )
     wait_for_port(port)
     try:
         with local_runs():
@@ -267,10 +284,12 @@ def main() -> None:
             timed(f"Daily tick, nothing to send ({n} units' milestones checked)", n, lambda: daily_tick(date(2024, 10, 24)))
 
             half = n // 2
+
             def submit_half() -> None:
                 for i in range(half):
                     code = f"U{i + 1}"
                     record_submission.fn(report_of(plan, code), date(2024, 10, 25))
+
             timed(f"Record {half} submissions (one transaction each, receipts queued)", half, submit_half)
             timed(f"Deliver {half} receipts", half, lambda: deliver_outbox(date(2024, 10, 25)))
             tick = timed(

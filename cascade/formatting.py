@@ -80,7 +80,9 @@ def parse_vn_number(text: str) -> Decimal:
         raise ValueError("empty number")
     if "," in raw:
         raw = raw.replace(".", "").replace(",", ".")
-    elif raw.count(".") > 1 or (raw.count(".") == 1 and len(raw.split(".")[1]) == 3 and raw.split(".")[0].lstrip("-").isdigit() and raw.split(".")[0].lstrip("-") not in ("", "0")):
+    elif raw.count(".") > 1 or (
+        raw.count(".") == 1 and len(raw.split(".")[1]) == 3 and raw.split(".")[0].lstrip("-").isdigit() and raw.split(".")[0].lstrip("-") not in ("", "0")
+    ):
         raw = raw.replace(".", "")
     try:
         return Decimal(raw)

@@ -47,7 +47,9 @@ class Settings(BaseSettings):
     mail_domain: str = Field("plan-cascade.local", description="Right-hand side of the Message-IDs we generate.")
     secretariat_email: str | None = Field(None, description="The secretariat's mailbox: escalation digests of the root plans, quarantine alerts.")
     admin_emails: list[str] = Field(default_factory=list, description="Who is told when a flow run fails or crashes (JSON list in the environment).")
-    escalate_after_days: int = Field(5, ge=0, description="Days after the deadline when units still not reporting are escalated to their heads and the secretariat; 0: never.")
+    escalate_after_days: int = Field(
+        5, ge=0, description="Days after the deadline when units still not reporting are escalated to their heads and the secretariat; 0: never."
+    )
 
     imap_host: str | None = Field(None, description="IMAP server of the reply mailbox (mail_reply_to); without one, replies are not collected.")
     imap_port: int | None = Field(None, description="Default: 993 with imap_security 'ssl', else 143.")
@@ -67,11 +69,17 @@ class Settings(BaseSettings):
     outbox_lease_seconds: int = Field(600, ge=0, description="After this, a message left 'sending' by a crashed run is claimed again.")
     outbox_retry_base_seconds: int = Field(60, ge=0, description="Backoff after a failed attempt: base × 2^(attempts-1).")
     smtp_per_minute: int | None = Field(None, ge=1, description="Most messages sent in any 60 seconds (the mail provider's rate); none: no limit.")
-    smtp_per_day: int | None = Field(None, ge=1, description="Most messages sent on one day (Vietnam time); the rest wait for the next day, best priority first.")
-    smtp_wait_max_seconds: float = Field(300, ge=0, description="Longest a delivery run waits for the per-minute limit before leaving the rest to the next run.")
+    smtp_per_day: int | None = Field(
+        None, ge=1, description="Most messages sent on one day (Vietnam time); the rest wait for the next day, best priority first."
+    )
+    smtp_wait_max_seconds: float = Field(
+        300, ge=0, description="Longest a delivery run waits for the per-minute limit before leaving the rest to the next run."
+    )
 
     prefect_api_url: str | None = Field(None, description="`cascade serve` uses this Prefect server (http://host:4200/api) instead of starting its own.")
-    prefect_database_url: str | None = Field(None, description="Database of the Prefect server `cascade serve` starts (postgresql+asyncpg://…); default: SQLite in PREFECT_HOME.")
+    prefect_database_url: str | None = Field(
+        None, description="Database of the Prefect server `cascade serve` starts (postgresql+asyncpg://…); default: SQLite in PREFECT_HOME."
+    )
 
     report_pdf: bool = Field(False, description="Also make a PDF of each consolidated report (LibreOffice, about 2 s a report).")
 

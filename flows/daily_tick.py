@@ -52,7 +52,9 @@ def daily_tick(as_of: date | None = None) -> TickResult:
     work = due_milestones(day)
 
     if work.superseded:
-        finish_milestones({i: f"Bỏ qua: bước {later} đến hạn cùng lúc (những ngày không chạy)" for i, later in work.superseded.items()}, day, MilestoneStatus.SKIPPED)
+        finish_milestones(
+            {i: f"Bỏ qua: bước {later} đến hạn cùng lúc (những ngày không chạy)" for i, later in work.superseded.items()}, day, MilestoneStatus.SKIPPED
+        )
     if work.stale:
         finish_milestones(work.stale, day, MilestoneStatus.SKIPPED)  # their day is long past: the cycle moved on
 

@@ -171,8 +171,11 @@ def judge(rule: TargetRule, figures: Sequence[UnitFigure], expected_units: Seque
             if rule.unit_comparator is None or rule.unit_threshold is None:
                 raise ValueError(f"target {rule.code}: share_of_units needs a unit threshold")
             passing = tuple(
-                code for code in expected
-                if code in reported and reported[code].covers is None and reported[code].own_value is not None
+                code
+                for code in expected
+                if code in reported
+                and reported[code].covers is None
+                and reported[code].own_value is not None
                 and compare(reported[code].own_value, rule.unit_comparator, rule.unit_threshold)  # type: ignore[arg-type]
             )
             numerator = Decimal(len(passing))

@@ -101,4 +101,3 @@ def looser_than(comparator: Comparator, value: Decimal, parent_comparator: Compa
             return value > parent_value
         return parent_comparator == Comparator.LT and comparator == Comparator.LE
     return False
-

@@ -53,7 +53,4 @@ def decree_09_periods(kind: DutyKind, year: int) -> list[Period]:
         return [Period("9m", f"9 tháng năm {year}", _year_start(year), date(year, 9, 14))]
     if kind == DutyKind.ANNUAL:
         return [Period("year", f"năm {year}", _year_start(year), date(year, 12, 14))]
-    raise ValueError(
-        f"Decree 09/2019/NĐ-CP sets no reporting period for duty kind {str(kind)!r}: "
-        "expected quarterly, six_month, nine_month or annual"
-    )
+    raise ValueError(f"Decree 09/2019/NĐ-CP sets no reporting period for duty kind {str(kind)!r}: expected quarterly, six_month, nine_month or annual")

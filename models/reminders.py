@@ -48,9 +48,7 @@ def step_day(step: ReminderStep, due_on: date, calendar: WorkingCalendar) -> dat
     return nominal if calendar.is_working_day(nominal) else calendar.previous_working_day(nominal)
 
 
-def current_step(
-    due_on: date, as_of: date, reminder_days: Sequence[int], overdue_days: Sequence[int], calendar: WorkingCalendar
-) -> ReminderStep | None:
+def current_step(due_on: date, as_of: date, reminder_days: Sequence[int], overdue_days: Sequence[int], calendar: WorkingCalendar) -> ReminderStep | None:
     """The latest step whose working day (`step_day`) has come by `as_of`, or None before the first one.
 
     The due day itself is still 'before' (the last reminder step, worded "hạn cuối hôm nay").

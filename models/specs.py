@@ -220,11 +220,19 @@ def _flex_number(value: Any) -> Decimal:
 FlexNumber = Annotated[Decimal, BeforeValidator(_flex_number)]
 
 COMPARATOR_WORDS: dict[str, Comparator] = {
-    "eq": Comparator.EQ, "=": Comparator.EQ, "==": Comparator.EQ,
-    "gt": Comparator.GT, ">": Comparator.GT,
-    "ge": Comparator.GE, ">=": Comparator.GE, "≥": Comparator.GE,
-    "lt": Comparator.LT, "<": Comparator.LT,
-    "le": Comparator.LE, "<=": Comparator.LE, "≤": Comparator.LE,
+    "eq": Comparator.EQ,
+    "=": Comparator.EQ,
+    "==": Comparator.EQ,
+    "gt": Comparator.GT,
+    ">": Comparator.GT,
+    "ge": Comparator.GE,
+    ">=": Comparator.GE,
+    "≥": Comparator.GE,
+    "lt": Comparator.LT,
+    "<": Comparator.LT,
+    "le": Comparator.LE,
+    "<=": Comparator.LE,
+    "≤": Comparator.LE,
 }
 
 
@@ -337,7 +345,12 @@ class UnitSpec(Spec):
 class UnitsFile(Spec):
     """A units file: `units:` followed by a list of units, in any order (parents may come after children)."""
 
-    model_config = ConfigDict(title="Units file", json_schema_extra={"description": "Units of the administrative tree. Imported with upsert by code; CSV files use the same columns (header row, emails separated by ';', empty cell = null)."})
+    model_config = ConfigDict(
+        title="Units file",
+        json_schema_extra={
+            "description": "Units of the administrative tree. Imported with upsert by code; CSV files use the same columns (header row, emails separated by ';', empty cell = null)."
+        },
+    )
 
     units: list[UnitSpec] = Field(description="The units; each is created or updated by its code.")
 
@@ -400,7 +413,9 @@ class TargetSpec(Spec):
         description="How the consolidated figure is judged: eq ('đạt 100%'), gt ('trên 80%'), ge ('ít nhất', 'đạt 715 căn'), lt, le; symbols =, >, >=, ≥, <, <=, ≤ are accepted. "
         "Without comparator and value the target is a plain figure (sum or mean): reported and listed, judged by nothing.",
     )
-    value: VnNumber | None = Field(None, description="Target value; a number or Vietnamese text such as '86,5'. Given with comparator, or both left out for a plain figure.")
+    value: VnNumber | None = Field(
+        None, description="Target value; a number or Vietnamese text such as '86,5'. Given with comparator, or both left out for a plain figure."
+    )
     aggregation: Aggregation = Field(
         description="How the units' figures combine: sum (quantities), mean (scores), weighted_rate (Σ numerators / Σ denominators × 100), share_of_units (% of units whose own figure meets unit_threshold)."
     )
@@ -435,11 +450,15 @@ class TargetSpec(Spec):
             return threshold
         if aggregation == Aggregation.SHARE_OF_UNITS and threshold is None:
             raise PydanticCustomError(
-                "unit_threshold", "required for aggregation share_of_units: say how one unit's own figure is judged, e.g. {example}", {"example": "{comparator: ge, value: 1}"}
+                "unit_threshold",
+                "required for aggregation share_of_units: say how one unit's own figure is judged, e.g. {example}",
+                {"example": "{comparator: ge, value: 1}"},
             )
         if aggregation != Aggregation.SHARE_OF_UNITS and threshold is not None:
             raise PydanticCustomError(
-                "unit_threshold", "only allowed with aggregation share_of_units (this target's aggregation is {aggregation}); remove it", {"aggregation": str(aggregation)}
+                "unit_threshold",
+                "only allowed with aggregation share_of_units (this target's aggregation is {aggregation}); remove it",
+                {"aggregation": str(aggregation)},
             )
         return threshold
 
@@ -468,7 +487,9 @@ class TargetSpec(Spec):
         total = sum(allocations.values(), Decimal(0))
         if value is not None and total != value:
             raise PydanticCustomError(
-                "allocations", "allocations add up to {total} but the target value is {value}; they must be equal", {"total": plain_number(total), "value": plain_number(value)}
+                "allocations",
+                "allocations add up to {total} but the target value is {value}; they must be equal",
+                {"total": plain_number(total), "value": plain_number(value)},
             )
         return allocations
 
@@ -492,7 +513,12 @@ class TargetSpec(Spec):
             issues.append(((missing,), "missing: give comparator and value together, or neither for a plain figure judged by nothing"))
         elif self.comparator is None:
             if self.aggregation not in (Aggregation.SUM, Aggregation.MEAN):
-                issues.append((("comparator",), f"missing: only a sum or mean may be a plain figure without comparator and value (this target's aggregation is {self.aggregation})"))
+                issues.append(
+                    (
+                        ("comparator",),
+                        f"missing: only a sum or mean may be a plain figure without comparator and value (this target's aggregation is {self.aggregation})",
+                    )
+                )
             for name in ("allocations", "allocation_rule"):
                 if getattr(self, name):
                     issues.append(((name,), f"a plain figure has no value to share; remove {name} or give comparator and value"))
@@ -618,8 +644,13 @@ class DutySpec(Spec):
 class LevelSpec(Spec):
     """The policy of one level below the issuer (the first entry: its direct subordinates)."""
 
-    lead_days: int = Field(5, ge=0, le=60, description="Working days a unit of this level keeps for consolidating: its subordinates are due this much earlier than it is.")
-    issue: IssueMode = Field(IssueMode.AUTO, description="auto: its implementing plan is issued as drafted and cascaded at once; wait: drafted, then adjusted and issued by the unit.")
+    lead_days: int = Field(
+        5, ge=0, le=60, description="Working days a unit of this level keeps for consolidating: its subordinates are due this much earlier than it is."
+    )
+    issue: IssueMode = Field(
+        IssueMode.AUTO,
+        description="auto: its implementing plan is issued as drafted and cascaded at once; wait: drafted, then adjusted and issued by the unit.",
+    )
 
 
 class CascadeSpec(Spec):
@@ -634,7 +665,9 @@ def derive_plan_key(number: str | None, symbol: str, year: int) -> str:
 class PlanSpec(Spec):
     """A plan (Kế hoạch) with its tasks, targets and reporting duties."""
 
-    key: PlanKey | None = Field(None, description="Stable identifier; default derived from number, symbol and year: '74-kh-sxd-2024' ('draft-kh-ubnd-2024' without a number).")
+    key: PlanKey | None = Field(
+        None, description="Stable identifier; default derived from number, symbol and year: '74-kh-sxd-2024' ('draft-kh-ubnd-2024' without a number)."
+    )
     number: PlanNumber = Field(None, description="Sequence number as a string: '74'; empty or null for a draft ('Số: /KH-UBND').")
     symbol: Symbol = Field(description="Document kind and issuer: 'KH-SXD' (must look like KIND-ISSUER).")
     issuer: UnitCode = Field(description="Code of the issuing unit.")
@@ -651,7 +684,9 @@ class PlanSpec(Spec):
     tasks: list[TaskSpec] = Field(default_factory=list, description="Key tasks with their lead and supporting units.")
     targets: list[TargetSpec] = Field(default_factory=list, description="Quantified targets; each code is an indicator units report.")
     duties: list[DutySpec] = Field(default_factory=list, description="Reporting duties: what is reported, by whom and when.")
-    cascade: CascadeSpec | None = Field(None, description="How the plan passes down the levels below its issuer; default: every level issues automatically, 5 working days lead.")
+    cascade: CascadeSpec | None = Field(
+        None, description="How the plan passes down the levels below its issuer; default: every level issues automatically, 5 working days lead."
+    )
 
     @field_validator("tasks")
     @classmethod
@@ -678,7 +713,9 @@ class PlanSpec(Spec):
                     issues.append(((i, name), f"'{code}' is a {count.aggregation}: a rate is computed from two sum targets (counts)"))
             part, whole = by_code.get(target.numerator), by_code.get(target.denominator)  # type: ignore[arg-type]
             if part is not None and whole is not None and set(part.reporters) != set(whole.reporters):
-                issues.append(((i, "denominator"), f"'{target.numerator}' and '{target.denominator}' must be reported by the same units (their reporters differ)"))
+                issues.append(
+                    ((i, "denominator"), f"'{target.numerator}' and '{target.denominator}' must be reported by the same units (their reporters differ)")
+                )
         if issues:
             raise cross_check(issues)
         return targets
@@ -699,7 +736,12 @@ class PlanSpec(Spec):
                     elif code in counts:
                         for count in counts[code]:
                             if count not in duty.indicators:
-                                issues.append(((i, "indicators", j), f"'{code}' is computed from '{count}', which this duty does not report: add '{count}' to its indicators"))
+                                issues.append(
+                                    (
+                                        (i, "indicators", j),
+                                        f"'{code}' is computed from '{count}', which this duty does not report: add '{count}' to its indicators",
+                                    )
+                                )
         if issues:
             raise cross_check(issues)
         return duties
@@ -721,7 +763,9 @@ class PlanSpec(Spec):
 class PlanFile(Spec):
     """A plan file: one top-level `plan:` mapping."""
 
-    model_config = ConfigDict(title="Plan file", json_schema_extra={"description": "A plan (Kế hoạch): number and symbol, issuer, tasks, targets and reporting duties."})
+    model_config = ConfigDict(
+        title="Plan file", json_schema_extra={"description": "A plan (Kế hoạch): number and symbol, issuer, tasks, targets and reporting duties."}
+    )
 
     plan: PlanSpec = Field(description="The plan.")
 
@@ -741,7 +785,10 @@ _VALUE_JSON_SCHEMA: dict[str, Any] = {
             "properties": {
                 "value": {"anyOf": [{"type": "number"}, {"type": "string"}, {"type": "boolean"}]},
                 "numerator": {"anyOf": [{"type": "number"}, {"type": "string"}], "description": "Rates: the part (0 ≤ numerator ≤ denominator)."},
-                "denominator": {"anyOf": [{"type": "number"}, {"type": "string"}], "description": "Rates: the whole (≥ 0; 0/0 when there was nothing to count)."},
+                "denominator": {
+                    "anyOf": [{"type": "number"}, {"type": "string"}],
+                    "description": "Rates: the whole (≥ 0; 0/0 when there was nothing to count).",
+                },
                 "note": {"type": "string", "description": "Explanation of the figure."},
             },
             "additionalProperties": False,
@@ -804,7 +851,12 @@ class SelfAssessment(Spec):
 class SubmissionSpec(Spec):
     """A unit's report for one duty of a plan, submitted with `cascade submit FILE`."""
 
-    model_config = ConfigDict(title="Submission file", json_schema_extra={"description": "A unit's report for one reporting duty: figures per indicator, narrative per section, self-assessment and evidence files."})
+    model_config = ConfigDict(
+        title="Submission file",
+        json_schema_extra={
+            "description": "A unit's report for one reporting duty: figures per indicator, narrative per section, self-assessment and evidence files."
+        },
+    )
 
     plan: str = Field(min_length=1, description="The plan: its key ('74-kh-sxd-2024') or number/symbol ('74/KH-SXD').")
     duty: ItemCode = Field(description="Code of the duty reported on: 'bao_cao_nam'.")

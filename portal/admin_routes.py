@@ -268,4 +268,3 @@ async def attachment(request: Request, attachment_id: int) -> Response:
     if _user(request) is None:
         return _login_redirect()
     return await run_in_threadpool(_attachment, attachment_id)
-

@@ -97,14 +97,18 @@ def board(session: Session, plan: Plan, duty_code: str, as_of: date) -> Board:
     level_of = {(row.duty_id, row.unit_id): depth for depth, level in enumerate(tree.rows, start=1) for row in level}
     duty_ids = {duty_id for duty_id, _ in level_of}
     found = session.execute(
-        select(Assignment, Unit)
-        .join(Unit, Unit.id == Assignment.unit_id)
-        .where(Assignment.duty_id.in_(duty_ids), Assignment.status != AssignmentStatus.MERGED)
+        select(Assignment, Unit).join(Unit, Unit.id == Assignment.unit_id).where(Assignment.duty_id.in_(duty_ids), Assignment.status != AssignmentStatus.MERGED)
     ).all()
     ids = [a.id for a, _ in found]
     drafts = set(session.scalars(select(Draft.assignment_id).where(Draft.assignment_id.in_(ids))))
-    counts = dict(session.execute(select(Submission.assignment_id, func.count()).where(Submission.assignment_id.in_(ids)).group_by(Submission.assignment_id)).all())
-    latest = dict(session.execute(select(Submission.assignment_id, func.max(Submission.id)).where(Submission.assignment_id.in_(ids)).group_by(Submission.assignment_id)).all())
+    counts = dict(
+        session.execute(select(Submission.assignment_id, func.count()).where(Submission.assignment_id.in_(ids)).group_by(Submission.assignment_id)).all()
+    )
+    latest = dict(
+        session.execute(
+            select(Submission.assignment_id, func.max(Submission.id)).where(Submission.assignment_id.in_(ids)).group_by(Submission.assignment_id)
+        ).all()
+    )
     parents = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_({u.parent_id for _, u in found if u.parent_id}))).all())
     rows = sorted(
         (

@@ -56,15 +56,24 @@ def versions_context(session: Session, assignment: Assignment) -> list[dict[str,
             "reviewed_score": s.reviewed_score,
             "self_assessment": s.self_assessment,
             "figures": [
-                {"metric": targets[v.indicator_code].metric if v.indicator_code in targets else v.indicator_code,
-                 "shown": shown_value(targets.get(v.indicator_code), v.value, v.numerator, v.denominator), "note": v.note}
+                {
+                    "metric": targets[v.indicator_code].metric if v.indicator_code in targets else v.indicator_code,
+                    "shown": shown_value(targets.get(v.indicator_code), v.value, v.numerator, v.denominator),
+                    "note": v.note,
+                }
                 for v in sorted(s.values, key=lambda v: targets[v.indicator_code].position if v.indicator_code in targets else 0)
             ],  # fmt: skip
             "sections": [{"title": titles.get(sec.code, sec.code), "text": sec.text} for sec in s.sections],
             "attachments": [{"id": a.id, "filename": a.filename, "size": a.size} for a in s.attachments],
             "reviews": [
-                {"action": str(r.action), "comment": r.comment, "score_before": r.score_before, "score_after": r.score_after,
-                 "reviewer": r.reviewer, "at": r.at}
+                {
+                    "action": str(r.action),
+                    "comment": r.comment,
+                    "score_before": r.score_before,
+                    "score_after": r.score_after,
+                    "reviewer": r.reviewer,
+                    "at": r.at,
+                }
                 for r in s.reviews
             ],  # fmt: skip
         }

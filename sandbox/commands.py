@@ -33,6 +33,7 @@ def mailbox(
     console.print(f"SMTP sink on {host}:{port or settings.smtp_port}, storing into {folder.resolve()} (Ctrl-C to stop)")
     serve_forever(folder, host, port or settings.smtp_port)
 
+
 def demo(workspace: Annotated[Path, typer.Option(help="Folder for the demo (emptied first).")] = Path("demo-workspace")) -> None:
     """Run the whole annual cycle of the example plan on a fresh workspace and a local mailbox."""
     from sandbox.demo import run_demo

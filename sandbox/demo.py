@@ -133,6 +133,8 @@ def minutes_pdf(workspace: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(minimal_pdf("Bien ban kiem tra cong tac dan van chinh quyen nam 2024"))
     return path
+
+
 def submission_days(files: list[Path]) -> list[tuple[date, Path]]:
     """Spread the units' annual reports over the cycle: early, after the first reminders, and one
     late (the day after the units' own due date 23/10, the day their wards consolidate)."""
@@ -223,7 +225,9 @@ def report_by_email(workspace: Path, maildir: Path, smtp_port: int, data: Submis
     office.reply(answer, [form], "Đơn vị gửi lại biểu mẫu đã sửa điểm tự đánh giá.")
     tally, _ = collect_replies(when)
     receipt = latest_to(read_maildir(maildir), address, "Đã nhận báo cáo")
-    console.print(f"  {when:%d/%m/%Y}  {data.unit:<15} replies again with the form corrected: recorded {tally.recorded}; receipt “{receipt['Subject']}”", highlight=False)
+    console.print(
+        f"  {when:%d/%m/%Y}  {data.unit:<15} replies again with the form corrected: recorded {tally.recorded}; receipt “{receipt['Subject']}”", highlight=False
+    )
 
 
 @dataclass
@@ -258,7 +262,9 @@ def ward_report(code: str) -> str:
             return "no report"
         summary = report.summary
         met = sum(1 for t in summary["targets"] if t["verdict"] == Verdict.MET)
-        return f"report of {report.as_of:%d/%m/%Y}: {len(summary['submitted'])}/{summary['expected']} units reported; targets met {met}/{len(summary['targets'])}"
+        return (
+            f"report of {report.as_of:%d/%m/%Y}: {len(summary['submitted'])}/{summary['expected']} units reported; targets met {met}/{len(summary['targets'])}"
+        )
 
 
 def town_report() -> tuple[Consolidation, list[str], date]:
@@ -350,7 +356,9 @@ def run_demo(workspace: Path, console: Console) -> None:
                     away = unit_address(AWAY_UNIT)
                     EmailingUnit(away, mailbox.port).out_of_office(latest_to(read_maildir(maildir), away, "Nhắc hạn"), "25/10/2024")
                     tally, _ = collect_replies(when)
-                    console.print(f"  {when:%d/%m/%Y}  {AWAY_UNIT}'s autoresponder answers the reminder: collected, set aside {tally.set_aside} (no answer to a machine)")
+                    console.print(
+                        f"  {when:%d/%m/%Y}  {AWAY_UNIT}'s autoresponder answers the reminder: collected, set aside {tally.set_aside} (no answer to a machine)"
+                    )
                     continue
                 data = submission_input(path)
                 if data.unit == EMAIL_UNIT:
@@ -381,7 +389,9 @@ def run_demo(workspace: Path, console: Console) -> None:
                             how += ", with evidence " + evidence[0].name
                 jobs.wait(300)
                 late = when > due_of(data.unit)
-                console.print(f"  {when:%d/%m/%Y}  report from {data.unit:<15} version {version}{'  [red](late)[/red]' if late else ''} ({how})", highlight=False)
+                console.print(
+                    f"  {when:%d/%m/%Y}  report from {data.unit:<15} version {version}{'  [red](late)[/red]' if late else ''} ({how})", highlight=False
+                )
             calendar.run_until(DEMO_END)
 
             console.rule("[bold]5. The reports the daily tick made: each ward's went up to the town, the town's is its report upward")
@@ -462,4 +472,3 @@ def run_demo(workspace: Path, console: Console) -> None:
     console.print(f"Report:  {town_files[0]}\n         {town_files[1]}")
     console.print(f"Maildir: {maildir}")
     console.print(f"Finished in {time.perf_counter() - started:.1f} s.")
-

@@ -97,7 +97,8 @@ class Secretariat(_Visitor):
     def return_report(self, assignment_id: int, submission_id: int, comment: str) -> None:
         html = _page(self.client, f"/admin/assignments/{assignment_id}")
         response = self.client.post(
-            f"/admin/submissions/{submission_id}/review", data={"csrf": CSRF.search(html).group(1), "action": "return", "comment": comment}  # type: ignore[union-attr]
+            f"/admin/submissions/{submission_id}/review",
+            data={"csrf": CSRF.search(html).group(1), "action": "return", "comment": comment},  # type: ignore[union-attr]
         )
         if response.status_code != 303:
             raise RuntimeError(f"the return was refused: HTTP {response.status_code}")

@@ -91,16 +91,12 @@ class MaildirHandler:
         self._greeted(session)
         return f"250 {server.hostname}"
 
-    async def handle_EHLO(
-        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
-    ) -> list[str]:
+    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]) -> list[str]:
         session.host_name = hostname
         self._greeted(session)
         return responses
 
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
-    ) -> str:
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]) -> str:
         refusal = self.recipient_refusal(address)
         if refusal is not None:
             return refusal
@@ -127,11 +123,7 @@ class MaildirHandler:
         if not stored:
             return "250 OK: delivered"
         # Trace headers go on top, as an MTA would add them; the message itself is kept as sent.
-        trace = (
-            f"X-Peer: {session.peer!r}\r\n"
-            f"X-MailFrom: {mail_from}\r\n"
-            f"X-RcptTo: {', '.join(stored)}\r\n"
-        ).encode()
+        trace = (f"X-Peer: {session.peer!r}\r\nX-MailFrom: {mail_from}\r\nX-RcptTo: {', '.join(stored)}\r\n").encode()
         with self._lock:
             key = self._box.add(trace + raw)
             self._envelopes.append(
@@ -233,9 +225,7 @@ class LocalMailbox:
     def __enter__(self) -> LocalMailbox:
         return self.start()
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
 
 

@@ -30,7 +30,9 @@ def test_the_annual_cycle_from_the_command_line(workspace, smtp_server, monkeypa
     cascade("units", "import", str(EXAMPLE / "units.yaml"))
     assert "Plan imported: 74-kh-sxd-2024" in cascade("plan", "import", str(EXAMPLE / "plan.yaml"))
     assert "74/KH-SXD" in cascade("plan", "list")
-    assert "7 new assignment(s) over 1 level(s); implementing plans drafted 0, issued 0; emails sent 7" in cascade("plan", "cascade", "74/KH-SXD", "--as-of", "05/04/2024")
+    assert "7 new assignment(s) over 1 level(s); implementing plans drafted 0, issued 0; emails sent 7" in cascade(
+        "plan", "cascade", "74/KH-SXD", "--as-of", "05/04/2024"
+    )
 
     out = cascade("submit", str(EXAMPLE / "submissions" / "sxd.vp.yaml"), "--as-of", "2024-10-20")
     assert "Recorded version 1." in out
@@ -44,7 +46,16 @@ def test_the_annual_cycle_from_the_command_line(workspace, smtp_server, monkeypa
     # The cycle's calendar: stored when the plan was cascaded; 27/10/2024 (before-3) is a Sunday, so Friday 25/10.
     calendar = cascade("calendar", "74/KH-SXD")
     lines = [line for line in calendar.splitlines() if "/2024" in line]
-    assert [line.split("│")[1].strip() for line in lines] == ["23/10/2024", "25/10/2024", "29/10/2024", "30/10/2024", "31/10/2024", "31/10/2024", "04/11/2024", "06/11/2024"]
+    assert [line.split("│")[1].strip() for line in lines] == [
+        "23/10/2024",
+        "25/10/2024",
+        "29/10/2024",
+        "30/10/2024",
+        "31/10/2024",
+        "31/10/2024",
+        "04/11/2024",
+        "06/11/2024",
+    ]
     assert "Nhắc trước hạn 3 ngày" in lines[1] and "Tổng hợp báo cáo" in calendar and "Báo thủ trưởng và văn phòng" in lines[6]
     assert "Hộp thư đi: 0 thư chờ gửi" in cascade("status")
 
@@ -90,7 +101,9 @@ def test_demo_runs_the_whole_cycle(tmp_path) -> None:
     from prefect.settings import PREFECT_API_URL
 
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("CASCADE_")}, "COLUMNS": "240", "PREFECT_API_URL": str(PREFECT_API_URL.value())}
-    out = subprocess.run([str(Path(sys.executable).parent / "cascade"), "demo", "--workspace", "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "cascade"), "demo", "--workspace", "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900
+    )
     output = out.stdout
     assert out.returncode == 0, out.stdout + out.stderr
     # The cycle moves day by day with the daily tick: it reminds, records deadlines, consolidates each ward on its own

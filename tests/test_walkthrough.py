@@ -109,7 +109,7 @@ def walk(tmp_path: Path) -> Iterator[tuple[Workspace, LocalImapServer]]:
     folder = tmp_path / "ws"
     folder.mkdir()
     smtp_port = free_port()
-    with LocalImapServer(user="baocao") as imap, (fresh_database() if ON_POSTGRESQL else _no_database()) as url:
+    with LocalImapServer(user="baocao") as imap, fresh_database() if ON_POSTGRESQL else _no_database() as url:
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("CASCADE_")},
             "CASCADE_WORKSPACE": str(folder),
@@ -218,7 +218,9 @@ def test_a_first_cycle_by_hand(walk: tuple[Workspace, LocalImapServer], tmp_path
     assert len(ws.mail()) == before + 3
     ws.out("tick", "--as-of", "22/02/2024", "--until", "26/02/2024")
     assert ws.scalar("select count(*) from plan_milestone where day <= '2024-02-26' and status = 'pending'") == 0
-    assert ws.scalar("select outcome from plan_milestone m join report_duty d on d.id = m.duty_id where d.code = 'ke_hoach' and m.kind = 'due' and m.day = '2024-02-23'")
+    assert ws.scalar(
+        "select outcome from plan_milestone m join report_duty d on d.id = m.duty_id where d.code = 'ke_hoach' and m.kind = 'due' and m.day = '2024-02-23'"
+    )
     overdue = latest_to(ws.mail(), "vanthu@gialoc.trangbang.example.gov.vn", "Quá hạn")
     assert ".\n\nĐề nghị đơn vị khẩn trương" in overdue.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
 
@@ -238,7 +240,9 @@ def test_a_first_cycle_by_hand(walk: tuple[Workspace, LocalImapServer], tmp_path
 
     # The unit's link: shown, then replaced (the old one dies, the new one is emailed)
     old = ws.out("link", "show", "104/KH-UBND", "bao_cao_nam", "tb.giabinh.ca").strip()
-    token = ws.scalar("select a.link_token from assignment a join unit u on u.id = a.unit_id join report_duty d on d.id = a.duty_id where u.code = 'tb.giabinh.ca' and d.code = 'bao_cao_nam'")
+    token = ws.scalar(
+        "select a.link_token from assignment a join unit u on u.id = a.unit_id join report_duty d on d.id = a.duty_id where u.code = 'tb.giabinh.ca' and d.code = 'bao_cao_nam'"
+    )
     assert old.endswith(f"/u/{token}")
     ws.run("link", "revoke", "104/KH-UBND", "bao_cao_nam", "tb.giabinh.ca", "--as-of", "2024-10-16")
     new = ws.out("link", "show", "104/KH-UBND", "bao_cao_nam", "tb.giabinh.ca").strip()
@@ -260,7 +264,12 @@ def test_a_first_cycle_by_hand(walk: tuple[Workspace, LocalImapServer], tmp_path
     with LocalMailbox(tmp_path / "relay", deliveries=[imap.delivery(REPLY_MAILBOX)]) as relay:
         send_reply(notice, sender=address, smtp_host="127.0.0.1", smtp_port=relay.port, body="Đơn vị gửi lại biểu mẫu đã sửa.", attachments=[reply_form])
     assert "recorded 1" in ws.out("collect", "--as-of", "2024-10-17")
-    assert ws.scalar("select max(version) from submission s join assignment a on a.id = s.assignment_id join unit u on u.id = a.unit_id where u.code = 'tb.giabinh.yt'") == 2
+    assert (
+        ws.scalar(
+            "select max(version) from submission s join assignment a on a.id = s.assignment_id join unit u on u.id = a.unit_id where u.code = 'tb.giabinh.yt'"
+        )
+        == 2
+    )
     assert "Đã ghi nhận" in ws.out("replies")
     assert "Emails sent 0" in ws.out("deliver", "--as-of", "2024-10-17")
     assert ws.scalar("select count(*) from outbound_email where status <> 'sent'") == 0

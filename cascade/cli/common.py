@@ -23,6 +23,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 console = Console()
 
+
 def parse_day(text: str | None) -> date:
     """'2024-10-30' or '30/10/2024'; today (Vietnam) when omitted."""
     if text is None:
@@ -34,7 +35,9 @@ def parse_day(text: str | None) -> date:
             continue
     raise typer.BadParameter(f"expected a date as YYYY-MM-DD or DD/MM/YYYY, got {text!r}")
 
+
 AsOf = Annotated[str | None, typer.Option("--as-of", help="The day to act as (YYYY-MM-DD or DD/MM/YYYY); default today in Vietnam.")]
+
 
 class _RefusalsLeftToTheCli(logging.Filter):
     """Drops, from the console only, Prefect's report of a run that ended in a CascadeError: `run` prints
@@ -51,10 +54,12 @@ class _RefusalsLeftToTheCli(logging.Filter):
         message = record.getMessage()
         return not any(f"{name}(" in message or f"{name}:" in message for name in self.NAMES)
 
+
 def _quiet_refusals() -> None:
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, _RefusalsLeftToTheCli) for f in handler.filters):
             handler.addFilter(_RefusalsLeftToTheCli())
+
 
 def run(action):  # type: ignore[no-untyped-def]
     """Run an action; print a CascadeError on stderr (every problem on its own line) and exit 1."""
@@ -76,10 +81,12 @@ def run(action):  # type: ignore[no-untyped-def]
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
 
+
 def warn(warnings: Sequence[str]) -> None:
     """Print a command's warnings on stderr, one a line, unwrapped ('warning: plan.yaml:40: plan.duties[1].due_on: …')."""
     for line in warnings:
         typer.echo(f"warning: {line}", err=True)
+
 
 def ready() -> None:
     """Bring the database's schema up to date (migrations; one query when it already is)."""

@@ -29,7 +29,9 @@ def deliver(as_of: AsOf = None) -> None:
     tally = run(lambda: deliver_outbox(parse_day(as_of)))
     console.print(f"Emails sent {tally.sent}, retrying {tally.retrying}, failed {tally.failed}.")
 
+
 OUTCOME_WORDS = {"recorded": "Đã ghi nhận", "refused": "Đã trả lời lỗi", "quarantined": "Cách ly", "set_aside": "Cần xem xét"}
+
 
 def replies_table(ids: list[int] | None, outcome: str | None = None, limit: int = 50) -> Table:
     """The replies read (those of `ids`, or all), newest first: when, who, which unit, what became of them and why."""
@@ -45,10 +47,13 @@ def replies_table(ids: list[int] | None, outcome: str | None = None, limit: int 
             )  # fmt: skip
     return table
 
+
 @app.command("collect")
 def collect(
     as_of: AsOf = None,
-    every: Annotated[int | None, typer.Option(help="Keep collecting every N minutes until Ctrl-C (without a Prefect server; `cascade serve` schedules it instead).", min=1)] = None,
+    every: Annotated[
+        int | None, typer.Option(help="Keep collecting every N minutes until Ctrl-C (without a Prefect server; `cascade serve` schedules it instead).", min=1)
+    ] = None,
 ) -> None:
     """Read the units' replies from the reply mailbox (IMAP): record the forms, answer the units, set the rest aside."""
     from flows.collect_replies import collect_replies
@@ -70,6 +75,7 @@ def collect(
     except KeyboardInterrupt:  # a run cut short files nothing it has not committed: the next one picks up
         console.print("Stopped.")
 
+
 @app.command("replies")
 def replies(
     outcome: Annotated[str | None, typer.Option(help="Only: recorded, refused, quarantined or set_aside.")] = None,
@@ -80,6 +86,7 @@ def replies(
         raise typer.BadParameter(f"expected one of {', '.join(OUTCOME_WORDS)}, got {outcome!r}")
     ready()
     console.print(replies_table(None, outcome, limit))
+
 
 @app.command("remind")
 def remind(as_of: AsOf = None, plan: Annotated[str | None, typer.Option(help="Only this plan.")] = None) -> None:
@@ -92,6 +99,7 @@ def remind(as_of: AsOf = None, plan: Annotated[str | None, typer.Option(help="On
         run(lambda: check_references(plan))
     queued, tally = run(lambda: send_reminders(parse_day(as_of), plan))
     console.print(f"Reminders queued {queued}; emails sent {tally.sent}, retrying {tally.retrying}, failed {tally.failed}.")
+
 
 @app.command("tick")
 def tick(
@@ -116,6 +124,7 @@ def tick(
         )
         day += timedelta(days=1)
 
+
 @app.command("submit")
 def submit(file: Path, as_of: AsOf = None) -> None:
     """Record a unit's report from a filled Excel form (.xlsx), or a YAML or JSON file, and send its receipt."""
@@ -131,12 +140,15 @@ def submit(file: Path, as_of: AsOf = None) -> None:
     else:
         console.print(f"Already recorded as version {recorded.version}: nothing changed.")
 
+
 @app.command("consolidate")
 def consolidate(
     plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")],
     duty: Annotated[str, typer.Argument(help="Duty code, e.g. bao_cao_nam.")],
     as_of: AsOf = None,
-    all_levels: Annotated[bool, typer.Option("--all-levels/--this-level", help="Consolidate every implementing plan below first (default), or this plan only.")] = True,
+    all_levels: Annotated[
+        bool, typer.Option("--all-levels/--this-level", help="Consolidate every implementing plan below first (default), or this plan only.")
+    ] = True,
 ) -> None:
     """Consolidate the units' reports for a duty into a report (Markdown and HTML) and submit it upward."""
     from flows.consolidate import consolidate as consolidate_flow

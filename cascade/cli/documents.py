@@ -18,6 +18,7 @@ app = typer.Typer()
 document_app = typer.Typer(help="Documents: the plan in Word, a unit's form in Excel, PDF copies.", no_args_is_help=True)
 app.add_typer(document_app, name="document")
 
+
 @document_app.command("plan")
 def document_plan(
     plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")],
@@ -38,6 +39,7 @@ def document_plan(
 
     for path in run(write):
         typer.echo(str(path))
+
 
 @document_app.command("form")
 def document_form(
@@ -64,6 +66,7 @@ def document_form(
             return write_form(spec, notice_document_path(assignment).with_name(form_filename(spec)))
 
     typer.echo(str(run(write)))
+
 
 @document_app.command("pdf")
 def document_pdf(files: Annotated[list[Path], typer.Argument(help="Word or Excel files.")]) -> None:

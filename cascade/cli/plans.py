@@ -27,6 +27,7 @@ app.add_typer(units_app, name="units")
 app.add_typer(plan_app, name="plan")
 app.add_typer(db_app, name="db")
 
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Run the schema migrations up to the latest (creates the tables in an empty database)."""
@@ -38,10 +39,12 @@ def db_upgrade() -> None:
     url = make_url(get_settings().resolved_database_url).render_as_string(hide_password=True)
     console.print(f"Database {url} at revision {revision}")
 
+
 @db_app.command("init")
 def db_init() -> None:
     """The same as `db upgrade` (kept for scripts written before migrations)."""
     db_upgrade()
+
 
 @units_app.command("import")
 def units_import(file: Path) -> None:
@@ -52,6 +55,7 @@ def units_import(file: Path) -> None:
     result = run(lambda: import_units(file))
     console.print(f"Units: {result.created} created, {result.updated} updated.")
 
+
 @plan_app.command("import")
 def plan_import(file: Path, replace: Annotated[bool, typer.Option(help="Replace a plan with the same key that has no assignments yet.")] = False) -> None:
     """Import a plan from a YAML file (all or nothing)."""
@@ -61,6 +65,7 @@ def plan_import(file: Path, replace: Annotated[bool, typer.Option(help="Replace 
     result = run(lambda: import_plan_file(file, replace=replace))
     warn(result.warnings)
     console.print(f"Plan imported: {result.key}")
+
 
 @plan_app.command("list")
 def plan_list() -> None:
@@ -79,7 +84,9 @@ def plan_list() -> None:
             children.setdefault(plan.parent_plan_id if plan.parent_plan_id in {p.id for p in plans} else None, []).append(plan)
 
         def add(plan: Plan, depth: int) -> None:
-            table.add_row("  " * depth + plan.key, plan.code, plan.issued_on.strftime("%d/%m/%Y"), plan.issuer.display_name, str(plan.level), STATUS_WORDS[plan.status])
+            table.add_row(
+                "  " * depth + plan.key, plan.code, plan.issued_on.strftime("%d/%m/%Y"), plan.issuer.display_name, str(plan.level), STATUS_WORDS[plan.status]
+            )
             for child in children.get(plan.id, []):
                 add(child, depth + 1)
 
@@ -87,7 +94,9 @@ def plan_list() -> None:
             add(root, 0)
     console.print(table)
 
+
 STATUS_WORDS = {"draft": "Dự thảo", "issued": "Đã ban hành", "closed": "Đã kết thúc"}
+
 
 @plan_app.command("cascade")
 def plan_cascade(
@@ -109,6 +118,7 @@ def plan_cascade(
         f"issued {result.issued}; emails sent {result.delivery.sent}, retrying {result.delivery.retrying}, failed {result.delivery.failed}."
     )
 
+
 @plan_app.command("issue")
 def plan_issue(
     plan: Annotated[str, typer.Argument(help="Key of a drafted implementing plan (104-kh-ubnd-2024--tb.giabinh).")],
@@ -125,6 +135,7 @@ def plan_issue(
     warn(result.warnings)
     console.print(f"{result.plan_key} issued; {result.assigned} new assignment(s), emails sent {result.delivery.sent}.")
 
+
 @plan_app.command("export")
 def plan_export(plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")]) -> None:
     """Print a plan in the plan file format (to adjust a draft, then `plan import --replace`)."""
@@ -140,6 +151,7 @@ def plan_export(plan: Annotated[str, typer.Argument(help="Plan key or number/sym
 
     sys.stdout.write(run(export))
 
+
 @plan_app.command("close")
 def plan_close(plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")], as_of: AsOf = None) -> None:
     """Close the plan's cycle and that of every implementing plan below: no more submissions or reminders;
@@ -150,8 +162,10 @@ def plan_close(plan: Annotated[str, typer.Argument(help="Plan key or number/symb
     closed = run(lambda: close_plan(plan, parse_day(as_of)))
     console.print(f"Closed {len(closed)} plan(s): {', '.join(closed)}.")
 
+
 link_app = typer.Typer(help="The units' portal links.", no_args_is_help=True)
 app.add_typer(link_app, name="link")
+
 
 def _assignment_id(plan: str, duty: str, unit: str) -> int:
     from models.db import session_scope
@@ -160,6 +174,7 @@ def _assignment_id(plan: str, duty: str, unit: str) -> int:
 
     with session_scope() as session:
         return find_assignment(session, find_plan(session, plan), duty, unit).id
+
 
 @link_app.command("show")
 def link_show(plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")], duty: Annotated[str, typer.Argument(help="Duty code.")],
@@ -176,6 +191,7 @@ def link_show(plan: Annotated[str, typer.Argument(help="Plan key or number/symbo
             return portal_link(session.get_one(Assignment, _assignment_id(plan, duty, unit)))
 
     typer.echo(run(show))
+
 
 @link_app.command("revoke")
 def link_revoke(plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")], duty: Annotated[str, typer.Argument(help="Duty code.")],
@@ -195,6 +211,7 @@ def link_revoke(plan: Annotated[str, typer.Argument(help="Plan key or number/sym
         return reference
 
     console.print(f"{run(revoke)}: link replaced{'; the unit was emailed the new one' if send else ''}.")
+
 
 @app.command("schema")
 def schema(kind: Annotated[str, typer.Argument(help="units, plan or submission")]) -> None:

@@ -35,13 +35,16 @@ def trace(
     def add(branch: Tree, node: TraceNode) -> None:
         shown = f"{node.numerator}/{node.denominator}" if node.numerator is not None else str(node.value)
         covers = f", {node.covers} đơn vị" if node.covers else ""
-        child = branch.add(f"{node.unit_name} ({node.unit_code}): {shown}{covers} — bản #{node.submission_id} lần {node.version}, {node.channel}, {node.received_on:%d/%m/%Y}")
+        child = branch.add(
+            f"{node.unit_name} ({node.unit_code}): {shown}{covers} — bản #{node.submission_id} lần {node.version}, {node.channel}, {node.received_on:%d/%m/%Y}"
+        )
         for grandchild in node.children:
             add(child, grandchild)
 
     for node in nodes:
         add(tree, node)
     console.print(tree)
+
 
 @app.command("status")
 def status(
@@ -68,12 +71,21 @@ def status(
             elif row.transferred_from:
                 unit += f" (tiếp nhận từ {row.transferred_from}, đã sáp nhập)"
             table.add_row(
-                str(row.level), row.plan_code, unit, row.duty_code, f"{row.due_on:%d/%m/%Y}", STATE_WORDS[row.state],
-                f"{row.submitted_on:%d/%m/%Y}" if row.submitted_on else "-", str(row.versions),
-                row.last_reminder or "-", str(row.emails_sent), str(row.emails_waiting),
+                str(row.level),
+                row.plan_code,
+                unit,
+                row.duty_code,
+                f"{row.due_on:%d/%m/%Y}",
+                STATE_WORDS[row.state],
+                f"{row.submitted_on:%d/%m/%Y}" if row.submitted_on else "-",
+                str(row.versions),
+                row.last_reminder or "-",
+                str(row.emails_sent),
+                str(row.emails_waiting),
             )
         console.print(table)
     console.print(outbox_table(outbox_waiting(day)))
+
 
 def outbox_table(waiting) -> Table:  # type: ignore[no-untyped-def]
     """What waits in the outbox, best priority first, with the daily quota's view."""
@@ -86,11 +98,20 @@ def outbox_table(waiting) -> Table:  # type: ignore[no-untyped-def]
         table.add_row(str(priority), EMAIL_KIND_WORDS.get(kind, kind), str(count))
     return table
 
+
 EMAIL_KIND_WORDS = {
-    "receipt": "Xác nhận đã nhận báo cáo", "link": "Đường dẫn mới", "intake": "Trả lời thư báo cáo", "alert": "Cảnh báo văn phòng",
-    "review": "Kết quả xem xét", "overdue": "Thông báo quá hạn", "escalation": "Tổng hợp quá hạn (thủ trưởng, văn phòng)",
-    "reminder": "Nhắc hạn", "report": "Báo cáo tổng hợp", "assignment": "Giao nhiệm vụ",
+    "receipt": "Xác nhận đã nhận báo cáo",
+    "link": "Đường dẫn mới",
+    "intake": "Trả lời thư báo cáo",
+    "alert": "Cảnh báo văn phòng",
+    "review": "Kết quả xem xét",
+    "overdue": "Thông báo quá hạn",
+    "escalation": "Tổng hợp quá hạn (thủ trưởng, văn phòng)",
+    "reminder": "Nhắc hạn",
+    "report": "Báo cáo tổng hợp",
+    "assignment": "Giao nhiệm vụ",
 }
+
 
 @app.command("calendar")
 def calendar(

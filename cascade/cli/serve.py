@@ -222,7 +222,6 @@ def serve(settings: Settings, *, host: str, prefect_port: int | None, portal_por
 
 def _serve_with(server: PrefectServer, settings: Settings, host: str, portal_port: int, stop: threading.Event, echo: Callable[[str], None]) -> None:
 
-
     os.environ["PREFECT_API_URL"] = server.api_url
     with temporary_settings(updates={PREFECT_API_URL: server.api_url, PREFECT_HOME: os.environ["PREFECT_HOME"]}), local_runs():
         served = deployments(settings)

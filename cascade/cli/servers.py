@@ -41,6 +41,7 @@ def portal(
     with local_runs():
         uvicorn.run(app_, host=host, port=listen, log_level="warning", proxy_headers=True)
 
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Address the Prefect server and the portal listen on.")] = "127.0.0.1",

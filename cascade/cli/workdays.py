@@ -18,9 +18,11 @@ app = typer.Typer()
 calendar_app = typer.Typer(help="The working-day calendar: holidays, make-up days, overrides.", no_args_is_help=True)
 app.add_typer(calendar_app, name="workdays")
 
+
 def _calendar_line(day: date, reason: str, working: bool) -> str:
 
     return f"{day:%d/%m/%Y}  {weekday_name(day)}  {reason}{'  (ngày làm việc)' if working else ''}"
+
 
 @calendar_app.command("show")
 def calendar_show(year: Annotated[int, typer.Argument(min=1901, max=2099, help="The year, e.g. 2025.")]) -> None:
@@ -35,6 +37,7 @@ def calendar_show(year: Annotated[int, typer.Argument(min=1901, max=2099, help="
         days.update(calendar.working_weekends(year))
         for day, reason in sorted(days.items()):
             typer.echo(_calendar_line(day, reason, calendar.is_working_day(day)))
+
 
 @calendar_app.command("set")
 def calendar_set(
@@ -54,6 +57,7 @@ def calendar_set(
         set_override(session, when, working, note.strip())
     kind = "ngày làm việc" if working else "ngày nghỉ"
     typer.echo(f"Đã đặt {when:%d/%m/%Y} ({weekday_name(when)}) là {kind}: {note.strip()}")
+
 
 @calendar_app.command("unset")
 def calendar_unset(day: Annotated[str, typer.Argument(help="The day, YYYY-MM-DD or DD/MM/YYYY.")]) -> None:

@@ -81,7 +81,9 @@ def settle_deadlines(plan_ids: list[int]) -> list[str]:
     warnings: list[str] = []
     with session_scope() as session:
         calendar = load_calendar(session)
-        assigned = set(session.scalars(select(Assignment.duty_id).join(ReportDuty, ReportDuty.id == Assignment.duty_id).where(ReportDuty.plan_id.in_(plan_ids))))
+        assigned = set(
+            session.scalars(select(Assignment.duty_id).join(ReportDuty, ReportDuty.id == Assignment.duty_id).where(ReportDuty.plan_id.in_(plan_ids)))
+        )
         for plan_id in plan_ids:
             plan = session.get_one(Plan, plan_id)
             if plan.status != PlanStatus.ISSUED:
@@ -145,4 +147,3 @@ def queue_notice(session: Session, assignment: Assignment, *, key: str, as_of: d
         created_at=clock.moment(as_of),
         attachments=notice_attachments(session, assignment, as_of=as_of),
     )
-

@@ -101,7 +101,10 @@ def inherited_tasks(parent: Plan, unit: Unit, subtree: set[int]) -> list[PlanTas
     unit in its plan: it applies to all of the unit's subordinates)."""
     return [
         PlanTask(
-            code=t.code, position=t.position, title=t.title, content=t.content,
+            code=t.code,
+            position=t.position,
+            title=t.title,
+            content=t.content,
             units=[TaskUnit(unit_id=tu.unit_id, role=tu.role) for tu in t.units if tu.unit_id in subtree and tu.unit_id != unit.id],
         )  # fmt: skip
         for t in parent.tasks
@@ -124,9 +127,7 @@ def draft_plan(
     level = parent.level + 1
     policy = level_policy(parent.cascade_policy, level)
     parent_ctx = plan_context(parent)
-    reported: dict[int, list[str]] = {
-        a.duty_id: [t.code for t in targets_for_unit(duty_targets(session, a.duty), unit.code)] for a in assignments
-    }
+    reported: dict[int, list[str]] = {a.duty_id: [t.code for t in targets_for_unit(duty_targets(session, a.duty), unit.code)] for a in assignments}
     wanted = {code for codes in reported.values() for code in codes}
     recipients = render("plans/recipients.txt.j2", parent=parent_ctx, has_subordinates=True)
     plan = Plan(
@@ -220,9 +221,7 @@ def issue(session: Session, plan: Plan, as_of: date, calendar: WorkingCalendar, 
         sources = {d.id: d for d in parent.duties}
         for duty in plan.duties:
             if duty.kind == DutyKind.IMPLEMENTING_PLAN and duty.source_duty_id in sources:
-                own = session.scalar(
-                    select(Assignment.due_on).where(Assignment.duty_id == duty.source_duty_id, Assignment.unit_id == plan.issuer_id)
-                )
+                own = session.scalar(select(Assignment.due_on).where(Assignment.duty_id == duty.source_duty_id, Assignment.unit_id == plan.issuer_id))
                 duty.due_on = implementing_due(calendar, parent, own or sources[duty.source_duty_id].due_on, as_of)
     keep_feasible(calendar, plan, as_of)
     session.flush()
@@ -271,8 +270,10 @@ def derivation_batches(plan_ids: list[int], as_of: date) -> list[DerivationBatch
             plan = session.get_one(Plan, plan_id)
             if plan.level >= MAX_DEPTH:
                 raise ConflictError(f"plan {plan.key} is {plan.level} levels below its root: is there a loop in the units' parents?")
-            assigned = select(Assignment.unit_id).join(ReportDuty, ReportDuty.id == Assignment.duty_id).where(
-                ReportDuty.plan_id == plan_id, Assignment.status.in_(EXPECTED_STATUSES)
+            assigned = (
+                select(Assignment.unit_id)
+                .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
+                .where(ReportDuty.plan_id == plan_id, Assignment.status.in_(EXPECTED_STATUSES))
             )
             children = session.scalars(select(Unit).where(Unit.parent_id.in_(assigned))).all()
             unit_ids = sorted({c.parent_id for c in children if c.is_active(as_of) and c.parent_id is not None})
@@ -288,9 +289,7 @@ def derive_plans(batch: DerivationBatch, as_of: date) -> Derived:
     with session_scope() as session:
         parent = session.get_one(Plan, batch.parent_plan_id)
         calendar = load_calendar(session)
-        existing = {
-            p.issuer_id: p for p in session.scalars(select(Plan).where(Plan.parent_plan_id == parent.id, Plan.issuer_id.in_(batch.unit_ids)))
-        }
+        existing = {p.issuer_id: p for p in session.scalars(select(Plan).where(Plan.parent_plan_id == parent.id, Plan.issuer_id.in_(batch.unit_ids)))}
         assignments: dict[int, list[Assignment]] = defaultdict(list)
         for assignment in session.scalars(
             select(Assignment)

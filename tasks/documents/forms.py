@@ -68,7 +68,6 @@ SECTION_BLOCK = "form_section_block"
 DISABLED_STYLE = "form_disabled_style"
 
 
-
 def _xstring(text: str) -> str:
     """A code as OOXML text: a literal '_x' is written '_x005F_x', or Excel and LibreOffice would read
     'nha_o_xa_hoi' as holding an escaped character ('_xa_' → a line break). openpyxl writes strings
@@ -234,9 +233,14 @@ def form_spec(session: Session, assignment: Assignment, *, as_of: date) -> FormS
         duty=FormDuty(code=duty.code, title=duty.title, cutoff_on=duty.cutoff_on),
         indicators=tuple(
             FormIndicator(
-                code=t.code, metric=t.metric, unit_of_measure=t.unit_of_measure, aggregation=Aggregation(t.aggregation),
-                comparator=Comparator(t.comparator) if t.comparator else None, target_value=unit_share(session, t, unit.code, as_of),
-                unit_comparator=Comparator(t.unit_comparator) if t.unit_comparator else None, unit_threshold=t.unit_threshold,
+                code=t.code,
+                metric=t.metric,
+                unit_of_measure=t.unit_of_measure,
+                aggregation=Aggregation(t.aggregation),
+                comparator=Comparator(t.comparator) if t.comparator else None,
+                target_value=unit_share(session, t, unit.code, as_of),
+                unit_comparator=Comparator(t.unit_comparator) if t.unit_comparator else None,
+                unit_threshold=t.unit_threshold,
             )
             for t in targets
         ),  # fmt: skip

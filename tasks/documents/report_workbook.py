@@ -221,7 +221,8 @@ def indicator_view(result: TargetResult, figures: Sequence[UnitFigure], reporter
             places = _places(list(values.values()))
             units = {
                 code: FigureView(value=Number.of(value, percent=percent, places=places), covers=by_unit[code].covers)
-                for code, value in values.items() if value is not None
+                for code, value in values.items()
+                if value is not None
             }
             figure = Number.of(result.figure, percent=percent, places=places)
         case Aggregation.WEIGHTED_RATE:
@@ -234,7 +235,8 @@ def indicator_view(result: TargetResult, figures: Sequence[UnitFigure], reporter
                     denominator=Number.of(f.denominator, places=den_places),
                     covers=f.covers,
                 )
-                for code, f in by_unit.items() if f.own_value is not None or f.numerator is not None or f.denominator is not None
+                for code, f in by_unit.items()
+                if f.own_value is not None or f.numerator is not None or f.denominator is not None
             }
             figure = NOTHING_TO_COUNT if result.nothing_to_count else Number.of(result.figure, percent=True)
             numerator = Number.of(result.numerator, places=num_places)
@@ -258,26 +260,25 @@ def unit_rows(data: ConsolidationInput, indicators: Sequence[IndicatorView]) -> 
     rows = []
     for unit in data.units:
         covers = [f.covers for ind in indicators if (f := ind.of(unit.code)).covers is not None]
-        rows.append(UnitRow(
-            code=unit.code,
-            name=_clean(unit.name),
-            due_on=unit.due_on,
-            submitted_on=unit.submitted_on,
-            version=unit.version,
-            late_days=(unit.submitted_on - unit.due_on).days if unit.submitted_on and unit.submitted_on > unit.due_on else None,
-            overdue_days=(data.as_of - unit.due_on).days if unit.submitted_on is None and unit.is_late(data.as_of) else None,
-            covers=max(covers) if covers else None,
-        ))
+        rows.append(
+            UnitRow(
+                code=unit.code,
+                name=_clean(unit.name),
+                due_on=unit.due_on,
+                submitted_on=unit.submitted_on,
+                version=unit.version,
+                late_days=(unit.submitted_on - unit.due_on).days if unit.submitted_on and unit.submitted_on > unit.due_on else None,
+                overdue_days=(data.as_of - unit.due_on).days if unit.submitted_on is None and unit.is_late(data.as_of) else None,
+                covers=max(covers) if covers else None,
+            )
+        )
     return rows
 
 
 def indicator_views(data: ConsolidationInput, result: Consolidation) -> list[IndicatorView]:
     reporters = {rule.code: codes for rule, codes in data.rules}
     everyone = tuple(u.code for u in data.units)
-    return [
-        indicator_view(r, rule_figures(r.rule, data.figures), reporters.get(r.rule.code, everyone))
-        for r in result.results
-    ]
+    return [indicator_view(r, rule_figures(r.rule, data.figures), reporters.get(r.rule.code, everyone)) for r in result.results]
 
 
 # --- filling cells ---------------------------------------------------------------------------------
@@ -424,8 +425,9 @@ def _split_column_dimensions(ws: Worksheet) -> None:
     for letter, dim in list(ws.column_dimensions.items()):
         if dim.min and dim.max and dim.max > dim.min:
             for index in range(dim.min, dim.max + 1):
-                one = ColumnDimension(ws, index=get_column_letter(index), width=dim.width, hidden=dim.hidden,
-                                      bestFit=dim.bestFit, customWidth=dim.customWidth, style=None)
+                one = ColumnDimension(
+                    ws, index=get_column_letter(index), width=dim.width, hidden=dim.hidden, bestFit=dim.bestFit, customWidth=dim.customWidth, style=None
+                )
                 one._style = copy(dim._style)
                 ws.column_dimensions[get_column_letter(index)] = one
 

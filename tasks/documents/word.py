@@ -103,7 +103,21 @@ def file_part(text: str) -> str:
 
 def roman(number: int) -> str:
     """I, II, III ... as section numbers are written."""
-    numerals = ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"))
+    numerals = (
+        (1000, "M"),
+        (900, "CM"),
+        (500, "D"),
+        (400, "CD"),
+        (100, "C"),
+        (90, "XC"),
+        (50, "L"),
+        (40, "XL"),
+        (10, "X"),
+        (9, "IX"),
+        (5, "V"),
+        (4, "IV"),
+        (1, "I"),
+    )
     out = []
     for value, numeral in numerals:
         while number >= value:
@@ -148,8 +162,7 @@ def plan_document_context(session: Session, plan: Plan) -> dict[str, Any]:
             continue
         names = {u.code: u.name for u in session.query(Unit).filter(Unit.code.in_(sharers.get(target.code, [])))}
         shares = [
-            {"unit": names[code], "share": measure(unit_share(session, target, code, on), target.unit_of_measure)}
-            for code in sharers.get(target.code, [])
+            {"unit": names[code], "share": measure(unit_share(session, target, code, on), target.unit_of_measure)} for code in sharers.get(target.code, [])
         ]
         if shares:
             allocated.append({"metric": target.metric, "total": measure(target.value, target.unit_of_measure), "shares": shares})

@@ -68,9 +68,7 @@ class _RowSnapshot:
 
 def _snapshot(ws: Worksheet, row: int) -> _RowSnapshot:
     cells = tuple(
-        (cell.column, cell.value, copy(cell._style))
-        for cell in ws[row]
-        if not isinstance(cell, MergedCell) and (cell.value is not None or cell.has_style)
+        (cell.column, cell.value, copy(cell._style)) for cell in ws[row] if not isinstance(cell, MergedCell) and (cell.value is not None or cell.has_style)
     )
     return _RowSnapshot(cells, ws.row_dimensions[row].height)
 

@@ -39,9 +39,7 @@ log = logging.getLogger(__name__)
 
 
 def _open_duties(session: Session) -> list[ReportDuty]:
-    return list(
-        session.scalars(select(ReportDuty).join(Plan, Plan.id == ReportDuty.plan_id).where(Plan.status == PlanStatus.ISSUED).order_by(ReportDuty.id))
-    )
+    return list(session.scalars(select(ReportDuty).join(Plan, Plan.id == ReportDuty.plan_id).where(Plan.status == PlanStatus.ISSUED).order_by(ReportDuty.id)))
 
 
 def store_milestones(session: Session, duties: list[ReportDuty]) -> int:
@@ -108,7 +106,6 @@ class ConsolidationStep:
     duty_id: int
     level: int  # the plan's level: deeper plans are consolidated first, so their reports reach the level above
     name: str  # 'KH 74/KH-UBND: Báo cáo năm'
-
 
 
 @dataclass
@@ -222,8 +219,9 @@ def record_deadlines(milestone_ids: list[int], as_of: date) -> int:
         outcomes = {}
         for milestone in session.scalars(select(Milestone).where(Milestone.id.in_(milestone_ids))):
             counts = session.execute(
-                select(func.count(), func.count(Assignment.submitted_on).filter(Assignment.submitted_on <= milestone.due_on))
-                .where(Assignment.duty_id == milestone.duty_id, Assignment.status != AssignmentStatus.MERGED)
+                select(func.count(), func.count(Assignment.submitted_on).filter(Assignment.submitted_on <= milestone.due_on)).where(
+                    Assignment.duty_id == milestone.duty_id, Assignment.status != AssignmentStatus.MERGED
+                )
             ).one()
             outcomes[milestone.id] = f"{counts[1]}/{counts[0]} đơn vị đã nộp đúng hạn"
     return finish_milestones.fn(outcomes, as_of)
@@ -257,9 +255,7 @@ def escalate(milestone_ids: list[int], as_of: date) -> int:
     """
     created_at = clock.moment(as_of)
     with session_scope() as session:
-        milestones = session.scalars(
-            select(Milestone).where(Milestone.id.in_(milestone_ids), Milestone.status == MilestoneStatus.PENDING)
-        ).all()
+        milestones = session.scalars(select(Milestone).where(Milestone.id.in_(milestone_ids), Milestone.status == MilestoneStatus.PENDING)).all()
         duty_ids = [m.duty_id for m in milestones]
         assignments = session.scalars(
             select(Assignment)
@@ -300,7 +296,6 @@ def escalate(milestone_ids: list[int], as_of: date) -> int:
             milestone.status, milestone.done_on = MilestoneStatus.DONE, as_of
             milestone.outcome = f"{counted[milestone.duty_id]} đơn vị quá hạn được báo thủ trưởng và văn phòng"
         return queued
-
 
 
 @task(name="consolidate-milestones")
@@ -360,4 +355,3 @@ def plan_calendar(plan: str, *, all_levels: bool = True) -> tuple[str, list[Cale
             for m, p, d in sorted(rows, key=lambda r: (r[0].day, -r[1].level, KIND_ORDER[r[0].kind], r[0].rank, r[0].id))
         ]
         return found.code, result
-

@@ -42,9 +42,7 @@ def still_awaited() -> ColumnElement[bool]:
     no more reminders, overdue notices or escalations for it.
     """
     child = aliased(Plan)
-    issued_plan = exists().where(
-        child.parent_plan_id == ReportDuty.plan_id, child.issuer_id == Assignment.unit_id, child.status != PlanStatus.DRAFT
-    )
+    issued_plan = exists().where(child.parent_plan_id == ReportDuty.plan_id, child.issuer_id == Assignment.unit_id, child.status != PlanStatus.DRAFT)
     return and_(
         or_(Assignment.submitted_on.is_(None), Assignment.status == AssignmentStatus.RETURNED),
         Assignment.status != AssignmentStatus.MERGED,
@@ -110,9 +108,7 @@ def queue_reminders(batch: list[DueReminder], as_of: date) -> int:
     with session_scope() as session:
         assignments = {
             a.id: a
-            for a in session.scalars(
-                select(Assignment).where(Assignment.id.in_([i.assignment_id for i in batch])).options(selectinload(Assignment.unit))
-            )
+            for a in session.scalars(select(Assignment).where(Assignment.id.in_([i.assignment_id for i in batch])).options(selectinload(Assignment.unit)))
         }
         for item in batch:
             assignment = assignments[item.assignment_id]

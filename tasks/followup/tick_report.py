@@ -50,7 +50,9 @@ def publish_tick_artifacts(result: TickResult, day: date) -> None:
             .order_by(Milestone.day, Milestone.id).limit(10)
         ).all()  # fmt: skip
         roots = session.execute(select(Plan.key, Plan.number, Plan.symbol).where(Plan.level == 0, Plan.status == PlanStatus.ISSUED).order_by(Plan.id)).all()
-        ran_rows = [(m.day, plan.code, duty.title, milestone_title(m.kind, m.step, duty.kind), STATUS_WORDS[m.status], m.outcome or "") for m, plan, duty in ran]
+        ran_rows = [
+            (m.day, plan.code, duty.title, milestone_title(m.kind, m.step, duty.kind), STATUS_WORDS[m.status], m.outcome or "") for m, plan, duty in ran
+        ]
         upcoming_rows = [(m.day, plan.code, duty.title, milestone_title(m.kind, m.step, duty.kind)) for m, plan, duty in upcoming]
     create_markdown_artifact(
         key="daily-tick",
@@ -65,9 +67,14 @@ def publish_tick_artifacts(result: TickResult, day: date) -> None:
             key=f"unit-state-{artifact_key(key)}",
             table=[
                 {
-                    "Cấp": row.level, "Đơn vị": row.unit_name, "Báo cáo": row.duty_code, "Hạn": f"{row.due_on:%d/%m/%Y}",
-                    "Trạng thái": STATE_WORDS[row.state], "Ngày nộp": f"{row.submitted_on:%d/%m/%Y}" if row.submitted_on else "",
-                    "Nhắc gần nhất": row.last_reminder or "", "Thư chờ gửi": row.emails_waiting,
+                    "Cấp": row.level,
+                    "Đơn vị": row.unit_name,
+                    "Báo cáo": row.duty_code,
+                    "Hạn": f"{row.due_on:%d/%m/%Y}",
+                    "Trạng thái": STATE_WORDS[row.state],
+                    "Ngày nộp": f"{row.submitted_on:%d/%m/%Y}" if row.submitted_on else "",
+                    "Nhắc gần nhất": row.last_reminder or "",
+                    "Thư chờ gửi": row.emails_waiting,
                 }  # fmt: skip
                 for row in shown
             ],

@@ -82,26 +82,10 @@ def latest_version(session: Session, assignment_id: int) -> Submission | None:
     return session.scalar(select(Submission).where(Submission.assignment_id == assignment_id).order_by(Submission.version.desc()).limit(1))
 
 
-
-
-
-
-
-
-
-
-
-
-
-
 def check_open(assignment: Assignment) -> None:
     reason = refusal(assignment)
     if reason is not None:
         raise ConflictError(str(reason))
-
-
-
-
 
 
 def revoke_link(assignment_id: int, as_of: date, *, send: bool = True) -> str:

@@ -222,7 +222,9 @@ class _FormReader:
         formula = formula_cell.value if formula_cell.data_type == "f" else None
         value_cell = ws.cell(row, column)
         value = unescape(value_cell.value) if isinstance(value_cell.value, str) else value_cell.value  # Excel writes '\r' as '_x000D_'
-        return _Cell(f"{ws.title}!{value_cell.coordinate}", value, value_cell.number_format or "", None if formula is None else str(getattr(formula, "text", formula)))
+        return _Cell(
+            f"{ws.title}!{value_cell.coordinate}", value, value_cell.number_format or "", None if formula is None else str(getattr(formula, "text", formula))
+        )
 
     def rows_by_code(self, ws: Worksheet, column: int) -> dict[str, list[int]]:
         rows: dict[str, list[int]] = {}

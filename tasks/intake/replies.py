@@ -316,7 +316,9 @@ def _answer_unit(session: Session, assignment: Assignment, reply: _Reply, verdic
         "intake", **context, reason=str(verdict.reason), problems=list(verdict.problems), detail=verdict.detail,
         message={"subject": reply.subject, "arrived_at": arrived_at, "files": [f.name for f in reply.files]},
     )  # fmt: skip
-    queue_to_unit(session, assignment, key=f"intake:{reply.key}", kind=EmailKind.INTAKE, rendered=rendered, created_at=clock.moment(as_of), in_reply_to=reply.message_id)
+    queue_to_unit(
+        session, assignment, key=f"intake:{reply.key}", kind=EmailKind.INTAKE, rendered=rendered, created_at=clock.moment(as_of), in_reply_to=reply.message_id
+    )
 
 
 def _alert_secretariat(session: Session, assignment: Assignment, reply: _Reply, verdict: _Verdict, arrived_at: datetime, as_of: date) -> None:
@@ -331,7 +333,9 @@ def _alert_secretariat(session: Session, assignment: Assignment, reply: _Reply, 
         "alert", **context, detail=verdict.detail, folder=get_settings().imap_quarantine_folder,
         message={"subject": reply.subject, "sender": reply.sender, "arrived_at": arrived_at, "files": [f.name for f in reply.files]},
     )  # fmt: skip
-    queue_email(session, key=f"alert:{reply.key}", kind=EmailKind.ALERT, email_to=to, rendered=rendered, created_at=clock.moment(as_of), assignment_id=assignment.id)
+    queue_email(
+        session, key=f"alert:{reply.key}", kind=EmailKind.ALERT, email_to=to, rendered=rendered, created_at=clock.moment(as_of), assignment_id=assignment.id
+    )
 
 
 def _existing(session: Session, key: str) -> Decision | None:
@@ -362,7 +366,11 @@ def decide(fetched: Fetched, as_of: date) -> Decision:
             detail=f"Thư {fetched.size / 1024 / 1024:.1f} MB, vượt giới hạn {get_settings().imap_max_message_mb:g} MB: không đọc tự động.",
         )  # fmt: skip
     elif assignment_id is None:
-        verdict = _Verdict(IntakeOutcome.SET_ASIDE, IntakeReason.NO_MATCH, detail="Không xác định được nhiệm vụ mà thư trả lời (không có mã giao việc, địa chỉ trả lời hay biểu mẫu).")
+        verdict = _Verdict(
+            IntakeOutcome.SET_ASIDE,
+            IntakeReason.NO_MATCH,
+            detail="Không xác định được nhiệm vụ mà thư trả lời (không có mã giao việc, địa chỉ trả lời hay biểu mẫu).",
+        )
     else:
         with session_scope() as session:
             verdict, data, stored = _judge(reply, session.get_one(Assignment, assignment_id))
@@ -384,16 +392,19 @@ def _write(reply: _Reply, verdict: _Verdict, data: SubmissionInput | None, store
             assignment = session.get(Assignment, verdict.assignment_id) if verdict.assignment_id else None
             version = None
             if verdict.outcome == IntakeOutcome.RECORDED and assignment is not None and data is not None:
-                submission, is_new = store_version(
-                    session, assignment, data, received_at=arrived_at, stored=[(f.filename, f.sha256, f.size) for f in stored]
-                )
+                submission, is_new = store_version(session, assignment, data, received_at=arrived_at, stored=[(f.filename, f.sha256, f.size) for f in stored])
                 if is_new:
                     queue_receipt(session, submission, as_of=as_of, in_reply_to=reply.message_id)
                 row.submission_id, version = submission.id, submission.version
                 row.detail = f"Lần gửi thứ {version} của {assignment.unit.name}." if is_new else f"Đã ghi nhận trước đó (lần gửi thứ {version})."
             elif verdict.outcome == IntakeOutcome.QUARANTINED and assignment is not None:
                 _alert_secretariat(session, assignment, reply, verdict, arrived_at, as_of)
-            elif assignment is not None and verdict.reason in (IntakeReason.FORM_PROBLEMS, IntakeReason.FILE_PROBLEMS, IntakeReason.NOT_OPEN, IntakeReason.NO_FORM):
+            elif assignment is not None and verdict.reason in (
+                IntakeReason.FORM_PROBLEMS,
+                IntakeReason.FILE_PROBLEMS,
+                IntakeReason.NOT_OPEN,
+                IntakeReason.NO_FORM,
+            ):
                 _answer_unit(session, assignment, reply, verdict, arrived_at, as_of)
             return Decision(
                 verdict.outcome, verdict.reason, folder, row.id, row.detail, row.submission_id, version,
@@ -425,4 +436,16 @@ def mark_moved(inbound_ids: Sequence[int], as_of: date) -> None:
             row.moved_at = clock.moment(as_of)
 
 
-__all__ = ["Decision", "arrival", "attached_files", "automatic", "decide", "find_assignment", "mark_moved", "message_key", "referenced_ids", "reply_tokens", "unreadable"]
+__all__ = [
+    "Decision",
+    "arrival",
+    "attached_files",
+    "automatic",
+    "decide",
+    "find_assignment",
+    "mark_moved",
+    "message_key",
+    "referenced_ids",
+    "reply_tokens",
+    "unreadable",
+]

@@ -47,7 +47,9 @@ def review_submission(
             raise ConflictError("Báo cáo tổng hợp do hệ thống lập từ báo cáo của các đơn vị cấp dưới: trả lại hoặc điều chỉnh tại các báo cáo đó.")
         before = submission.reviewed_score if submission.reviewed_score is not None else submission.self_score
         if action in (ReviewAction.ACCEPT, ReviewAction.RETURN) and submission.review_status != ReviewStatus.PENDING:
-            raise ConflictError(f"Lần gửi {submission.version} đã được xem xét ({'chấp nhận' if submission.review_status == ReviewStatus.ACCEPTED else 'trả lại'}).")
+            raise ConflictError(
+                f"Lần gửi {submission.version} đã được xem xét ({'chấp nhận' if submission.review_status == ReviewStatus.ACCEPTED else 'trả lại'})."
+            )
         if action == ReviewAction.RETURN and not comment:
             raise ConflictError("Cần ghi rõ lý do trả lại và nội dung đơn vị cần bổ sung, chỉnh sửa.")
         if action == ReviewAction.ADJUST_SCORE:
@@ -71,6 +73,8 @@ def review_submission(
         if action != ReviewAction.ADJUST_SCORE and submission.channel != Channel.CONSOLIDATION:
             context = assignment_context(session, assignment, as_of=as_of)
             context["review"] = {"action": str(action), "comment": comment, "version": submission.version, "at": review.at}
-            queue_to_unit(session, assignment, key=f"review:{review.id}", kind=EmailKind.REVIEW, rendered=render_email("review", **context), created_at=review.at)
+            queue_to_unit(
+                session, assignment, key=f"review:{review.id}", kind=EmailKind.REVIEW, rendered=render_email("review", **context), created_at=review.at
+            )
         session.expunge(review)
         return review

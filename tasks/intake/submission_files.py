@@ -87,7 +87,9 @@ def resolve_submission(doc: LoadedSubmission, *, session: Session) -> tuple[Plan
         named = next((d for d in plan.duties if d.code == spec.duty), None)
         if named is None:
             known = ", ".join(d.code for d in plan.duties) or "none"
-            raise SubmissionError(str(doc.source), [doc.problem(("duty",), f"unknown duty '{spec.duty}' in plan {plan.code}; expected one of: {known}")]) from None
+            raise SubmissionError(
+                str(doc.source), [doc.problem(("duty",), f"unknown duty '{spec.duty}' in plan {plan.code}; expected one of: {known}")]
+            ) from None
         duty = named
     return duty.plan, duty, unit
 
@@ -116,13 +118,26 @@ def check_submission_against_duty(doc: LoadedSubmission, duty: ReportDuty, targe
             expected = ", ".join(t.code for t in mine) or "none"
             problems.append(doc.problem(("values", code), f"unknown indicator '{code}' for duty '{duty.code}'; this unit reports: {expected}"))
         elif target.is_computed:
-            problems.append(doc.problem(("values", code), f"'{code}' is computed from '{target.numerator_code}' / '{target.denominator_code}': remove it, give those two counts"))
+            problems.append(
+                doc.problem(
+                    ("values", code), f"'{code}' is computed from '{target.numerator_code}' / '{target.denominator_code}': remove it, give those two counts"
+                )
+            )
         elif target not in mine:
             problems.append(doc.problem(("values", code), f"unit '{spec.unit}' does not report '{code}' (reported by: {', '.join(target.reporter_codes)})"))
         elif target.aggregation == Aggregation.WEIGHTED_RATE and not figure.is_rate:
-            problems.append(doc.problem(("values", code), f"'{code}' is a rate: expected {{numerator, denominator}}; got a single value {plain_number(figure.value or Decimal(0))}"))
+            problems.append(
+                doc.problem(
+                    ("values", code), f"'{code}' is a rate: expected {{numerator, denominator}}; got a single value {plain_number(figure.value or Decimal(0))}"
+                )
+            )
         elif target.aggregation == Aggregation.SUM and figure.is_rate:
-            problems.append(doc.problem(("values", code), f"'{code}' is a quantity ({target.unit_of_measure}) added up over units: expected a single value, not a numerator and denominator"))
+            problems.append(
+                doc.problem(
+                    ("values", code),
+                    f"'{code}' is a quantity ({target.unit_of_measure}) added up over units: expected a single value, not a numerator and denominator",
+                )
+            )
     for target in mine:
         if target.code not in spec.values:
             problems.append(doc.problem(("values",), f"missing value for indicator '{target.code}' ({target.metric})"))

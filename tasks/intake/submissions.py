@@ -147,8 +147,13 @@ def store_version(
         report_id=report_id,
         values=[
             SubmissionValue(
-                indicator_code=code, value=f.value, numerator=f.numerator, denominator=f.denominator, note=f.note,
-                covers=f.covers, sources=[list(source) for source in f.sources],
+                indicator_code=code,
+                value=f.value,
+                numerator=f.numerator,
+                denominator=f.denominator,
+                note=f.note,
+                covers=f.covers,
+                sources=[list(source) for source in f.sources],
             )
             for code, f in data.values.items()
         ],  # fmt: skip

@@ -228,9 +228,7 @@ class Mailer:
             client.login()
         except OSError as exc:  # socket, TLS and SMTP errors (the SMTP ones subclass OSError)
             self._close_client(client)
-            raise MailServerError(
-                f"cannot connect to SMTP {s.smtp_host}:{s.smtp_port} as {s.smtp_user}: {type(exc).__name__}: {exc}"
-            ) from exc
+            raise MailServerError(f"cannot connect to SMTP {s.smtp_host}:{s.smtp_port} as {s.smtp_user}: {type(exc).__name__}: {exc}") from exc
         self._client = client
         return self
 
@@ -266,8 +264,7 @@ class Mailer:
             raise DeliveryError(email.message_id, "SMTP connection lost, gave up after 3 attempts")
         if result:  # some recipients refused, the others accepted the message
             refused = {
-                addr: (int(code), reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply))
-                for addr, (code, reply) in result.items()
+                addr: (int(code), reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)) for addr, (code, reply) in result.items()
             }
             detail = "; ".join(f"{addr}: {c} {r}" for addr, (c, r) in refused.items())
             raise DeliveryError(
@@ -296,9 +293,7 @@ class Mailer:
     def __enter__(self) -> Mailer:
         return self.open()
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
 
 

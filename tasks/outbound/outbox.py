@@ -72,7 +72,9 @@ def sender_names(session: Session, rows: list[OutboundEmail]) -> dict[int, str]:
             .join(Plan, Plan.id == ReportDuty.plan_id)
             .join(Unit, Unit.id == Plan.issuer_id)
             .where(Assignment.id.in_(set(wanted.values())))
-        ).tuples().all()
+        )
+        .tuples()
+        .all()
     )
     return {row_id: issuers[assignment_id] for row_id, assignment_id in wanted.items() if assignment_id in issuers}
 
@@ -141,9 +143,12 @@ def waiting_count() -> int:
     """Queued messages that may be sent now (their retry backoff, if any, is over)."""
     now = clock.utc_now()
     with session_scope() as session:
-        return session.scalar(
-            select(func.count()).where(OutboundEmail.status == EmailStatus.QUEUED, or_(OutboundEmail.not_before.is_(None), OutboundEmail.not_before <= now))
-        ) or 0
+        return (
+            session.scalar(
+                select(func.count()).where(OutboundEmail.status == EmailStatus.QUEUED, or_(OutboundEmail.not_before.is_(None), OutboundEmail.not_before <= now))
+            )
+            or 0
+        )
 
 
 @task(name="reclaim-stale-sends")

@@ -78,7 +78,20 @@ class ImportResult:
 # ---------------------------------------------------------------------------------------------
 
 _REQUIRED_COLUMNS = ("code", "name", "emails")
-_UNIT_FIELDS = ("name", "short_name", "kind", "issuer_symbol", "governing_body", "emails", "head_title", "head_name", "head_email", "place", "valid_from", "valid_to")
+_UNIT_FIELDS = (
+    "name",
+    "short_name",
+    "kind",
+    "issuer_symbol",
+    "governing_body",
+    "emails",
+    "head_title",
+    "head_name",
+    "head_email",
+    "place",
+    "valid_from",
+    "valid_to",
+)
 
 
 def _read_units_csv(path: Path) -> tuple[dict[str, Any], CsvLocator, list[Problem]]:
@@ -289,7 +302,9 @@ def _plan_problems(session: Session, loaded: LoadedPlan, *, replace: bool) -> tu
         if not replace:
             problems.append(loaded.problem(("key",), f"plan '{spec.key}' already imported; use --replace to replace it (possible until it is cascaded)"))
         else:
-            assigned = session.scalar(select(func.count(Assignment.id)).join(ReportDuty, Assignment.duty_id == ReportDuty.id).where(ReportDuty.plan_id == existing.id))
+            assigned = session.scalar(
+                select(func.count(Assignment.id)).join(ReportDuty, Assignment.duty_id == ReportDuty.id).where(ReportDuty.plan_id == existing.id)
+            )
             if assigned:
                 problems.append(loaded.problem(("key",), f"plan '{spec.key}' cannot be replaced: it has already been cascaded ({assigned} assignments exist)"))
     issuer = units.get(spec.issuer)
@@ -326,12 +341,18 @@ def _inheritance_problems(session: Session, loaded: LoadedPlan, parent: Plan, is
             continue
         asked = inherited_value(source, issuer.code, sharers.get(source.code, []))
         if target.aggregation != source.aggregation:
-            problems.append(loaded.problem(("targets", i, "aggregation"), f"expected '{source.aggregation}' as in the parent plan {parent.code}; got '{target.aggregation}'"))
+            problems.append(
+                loaded.problem(
+                    ("targets", i, "aggregation"), f"expected '{source.aggregation}' as in the parent plan {parent.code}; got '{target.aggregation}'"
+                )
+            )
         elif (target.numerator, target.denominator) != (source.numerator_code, source.denominator_code):
             name = "numerator" if target.numerator != source.numerator_code else "denominator"
             parent_code = getattr(source, f"{name}_code")
             expected = f"'{parent_code}'" if parent_code else "none (units report the rate themselves)"
-            problems.append(loaded.problem(("targets", i, name), f"expected {name} {expected} as in the parent plan {parent.code}; got '{getattr(target, name) or 'none'}'"))
+            problems.append(
+                loaded.problem(("targets", i, name), f"expected {name} {expected} as in the parent plan {parent.code}; got '{getattr(target, name) or 'none'}'")
+            )
         elif source.comparator is None or asked is None:
             pass  # a plain figure above: the unit may keep it plain or give itself a target
         elif target.comparator is None or target.value is None:
@@ -459,7 +480,11 @@ def _assignee_problems(session: Session, loaded: LoadedPlan, issuer: Unit) -> li
     for i, duty in enumerate(spec.duties):
         assignees[duty.code] = set(duty.assignees or subordinates)
         if not assignees[duty.code]:
-            problems.append(loaded.problem(("duties", i, "assignees"), f"no assignees: the issuer '{issuer.code}' has no subordinate units in the database; list the assignees"))
+            problems.append(
+                loaded.problem(
+                    ("duties", i, "assignees"), f"no assignees: the issuer '{issuer.code}' has no subordinate units in the database; list the assignees"
+                )
+            )
     for i, target in enumerate(spec.targets):
         duties = [d.code for d in spec.duties if not d.indicators or target.code in d.indicators]
         if not duties:
@@ -468,7 +493,9 @@ def _assignee_problems(session: Session, loaded: LoadedPlan, issuer: Unit) -> li
         names = ", ".join(f"'{code}'" for code in duties)
         for j, code in enumerate(target.reporters):
             if code not in asked:
-                problems.append(loaded.problem(("targets", i, "reporters", j), f"unit '{code}' is not an assignee of duty {names}, which reports '{target.code}'"))
+                problems.append(
+                    loaded.problem(("targets", i, "reporters", j), f"unit '{code}' is not an assignee of duty {names}, which reports '{target.code}'")
+                )
         allowed = set(target.reporters) or asked
         for code in target.allocations or {}:
             if code not in allowed:

@@ -207,7 +207,9 @@ def _duplicate_keys(root: Node | None) -> list[Problem]:
             for key, value in node.value:
                 if isinstance(key, ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
                     if key.value in first:
-                        problems.append(Problem(f"duplicate key '{key.value}' (first given on line {first[key.value]})", _line(key), format_path((*loc, key.value))))
+                        problems.append(
+                            Problem(f"duplicate key '{key.value}' (first given on line {first[key.value]})", _line(key), format_path((*loc, key.value)))
+                        )
                     else:
                         first[key.value] = _line(key)
                     stack.append((value, (*loc, key.value)))
@@ -333,7 +335,15 @@ def _validation_problems(exc: ValidationError, model: type[BaseModel], locator: 
 
 
 def validate(
-    model: type[_M], data: Any, locator: Locator, problems: list[Problem], *, source: str, error: type[InputError], empty_hint: str, context: dict[str, Any] | None = None
+    model: type[_M],
+    data: Any,
+    locator: Locator,
+    problems: list[Problem],
+    *,
+    source: str,
+    error: type[InputError],
+    empty_hint: str,
+    context: dict[str, Any] | None = None,
 ) -> _M:
     """Validate `data` against `model`; raise every problem (parser's and pydantic's) at once."""
     if data is None:

@@ -101,10 +101,6 @@ def inherited_value(target: Target, unit_code: str, sharers: Sequence[str]) -> D
 def unit_share(session: Session, target: Target, unit_code: str, on: date) -> Decimal | None:
     """What `target` asks of one unit, as `inherited_value`; the units sharing it are looked up only
     for an allocation rule (a receipt or reminder for one unit must not read the whole plan)."""
-    needs_sharers = (
-        target.aggregation == Aggregation.SUM
-        and target.allocation_rule == AllocationRule.EQUAL
-        and unit_code not in (target.allocations or {})
-    )
+    needs_sharers = target.aggregation == Aggregation.SUM and target.allocation_rule == AllocationRule.EQUAL and unit_code not in (target.allocations or {})
     sharers = target_sharers(session, target.plan, on).get(target.code, []) if needs_sharers else []
     return inherited_value(target, unit_code, sharers)

@@ -75,7 +75,11 @@ def load_input(session: Session, duty: ReportDuty, as_of: date) -> tuple[ReportH
     unit_of_submission = {latest[a.id][0]: u for a, u in assignments if a.id in latest and latest[a.id][0] not in returned}
     units = tuple(
         ExpectedUnit(
-            u.code, u.name, a.due_on, first_on.get(a.id), *(latest.get(a.id) or (None, None)),
+            u.code,
+            u.name,
+            a.due_on,
+            first_on.get(a.id),
+            *(latest.get(a.id) or (None, None)),
             returned=a.id in latest and latest[a.id][0] in returned,
         )  # fmt: skip
         for a, u in assignments
@@ -85,8 +89,17 @@ def load_input(session: Session, duty: ReportDuty, as_of: date) -> tuple[ReportH
     rules = tuple(
         (
             TargetRule(
-                t.code, t.metric, t.text, t.unit_of_measure, t.comparator, t.value, t.aggregation, t.unit_comparator, t.unit_threshold,
-                t.numerator_code, t.denominator_code,
+                t.code,
+                t.metric,
+                t.text,
+                t.unit_of_measure,
+                t.comparator,
+                t.value,
+                t.aggregation,
+                t.unit_comparator,
+                t.unit_threshold,
+                t.numerator_code,
+                t.denominator_code,
             ),
             expected_reporters(target_reporters(t, targets), assignee_codes),
         )
@@ -141,11 +154,7 @@ def returned_by(session: Session, submission_ids: list[int], end: datetime) -> s
     if not submission_ids:
         return set()
     return set(
-        session.scalars(
-            select(Review.submission_id).where(
-                Review.submission_id.in_(submission_ids), Review.action == ReviewAction.RETURN, Review.at < end
-            )
-        )
+        session.scalars(select(Review.submission_id).where(Review.submission_id.in_(submission_ids), Review.action == ReviewAction.RETURN, Review.at < end))
     )
 
 
@@ -217,9 +226,7 @@ def summary_of(result: Consolidation) -> dict[str, Any]:
         "late": [u.code for u in result.late],
         "missing": [u.code for u in result.missing],
         "returned": [u.code for u in result.returned],
-        "levels": [
-            {"level": lv.level, "expected": lv.expected, "submitted": lv.submitted, "on_time": lv.on_time} for lv in result.levels
-        ],
+        "levels": [{"level": lv.level, "expected": lv.expected, "submitted": lv.submitted, "on_time": lv.on_time} for lv in result.levels],
         "targets": [
             {
                 "code": r.rule.code,

@@ -101,7 +101,9 @@ def plan_status(plan: str, as_of: date, *, all_levels: bool = False, include_mer
         rows = session.execute(query).all()
         rows = sorted(rows, key=lambda row: (plan_levels[row[2].plan_id], row[2].code, row[1].code))
         ids = [a.id for a, _, _ in rows]
-        versions = dict(session.execute(select(Submission.assignment_id, func.count()).where(Submission.assignment_id.in_(ids)).group_by(Submission.assignment_id)).all())
+        versions = dict(
+            session.execute(select(Submission.assignment_id, func.count()).where(Submission.assignment_id.in_(ids)).group_by(Submission.assignment_id)).all()
+        )
         mail = Counter(
             (assignment_id, status == EmailStatus.SENT)
             for assignment_id, status in session.execute(select(OutboundEmail.assignment_id, OutboundEmail.status).where(OutboundEmail.assignment_id.in_(ids)))

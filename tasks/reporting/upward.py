@@ -59,9 +59,7 @@ def submit_upward(session: Session, report: Report, result: Consolidation) -> in
     if duty.source_duty_id is None:
         return None
     assignment = session.scalar(
-        select(Assignment).where(
-            Assignment.duty_id == duty.source_duty_id, Assignment.unit_id == report.unit_id, Assignment.status.in_(EXPECTED_STATUSES)
-        )
+        select(Assignment).where(Assignment.duty_id == duty.source_duty_id, Assignment.unit_id == report.unit_id, Assignment.status.in_(EXPECTED_STATUSES))
     )
     if assignment is None or assignment.status == AssignmentStatus.ACCEPTED:
         return None

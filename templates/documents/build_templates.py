@@ -320,10 +320,16 @@ def plan_template() -> Document:
 
     heading(doc, "IV. TỔ CHỨC THỰC HIỆN")
     para(doc, "1. Các cơ quan, đơn vị được giao nhiệm vụ", bold=True, keep_with_next=True)
-    para(doc, "{{ plan.assignees | join(', ') if plan.assignees | length <= 12 else 'Các đơn vị trực thuộc (' ~ plan.assignees | length ~ ' đơn vị)' }}: căn cứ nội dung Kế hoạch này, xây dựng kế hoạch cụ thể, phân công nhiệm vụ và tổ chức triển khai thực hiện phù hợp với tình hình thực tế của đơn vị.")
+    para(
+        doc,
+        "{{ plan.assignees | join(', ') if plan.assignees | length <= 12 else 'Các đơn vị trực thuộc (' ~ plan.assignees | length ~ ' đơn vị)' }}: căn cứ nội dung Kế hoạch này, xây dựng kế hoạch cụ thể, phân công nhiệm vụ và tổ chức triển khai thực hiện phù hợp với tình hình thực tế của đơn vị.",
+    )
     para(doc, "2. Chế độ báo cáo", bold=True, keep_with_next=True)
     tag(doc, "{%p for d in plan.duties %}")
-    para(doc, "- {{ d.title }}: gửi về {{ issuer.name }} trước ngày {{ d.due_on | short_date }}{{ ' (số liệu tính đến ngày ' ~ (d.cutoff_on | short_date) ~ ')' if d.cutoff_on else '' }}.")
+    para(
+        doc,
+        "- {{ d.title }}: gửi về {{ issuer.name }} trước ngày {{ d.due_on | short_date }}{{ ' (số liệu tính đến ngày ' ~ (d.cutoff_on | short_date) ~ ')' if d.cutoff_on else '' }}.",
+    )
     tag(doc, "{%p endfor %}")
     para(doc, "Trong quá trình thực hiện, nếu có khó khăn, vướng mắc, đề nghị các đơn vị kịp thời phản ánh về {{ issuer.name }} để được hướng dẫn, giải quyết.")
     para(doc, "Trên đây là Kế hoạch {{ plan.title | lower_first }} của {{ issuer.name }}./.")
@@ -336,12 +342,24 @@ def report_template() -> Document:
     doc = new_document()
     header(doc, "Số:        /BC-{{ issuer.symbol }}")
     title(doc, "BÁO CÁO", "{{ report.title }}")
-    para(doc, "Thực hiện Kế hoạch số {{ plan.code }} ngày {{ plan.issued_on | short_date }} của {{ plan.issuer_name }} {{ plan.title | lower_first }}, trên cơ sở báo cáo của {{ r.submitted | length }}/{{ r.expected }} đơn vị{{ ' (số liệu tính đến ngày ' ~ (duty.cutoff_on | short_date) ~ ')' if duty.cutoff_on else '' }}, {{ issuer.name }} báo cáo kết quả như sau:")
+    para(
+        doc,
+        "Thực hiện Kế hoạch số {{ plan.code }} ngày {{ plan.issued_on | short_date }} của {{ plan.issuer_name }} {{ plan.title | lower_first }}, trên cơ sở báo cáo của {{ r.submitted | length }}/{{ r.expected }} đơn vị{{ ' (số liệu tính đến ngày ' ~ (duty.cutoff_on | short_date) ~ ')' if duty.cutoff_on else '' }}, {{ issuer.name }} báo cáo kết quả như sau:",
+    )
 
     heading(doc, "I. TÌNH HÌNH THỰC HIỆN CHẾ ĐỘ BÁO CÁO")
-    para(doc, "Số đơn vị phải báo cáo: {{ r.expected }}; đã báo cáo: {{ r.submitted | length }} (đạt {{ r.completeness | vn_percent }}); báo cáo đúng hạn (trước ngày {{ duty.due_on | short_date }}): {{ r.on_time | length }} (đạt {{ r.timeliness | vn_percent }}).")
-    para(doc, "Đơn vị báo cáo chậm: {% for u in r.late %}{{ u.name }} (ngày {{ u.submitted_on | short_date }}, chậm {{ (u.submitted_on - u.due_on).days }} ngày){{ '.' if loop.last else '; ' }}{% else %}không có.{% endfor %}")
-    para(doc, "Đơn vị chưa báo cáo: {% for u in r.missing %}{{ u.name }}{{ ' (quá hạn ' ~ (r.as_of - u.due_on).days ~ ' ngày)' if u.is_late(r.as_of) else '' }}{{ '.' if loop.last else '; ' }}{% else %}không có.{% endfor %}")
+    para(
+        doc,
+        "Số đơn vị phải báo cáo: {{ r.expected }}; đã báo cáo: {{ r.submitted | length }} (đạt {{ r.completeness | vn_percent }}); báo cáo đúng hạn (trước ngày {{ duty.due_on | short_date }}): {{ r.on_time | length }} (đạt {{ r.timeliness | vn_percent }}).",
+    )
+    para(
+        doc,
+        "Đơn vị báo cáo chậm: {% for u in r.late %}{{ u.name }} (ngày {{ u.submitted_on | short_date }}, chậm {{ (u.submitted_on - u.due_on).days }} ngày){{ '.' if loop.last else '; ' }}{% else %}không có.{% endfor %}",
+    )
+    para(
+        doc,
+        "Đơn vị chưa báo cáo: {% for u in r.missing %}{{ u.name }}{{ ' (quá hạn ' ~ (r.as_of - u.due_on).days ~ ' ngày)' if u.is_late(r.as_of) else '' }}{{ '.' if loop.last else '; ' }}{% else %}không có.{% endfor %}",
+    )
     tag(doc, "{%p if r.returned %}")
     para(doc, "Đơn vị bị trả lại, chờ bổ sung: {% for u in r.returned %}{{ u.name }} (lần gửi {{ u.version }}){{ '.' if loop.last else '; ' }}{% endfor %}")
     tag(doc, "{%p endif %}")
@@ -350,7 +368,14 @@ def report_template() -> Document:
     data_table(
         doc,
         ["Cấp", "Phải báo cáo", "Đã báo cáo", "Tỷ lệ đầy đủ", "Đúng hạn", "Tỷ lệ đúng hạn"],
-        ["Cấp {{ lv.level }}", "{{ lv.expected }}", "{{ lv.submitted }}", "{{ lv.completeness | vn_percent }}", "{{ lv.on_time }}", "{{ lv.timeliness | vn_percent }}"],
+        [
+            "Cấp {{ lv.level }}",
+            "{{ lv.expected }}",
+            "{{ lv.submitted }}",
+            "{{ lv.completeness | vn_percent }}",
+            "{{ lv.on_time }}",
+            "{{ lv.timeliness | vn_percent }}",
+        ],
         [2.0, 2.8, 2.8, 3.0, 2.6, 3.3],
         loop="lv in report.levels",
     )
@@ -389,7 +414,10 @@ def notice_template() -> Document:
     doc = new_document()
     header(doc, "Số:        /{{ issuer.symbol }}-VP", subject="V/v triển khai thực hiện Kế hoạch số {{ plan.code }}")
     para(doc, "Kính gửi: {{ unit.name }}.", align=CENTER, indent=False, space_after=12)
-    para(doc, "Thực hiện Kế hoạch số {{ plan.code }} ngày {{ plan.issued_on | short_date }} của {{ plan.issuer_name }} {{ plan.title | lower_first }} (gửi kèm theo), {{ issuer.name }} đề nghị {{ unit.name }} thực hiện các nội dung sau:")
+    para(
+        doc,
+        "Thực hiện Kế hoạch số {{ plan.code }} ngày {{ plan.issued_on | short_date }} của {{ plan.issuer_name }} {{ plan.title | lower_first }} (gửi kèm theo), {{ issuer.name }} đề nghị {{ unit.name }} thực hiện các nội dung sau:",
+    )
 
     heading(doc, "1. Nhiệm vụ")
     # Worded as plans assign work: "Giao Công an phường chủ trì, phối hợp với … <the task>".
@@ -408,7 +436,10 @@ def notice_template() -> Document:
 
     heading(doc, "2. Chỉ tiêu")
     tag(doc, "{%p for t in targets %}")
-    para(doc, "- {{ t.metric }}: {% if t.comparator is none %}báo cáo số liệu, không đặt mục tiêu{% else %}{{ t.comparator | comparator_word }} {{ t.value | measure(t.unit_of_measure) }}{% endif %}.")
+    para(
+        doc,
+        "- {{ t.metric }}: {% if t.comparator is none %}báo cáo số liệu, không đặt mục tiêu{% else %}{{ t.comparator | comparator_word }} {{ t.value | measure(t.unit_of_measure) }}{% endif %}.",
+    )
     tag(doc, "{%p endfor %}")
     tag(doc, "{%p if not targets %}")
     para(doc, "- Không giao chỉ tiêu định lượng; đơn vị báo cáo kết quả thực hiện các nhiệm vụ nêu trên.")
@@ -424,9 +455,15 @@ def notice_template() -> Document:
     heading(doc, "3. Chế độ báo cáo")
     # "Gửi" only before a report ("Gửi báo cáo …"); a duty to do something is given ("Giao … thành lập …").
     tag(doc, "{%p if duty.title.lower().startswith('báo cáo') %}")
-    para(doc, "- Gửi {{ duty.title | lower_first }}{{ ' (số liệu tính đến ngày ' ~ (duty.cutoff_on | short_date) ~ ')' if duty.cutoff_on else '' }} về {{ issuer.name }} trước ngày {{ assignment.due_on | short_date }}, theo biểu mẫu gửi kèm theo.")
+    para(
+        doc,
+        "- Gửi {{ duty.title | lower_first }}{{ ' (số liệu tính đến ngày ' ~ (duty.cutoff_on | short_date) ~ ')' if duty.cutoff_on else '' }} về {{ issuer.name }} trước ngày {{ assignment.due_on | short_date }}, theo biểu mẫu gửi kèm theo.",
+    )
     tag(doc, "{%p else %}")
-    para(doc, "- Giao {{ unit.name }} {{ duty.title.rstrip('.') | lower_first }}; báo cáo kết quả{{ ' (số liệu tính đến ngày ' ~ (duty.cutoff_on | short_date) ~ ')' if duty.cutoff_on else '' }} về {{ issuer.name }} trước ngày {{ assignment.due_on | short_date }}, theo biểu mẫu gửi kèm theo.")
+    para(
+        doc,
+        "- Giao {{ unit.name }} {{ duty.title.rstrip('.') | lower_first }}; báo cáo kết quả{{ ' (số liệu tính đến ngày ' ~ (duty.cutoff_on | short_date) ~ ')' if duty.cutoff_on else '' }} về {{ issuer.name }} trước ngày {{ assignment.due_on | short_date }}, theo biểu mẫu gửi kèm theo.",
+    )
     tag(doc, "{%p endif %}")
     tag(doc, "{%p if duty.sections %}")
     para(doc, "- Báo cáo gồm các nội dung: {{ duty.sections | join('; ') }}.")

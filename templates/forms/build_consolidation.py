@@ -59,14 +59,10 @@ STATUS = (
     "{% if u.submitted_on is none %}Chưa nộp{% if u.overdue_days %}, quá hạn {{ u.overdue_days }} ngày{% endif %}"
     "{% elif u.late_days %}Chậm {{ u.late_days }} ngày{% else %}Đúng hạn{% endif %}"
 )
-TARGET = (
-    "{% if ind.rule.is_plain %}—{% else %}{{ ind.rule.comparator | comparator_word }} "
-    "{{ ind.rule.value | measure(ind.rule.unit_of_measure) }}{% endif %}"
-)
+TARGET = "{% if ind.rule.is_plain %}—{% else %}{{ ind.rule.comparator | comparator_word }} {{ ind.rule.value | measure(ind.rule.unit_of_measure) }}{% endif %}"
 VERDICT = "{{ ind.verdict | verdict_word }}"
 SHARE_HEADER = (
-    "{% if ind.yes_no %}Đạt / Không đạt{% else %}Đạt khi {{ ind.rule.unit_comparator | comparator_word }} "
-    "{{ ind.rule.unit_threshold | vn_number }}{% endif %}"
+    "{% if ind.yes_no %}Đạt / Không đạt{% else %}Đạt khi {{ ind.rule.unit_comparator | comparator_word }} {{ ind.rule.unit_threshold | vn_number }}{% endif %}"
 )
 NOTE = (
     '{% set incomplete = not ind.result.is_complete and ind.verdict != "no_data" %}'
@@ -79,8 +75,17 @@ NOTE = (
 SHARE_TOTAL_FORMAT = '0.0%" ({{ ind.numerator }}/{{ ind.denominator }} đơn vị)"'
 
 
-def style(cell, *, bold: bool = False, italic: bool = False, size: int = SIZE, align: Alignment = CENTER,
-          border: Border | None = BOX, fill: PatternFill | None = None, number_format: str | None = None) -> None:
+def style(
+    cell,
+    *,
+    bold: bool = False,
+    italic: bool = False,
+    size: int = SIZE,
+    align: Alignment = CENTER,
+    border: Border | None = BOX,
+    fill: PatternFill | None = None,
+    number_format: str | None = None,
+) -> None:
     cell.font = Font(name=FONT, size=size, bold=bold, italic=italic)
     cell.alignment = align
     if border is not None:
@@ -91,8 +96,9 @@ def style(cell, *, bold: bool = False, italic: bool = False, size: int = SIZE, a
         cell.number_format = number_format
 
 
-def title_line(ws: Worksheet, row: int, text: str, last_col: int, *, bold: bool = False, italic: bool = False,
-               size: int = SIZE, height: float | None = None) -> None:
+def title_line(
+    ws: Worksheet, row: int, text: str, last_col: int, *, bold: bool = False, italic: bool = False, size: int = SIZE, height: float | None = None
+) -> None:
     ws.cell(row=row, column=1, value=text)
     style(ws.cell(row=row, column=1), bold=bold, italic=italic, size=size, border=None)
     ws.merge_cells(start_row=row, end_row=row, start_column=1, end_column=last_col)
@@ -137,13 +143,22 @@ def summary_sheet(wb: Workbook) -> None:
     issuer_block(ws, 5)
     title_line(ws, 4, "BẢNG TỔNG HỢP SỐ LIỆU", last, bold=True, size=14, height=21)
     title_line(ws, 5, "{{ duty.title }}", last, bold=True, height=18)
-    title_line(ws, 6, "(Thực hiện Kế hoạch số {{ plan.code }} ngày {{ plan.issued_on | short_date }} "
-               "của {{ plan.issuer_name }})", last, italic=True)
-    title_line(ws, 7, "Số liệu đến ngày {{ as_of | short_date }}{% if duty.cutoff_on %} "
-               "(kỳ báo cáo tính đến ngày {{ duty.cutoff_on | short_date }}){% endif %}", last, italic=True)
-    title_line(ws, 8, "Đã báo cáo {{ r.submitted | length }}/{{ r.expected }} đơn vị; đúng hạn {{ r.on_time | length }}"
-               "{% if r.late %}; chậm {{ r.late | length }}{% endif %}"
-               "{% if r.missing %}; chưa báo cáo {{ r.missing | length }}{% endif %}.", last)
+    title_line(ws, 6, "(Thực hiện Kế hoạch số {{ plan.code }} ngày {{ plan.issued_on | short_date }} của {{ plan.issuer_name }})", last, italic=True)
+    title_line(
+        ws,
+        7,
+        "Số liệu đến ngày {{ as_of | short_date }}{% if duty.cutoff_on %} (kỳ báo cáo tính đến ngày {{ duty.cutoff_on | short_date }}){% endif %}",
+        last,
+        italic=True,
+    )
+    title_line(
+        ws,
+        8,
+        "Đã báo cáo {{ r.submitted | length }}/{{ r.expected }} đơn vị; đúng hạn {{ r.on_time | length }}"
+        "{% if r.late %}; chậm {{ r.late | length }}{% endif %}"
+        "{% if r.missing %}; chưa báo cáo {{ r.missing | length }}{% endif %}.",
+        last,
+    )
 
     h1, h2, unit, total, target, verdict = 10, 11, 12, 13, 14, 15
     ws.row_dimensions[h1].height = 48
@@ -183,8 +198,17 @@ def summary_sheet(wb: Workbook) -> None:
     metric = "{{ ind.rule.metric }}"
     indicator_columns = [
         (6, "indicator_value", metric, "({{ ind.rule.unit_of_measure }})", "{{ f.value }}", "{{ ind.figure }}", TARGET, VERDICT, None),
-        (7, "indicator_share", metric, SHARE_HEADER, "{{ (f.verdict | verdict_word) if f.yes_no else f.value }}",
-         "{{ ind.figure }}", TARGET, VERDICT, SHARE_TOTAL_FORMAT),
+        (
+            7,
+            "indicator_share",
+            metric,
+            SHARE_HEADER,
+            "{{ (f.verdict | verdict_word) if f.yes_no else f.value }}",
+            "{{ ind.figure }}",
+            TARGET,
+            VERDICT,
+            SHARE_TOTAL_FORMAT,
+        ),
         (8, "indicator_numerator", metric, "Tử số", "{{ f.numerator }}", "{{ ind.numerator }}", None, None, None),
         (9, "indicator_denominator", None, "Mẫu số", "{{ f.denominator }}", "{{ ind.denominator }}", None, None, None),
         (10, "indicator_rate", None, "Tỷ lệ (%)", "{{ f.value }}", "{{ ind.figure }}", TARGET, VERDICT, None),
@@ -207,11 +231,15 @@ def summary_sheet(wb: Workbook) -> None:
 
     legend = verdict + 2
     title_line(
-        ws, legend,
+        ws,
+        legend,
         "Cách tổng hợp: số lượng được cộng (Σ); tỷ lệ = Σ tử số / Σ mẫu số; chỉ số bình quân tính trên các đơn vị "
         "đã báo cáo (số liệu tổng hợp từ cấp dưới tính theo số đơn vị nó đại diện); tỷ lệ đơn vị đạt tính trên tổng số "
         "đơn vị phải báo cáo, đơn vị chưa báo cáo tính là không đạt. Ô để trống: đơn vị chưa báo cáo số liệu.",
-        last, italic=True, size=11, height=33,
+        last,
+        italic=True,
+        size=11,
+        height=33,
     )
     ws.cell(row=legend, column=1).alignment = LEFT
 

@@ -111,7 +111,9 @@ def test_a_unit_with_nothing_to_count_has_reported_and_plain_figures_get_no_verd
     assert "Tỷ lệ hồ sơ trực tuyến: mục tiêu ít nhất 80%; gửi: không phải nhập, hệ thống tự tính từ “Hồ sơ tiếp nhận trực tuyến” / “Hồ sơ tiếp nhận”" in notice
     letter = next(p for p in (get_settings().documents_dir / plan).rglob("Công văn giao nhiệm vụ *.docx"))
     assert "- Hồ sơ tiếp nhận: báo cáo số liệu, không đặt mục tiêu." in [p.text for p in Document(str(letter)).paragraphs]
-    submit_report(submission(plan, "U1", dan_van_kheo=1, nha_o_xa_hoi=300, nuoc_sach=(9000, 10000), hai_long=97, tiep_nhan=788, truc_tuyen=694), date(2024, 10, 20))
+    submit_report(
+        submission(plan, "U1", dan_van_kheo=1, nha_o_xa_hoi=300, nuoc_sach=(9000, 10000), hai_long=97, tiep_nhan=788, truc_tuyen=694), date(2024, 10, 20)
+    )
     # U2, a centre that received no dossiers: 0/0 and zero counts
     submit_report(submission(plan, "U2", dan_van_kheo=1, nha_o_xa_hoi=420, nuoc_sach=(0, 0), hai_long=96, tiep_nhan=0, truc_tuyen=0), date(2024, 10, 21))
     submit_report(submission(plan, "U3", dan_van_kheo=0, nha_o_xa_hoi=5, nuoc_sach=(800, 1000), hai_long=90, tiep_nhan=200, truc_tuyen=100), date(2024, 10, 22))
@@ -127,7 +129,11 @@ def test_a_unit_with_nothing_to_count_has_reported_and_plain_figures_get_no_verd
     assert (by_code["tiep_nhan"].figure, by_code["tiep_nhan"].verdict) == (Decimal(988), Verdict.NOT_JUDGED)
     online = by_code["ty_le_truc_tuyen"]  # computed from the two counts: (694 + 0 + 100) / (788 + 0 + 200)
     assert (online.figure, online.numerator, online.denominator, online.reported, online.verdict) == (
-        Decimal(794) / Decimal(988) * 100, Decimal(794), Decimal(988), 3, Verdict.MET
+        Decimal(794) / Decimal(988) * 100,
+        Decimal(794),
+        Decimal(988),
+        3,
+        Verdict.MET,
     )
     assert (r.met, r.judged, len(r.results)) == (3, 5, 7)
 
@@ -178,7 +184,9 @@ def test_a_rate_from_two_counts_goes_down_every_level_and_comes_back_computed(wo
         session.scalars(select(Plan)).one().cascade_policy = {"levels": [{"lead_days": 5, "issue": "auto"}]}
     cascade_plan(plan, date(2024, 4, 5))
     with session_scope() as session:
-        below = session.execute(select(Plan.key, Target.numerator_code, Target.denominator_code).join(Target).where(Plan.key != plan, Target.code == "ty_le_truc_tuyen")).all()
+        below = session.execute(
+            select(Plan.key, Target.numerator_code, Target.denominator_code).join(Target).where(Plan.key != plan, Target.code == "ty_le_truc_tuyen")
+        ).all()
     assert sorted(below) == [(f"{plan}--U1", "truc_tuyen", "tiep_nhan"), (f"{plan}--U2", "truc_tuyen", "tiep_nhan")]
 
     leaves = {"U1.1": (788, 694), "U1.2": (0, 0), "U2.1": (200, 100), "U2.2": (12, 6)}
@@ -192,7 +200,8 @@ def test_a_rate_from_two_counts_goes_down_every_level_and_comes_back_computed(wo
     with session_scope() as session:
         upward = session.execute(
             select(SubmissionValue.indicator_code, SubmissionValue.value, SubmissionValue.numerator, SubmissionValue.denominator)
-            .join(Submission).where(Submission.report_id.is_not(None))
+            .join(Submission)
+            .where(Submission.report_id.is_not(None))
         ).all()
     codes = {code for code, *_ in upward}
     assert "ty_le_truc_tuyen" not in codes and {"tiep_nhan", "truc_tuyen", "nuoc_sach"} <= codes

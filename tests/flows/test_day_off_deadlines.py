@@ -90,9 +90,7 @@ def test_import_applies_the_duty_rule_to_a_deadline_on_a_holiday_with_a_warning(
     path = plan_file(tmp_path / "plan.yaml", rule)
     result = import_plan_file(path)
     line = next(i for i, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1) if text.strip().startswith("due_on:"))
-    assert result.warnings == (
-        f"{path}:{line}: plan.duties[0].due_on: duty 'bao_cao_thang4' is due 30/04/2024, a day off ({HOLIDAY}): {where}",
-    )
+    assert result.warnings == (f"{path}:{line}: plan.duties[0].due_on: duty 'bao_cao_thang4' is due 30/04/2024, a day off ({HOLIDAY}): {where}",)
     due, cutoff, stored_rule = duty_dates(result.key)
     assert due == expected and stored_rule == (rule or "before")
     assert cutoff == min(DUE_ON_HOLIDAY, expected)  # no data cut-off after the deadline

@@ -324,7 +324,8 @@ def test_a_ward_writes_to_its_units_in_its_own_name_with_its_office_as_reply_to(
     for message in to_police:
         token = reply_token(ward_plan, "tb.giabinh.ca", str(message["Subject"]))
         assert speaks_for(message) == (
-            GIABINH_NAME, [("", f"baocao+{token}@trangbang.example.gov.vn"), (GIABINH_NAME, "vanthu@giabinh.trangbang.example.gov.vn")]
+            GIABINH_NAME,
+            [("", f"baocao+{token}@trangbang.example.gov.vn"), (GIABINH_NAME, "vanthu@giabinh.trangbang.example.gov.vn")],
         )
         assert message["From"].addresses[0].addr_spec == get_settings().smtp_user  # the envelope is still our own account
 
@@ -478,9 +479,7 @@ def tree_plan(*, issued_on: date, due_on: date, lead_days: int, key: str = "kh-t
 
 def leaf_due_dates(key: str) -> dict[str, date]:
     with session_scope() as session:
-        rows = session.execute(
-            select(Unit.code, Assignment.due_on).join(Assignment, Assignment.unit_id == Unit.id).where(Unit.code.like("U_._"))
-        ).all()
+        rows = session.execute(select(Unit.code, Assignment.due_on).join(Assignment, Assignment.unit_id == Unit.id).where(Unit.code.like("U_._"))).all()
     assert {code for code, _ in rows} == {"U1.1", "U1.2", "U2.1", "U2.2"}
     return dict(rows)
 
@@ -501,9 +500,15 @@ def test_a_derived_plan_inherits_only_the_tasks_that_concern_its_unit(workspace,
         plan.tasks += [
             PlanTask(code="2", position=2, title="Tổng hợp, báo cáo Ban Dân vận Tỉnh ủy", units=[TaskUnit(unit=units["ROOT"], role=TaskRole.LEAD)]),
             PlanTask(code="3", position=3, title="Thành lập Tổ công tác dân vận của đơn vị"),  # names nobody: everyone's
-            PlanTask(code="4", position=4, title="Xây dựng mô hình “Dân vận khéo”", units=[
-                TaskUnit(unit=units["U1.1"], role=TaskRole.LEAD), TaskUnit(unit=units["ROOT"], role=TaskRole.SUPPORT),
-            ]),  # fmt: skip
+            PlanTask(
+                code="4",
+                position=4,
+                title="Xây dựng mô hình “Dân vận khéo”",
+                units=[
+                    TaskUnit(unit=units["U1.1"], role=TaskRole.LEAD),
+                    TaskUnit(unit=units["ROOT"], role=TaskRole.SUPPORT),
+                ],
+            ),  # fmt: skip
         ]
     cascade_plan(key, date(2025, 1, 8))
 

@@ -361,10 +361,7 @@ def test_back_scheduling_steps_over_public_holidays(due: date) -> None:
 def test_sum_targets_pass_down_as_allocations_that_add_up_at_every_node(scenario: Scenario) -> None:
     assert sum(ALLOCATIONS.values()) == TOTAL_HOUSES
     with session_scope() as session:
-        targets = {
-            (plan.issuer.code, t.code): t.value
-            for plan, t in session.execute(select(Plan, Target).join(Target, Target.plan_id == Plan.id))
-        }
+        targets = {(plan.issuer.code, t.code): t.value for plan, t in session.execute(select(Plan, Target).join(Target, Target.plan_id == Plan.id))}
     houses = {unit: value for (unit, code), value in targets.items() if code == "nha_o_xa_hoi"}
     assert houses["ROOT"] == TOTAL_HOUSES
     expected = dict(ALLOCATIONS)
@@ -491,9 +488,7 @@ def trace(session: Session, indicator: str, sources: list[tuple[str, int]], seen
         submission = session.get_one(Submission, submission_id)
         assert submission.assignment.unit.code == unit and local_date(submission.received_at) <= day
         seen.append(submission_id)
-        value = session.scalar(
-            select(SubmissionValue).where(SubmissionValue.submission_id == submission_id, SubmissionValue.indicator_code == indicator)
-        )
+        value = session.scalar(select(SubmissionValue).where(SubmissionValue.submission_id == submission_id, SubmissionValue.indicator_code == indicator))
         assert value is not None
         if submission.channel == Channel.CONSOLIDATION:
             assert submission.report_id is not None and value.sources

@@ -12,7 +12,6 @@ from tests.flows.helpers import by_subject, submission, text_part
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
-
 def test_nothing_before_the_first_offset(cascaded, smtp_server) -> None:
     queued, _ = send_reminders(date(2024, 10, 22))
     assert queued == 0 and len(smtp_server.messages()) == 4

@@ -15,7 +15,6 @@ from tests.flows.helpers import by_subject, submission, text_part
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
-
 def test_a_submission_is_stored_and_acknowledged_in_the_thread(cascaded, smtp_server) -> None:
     recorded = submit_report(submission(cascaded.plan, "U1", nha_o_xa_hoi=120, nuoc_sach=(890, 1000)), date(2024, 10, 20))
     assert (recorded.version, recorded.is_new, recorded.is_late) == (1, True, False)

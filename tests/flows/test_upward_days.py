@@ -145,9 +145,7 @@ def test_a_returned_report_waits_for_its_correction_and_keeps_its_first_day(tree
     ward_plan = f"{KEY}--U1"
     report("U1.1", date(2025, 10, 20), houses=100)
     report("U1.2", date(2025, 10, 21), houses=50)
-    review_submission(
-        latest_submission_id("U1.1"), ReviewAction.RETURN, reviewer="U1", as_of=date(2025, 10, 21), comment="Thiếu số liệu nhà ở quý IV."
-    )
+    review_submission(latest_submission_id("U1.1"), ReviewAction.RETURN, reviewer="U1", as_of=date(2025, 10, 21), comment="Thiếu số liệu nhà ở quý IV.")
 
     # Left out of the figures and listed as returned: neither submitted nor missing.
     outcome = consolidate(ward_plan, "bao_cao_nam", date(2025, 10, 22), all_levels=False)

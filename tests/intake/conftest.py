@@ -82,7 +82,9 @@ class Replies:
         form = Form.open(save_form(self.notice(unit), self.folder / unit))
         return fill_valid(form) if fill else form
 
-    def reply(self, unit: str, *files: Path, sender: str | None = None, body: str = "Kính gửi Văn phòng Sở, đơn vị gửi báo cáo kèm theo.", **options: object) -> str:
+    def reply(
+        self, unit: str, *files: Path, sender: str | None = None, body: str = "Kính gửi Văn phòng Sở, đơn vị gửi báo cáo kèm theo.", **options: object
+    ) -> str:
         """The unit answers its notice with `files` attached (through SMTP); returns the reply's Message-ID."""
         return send_reply(
             self.notice(unit), sender=sender or self.address(unit), smtp_host=self.smtp.host, smtp_port=self.smtp.port,
@@ -132,7 +134,9 @@ def imap_server() -> Iterator[LocalImapServer]:
 
 
 @pytest.fixture()
-def replies(department: Department, smtp_server: SmtpServer, imap_server: LocalImapServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Replies]:
+def replies(
+    department: Department, smtp_server: SmtpServer, imap_server: LocalImapServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Replies]:
     """The seeded department's plan cascaded on 05/04/2024 with replies going to baocao+TOKEN@…, collected from Dovecot."""
     for name, value in imap_server.settings_env().items():
         monkeypatch.setenv(name, value)

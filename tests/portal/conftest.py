@@ -89,6 +89,7 @@ def portal(cascaded, smtp_server, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
 
 # The portal served for a real browser: uvicorn on a local port, the emails' links pointing at it.
 
+
 @dataclass
 class LivePortal:
     base_url: str

@@ -118,13 +118,20 @@ def test_a_score_is_adjusted_with_its_reason_and_both_are_recorded(portal: Porta
     assert no_reason.status_code == 409 and "lý do điều chỉnh" in unescape(no_reason.text)
     out_of_range = portal.client.post(url, data={"csrf": token, "action": "adjust_score", "score": "180", "comment": "x"})
     assert out_of_range.status_code == 409
-    ok = portal.client.post(url, data={"csrf": token, "action": "adjust_score", "score": "85,5", "comment": "Chưa có minh chứng tiêu chí 3."}, follow_redirects=False)
+    ok = portal.client.post(
+        url, data={"csrf": token, "action": "adjust_score", "score": "85,5", "comment": "Chưa có minh chứng tiêu chí 3."}, follow_redirects=False
+    )
     assert ok.status_code == 303
     with session_scope() as session:
         stored = session.get_one(Submission, version.id)
         assert (stored.self_score, stored.reviewed_score) == (Decimal("92.5"), Decimal("85.5"))
         (review,) = session.scalars(select(Review)).all()
-        assert (review.action, review.score_before, review.score_after, review.reviewer) == (ReviewAction.ADJUST_SCORE, Decimal("92.5"), Decimal("85.5"), "vanphong")
+        assert (review.action, review.score_before, review.score_after, review.reviewer) == (
+            ReviewAction.ADJUST_SCORE,
+            Decimal("92.5"),
+            Decimal("85.5"),
+            "vanphong",
+        )
         assert review.comment == "Chưa có minh chứng tiêu chí 3."
     page = unescape(re.sub(r"<[^>]+>", "", portal.client.get(f"/admin/assignments/{assignment_id('U1')}").text))
     assert "cấp trên điều chỉnh: 85,5 điểm" in page and "từ 92,5 thành 85,5 điểm" in page

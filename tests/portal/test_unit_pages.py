@@ -170,7 +170,9 @@ def test_the_excel_form_is_downloaded_and_uploaded_instead(portal: Portal, tmp_p
             row[col["Giá trị"] - 1].value = "khoảng 30"
     wb.save(form)
     page = portal.client.get(path)
-    response = portal.client.post(f"{path}/excel", data={"csrf": portal.csrf(page.text)}, files={"form_file": ("form.xlsx", form.read_bytes())}, follow_redirects=False)
+    response = portal.client.post(
+        f"{path}/excel", data={"csrf": portal.csrf(page.text)}, files={"form_file": ("form.xlsx", form.read_bytes())}, follow_redirects=False
+    )
     assert response.status_code == 422
     assert "Chỉ tiêu!" in response.text and "khoảng 30" in unescape(response.text)
     assert versions("U3") == []
@@ -209,7 +211,9 @@ def test_a_cross_site_post_is_refused_and_nothing_is_stored(portal: Portal) -> N
     page = portal.client.get(path)
     token = portal.csrf(page.text)
     no_token = portal.client.post(path, data={**good_fields(), "action": "submit"}, follow_redirects=False)
-    foreign = portal.client.post(path, data={**good_fields(), "action": "submit", "csrf": token}, headers={"origin": "https://evil.example"}, follow_redirects=False)
+    foreign = portal.client.post(
+        path, data={**good_fields(), "action": "submit", "csrf": token}, headers={"origin": "https://evil.example"}, follow_redirects=False
+    )
     portal.client.cookies.clear()  # another browser: the form's token without its cookie
     no_cookie = portal.client.post(path, data={**good_fields(), "action": "submit", "csrf": token}, follow_redirects=False)
     assert (no_token.status_code, foreign.status_code, no_cookie.status_code) == (403, 403, 403)
@@ -234,7 +238,7 @@ def test_an_oversized_upload_gets_413_before_anything_is_stored(portal: Portal, 
     assert response.status_code == 413 and "quá lớn" in unescape(response.text)
 
     def chunks():  # no Content-Length: counted as it arrives
-        yield b"--x\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\nsave\r\n--x\r\n"
+        yield b'--x\r\nContent-Disposition: form-data; name="action"\r\n\r\nsave\r\n--x\r\n'
         for _ in range(40):
             yield b"0" * 65536
 
@@ -266,7 +270,12 @@ def test_every_response_carries_the_security_headers(portal: Portal) -> None:
 
 
 def test_paths_outside_the_portal_are_not_served(portal: Portal) -> None:
-    for path in ("/static/../../cascade.db", "/static/..%2F..%2Fcascade.db", "/static/portal.css/../../cascade.db", f"{portal.path('U1')}/files/..%2F..%2Fcascade.db"):
+    for path in (
+        "/static/../../cascade.db",
+        "/static/..%2F..%2Fcascade.db",
+        "/static/portal.css/../../cascade.db",
+        f"{portal.path('U1')}/files/..%2F..%2Fcascade.db",
+    ):
         assert portal.client.get(path).status_code == 404, path
     assert portal.client.get("/static/portal.css").status_code == 200
 

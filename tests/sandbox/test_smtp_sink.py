@@ -32,9 +32,7 @@ class Client:
         self.sock.sendall(line.encode("utf-8") + b"\r\n")
         return self.reply()
 
-    def send(
-        self, mail_from: str, rcpts: list[str], data: bytes, options: str = " SMTPUTF8 BODY=8BITMIME"
-    ) -> list[str]:
+    def send(self, mail_from: str, rcpts: list[str], data: bytes, options: str = " SMTPUTF8 BODY=8BITMIME") -> list[str]:
         assert self.cmd(f"MAIL FROM:<{mail_from}>{options}")[0].startswith("250")
         for rcpt in rcpts:
             assert self.cmd(f"RCPT TO:<{rcpt}>")[0].startswith("250")

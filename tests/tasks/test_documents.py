@@ -101,7 +101,10 @@ def test_the_plan_has_every_element_decree_30_asks_for(town) -> None:
     # The models target is split equally among the four wards: 12 → 3 each, in a table.
     assert body.count("3 mô hình") == 4 and "Ủy ban nhân dân phường Gia Bình" in body
     assert any("trước ngày 30/10/2024 (số liệu tính đến ngày 15/10/2024)" in line for line in body)
-    assert any(line.startswith("Trên đây là Kế hoạch thực hiện công tác Dân vận chính quyền năm 2024 của Ủy ban nhân dân thị xã Trảng Bàng") and line.endswith("./.") for line in body)
+    assert any(
+        line.startswith("Trên đây là Kế hoạch thực hiện công tác Dân vận chính quyền năm 2024 của Ủy ban nhân dân thị xã Trảng Bàng") and line.endswith("./.")
+        for line in body
+    )
 
     recipients, signer = signature_cells(path)
     assert recipients[0] == "Nơi nhận:" and recipients[-1] == "- Lưu: VT."
@@ -114,7 +117,11 @@ def test_the_plan_has_every_element_decree_30_asks_for(town) -> None:
 
 @pytest.mark.parametrize(
     ("issued", "line"),
-    [(date(2024, 2, 15), "Gia Bình, ngày 15 tháng 02 năm 2024"), (date(2024, 6, 5), "Gia Bình, ngày 05 tháng 6 năm 2024"), (date(2024, 11, 30), "Gia Bình, ngày 30 tháng 11 năm 2024")],
+    [
+        (date(2024, 2, 15), "Gia Bình, ngày 15 tháng 02 năm 2024"),
+        (date(2024, 6, 5), "Gia Bình, ngày 05 tháng 6 năm 2024"),
+        (date(2024, 11, 30), "Gia Bình, ngày 30 tháng 11 năm 2024"),
+    ],
 )
 def test_the_date_line_pads_days_below_10_and_months_1_and_2(town, issued: date, line: str) -> None:
     with session_scope() as session:
@@ -207,7 +214,12 @@ def consolidated_report(department, assigned, tmp_path: Path) -> Path:  # type: 
     plan = department.plan
     with session_scope() as session:
         by_unit = {a.unit.code: a for a in session.scalars(select(Assignment).where(Assignment.id.in_(assigned)))}
-        store_version(session, by_unit["U1"], submission(plan, "U1", dan_van_kheo=1, nha_o_xa_hoi=300, nuoc_sach=(9000, 10000), hai_long=97), received_at=clock.moment(date(2024, 10, 20)))
+        store_version(
+            session,
+            by_unit["U1"],
+            submission(plan, "U1", dan_van_kheo=1, nha_o_xa_hoi=300, nuoc_sach=(9000, 10000), hai_long=97),
+            received_at=clock.moment(date(2024, 10, 20)),
+        )
         late = submission(plan, "U2", dan_van_kheo=0, nha_o_xa_hoi=415, nuoc_sach=(801, 1000), hai_long="96.5")
         late = type(late)(**{**late.__dict__, "sections": {"tinh_hinh": "Sở & các phòng <đã> triển khai.\nĐoạn thứ hai.", "ket_qua": "Xong."}})
         store_version(session, by_unit["U2"], late, received_at=clock.moment(date(2024, 11, 2)))

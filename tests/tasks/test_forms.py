@@ -77,12 +77,10 @@ def make_form(folder: Path, assignment_id: int) -> Path:
     return write_form(spec, folder / form_filename(spec))
 
 
-
 def validation_of(ws: Worksheet, cell: Cell) -> DataValidation | None:
     found = [dv for dv in ws.data_validations.dataValidation if cell.coordinate in dv.sqref]
     assert len(found) <= 1, f"{cell.coordinate} has {len(found)} validations"
     return found[0] if found else None
-
 
 
 @pytest.fixture()
@@ -175,7 +173,10 @@ def test_generated_form_shows_what_the_unit_must_report(tmp_path: Path, departme
     # One row per indicator: unit of measure and the unit's own target
     columns = form.columns()
     assert list(columns) == ["STT", "Chỉ tiêu", "Đơn vị tính", "Mục tiêu của đơn vị", VALUE, NUMERATOR, DENOMINATOR, NOTE]
-    shown = {metric: (ws[f"{columns['STT']}{row}"].value, ws[f"{columns['Đơn vị tính']}{row}"].value, ws[f"{columns['Mục tiêu của đơn vị']}{row}"].value) for metric, row in form.rows().items()}
+    shown = {
+        metric: (ws[f"{columns['STT']}{row}"].value, ws[f"{columns['Đơn vị tính']}{row}"].value, ws[f"{columns['Mục tiêu của đơn vị']}{row}"].value)
+        for metric, row in form.rows().items()
+    }
     assert shown == {DAN_VAN: ("1", "%", "Đạt"), NHA_O: ("2", "căn", "ít nhất 200 căn"), NUOC_SACH: ("3", "%", "ít nhất 89%"), HAI_LONG: ("4", "%", "trên 95%")}
 
     # Inputs: unlocked where the unit types, greyed and locked where nothing applies
@@ -513,7 +514,9 @@ def test_assignment_transferred_to_a_successor(form: Form, assignment_id: int) -
         assignment = session.get(Assignment, assignment_id)
         successor = session.scalars(select(Unit).where(Unit.code == "U3")).one()
         assignment.transferred_from_id, assignment.unit = assignment.unit_id, successor
-    message = only_problem(rejected(path, expected_assignment_id=assignment_id), "Văn phòng Sở", successor_name := "Phòng Quản lý nhà và thị trường bất động sản", "biểu mẫu mới")
+    message = only_problem(
+        rejected(path, expected_assignment_id=assignment_id), "Văn phòng Sở", successor_name := "Phòng Quản lý nhà và thị trường bất động sản", "biểu mẫu mới"
+    )
     assert message.index("Văn phòng Sở") < message.index(successor_name)
 
 

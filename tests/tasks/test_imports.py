@@ -199,7 +199,11 @@ def test_example_plan_round_trips(units: Path) -> None:
         targets = {t.code: t for t in plan.targets}
         assert [t.position for t in plan.targets] == list(range(1, 9))
         assert (targets["cai_cach_hanh_chinh"].comparator, targets["cai_cach_hanh_chinh"].value) == ("gt", Decimal(95))
-        assert (targets["dan_van_kheo"].aggregation, targets["dan_van_kheo"].unit_comparator, targets["dan_van_kheo"].unit_threshold) == ("share_of_units", "ge", Decimal(1))
+        assert (targets["dan_van_kheo"].aggregation, targets["dan_van_kheo"].unit_comparator, targets["dan_van_kheo"].unit_threshold) == (
+            "share_of_units",
+            "ge",
+            Decimal(1),
+        )
         assert targets["nha_o_xa_hoi"].allocations == {"sxd.qln": "715"}
         assert targets["nha_o_xa_hoi"].reporter_codes == ["sxd.qln"]
         assert (targets["nuoc_may_do_thi"].aggregation, targets["nuoc_may_do_thi"].value) == ("weighted_rate", Decimal("86.5"))
@@ -277,8 +281,13 @@ def test_missing_required_field(tmp_path: Path, units: Path) -> None:
 def test_bad_comparator(tmp_path: Path, units: Path) -> None:
     text = BASE_PLAN.replace("      comparator: gt", "      comparator: about")
     path, error = plan_error(tmp_path, text)
-    assert_problem(error, path, line_of(text, "comparator: about"), "plan.targets[1].comparator", "expected one of eq, gt, ge, lt, le (or =, >, ≥, <, ≤); got 'about'")
-    assert str(error) == f"{path}:{line_of(text, 'comparator: about')}: plan.targets[1].comparator: expected one of eq, gt, ge, lt, le (or =, >, ≥, <, ≤); got 'about'"
+    assert_problem(
+        error, path, line_of(text, "comparator: about"), "plan.targets[1].comparator", "expected one of eq, gt, ge, lt, le (or =, >, ≥, <, ≤); got 'about'"
+    )
+    assert (
+        str(error)
+        == f"{path}:{line_of(text, 'comparator: about')}: plan.targets[1].comparator: expected one of eq, gt, ge, lt, le (or =, >, ≥, <, ≤); got 'about'"
+    )
 
 
 def test_comparator_symbols_and_vietnamese_numbers_are_accepted(tmp_path: Path, units: Path) -> None:
@@ -301,7 +310,9 @@ def test_unknown_unit_code(tmp_path: Path, units: Path) -> None:
 
 
 def test_reporter_who_is_not_an_assignee(tmp_path: Path, units: Path) -> None:
-    text = BASE_PLAN.replace("      indicators: [nha_o_xa_hoi, dan_van_kheo]", "      indicators: [nha_o_xa_hoi, dan_van_kheo]\n      assignees: [sxd.vp, sxd.tt]")
+    text = BASE_PLAN.replace(
+        "      indicators: [nha_o_xa_hoi, dan_van_kheo]", "      indicators: [nha_o_xa_hoi, dan_van_kheo]\n      assignees: [sxd.vp, sxd.tt]"
+    )
     path, error = plan_error(tmp_path, text)
     assert_problem(error, path, line_of(text, "reporters: [sxd.qln]"), "plan.targets[0].reporters[0]", "not an assignee of duty 'bao_cao_nam'")
 
@@ -356,7 +367,9 @@ def test_duplicate_target_code_in_a_plan(tmp_path: Path, units: Path) -> None:
 def test_duplicate_yaml_key(tmp_path: Path, units: Path) -> None:
     text = BASE_PLAN.replace("      value: 80\n", "      value: 80\n      value: 90\n")
     path, error = plan_error(tmp_path, text)
-    assert_problem(error, path, line_of(text, "value: 90"), "plan.targets[1].value", f"duplicate key 'value' (first given on line {line_of(text, 'value: 80')})")
+    assert_problem(
+        error, path, line_of(text, "value: 90"), "plan.targets[1].value", f"duplicate key 'value' (first given on line {line_of(text, 'value: 80')})"
+    )
 
 
 def test_indicator_referencing_missing_target(tmp_path: Path, units: Path) -> None:
@@ -518,7 +531,11 @@ def test_failed_replace_keeps_the_old_plan(tmp_path: Path, units: Path) -> None:
 
 
 def test_all_problems_are_reported_together(tmp_path: Path, units: Path) -> None:
-    text = BASE_PLAN.replace("      comparator: gt", "      comparator: about").replace("due_on: 2024-10-30", "due_on: hôm nay").replace("lead: [sxd.vp]", "lead: [sxd.khong_co]")
+    text = (
+        BASE_PLAN.replace("      comparator: gt", "      comparator: about")
+        .replace("due_on: 2024-10-30", "due_on: hôm nay")
+        .replace("lead: [sxd.vp]", "lead: [sxd.khong_co]")
+    )
     path, error = plan_error(tmp_path, text)
     assert {p.path for p in error.problems} >= {"plan.targets[1].comparator", "plan.duties[0].due_on"}
     assert [p.line for p in error.problems] == sorted(p.line or 0 for p in error.problems)
@@ -609,7 +626,9 @@ def test_submission_unknown_indicator_for_the_duty(tmp_path: Path, plan_74: Path
     path = write(tmp_path, "bao-cao.yaml", text)
     with pytest.raises(SubmissionError) as caught:
         check(path)
-    assert_problem(caught.value, path, line_of(text, "chi_so_hai_long:"), "values.chi_so_hai_long", "unknown indicator 'chi_so_hai_long' for duty 'bao_cao_nam'")
+    assert_problem(
+        caught.value, path, line_of(text, "chi_so_hai_long:"), "values.chi_so_hai_long", "unknown indicator 'chi_so_hai_long' for duty 'bao_cao_nam'"
+    )
 
 
 def test_submission_rate_given_as_a_single_value_and_missing_section(tmp_path: Path, plan_74: Path) -> None:
@@ -619,7 +638,9 @@ def test_submission_rate_given_as_a_single_value_and_missing_section(tmp_path: P
     with pytest.raises(SubmissionError) as caught:
         check(path)
     assert_problem(caught.value, path, line_of(text, "nuoc_may_do_thi:"), "values.nuoc_may_do_thi", "is a rate: expected {numerator, denominator}")
-    assert_problem(caught.value, path, line_of(text, "sections:"), "sections", "section 'danh_gia' (Đánh giá chung (ưu điểm, hạn chế, nguyên nhân)) is required")
+    assert_problem(
+        caught.value, path, line_of(text, "sections:"), "sections", "section 'danh_gia' (Đánh giá chung (ưu điểm, hạn chế, nguyên nhân)) is required"
+    )
 
 
 def test_submission_indicator_of_another_unit(tmp_path: Path, plan_74: Path) -> None:
@@ -687,7 +708,13 @@ def test_plain_figures_and_a_rate_from_two_counts_import_and_export(tmp_path: Pa
         targets = {t.code: t for t in plan.targets}
         assert (targets["tiep_nhan"].comparator, targets["tiep_nhan"].value, targets["tiep_nhan"].is_plain) == (None, None, True)
         rate = targets["ty_le_truc_tuyen"]
-        assert (rate.numerator_code, rate.denominator_code, rate.comparator, rate.value, rate.is_computed) == ("truc_tuyen", "tiep_nhan", "ge", Decimal(80), True)
+        assert (rate.numerator_code, rate.denominator_code, rate.comparator, rate.value, rate.is_computed) == (
+            "truc_tuyen",
+            "tiep_nhan",
+            "ge",
+            Decimal(80),
+            True,
+        )
         exported = plan_document(session, plan)["plan"]["targets"]
         text = plan_yaml(session, plan)
     by_code = {t["code"]: t for t in exported}
@@ -707,11 +734,23 @@ def test_plain_figures_and_a_rate_from_two_counts_import_and_export(tmp_path: Pa
     ("old", "new", "needle", "field", "fragment"),
     [
         ("      comparator: gt\n      value: 80\n", "", "code: dan_van_kheo", "plan.targets[1].comparator", "only a sum or mean may be a plain figure"),
-        ("      comparator: ge\n      value: 80\n", "      comparator: ge\n", "code: ty_le_truc_tuyen", "plan.targets[4].value", "give comparator and value together"),
+        (
+            "      comparator: ge\n      value: 80\n",
+            "      comparator: ge\n",
+            "code: ty_le_truc_tuyen",
+            "plan.targets[4].value",
+            "give comparator and value together",
+        ),
         ("      numerator: truc_tuyen\n", "      numerator: so_ho_so\n", "numerator: so_ho_so", "plan.targets[4].numerator", "unknown indicator 'so_ho_so'"),
         ("      numerator: truc_tuyen\n", "      numerator: dan_van_kheo\n", "numerator: dan_van_kheo", "plan.targets[4].numerator", "is a share_of_units"),
         ("      denominator: tiep_nhan\n", "", "code: ty_le_truc_tuyen", "plan.targets[4].denominator", "needs both numerator and denominator"),
-        ("dan_van_kheo, tiep_nhan, truc_tuyen, ty_le", "dan_van_kheo, tiep_nhan, ty_le", "indicators: [", "plan.duties[0].indicators[3]", "computed from 'truc_tuyen'"),
+        (
+            "dan_van_kheo, tiep_nhan, truc_tuyen, ty_le",
+            "dan_van_kheo, tiep_nhan, ty_le",
+            "indicators: [",
+            "plan.duties[0].indicators[3]",
+            "computed from 'truc_tuyen'",
+        ),
     ],
 )
 def test_plain_figure_and_computed_rate_mistakes(tmp_path: Path, units: Path, old: str, new: str, needle: str, field: str, fragment: str) -> None:

@@ -106,7 +106,10 @@ def test_allocations_that_do_not_add_up(units: Path, tmp_path: Path) -> None:
         error, path, line_of(text, "allocations:"), "plan.targets[1].allocations",
         "allocations add up to 700 but the target value is 715",
     )  # fmt: skip
-    assert str(error) == f"{path}:{line_of(text, 'allocations:')}: plan.targets[1].allocations: allocations add up to 700 but the target value is 715; they must be equal"
+    assert (
+        str(error)
+        == f"{path}:{line_of(text, 'allocations:')}: plan.targets[1].allocations: allocations add up to 700 but the target value is 715; they must be equal"
+    )
 
 
 def test_allocations_with_decimals_are_compared_exactly(units: Path, tmp_path: Path) -> None:
@@ -116,15 +119,23 @@ def test_allocations_with_decimals_are_compared_exactly(units: Path, tmp_path: P
 
 
 def test_allocations_on_a_target_that_is_not_a_sum(units: Path, tmp_path: Path) -> None:
-    text = PLAN_2025.replace("      unit_threshold: {comparator: ge, value: 1}\n", "      unit_threshold: {comparator: ge, value: 1}\n      allocations: {sxd.vp: 80}\n")
+    text = PLAN_2025.replace(
+        "      unit_threshold: {comparator: ge, value: 1}\n", "      unit_threshold: {comparator: ge, value: 1}\n      allocations: {sxd.vp: 80}\n"
+    )
     path, error = plan_error(tmp_path, text)
-    assert_problem(error, path, line_of(text, "allocations: {sxd.vp: 80}"), "plan.targets[0].allocations", "only allowed with aggregation sum", "share_of_units")
+    assert_problem(
+        error, path, line_of(text, "allocations: {sxd.vp: 80}"), "plan.targets[0].allocations", "only allowed with aggregation sum", "share_of_units"
+    )
 
 
 def test_allocation_rule_on_a_target_that_is_not_a_sum(units: Path, tmp_path: Path) -> None:
-    text = PLAN_2025.replace("      unit_threshold: {comparator: ge, value: 1}\n", "      unit_threshold: {comparator: ge, value: 1}\n      allocation_rule: equal\n")
+    text = PLAN_2025.replace(
+        "      unit_threshold: {comparator: ge, value: 1}\n", "      unit_threshold: {comparator: ge, value: 1}\n      allocation_rule: equal\n"
+    )
     path, error = plan_error(tmp_path, text)
-    assert_problem(error, path, line_of(text, "allocation_rule: equal"), "plan.targets[0].allocation_rule", "only allowed with aggregation sum", "share_of_units")
+    assert_problem(
+        error, path, line_of(text, "allocation_rule: equal"), "plan.targets[0].allocation_rule", "only allowed with aggregation sum", "share_of_units"
+    )
 
 
 def test_an_unknown_allocation_rule(units: Path, tmp_path: Path) -> None:
@@ -142,7 +153,9 @@ def test_a_negative_share(units: Path, tmp_path: Path) -> None:
 def test_an_allocation_to_a_unit_that_does_not_report_the_target(units: Path, tmp_path: Path) -> None:
     text = PLAN_2025.replace("sxd.qln: 400", "sxd.qln: 300\n        sxd.vp: 100")
     path, error = plan_error(tmp_path, text)
-    assert_problem(error, path, line_of(text, "sxd.vp: 100"), 'plan.targets[1].allocations["sxd.vp"]', "unit 'sxd.vp' has an allocation but does not report 'nha_o_xa_hoi'")
+    assert_problem(
+        error, path, line_of(text, "sxd.vp: 100"), 'plan.targets[1].allocations["sxd.vp"]', "unit 'sxd.vp' has an allocation but does not report 'nha_o_xa_hoi'"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,7 +222,11 @@ def test_a_six_month_duty_is_one_h1_duty(units: Path, tmp_path: Path) -> None:
     assert sorted(duties) == ["bao_cao_nam", "bao_cao_quy.h1"]
     h1 = duties["bao_cao_quy.h1"]
     assert (h1.kind, h1.period_start, h1.cutoff_on, h1.due_on, h1.title) == (
-        DutyKind.SIX_MONTH, date(2024, 12, 15), date(2025, 6, 14), date(2025, 6, 20), "Báo cáo 6 tháng đầu năm 2025"
+        DutyKind.SIX_MONTH,
+        date(2024, 12, 15),
+        date(2025, 6, 14),
+        date(2025, 6, 20),
+        "Báo cáo 6 tháng đầu năm 2025",
     )
 
 
@@ -238,7 +255,9 @@ def test_due_after_cutoff_with_a_cut_off_of_its_own(units: Path, tmp_path: Path)
 def test_neither_due_on_nor_due_after_cutoff(units: Path, tmp_path: Path) -> None:
     text = PLAN_2025.replace("      due_after_cutoff: 5\n", "")
     path, error = plan_error(tmp_path, text)
-    assert_problem(error, path, line_of(text, "- code: bao_cao_quy"), "plan.duties[0].due_on", "missing: give the due date (or due_after_cutoff for a periodic duty)")
+    assert_problem(
+        error, path, line_of(text, "- code: bao_cao_quy"), "plan.duties[0].due_on", "missing: give the due date (or due_after_cutoff for a periodic duty)"
+    )
 
 
 def test_a_generated_code_that_clashes_with_another_duty(units: Path, tmp_path: Path) -> None:

@@ -28,13 +28,31 @@ RULES = (
     TargetRule("nha_o", "Nhà ở xã hội hoàn thành", "Nhà ở xã hội đạt 715 căn", "căn", Comparator.GE, Decimal(715), Aggregation.SUM),
     TargetRule("hai_long", "Chỉ số hài lòng", "Chỉ số hài lòng trên 95%", "%", Comparator.GT, Decimal(95), Aggregation.MEAN),
     TargetRule("nuoc_sach", "Dân số dùng nước sạch", "Nước sạch đạt 89%", "%", Comparator.GE, Decimal(89), Aggregation.WEIGHTED_RATE),
-    TargetRule("dan_van", "Đơn vị đạt Dân vận khéo", "Trên 80% đơn vị đạt", "%", Comparator.GT, Decimal(80), Aggregation.SHARE_OF_UNITS, Comparator.GE, Decimal(1)),
+    TargetRule(
+        "dan_van", "Đơn vị đạt Dân vận khéo", "Trên 80% đơn vị đạt", "%", Comparator.GT, Decimal(80), Aggregation.SHARE_OF_UNITS, Comparator.GE, Decimal(1)
+    ),
 )
 FIGURES = {
-    "nha_o": (UnitFigure("P1", Decimal(300), submission_id=11), UnitFigure("P2", Decimal(120), submission_id=12), UnitFigure("W1", Decimal(290), submission_id=14, covers=3)),
-    "hai_long": (UnitFigure("P1", Decimal(97), submission_id=11), UnitFigure("P2", Decimal("93.5"), submission_id=12), UnitFigure("W1", Decimal(96), submission_id=14, covers=3)),
-    "nuoc_sach": (UnitFigure("P1", None, Decimal(9000), Decimal(10000), 11), UnitFigure("P2", None, Decimal(801), Decimal(1000), 12), UnitFigure("W1", None, Decimal(4200), Decimal(5000), 14, 3)),
-    "dan_van": (UnitFigure("P1", Decimal(1), submission_id=11), UnitFigure("P2", Decimal(0), submission_id=12), UnitFigure("W1", None, Decimal(2), Decimal(3), 14, 3)),
+    "nha_o": (
+        UnitFigure("P1", Decimal(300), submission_id=11),
+        UnitFigure("P2", Decimal(120), submission_id=12),
+        UnitFigure("W1", Decimal(290), submission_id=14, covers=3),
+    ),
+    "hai_long": (
+        UnitFigure("P1", Decimal(97), submission_id=11),
+        UnitFigure("P2", Decimal("93.5"), submission_id=12),
+        UnitFigure("W1", Decimal(96), submission_id=14, covers=3),
+    ),
+    "nuoc_sach": (
+        UnitFigure("P1", None, Decimal(9000), Decimal(10000), 11),
+        UnitFigure("P2", None, Decimal(801), Decimal(1000), 12),
+        UnitFigure("W1", None, Decimal(4200), Decimal(5000), 14, 3),
+    ),
+    "dan_van": (
+        UnitFigure("P1", Decimal(1), submission_id=11),
+        UnitFigure("P2", Decimal(0), submission_id=12),
+        UnitFigure("W1", None, Decimal(2), Decimal(3), 14, 3),
+    ),
 }
 
 

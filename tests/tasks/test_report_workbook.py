@@ -38,12 +38,23 @@ SATISFACTION = "Chỉ số hài lòng"
 
 def make_header(plan_key: str = "74-kh-sxd-2024", duty_code: str = "bao_cao_nam") -> ReportHeader:
     return ReportHeader(
-        plan={"key": plan_key, "code": "74/KH-SXD", "title": "Thực hiện công tác Dân vận chính quyền năm 2024",
-              "issued_on": date(2024, 4, 2), "issuer_name": "Sở Xây dựng tỉnh Đồng Nai", "issuer_short": "Sở Xây dựng", "year": 2024},
-        issuer={"name": "Sở Xây dựng tỉnh Đồng Nai", "short_name": "Sở Xây dựng", "governing_body": "UBND TỈNH ĐỒNG NAI",
-                "symbol": "SXD", "place": "Biên Hòa"},
-        duty={"code": duty_code, "title": "Báo cáo kết quả công tác dân vận chính quyền năm 2024", "due_on": DUE,
-              "cutoff_on": date(2024, 10, 15), "kind": "annual"},
+        plan={
+            "key": plan_key,
+            "code": "74/KH-SXD",
+            "title": "Thực hiện công tác Dân vận chính quyền năm 2024",
+            "issued_on": date(2024, 4, 2),
+            "issuer_name": "Sở Xây dựng tỉnh Đồng Nai",
+            "issuer_short": "Sở Xây dựng",
+            "year": 2024,
+        },
+        issuer={"name": "Sở Xây dựng tỉnh Đồng Nai", "short_name": "Sở Xây dựng", "governing_body": "UBND TỈNH ĐỒNG NAI", "symbol": "SXD", "place": "Biên Hòa"},
+        duty={
+            "code": duty_code,
+            "title": "Báo cáo kết quả công tác dân vận chính quyền năm 2024",
+            "due_on": DUE,
+            "cutoff_on": date(2024, 10, 15),
+            "kind": "annual",
+        },
         recipients=("Sở Nội vụ", "Lưu: VT, VP Sở"),
         signer_title="GIÁM ĐỐC",
         signer_name="Hồ Văn Hà",
@@ -65,11 +76,22 @@ def make_input() -> ConsolidationInput:
     )
     everyone = tuple(u.code for u in units)
     rules = (
-        (TargetRule("dan_van_kheo", SHARE, "Trên 80% các phòng đạt tiêu chí Dân vận khéo", "%", Comparator.GT, D(80),
-                    Aggregation.SHARE_OF_UNITS, Comparator.GE, D(1)), everyone),
+        (
+            TargetRule(
+                "dan_van_kheo",
+                SHARE,
+                "Trên 80% các phòng đạt tiêu chí Dân vận khéo",
+                "%",
+                Comparator.GT,
+                D(80),
+                Aggregation.SHARE_OF_UNITS,
+                Comparator.GE,
+                D(1),
+            ),
+            everyone,
+        ),
         (TargetRule("nha_o_xa_hoi", HOUSING, "Nhà ở xã hội đạt 715 căn", "căn", Comparator.GE, D(715), Aggregation.SUM), everyone),
-        (TargetRule("nuoc_sach", WATER, "Tỷ lệ dân số đô thị sử dụng nước sạch đạt 89%", "%", Comparator.GE, D(89),
-                    Aggregation.WEIGHTED_RATE), everyone),
+        (TargetRule("nuoc_sach", WATER, "Tỷ lệ dân số đô thị sử dụng nước sạch đạt 89%", "%", Comparator.GE, D(89), Aggregation.WEIGHTED_RATE), everyone),
         (TargetRule("hai_long", SATISFACTION, "Chỉ số hài lòng trên 95%", "%", Comparator.GT, D(95), Aggregation.MEAN), everyone),
     )
     figures = {
@@ -353,7 +375,7 @@ def test_workbook_name_is_unique_per_plan_duty_and_day(tmp_path: Path, consolida
 
 def test_text_starting_with_equals_stays_text(tmp_path: Path) -> None:
     data = make_input()
-    units = (ExpectedUnit("Z", "=HYPERLINK(\"http://x\")", DUE, DUE, 1, 1), *data.units[1:])
+    units = (ExpectedUnit("Z", '=HYPERLINK("http://x")', DUE, DUE, 1, 1), *data.units[1:])
     data = ConsolidationInput(AS_OF, units, data.rules, data.figures, ())
     ws = load_workbook(write_report_workbook(make_header(), data, consolidate(data), tmp_path))["Tổng hợp"]
     summary = Summary(ws)
@@ -380,8 +402,22 @@ def test_the_words_live_in_the_template_not_in_the_code() -> None:
     wb = load_workbook(TEMPLATE)
     text = "\n".join(str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None)
     code = (ROOT / "tasks" / "documents" / "report_workbook.py").read_text(encoding="utf-8")
-    for words in ("Đúng hạn", "Chậm", "Chưa nộp", "quá hạn", "Mục tiêu", "Đánh giá", "Tử số", "Mẫu số",
-                  "Tỷ lệ", "tổng hợp từ", "BẢNG TỔNG HỢP SỐ LIỆU", "Số liệu đến ngày", "Đã báo cáo", "Đạt / Không đạt"):
+    for words in (
+        "Đúng hạn",
+        "Chậm",
+        "Chưa nộp",
+        "quá hạn",
+        "Mục tiêu",
+        "Đánh giá",
+        "Tử số",
+        "Mẫu số",
+        "Tỷ lệ",
+        "tổng hợp từ",
+        "BẢNG TỔNG HỢP SỐ LIỆU",
+        "Số liệu đến ngày",
+        "Đã báo cáo",
+        "Đạt / Không đạt",
+    ):
         assert words in text, words
         assert f'"{words}' not in code and f"'{words}" not in code, words
 
@@ -401,8 +437,7 @@ def test_committed_template_is_what_the_script_builds(tmp_path: Path) -> None:
         assert {str(r) for r in a.merged_cells.ranges} == {str(r) for r in b.merged_cells.ranges}
 
 
-def test_an_office_can_reword_the_template(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                            consolidation: tuple[ConsolidationInput, Consolidation]) -> None:
+def test_an_office_can_reword_the_template(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, consolidation: tuple[ConsolidationInput, Consolidation]) -> None:
     wb = load_workbook(TEMPLATE)
     ws = wb["Tổng hợp"]
     for row in ws.iter_rows():
@@ -466,5 +501,7 @@ def test_timing(units: int, indicators: int, tmp_path: Path, capsys: pytest.Capt
     ws = load_workbook(path)["Tổng hợp"]
     assert len(Summary(ws).units) == units
     with capsys.disabled():
-        print(f"\nworkbook {units} units × {indicators} indicators: best {min(runs) * 1000:.0f} ms, "
-              f"runs {', '.join(f'{r * 1000:.0f}' for r in runs)} ms, {path.stat().st_size // 1024} KB")
+        print(
+            f"\nworkbook {units} units × {indicators} indicators: best {min(runs) * 1000:.0f} ms, "
+            f"runs {', '.join(f'{r * 1000:.0f}' for r in runs)} ms, {path.stat().st_size // 1024} KB"
+        )
