@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test test-postgresql bench env system-deps postgresql clean
+.PHONY: demo test test-postgresql lint bench env system-deps postgresql clean
 
 # Debian packages: LibreOffice converts Word/Excel to PDF, pdftoppm renders pages, Liberation Serif
 # stands in for Times New Roman (same metrics, Vietnamese glyphs); Chromium runs the portal's browser
@@ -21,9 +21,17 @@ demo: env system-deps
 test: env system-deps postgresql
 	$(UV) run --frozen pytest -n 2 --dist loadscope
 
-# The whole suite again with every test on a PostgreSQL database of its own (tests.fixtures.database).
+# The suite again with every test on a PostgreSQL database of its own (tests.fixtures.database): the
+# tests whose database follows the setting; the others would only repeat what `make test` ran.
 test-postgresql: env system-deps postgresql
 	CASCADE_TEST_DATABASE=postgresql $(UV) run --frozen pytest -n 2 --dist loadscope
+
+# Lint, formatting, types and the import contracts (layers, no circles, no sandbox in production code).
+lint: env
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy
+	$(UV) run --frozen lint-imports
 
 # The machine's PostgreSQL (127.0.0.1:5432, trust auth): the migration and multi-worker tests use it.
 postgresql:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, select
+from sqlalchemy import ForeignKey, Select, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.base import Base
@@ -62,6 +62,28 @@ def active_children(session: Session, *, parent_id: int, on: date) -> list[Unit]
     """The direct subordinates of a unit that exist on the given day, ordered by code."""
     units = session.scalars(select(Unit).where(Unit.parent_id == parent_id).order_by(Unit.code)).all()
     return [u for u in units if u.is_active(on)]
+
+
+def children_from(session: Session, *, parent_id: int, day: date) -> list[Unit]:
+    """The direct subordinates that exist on `day` or come into being after it (not those that ceased
+    before it), ordered by code: whom a plan issued on `day` may still address."""
+    units = session.scalars(select(Unit).where(Unit.parent_id == parent_id).order_by(Unit.code)).all()
+    return [u for u in units if u.valid_to is None or day <= u.valid_to]
+
+
+def has_active_children(session: Session, unit_id: int, on: date) -> bool:
+    """Whether the unit has a subordinate that exists on `on` (one indexed lookup, memoised in the session)."""
+    memo: dict[tuple[int, date], bool] = session.info.setdefault("has_active_children", {})
+    if (unit_id, on) not in memo:
+        children = session.execute(select(Unit.valid_from, Unit.valid_to).where(Unit.parent_id == unit_id)).all()
+        memo[unit_id, on] = any((start is None or start <= on) and (end is None or on <= end) for start, end in children)
+    return memo[unit_id, on]
+
+
+def parents_with_active_children(session: Session, unit_ids: Select[tuple[int]], on: date) -> list[int]:
+    """Those of `unit_ids` (a query of unit ids) that have a subordinate existing on `on`, in id order."""
+    children = session.scalars(select(Unit).where(Unit.parent_id.in_(unit_ids))).all()
+    return sorted({c.parent_id for c in children if c.is_active(on) and c.parent_id is not None})
 
 
 def subtrees(session: Session, unit_ids: Iterable[int]) -> dict[int, set[int]]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.database import isolated_database
+from tests.fixtures.database import ON_POSTGRESQL, isolated_database
 
 pytest_plugins = ["tests.fixtures.smtp", "tests.fixtures.builders"]
 
@@ -41,3 +41,16 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     """A fresh workspace folder with its own database (SQLite, or PostgreSQL: tests.fixtures.database), created and empty."""
     with isolated_database(tmp_path / "workspace", monkeypatch) as ws:
         yield ws
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL pass (`make test-postgresql`) repeats only the tests whose database follows
+    CASCADE_TEST_DATABASE: those that use the `workspace` fixture or are marked `database`. The others
+    (pure logic, documents, and tests that choose their databases themselves, like the migrations' and
+    the workers') would run exactly as they did in `make test`."""
+    if not ON_POSTGRESQL:
+        return
+    keep = [item for item in items if "workspace" in getattr(item, "fixturenames", ()) or item.get_closest_marker("database")]
+    if len(keep) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+        items[:] = keep

@@ -34,7 +34,7 @@ from tests.fixtures.database import ON_POSTGRESQL
 from tests.fixtures.forms import Form
 from tests.fixtures.postgres import fresh_database
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.database]
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "town-2024"

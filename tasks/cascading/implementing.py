@@ -29,7 +29,7 @@ from models.cascading import IssueMode, level_policy, task_concerns
 from models.db import session_scope
 from models.plan import DutyKind, Plan, PlanStatus, PlanTask, ReportDuty, Target, TaskUnit
 from models.submission import Channel
-from models.unit import Unit, subtrees
+from models.unit import Unit, parents_with_active_children, subtrees
 from tasks.intake.submissions import SubmissionInput, queue_receipt, store_version
 from tasks.plans.contexts import plan_context
 from tasks.plans.targets import duty_targets, inherited_value, target_sharers, targets_for_unit
@@ -275,8 +275,7 @@ def derivation_batches(plan_ids: list[int], as_of: date) -> list[DerivationBatch
                 .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
                 .where(ReportDuty.plan_id == plan_id, Assignment.status.in_(EXPECTED_STATUSES))
             )
-            children = session.scalars(select(Unit).where(Unit.parent_id.in_(assigned))).all()
-            unit_ids = sorted({c.parent_id for c in children if c.is_active(as_of) and c.parent_id is not None})
+            unit_ids = parents_with_active_children(session, assigned, as_of)
             for start in range(0, len(unit_ids), size):
                 batches.append(DerivationBatch(plan_id, tuple(unit_ids[start : start + size])))
     return batches

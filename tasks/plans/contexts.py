@@ -23,7 +23,7 @@ from models.plan import (
     TaskUnit,
 )
 from models.submission import Review, ReviewAction, Submission
-from models.unit import Unit
+from models.unit import Unit, has_active_children
 from tasks.plans.targets import duty_targets, targets_for_unit, unit_share
 from templates import NOTHING_TO_COUNT
 
@@ -109,15 +109,6 @@ def unit_tasks(session: Session, plan_id: int, unit_id: int) -> list[dict[str, A
     return concerning
 
 
-def has_subordinates(session: Session, unit_id: int, on: date) -> bool:
-    """Whether the unit has a subordinate active on `on` (one indexed lookup, memoised in the session)."""
-    memo: dict[tuple[int, date], bool] = session.info.setdefault("has_subordinates", {})
-    if (unit_id, on) not in memo:
-        children = session.execute(select(Unit.valid_from, Unit.valid_to).where(Unit.parent_id == unit_id)).all()
-        memo[unit_id, on] = any((start is None or start <= on) and (end is None or on <= end) for start, end in children)
-    return memo[unit_id, on]
-
-
 def plan_context(plan: Plan) -> dict[str, Any]:
     return {
         "key": plan.key,
@@ -150,7 +141,7 @@ def assignment_context(session: Session, assignment: Assignment, *, as_of: date)
             "is_plan": duty.kind == DutyKind.IMPLEMENTING_PLAN,
             "noun": "kế hoạch thực hiện" if duty.kind == DutyKind.IMPLEMENTING_PLAN else "báo cáo",
         },
-        "has_subordinates": has_subordinates(session, unit.id, as_of),
+        "has_subordinates": has_active_children(session, unit.id, as_of),
         "transferred_from": assignment.transferred_from.name if assignment.transferred_from is not None else None,
         "assignment": {
             "reference": reference(assignment),

@@ -46,7 +46,7 @@ from models.specs import (
     UnitSpec,
     plain_number,
 )
-from models.unit import Unit
+from models.unit import Unit, children_from
 from tasks.plans.sources import (
     CsvLocator,
     Locator,
@@ -475,7 +475,7 @@ def _assignee_problems(session: Session, loaded: LoadedPlan, issuer: Unit) -> li
     """Reporters and allocations must belong to units the duties are actually sent to."""
     spec = loaded.spec
     problems: list[Problem] = []
-    subordinates = sorted(session.scalars(select(Unit.code).where(Unit.parent_id == issuer.id)))
+    subordinates = [unit.code for unit in children_from(session, parent_id=issuer.id, day=spec.issued_on)]
     assignees: dict[str, set[str]] = {}
     for i, duty in enumerate(spec.duties):
         assignees[duty.code] = set(duty.assignees or subordinates)

@@ -40,7 +40,7 @@ from tests.fixtures.builders import make_plan, make_unit_tree
 from tests.fixtures.database import isolated_database
 from tests.fixtures.smtp import SmtpServer, serving_mailbox
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.database]
 
 ROOT_DUE = date(2024, 10, 30)
 CASCADE_DAY = date(2024, 4, 5)
