@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -22,6 +22,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 console = Console()
+T = TypeVar("T")
 
 
 def parse_day(text: str | None) -> date:
@@ -61,8 +62,20 @@ def _quiet_refusals() -> None:
             handler.addFilter(_RefusalsLeftToTheCli())
 
 
-def run(action):  # type: ignore[no-untyped-def]
-    """Run an action; print a CascadeError on stderr (every problem on its own line) and exit 1."""
+def checked(action: Callable[[], T]) -> T:
+    """Run an action that starts no flow; print a CascadeError on stderr (every problem on its own line) and exit 1."""
+    try:
+        return action()
+    except InputError as exc:
+        typer.echo(exc.details(), err=True)  # unwrapped: one problem per line, file:line: path: message
+        raise typer.Exit(1) from None
+    except CascadeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def run(action: Callable[[], T]) -> T:
+    """Run an action that may start flows (tagged `cli` in the Prefect UI), its errors printed as by `checked`."""
     from prefect import tags
     from prefect.logging.configuration import setup_logging
 
@@ -71,15 +84,12 @@ def run(action):  # type: ignore[no-untyped-def]
     if not logging.getLogger().handlers:
         setup_logging()  # Prefect's console handler, so that the filter below has something to sit on
     _quiet_refusals()
-    try:
+
+    def in_prefect() -> T:
         with local_runs(), tags("cli"):  # runs started by hand are told apart from scheduled ones in the UI
             return action()
-    except InputError as exc:
-        typer.echo(exc.details(), err=True)  # unwrapped: one problem per line, file:line: path: message
-        raise typer.Exit(1) from None
-    except CascadeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+
+    return checked(in_prefect)
 
 
 def warn(warnings: Sequence[str]) -> None:

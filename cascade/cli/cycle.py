@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from cascade import clock
-from cascade.cli.common import AsOf, console, parse_day, ready, run
+from cascade.cli.common import AsOf, checked, console, parse_day, ready, run
 
 # Commands import what they use inside their bodies: flows and tasks pull in Prefect (seconds), models
 # SQLAlchemy and Alembic; `cascade --help` and a mistyped command should pay for none of them.
@@ -91,12 +91,13 @@ def replies(
 @app.command("remind")
 def remind(as_of: AsOf = None, plan: Annotated[str | None, typer.Option(help="Only this plan.")] = None) -> None:
     """Queue and send the reminders and overdue notices due on the day."""
-    from flows.send_reminders import send_reminders
-    from tasks.reporting.queries import check_references
+    from tasks.plans.lookup import check_references
 
     ready()
     if plan is not None:
-        run(lambda: check_references(plan))
+        checked(lambda: check_references(plan))
+    # Imported after the check: a mistyped code is refused without loading Prefect.
+    from flows.send_reminders import send_reminders
     queued, tally = run(lambda: send_reminders(parse_day(as_of), plan))
     console.print(f"Reminders queued {queued}; emails sent {tally.sent}, retrying {tally.retrying}, failed {tally.failed}.")
 
@@ -151,11 +152,12 @@ def consolidate(
     ] = True,
 ) -> None:
     """Consolidate the units' reports for a duty into a report (Markdown and HTML) and submit it upward."""
-    from flows.consolidate import consolidate as consolidate_flow
-    from tasks.reporting.queries import check_references
+    from tasks.plans.lookup import check_references
 
     ready()
-    run(lambda: check_references(plan, duty=duty))
+    checked(lambda: check_references(plan, duty=duty))
+    # Imported after the check: a mistyped code is refused without loading Prefect.
+    from flows.consolidate import consolidate as consolidate_flow
     outcome = run(lambda: consolidate_flow(plan, duty, parse_day(as_of), all_levels))
     r = outcome.result
     if outcome.below:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cascade.cli.common import AsOf, console, parse_day, ready, run, warn
+from cascade.cli.common import AsOf, checked, console, parse_day, ready, run, warn
 from cascade.settings import get_settings
 
 # Commands import what they use inside their bodies: flows and tasks pull in Prefect (seconds), models
@@ -105,12 +105,13 @@ def plan_cascade(
     units: Annotated[str | None, typer.Option(help="Comma-separated unit codes instead of the issuer's direct subordinates.")] = None,
 ) -> None:
     """Assign the plan's duties to its units, draft their implementing plans, go on down every level, and email them."""
-    from flows.cascade_plan import cascade_plan
-    from tasks.reporting.queries import check_references
+    from tasks.plans.lookup import check_references
 
     ready()
     only = [u.strip() for u in units.split(",") if u.strip()] if units else None
-    run(lambda: check_references(plan, units=only or ()))
+    checked(lambda: check_references(plan, units=only or ()))
+    # Imported after the check: a mistyped code is refused without loading Prefect.
+    from flows.cascade_plan import cascade_plan
     result = run(lambda: cascade_plan(plan, parse_day(as_of), only))
     warn(result.warnings)
     console.print(
@@ -126,11 +127,12 @@ def plan_issue(
     number: Annotated[str | None, typer.Option(help="The number from the issuer's register; default: its next for the year.")] = None,
 ) -> None:
     """Issue a drafted implementing plan and cascade it to the unit's subordinates."""
-    from flows.issue_plan import issue_plan
-    from tasks.reporting.queries import check_references
+    from tasks.plans.lookup import check_references
 
     ready()
-    run(lambda: check_references(plan))
+    checked(lambda: check_references(plan))
+    # Imported after the check: a mistyped code is refused without loading Prefect.
+    from flows.issue_plan import issue_plan
     result = run(lambda: issue_plan(plan, parse_day(as_of), number))
     warn(result.warnings)
     console.print(f"{result.plan_key} issued; {result.assigned} new assignment(s), emails sent {result.delivery.sent}.")

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 from rich.tree import Tree
 
-from cascade.cli.common import AsOf, console, parse_day, ready, run
+from cascade.cli.common import AsOf, checked, console, parse_day, ready, run
 
 # Commands import what they use inside their bodies: flows and tasks pull in Prefect (seconds), models
 # SQLAlchemy and Alembic; `cascade --help` and a mistyped command should pay for none of them.
@@ -24,10 +24,12 @@ def trace(
     indicator: Annotated[str, typer.Argument(help="Indicator (target) code, e.g. nha_o_xa_hoi.")],
 ) -> None:
     """Show where a consolidated figure comes from: the submissions behind it, level by level."""
-    from tasks.reporting.queries import TraceNode, check_references, trace_figure
+    from tasks.plans.lookup import check_references
 
     ready()
-    run(lambda: check_references(plan, duty=duty))
+    checked(lambda: check_references(plan, duty=duty))
+    # Imported after the check: a mistyped code is refused without loading Prefect.
+    from tasks.reporting.queries import TraceNode, trace_figure
     report, nodes = run(lambda: trace_figure(plan, duty, indicator))
     figure = next(t for t in report.summary["targets"] if t["code"] == indicator)
     tree = Tree(f"{indicator} = {figure['figure']} (báo cáo ngày {report.as_of:%d/%m/%Y}, {figure['reported']}/{figure['expected']} đơn vị)")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cascade.errors import NotFound
+from models.db import session_scope
 from models.plan import Plan, ReportDuty, plan_by_ref
+from models.unit import Unit
 
 
 def find_plan(session: Session, plan: str) -> Plan:
@@ -22,3 +26,20 @@ def find_duty(session: Session, plan: Plan, duty_code: str) -> ReportDuty:
     if duty is None:
         raise NotFound(f"plan {plan.code} has no duty {duty_code!r}; it has: {', '.join(d.code for d in plan.duties)}")
     return duty
+
+
+def check_references(plan: str, *, duty: str | None = None, units: Sequence[str] = ()) -> None:
+    """Raise NotFound, naming what exists, when the plan, its duty or a unit code is unknown.
+
+    Commands check their arguments with it before they start a flow run, so that a typo is one line
+    on the terminal, not a failed run in the Prefect UI and an email to the admins.
+    """
+    with session_scope() as session:
+        found = find_plan(session, plan)
+        if duty is not None:
+            find_duty(session, found, duty)
+        if units:
+            known = set(session.scalars(select(Unit.code).where(Unit.code.in_(units))))
+            missing = [code for code in units if code not in known]
+            if missing:
+                raise NotFound(f"unknown unit code(s): {', '.join(missing)}")

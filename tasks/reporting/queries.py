@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -22,7 +21,7 @@ from models.report import Report
 from models.submission import Submission, SubmissionValue
 from models.unit import Unit
 from tasks.cascading.succession import active_successor
-from tasks.plans.lookup import find_duty, find_plan
+from tasks.plans.lookup import find_plan
 
 
 @dataclass(frozen=True)
@@ -51,23 +50,6 @@ STATE_WORDS = {
     "returned": "Bị trả lại, chờ bổ sung",
     "merged": "Đã sáp nhập",
 }
-
-
-def check_references(plan: str, *, duty: str | None = None, units: Sequence[str] = ()) -> None:
-    """Raise NotFound, naming what exists, when the plan, its duty or a unit code is unknown.
-
-    Commands check their arguments with it before they start a flow run, so that a typo is one line
-    on the terminal, not a failed run in the Prefect UI and an email to the admins.
-    """
-    with session_scope() as session:
-        found = find_plan(session, plan)
-        if duty is not None:
-            find_duty(session, found, duty)
-        if units:
-            known = set(session.scalars(select(Unit.code).where(Unit.code.in_(units))))
-            missing = [code for code in units if code not in known]
-            if missing:
-                raise NotFound(f"unknown unit code(s): {', '.join(missing)}")
 
 
 def state_of(due_on: date, submitted_on: date | None, as_of: date, status: AssignmentStatus | None = None) -> str:
