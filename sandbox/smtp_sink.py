@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
+from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
@@ -247,7 +248,14 @@ def read_maildir(path: Path | str) -> list[EmailMessage]:
     root = Path(path)
     files = [f for sub in ("new", "cur") if (root / sub).is_dir() for f in (root / sub).iterdir() if f.is_file()]
     files.sort(key=_arrival)
-    return [parse_message(f.read_bytes()) for f in files]
+    return [_parsed(str(f), f.stat().st_size) for f in files]
+
+
+@lru_cache(maxsize=8192)
+def _parsed(path: str, size: int) -> EmailMessage:
+    """A delivered message never changes (Maildir files are written once, then only renamed): a caller
+    reading the folder again and again, as the demo's units and the tests do, parses each one once."""
+    return parse_message(Path(path).read_bytes())
 
 
 def serve_forever(

@@ -320,33 +320,35 @@ def test_a_wrong_password_stops_the_run_with_the_reason(replies: Replies, monkey
 def test_cascade_collect_and_replies_from_the_command_line(replies: Replies, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    from cascade import cli
+    from cascade.cli import common
+    from cascade.cli.main import app
 
-    monkeypatch.setattr(cli.console, "width", 240)
+    monkeypatch.setattr(common.console, "width", 240)
     replies.reply("U1", replies.form("U1").save())
     replies.reply("U2", replies.form("U1").save(), sender="ke.gia.mao@example.com")
     runner = CliRunner()
 
-    result = runner.invoke(cli.app, ["collect", "--as-of", "20/10/2024"])
+    result = runner.invoke(app, ["collect", "--as-of", "20/10/2024"])
 
     assert result.exit_code == 0, result.output
     assert "Replies read 2: recorded 1, answered with problems 0, quarantined 1, set aside 0, already handled 0." in result.output
     assert "Đã ghi nhận" in result.output and "Cách ly" in result.output
-    listed = runner.invoke(cli.app, ["replies", "--outcome", "quarantined"])
+    listed = runner.invoke(app, ["replies", "--outcome", "quarantined"])
     assert listed.exit_code == 0, listed.output
     assert "ke.gia.mao@example.com" in listed.output and "Đã ghi nhận" not in listed.output
-    again = runner.invoke(cli.app, ["collect", "--as-of", "20/10/2024"])
+    again = runner.invoke(app, ["collect", "--as-of", "20/10/2024"])
     assert "Replies read 0" in again.output
 
 
 def test_cascade_collect_without_a_mailbox_says_what_to_set(workspace, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     from typer.testing import CliRunner
 
-    from cascade import cli
+    from cascade.cli import common
+    from cascade.cli.main import app
 
     monkeypatch.delenv("CASCADE_IMAP_HOST", raising=False)
     get_settings.cache_clear()
-    result = CliRunner().invoke(cli.app, ["collect"])
+    result = CliRunner().invoke(app, ["collect"])
     assert result.exit_code == 1
     assert "no reply mailbox is configured: set CASCADE_IMAP_HOST" in result.output
 
