@@ -27,12 +27,10 @@ pytest_plugins = ["tests.fixtures.smtp", "tests.fixtures.builders"]
 
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
-    """One temporary Prefect server for the whole session (it takes seconds to start)."""
-    from prefect.testing.utilities import prefect_test_harness
+    """One Prefect server for the whole session (it takes seconds to start), on PostgreSQL."""
+    from tests.fixtures.prefect_server import prefect_server
 
-    from flows.runtime import local_runs
-
-    with prefect_test_harness(server_startup_timeout=60), local_runs():
+    with prefect_server():
         yield
 
 
