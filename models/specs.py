@@ -774,6 +774,11 @@ class PlanSpec(Spec):
         """'74/KH-SXD', or '/KH-UBND' on a draft."""
         return f"{self.number or ''}/{self.symbol}"
 
+    @property
+    def covered_year(self) -> int:
+        """The year the plan covers: `year`, which defaults to the year of issue."""
+        return self.year if self.year is not None else self.issued_on.year
+
 
 class PlanFile(Spec):
     """A plan file: one top-level `plan:` mapping."""

@@ -20,6 +20,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
+from weakref import WeakKeyDictionary
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -64,6 +65,7 @@ class MaildirHandler:
         self._box = mailbox.Maildir(self.maildir, create=False)
         self._lock = threading.Lock()
         self._connections = 0
+        self._connection_of: WeakKeyDictionary[Session, int] = WeakKeyDictionary()  # each greeted session's number
         self._envelopes: list[ReceivedEnvelope] = []
 
     @property
@@ -81,10 +83,10 @@ class MaildirHandler:
         return None
 
     def _greeted(self, session: Session) -> None:
-        if getattr(session, "cascade_connection", None) is None:
-            with self._lock:
+        with self._lock:
+            if session not in self._connection_of:
                 self._connections += 1
-                session.cascade_connection = self._connections  # type: ignore[attr-defined]
+                self._connection_of[session] = self._connections
 
     async def handle_HELO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str) -> str:
         session.host_name = hostname
@@ -132,7 +134,7 @@ class MaildirHandler:
                     mail_from=mail_from,
                     rcpt_tos=tuple(stored),
                     peer=session.peer,
-                    connection=getattr(session, "cascade_connection", 0) or 0,
+                    connection=self._connection_of.get(session, 0),
                     smtp_utf8=envelope.smtp_utf8,
                 )
             )

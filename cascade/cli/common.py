@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -22,6 +22,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 console = Console()
+
+T = TypeVar("T")
 
 
 def parse_day(text: str | None) -> date:
@@ -61,7 +63,7 @@ def _quiet_refusals() -> None:
             handler.addFilter(_RefusalsLeftToTheCli())
 
 
-def run(action):  # type: ignore[no-untyped-def]
+def run(action: Callable[[], T]) -> T:
     """Run an action; print a CascadeError on stderr (every problem on its own line) and exit 1."""
     from prefect import tags
     from prefect.logging.configuration import setup_logging

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 from rich.tree import Tree
 
 from cascade.cli.common import AsOf, console, parse_day, ready, run
+
+if TYPE_CHECKING:
+    from tasks.outbound.quota import OutboxWaiting
 
 # Commands import what they use inside their bodies: flows and tasks pull in Prefect (seconds), models
 # SQLAlchemy and Alembic; `cascade --help` and a mistyped command should pay for none of them.
@@ -87,7 +90,7 @@ def status(
     console.print(outbox_table(outbox_waiting(day)))
 
 
-def outbox_table(waiting) -> Table:  # type: ignore[no-untyped-def]
+def outbox_table(waiting: OutboxWaiting) -> Table:
     """What waits in the outbox, best priority first, with the daily quota's view."""
     total = sum(n for _, _, n in waiting.by_kind)
     caption = f"{waiting.retrying} thư đang chờ gửi lại sau lỗi."

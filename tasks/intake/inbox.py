@@ -171,11 +171,11 @@ def parse_message(raw: bytes) -> EmailMessage:
         try:
             text_head = head.decode("utf-8")
         except UnicodeDecodeError:
-            return message  # type: ignore[return-value]
+            return message
         headers = Parser(policy=email.policy.default).parsestr(text_head + "\n\n", headersonly=True)
         for name in {n.lower() for n, v in headers.items() if not str(v).isascii()}:
             values = headers.get_all(name) or []
             del message[name]
             for value in values:
                 message[name] = value
-    return message  # type: ignore[return-value]
+    return message
