@@ -10,6 +10,7 @@ that delivery instead, as a mail server hands its local mailboxes' mail to their
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import mailbox
 import re
 import socket
@@ -265,10 +266,8 @@ def serve_forever(
     with LocalMailbox(maildir, host, port) as box:
         if on_ready is not None:
             on_ready(box)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
-        except KeyboardInterrupt:
-            pass
 
 
 __all__ = [

@@ -14,6 +14,7 @@ uvicorn serves the portal in a third.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import os
 import signal
@@ -164,10 +165,8 @@ class RunnerThread:
         """Stop polling and pause the schedules; returns once the runner's thread has ended. Idempotent."""
         if self.loop is not None and self.thread.is_alive() and self.runner.started:
             future = asyncio.run_coroutine_threadsafe(self.runner.astop(), self.loop)
-            try:
+            with contextlib.suppress(Exception):  # stopping goes on: the thread is joined below either way
                 future.result(STOP_TIMEOUT)
-            except Exception:
-                pass
         self.thread.join(STOP_TIMEOUT)
 
 

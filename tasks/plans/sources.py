@@ -138,11 +138,13 @@ else:
 class _Loader(_BaseLoader):
     """SafeLoader with JSON-like scalars: true/false only, no octal or sexagesimal, dates kept as text."""
 
-    yaml_implicit_resolvers: dict[Any, list[tuple[str, re.Pattern[str]]]] = {
-        first: [(tag, regex) for tag, regex in resolvers if tag not in (_BOOL, _INT, _FLOAT, _TIMESTAMP)]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
 
+# The resolvers are PyYAML's class attribute: SafeLoader's without the YAML 1.1 bool, int, float and
+# timestamp ones, which are replaced by the JSON-like ones below.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regex) for tag, regex in resolvers if tag not in (_BOOL, _INT, _FLOAT, _TIMESTAMP)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 _Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 _Loader.add_implicit_resolver(_INT, re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789"))
