@@ -51,7 +51,7 @@ def vn_number(value: Decimal | int | float | str | None, places: int = 2) -> str
     sign = "-" if rounded < 0 else ""
     whole, _, frac = f"{abs(rounded):f}".partition(".")
     frac = frac.rstrip("0")
-    groups = []
+    groups: list[str] = []
     while len(whole) > 3:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]

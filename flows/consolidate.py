@@ -24,7 +24,7 @@ from tasks.reporting.consolidation import (
     write_report,
 )
 
-judge = task(consolidate_figures, name="judge-targets")
+judge = task(name="judge-targets")(consolidate_figures)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import date
+from uuid import UUID
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
@@ -50,7 +51,7 @@ def deliver_outbox(as_of: date | None = None) -> DeliveryTally:
         ids = claim_batch(size, worker, day)
         if ids:
             tally += send_batch(ids, day)
-            if progress is not None:
+            if isinstance(progress, UUID):  # None below one batch (async_dispatch also types it as a coroutine; a sync flow gets the UUID)
                 done = tally.sent + tally.retrying + tally.failed
                 update_progress_artifact(progress, min(100.0, 100.0 * done / waiting), description=f"Đã gửi {tally.sent}/{waiting} thư")
             continue

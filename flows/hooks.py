@@ -8,9 +8,13 @@ run's log says so.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypedDict
 
+from prefect import Flow
+from prefect.client.schemas.objects import FlowRun
+from prefect.flows import FlowStateHook
 from prefect.settings import PREFECT_UI_URL
+from prefect.states import State
 
 from cascade import clock
 from cascade.redact import install as install_redaction
@@ -22,16 +26,16 @@ from templates import render_email
 log = logging.getLogger(__name__)
 
 
-def run_url(flow_run: Any) -> str | None:
+def run_url(flow_run: FlowRun) -> str | None:
     """The run's page in the Prefect UI, when the UI's address is known."""
     base = PREFECT_UI_URL.value()
     return f"{base.rstrip('/')}/runs/flow-run/{flow_run.id}" if base else None
 
 
-def notify_admins(flow: Any, flow_run: Any, state: Any) -> None:
+def notify_admins(flow: Flow[..., Any], flow_run: FlowRun, state: State) -> None:
     """Email `admin_emails` that a top-level flow run failed or crashed (subflows are reported by their parent)."""
     settings = get_settings()
-    if not settings.admin_emails or getattr(flow_run, "parent_task_run_id", None) is not None:
+    if not settings.admin_emails or flow_run.parent_task_run_id is not None:
         return
     rendered = render_email(
         "flow_failed", flow=flow.name, run=flow_run.name, state=state.name, message=state.message or "",
@@ -49,7 +53,14 @@ def notify_admins(flow: Any, flow_run: Any, state: Any) -> None:
         log.error("could not email the admins about %s (%s): %s", flow_run.name, state.name, exc)
 
 
-FAILURE_HOOKS: dict[str, list[Any]] = {"on_failure": [notify_admins], "on_crashed": [notify_admins]}
+class FailureHooks(TypedDict):
+    """The keyword arguments of @flow that attach notify_admins (`@flow(..., **FAILURE_HOOKS)`)."""
+
+    on_failure: list[FlowStateHook[..., Any]]
+    on_crashed: list[FlowStateHook[..., Any]]
+
+
+FAILURE_HOOKS: FailureHooks = {"on_failure": [notify_admins], "on_crashed": [notify_admins]}
 
 # Every flow imports this module: from here on no handler ships a secret to the console or the Prefect API.
 install_redaction()

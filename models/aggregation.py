@@ -146,38 +146,35 @@ def judge(rule: TargetRule, figures: Sequence[UnitFigure], expected_units: Seque
     expected = list(dict.fromkeys(expected_units))
     by_unit = {f.unit_code: f for f in figures if f.unit_code in expected}
     reported = {code: f for code, f in by_unit.items() if f.has_figure}
-    valued = [f for f in reported.values() if f.own_value is not None]
+    valued = [(f.own_value, f.weight) for f in reported.values() if f.own_value is not None]
     sources = tuple((code, f.submission_id) for code, f in reported.items() if f.submission_id is not None)
-    numerator = denominator = None
+    numerator: Decimal | None = None
+    denominator: Decimal | None = None
     passing: tuple[str, ...] = ()
     figure: Decimal | None
     covers = sum(f.weight for f in reported.values())
 
     match rule.aggregation:
         case Aggregation.SUM:
-            figure = sum((f.own_value for f in valued), Decimal(0)) if valued else None  # type: ignore[misc]
+            figure = sum((value for value, _ in valued), Decimal(0)) if valued else None
         case Aggregation.MEAN:
-            weight = sum(f.weight for f in valued)
-            total = sum((f.own_value * f.weight for f in valued), Decimal(0))  # type: ignore[operator]
+            weight = sum(w for _, w in valued)
+            total = sum((value * w for value, w in valued), Decimal(0))
             figure = total / weight if valued else None
         case Aggregation.WEIGHTED_RATE:
             # a 0/0 unit adds nothing to either sum, but it has reported
-            weighted = [f for f in reported.values() if f.numerator is not None and f.denominator is not None]
+            weighted = [(f.numerator, f.denominator) for f in reported.values() if f.numerator is not None and f.denominator is not None]
+            figure = None
             if weighted:
-                numerator = sum((f.numerator for f in weighted), Decimal(0))  # type: ignore[misc]
-                denominator = sum((f.denominator for f in weighted), Decimal(0))  # type: ignore[misc]
-            figure = numerator / denominator * HUNDRED if denominator else None
+                numerator = sum((part for part, _ in weighted), Decimal(0))
+                denominator = sum((whole for _, whole in weighted), Decimal(0))
+                figure = numerator / denominator * HUNDRED if denominator else None
         case Aggregation.SHARE_OF_UNITS:
-            if rule.unit_comparator is None or rule.unit_threshold is None:
+            unit_comparator, unit_threshold = rule.unit_comparator, rule.unit_threshold
+            if unit_comparator is None or unit_threshold is None:
                 raise ValueError(f"target {rule.code}: share_of_units needs a unit threshold")
-            passing = tuple(
-                code
-                for code in expected
-                if code in reported
-                and reported[code].covers is None
-                and reported[code].own_value is not None
-                and compare(reported[code].own_value, rule.unit_comparator, rule.unit_threshold)  # type: ignore[arg-type]
-            )
+            own = {code: f.own_value for code, f in reported.items() if f.covers is None and f.own_value is not None}
+            passing = tuple(code for code in expected if code in own and compare(own[code], unit_comparator, unit_threshold))
             numerator = Decimal(len(passing))
             denominator = Decimal(0)
             for code in expected:
@@ -196,10 +193,10 @@ def judge(rule: TargetRule, figures: Sequence[UnitFigure], expected_units: Seque
         verdict = Verdict.NOT_JUDGED  # every unit had nothing to count
     elif figure is None:
         verdict = Verdict.NO_DATA
-    elif rule.is_plain:
+    elif rule.comparator is None or rule.value is None:  # rule.is_plain
         verdict = Verdict.NOT_JUDGED
     else:
-        verdict = Verdict.MET if compare(figure, rule.comparator, rule.value) else Verdict.NOT_MET  # type: ignore[arg-type]
+        verdict = Verdict.MET if compare(figure, rule.comparator, rule.value) else Verdict.NOT_MET
     idle = tuple(code for code, f in reported.items() if f.nothing_to_count) if rule.aggregation == Aggregation.WEIGHTED_RATE else ()
     return TargetResult(rule, figure, verdict, len(expected), len(reported), numerator, denominator, passing, sources, covers, idle)
 

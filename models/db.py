@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 import models.all_models  # noqa: F401  (every mapped class is known before the first session: a command that imports one model still resolves the others' foreign keys)
 from cascade.settings import get_settings
@@ -14,7 +17,7 @@ from cascade.settings import get_settings
 _engines: dict[str, Engine] = {}
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -60,3 +63,13 @@ def session_scope() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def affected_rows(result: Result[Any]) -> int:
+    """How many rows the INSERT, UPDATE or DELETE that `Session.execute` ran has changed.
+
+    `Session.execute` is typed as returning a Result; for these statements it is a CursorResult,
+    which has the count."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"not the result of an INSERT, UPDATE or DELETE: {type(result).__name__}")
+    return result.rowcount

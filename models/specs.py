@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -29,13 +30,16 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     PositiveInt,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 
 from cascade.formatting import parse_vn_number, plain_number
 from models.cascading import AllocationRule, IssueMode
@@ -100,21 +104,32 @@ class Spec(BaseModel):
 # ---------------------------------------------------------------------------------------------
 
 
-def _pattern(regex: str, hint: str, max_length: int) -> Any:
-    compiled = re.compile(regex)
+@dataclass(frozen=True)
+class _Pattern:
+    """Annotation metadata for a code field: the whole string matches `regex` and is at most `max_length` long.
 
-    def check(value: str) -> str:
-        if not compiled.fullmatch(value) or len(value) > max_length:
-            raise PydanticCustomError("pattern", "expected {hint}; got {got}", {"hint": hint, "got": show(value)})
+    The JSON Schema carries both as `pattern` and `maxLength`; a mismatch says what was `expected`."""
+
+    regex: str
+    expected: str
+    max_length: int
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return {**handler(schema), "pattern": f"^{self.regex}$", "maxLength": self.max_length}
+
+    def _check(self, value: str) -> str:
+        if not re.fullmatch(self.regex, value) or len(value) > self.max_length:
+            raise PydanticCustomError("pattern", "expected {hint}; got {got}", {"hint": self.expected, "got": show(value)})
         return value
 
-    return Annotated[str, AfterValidator(check), Field(json_schema_extra={"pattern": f"^{regex}$", "maxLength": max_length})]
 
-
-UnitCode = _pattern(r"[A-Za-z0-9_.\-]+", "a unit code of letters, digits, '_', '.' or '-' (e.g. 'sxd.vp')", 64)
-ItemCode = _pattern(r"[A-Za-z0-9_.\-]+", "a code of letters, digits, '_', '.' or '-' (e.g. 'cchc')", 32)
-IndicatorCode = _pattern(r"[a-z0-9_]+", "an indicator code of lowercase letters, digits and '_' (e.g. 'nha_o_xa_hoi')", 32)
-PlanKey = _pattern(r"[\w.\-]+", "a plan key of letters, digits, '.', '_' or '-' (e.g. '74-kh-sxd-2024')", 96)
+UnitCode = Annotated[str, _Pattern(r"[A-Za-z0-9_.\-]+", "a unit code of letters, digits, '_', '.' or '-' (e.g. 'sxd.vp')", 64)]
+ItemCode = Annotated[str, _Pattern(r"[A-Za-z0-9_.\-]+", "a code of letters, digits, '_', '.' or '-' (e.g. 'cchc')", 32)]
+IndicatorCode = Annotated[str, _Pattern(r"[a-z0-9_]+", "an indicator code of lowercase letters, digits and '_' (e.g. 'nha_o_xa_hoi')", 32)]
+PlanKey = Annotated[str, _Pattern(r"[\w.\-]+", "a plan key of letters, digits, '.', '_' or '-' (e.g. '74-kh-sxd-2024')", 96)]
 
 _SYMBOL_RE = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
 
@@ -702,7 +717,7 @@ class PlanSpec(Spec):
         issues = _unique_codes(targets, "target")
         by_code = {t.code: t for t in targets}
         for i, target in enumerate(targets):
-            if not target.is_computed:
+            if target.numerator is None or target.denominator is None:  # not computed (is_computed, spelled so that both narrow)
                 continue
             for name in ("numerator", "denominator"):
                 code = getattr(target, name)
@@ -711,7 +726,7 @@ class PlanSpec(Spec):
                     issues.append(((i, name), f"unknown indicator '{code}': expected the code of a sum target of this plan"))
                 elif count.aggregation != Aggregation.SUM:
                     issues.append(((i, name), f"'{code}' is a {count.aggregation}: a rate is computed from two sum targets (counts)"))
-            part, whole = by_code.get(target.numerator), by_code.get(target.denominator)  # type: ignore[arg-type]
+            part, whole = by_code.get(target.numerator), by_code.get(target.denominator)
             if part is not None and whole is not None and set(part.reporters) != set(whole.reporters):
                 issues.append(
                     ((i, "denominator"), f"'{target.numerator}' and '{target.denominator}' must be reported by the same units (their reporters differ)")
@@ -758,6 +773,11 @@ class PlanSpec(Spec):
     def code(self) -> str:
         """'74/KH-SXD', or '/KH-UBND' on a draft."""
         return f"{self.number or ''}/{self.symbol}"
+
+    @property
+    def covered_year(self) -> int:
+        """The year the plan covers: `year`, which defaults to the year of issue."""
+        return self.year if self.year is not None else self.issued_on.year
 
 
 class PlanFile(Spec):

@@ -64,7 +64,7 @@ def create_app(today: Callable[[], date] = clock.today, *, jobs: Jobs | None = N
 
     app.include_router(unit_routes.router)
     app.include_router(admin_routes.router)
-    app.add_middleware(security.SecurityHeaders)  # type: ignore[arg-type]
+    app.add_middleware(security.SecurityHeaders)
     limit = int(settings.portal_max_request_mb * 1024 * 1024)
-    app.add_middleware(security.BodyLimit, limit=limit, page=lambda: render("web/error.html.j2", status=413, limit_mb=settings.portal_max_request_mb).encode())  # type: ignore[arg-type]
+    app.add_middleware(security.BodyLimit, limit=limit, page=lambda: render("web/error.html.j2", status=413, limit_mb=settings.portal_max_request_mb).encode())
     return app

@@ -102,14 +102,16 @@ def board(session: Session, plan: Plan, duty_code: str, as_of: date) -> Board:
     ids = [a.id for a, _ in found]
     drafts = set(session.scalars(select(Draft.assignment_id).where(Draft.assignment_id.in_(ids))))
     counts = dict(
-        session.execute(select(Submission.assignment_id, func.count()).where(Submission.assignment_id.in_(ids)).group_by(Submission.assignment_id)).all()
+        session.execute(select(Submission.assignment_id, func.count()).where(Submission.assignment_id.in_(ids)).group_by(Submission.assignment_id))
+        .tuples()
+        .all()
     )
     latest = dict(
-        session.execute(
-            select(Submission.assignment_id, func.max(Submission.id)).where(Submission.assignment_id.in_(ids)).group_by(Submission.assignment_id)
-        ).all()
+        session.execute(select(Submission.assignment_id, func.max(Submission.id)).where(Submission.assignment_id.in_(ids)).group_by(Submission.assignment_id))
+        .tuples()
+        .all()
     )
-    parents = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_({u.parent_id for _, u in found if u.parent_id}))).all())
+    parents = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_({u.parent_id for _, u in found if u.parent_id}))).tuples().all())
     rows = sorted(
         (
             BoardRow(
@@ -129,8 +131,9 @@ def board(session: Session, plan: Plan, duty_code: str, as_of: date) -> Board:
         at = [r for r in rows if r.level == depth]
         # A returned report counts again once its correction comes in, as in the consolidation's level rates.
         done = [r for r in at if r.submitted_on is not None and r.state != "returned"]
-        levels.append(LevelSummary(depth, len(at), len(done), sum(1 for r in done if r.submitted_on <= r.due_on), dict(Counter(r.state for r in at))))  # type: ignore[operator]
-    reports = [
+        on_time = [r for r in done if r.submitted_on is not None and r.submitted_on <= r.due_on]
+        levels.append(LevelSummary(depth, len(at), len(done), len(on_time), dict(Counter(r.state for r in at))))
+    reports: list[dict[str, object]] = [
         {"id": r.id, "as_of": r.as_of, "completeness": r.completeness, "timeliness": r.timeliness, "files": [f.rsplit("/", 1)[-1] for f in r.files]}
         for r in session.scalars(select(Report).where(Report.duty_id == duty.id).order_by(Report.id.desc()))
     ]

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cascade.settings import get_settings
@@ -20,7 +21,7 @@ def page(request: Request, name: str, *, status: int = 200, **context: Any) -> H
     key: bytes = request.app.state.key
     cookie = request.cookies.get(security.CSRF_COOKIE)
     fresh = cookie is None
-    if fresh:
+    if cookie is None:
         cookie = security.new_csrf_cookie()
     html = render(f"web/{name}", csrf_field=security.CSRF_FIELD, csrf=security.csrf_token(key, cookie), **context)
     response = HTMLResponse(html, status_code=status)
@@ -38,12 +39,13 @@ def refused(status: int, **context: Any) -> HTMLResponse:
     return HTMLResponse(render("web/error.html.j2", status=status, **context), status_code=status)
 
 
-async def read_form(request: Request) -> Any:
+async def read_form(request: Request) -> FormData:
     """The POSTed form, once its CSRF pair and origin are checked; raises 403 otherwise."""
     settings = get_settings()
     form = await request.form(max_files=settings.portal_max_files + 1, max_fields=2000, max_part_size=1024 * 1024)
     own = f"{request.url.scheme}://{request.url.netloc}"
-    if not security.csrf_ok(request.app.state.key, request.cookies.get(security.CSRF_COOKIE), form.get(security.CSRF_FIELD),  # type: ignore[arg-type]
+    token = form.get(security.CSRF_FIELD)  # an upload under the field's name is no token
+    if not security.csrf_ok(request.app.state.key, request.cookies.get(security.CSRF_COOKIE), token if isinstance(token, str) else None,
                             request.headers.get("origin"), own):  # fmt: skip
         await form.close()  # its uploads are spooled to temporary files: drop them now
         raise StarletteHTTPException(403)

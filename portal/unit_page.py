@@ -62,7 +62,7 @@ def versions_context(session: Session, assignment: Assignment) -> list[dict[str,
                     "note": v.note,
                 }
                 for v in sorted(s.values, key=lambda v: targets[v.indicator_code].position if v.indicator_code in targets else 0)
-            ],  # fmt: skip
+            ],
             "sections": [{"title": titles.get(sec.code, sec.code), "text": sec.text} for sec in s.sections],
             "attachments": [{"id": a.id, "filename": a.filename, "size": a.size} for a in s.attachments],
             "reviews": [
@@ -75,7 +75,7 @@ def versions_context(session: Session, assignment: Assignment) -> list[dict[str,
                     "at": r.at,
                 }
                 for r in s.reviews
-            ],  # fmt: skip
+            ],
         }
         for s in versions
     ]

@@ -63,6 +63,8 @@ from tasks.reporting.queries import STATE_WORDS, plan_status, trace_figure
 from templates import VERDICT_WORDS, measure
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from models.consolidation import Consolidation
     from tasks.documents.forms import FormSpec
     from tasks.intake.submissions import SubmissionInput
@@ -101,7 +103,7 @@ def unit_address(code: str) -> str:
         return session.scalars(select(Unit).where(Unit.code == code)).one().emails[0]
 
 
-def _assignment(session, code: str):  # type: ignore[no-untyped-def]
+def _assignment(session: Session, code: str) -> Assignment:
 
     return find_assignment(session, find_plan(session, PLAN_KEY), DUTY, code)
 
@@ -155,25 +157,26 @@ def type_into_form(path: Path, data: SubmissionInput) -> None:
     Vietnamese way as text ('88,7%', '1.234'), Đạt / Không đạt for a yes/no criterion."""
     wb = load_workbook(path)
     table, narrative = wb["Chỉ tiêu"], wb["Nội dung báo cáo"]
-    header = next(row for row in table.iter_rows() if any(cell.value == "Giá trị" for cell in row))
+    header_row, header = next((number, row) for number, row in enumerate(table.iter_rows(), start=1) if any(cell.value == "Giá trị" for cell in row))
     column = {cell.value: cell.column for cell in header if cell.value}
     with session_scope() as session:
         plan = find_plan(session, data.plan)
         metrics = {t.metric: (t.code, t.unit_of_measure) for t in plan.targets}
         titles = {s["code"]: s["title"] for duty in plan.duties if duty.code == data.duty for s in duty.sections}
-    for row in table.iter_rows(min_row=header[0].row + 1):
-        code, unit_of_measure = metrics.get(row[column["Chỉ tiêu"] - 1].value, (None, ""))
-        figure = data.values.get(code) if code else None
-        if figure is None:
+    for number, row in enumerate(table.iter_rows(min_row=header_row + 1), start=header_row + 1):
+        metric = row[column["Chỉ tiêu"] - 1].value
+        target = metrics.get(metric) if isinstance(metric, str) else None
+        figure = data.values.get(target[0]) if target is not None else None
+        if target is None or figure is None:
             continue
         if figure.numerator is not None:
-            table.cell(row[0].row, column["Tử số"]).value = vn_number(figure.numerator)
-            table.cell(row[0].row, column["Mẫu số"]).value = vn_number(figure.denominator)
+            table.cell(number, column["Tử số"]).value = vn_number(figure.numerator)
+            table.cell(number, column["Mẫu số"]).value = vn_number(figure.denominator)
         elif row[column["Mục tiêu của đơn vị"] - 1].value == "Đạt":
-            table.cell(row[0].row, column["Giá trị"]).value = "Đạt" if figure.value == 1 else "Không đạt"
+            table.cell(number, column["Giá trị"]).value = "Đạt" if figure.value == 1 else "Không đạt"
         else:
-            table.cell(row[0].row, column["Giá trị"]).value = vn_number(figure.value) + ("%" if unit_of_measure == "%" else "")
-        table.cell(row[0].row, column["Ghi chú"]).value = figure.note or None
+            table.cell(number, column["Giá trị"]).value = vn_number(figure.value) + ("%" if target[1] == "%" else "")
+        table.cell(number, column["Ghi chú"]).value = figure.note or None
     for cell in narrative["A"]:
         for code, title in titles.items():
             if cell.value == f"{list(titles).index(code) + 1}. {title}":
@@ -219,7 +222,10 @@ def report_by_email(workspace: Path, maildir: Path, smtp_port: int, data: Submis
     office.reply(notice, [form], "Kính gửi Văn phòng, đơn vị gửi báo cáo năm theo biểu mẫu đính kèm.")
     collect_replies(when)
     answer = latest_to(read_maildir(maildir), address, "Chưa ghi nhận")
-    problem = next(line.strip(" -") for line in answer.get_body(preferencelist=("plain",)).get_content().splitlines() if cell in line)  # type: ignore[union-attr]
+    slip = answer.get_body(preferencelist=("plain",))
+    if slip is None:
+        raise RuntimeError("the system's answer has no plain-text part")
+    problem = next(line.strip(" -") for line in slip.get_content().splitlines() if cell in line)
     console.print(f"  {when:%d/%m/%Y}  {data.unit:<15} replies to its notice with the Excel form; the system answers: {problem}", highlight=False)
     type_into_form(form, data)
     office.reply(answer, [form], "Đơn vị gửi lại biểu mẫu đã sửa điểm tự đánh giá.")
@@ -329,11 +335,11 @@ def run_demo(workspace: Path, console: Console) -> None:
 
             calendar = Calendar(console, CASCADE_DAY)
             console.rule("[bold]3. The wards issue their implementing plans, which go on down; the daily tick reminds the late ones")
-            events = [(d, "issue", code) for code, d in WARDS_ISSUE]
-            events.append((date(2024, 2, 20), "submit", EXAMPLE / "submissions" / "ke-hoach" / "tb.giabinh.ca.yaml"))
-            for when, action, subject in sorted(events, key=lambda e: e[0]):
+            events: list[tuple[date, str | Path]] = [(d, code) for code, d in WARDS_ISSUE]  # a ward's code: it issues its plan
+            events.append((date(2024, 2, 20), EXAMPLE / "submissions" / "ke-hoach" / "tb.giabinh.ca.yaml"))  # a file: a plan reported
+            for when, subject in sorted(events, key=lambda e: e[0]):
                 calendar.run_until(when - timedelta(days=1))  # each day's tick runs after that day's work
-                if action == "issue":
+                if isinstance(subject, str):
                     issued = issue_plan(derived_key(PLAN_KEY, subject), when)
                     console.print(f"  {when:%d/%m/%Y}  {subject:<11} issues {issued.plan_key}: {issued.assigned} assignments to its units")
                 else:  # a plan is sent as a signed document, not typed into the portal
@@ -360,6 +366,7 @@ def run_demo(workspace: Path, console: Console) -> None:
                         f"  {when:%d/%m/%Y}  {AWAY_UNIT}'s autoresponder answers the reminder: collected, set aside {tally.set_aside} (no answer to a machine)"
                     )
                     continue
+                assert path is not None  # only the autoresponder's day has no file
                 data = submission_input(path)
                 if data.unit == EMAIL_UNIT:
                     report_by_email(workspace, maildir, mailbox.port, data, when, console)
@@ -420,17 +427,17 @@ def run_demo(workspace: Path, console: Console) -> None:
 
     _, trace = trace_figure(PLAN_KEY, DUTY, "mo_hinh_dan_van_kheo")
     console.print("Where the models figure comes from (ward report → unit reports):")
-    for ward in trace:
-        leaves = ", ".join(f"{leaf.unit_code} {measure(leaf.value, '')}" for leaf in ward.children)
-        console.print(f"  {ward.unit_code}: {measure(ward.value, '')} ← {leaves}", highlight=False)
+    for node in trace:
+        leaves = ", ".join(f"{leaf.unit_code} {measure(leaf.value, '')}" for leaf in node.children)
+        console.print(f"  {node.unit_code}: {measure(node.value, '')} ← {leaves}", highlight=False)
 
     messages = read_maildir(maildir)
     kinds = Counter(m["Subject"].split(":")[0] for m in messages)
-    attached = Counter(part.get_filename().rsplit(".", 1)[-1] for m in messages for part in m.iter_attachments())
+    attached = Counter((part.get_filename() or "").rsplit(".", 1)[-1] for m in messages for part in m.iter_attachments())
     documents = sorted(p for p in (workspace / "documents").rglob("*") if p.suffix in (".docx", ".xlsx"))
     town_documents = [Path(f) for f in town_files if f.endswith((".docx", ".xlsx"))]
     with session_scope() as session:
-        plan_word = plan_document_path(session.scalar(select(Plan).where(Plan.key == PLAN_KEY)))
+        plan_word = plan_document_path(session.scalars(select(Plan).where(Plan.key == PLAN_KEY)).one())
     pdfs: list[Path] = []
     if pdf_available():
         pdfs = to_pdf([plan_word, town_documents[0]])
@@ -451,10 +458,10 @@ def run_demo(workspace: Path, console: Console) -> None:
 
     console.rule("[bold]Portal")
     with session_scope() as session:
-        for row in session.execute(
+        for code, assignment in session.execute(
             select(Unit.code, Assignment).join(Assignment, Assignment.unit_id == Unit.id).join(ReportDuty).where(ReportDuty.code == DUTY).order_by(Unit.code)
-        ):
-            console.print(f"{row[0]:<15} {portal_link(row[1])}", highlight=False)
+        ).tuples():
+            console.print(f"{code:<15} {portal_link(assignment)}", highlight=False)
     console.print(
         f"Each unit's page is the link in its emails. Dashboard: {get_settings().portal_base_url}/admin (user {get_settings().dashboard_user}, "
         f"password {DASHBOARD_PASSWORD}). To browse the demo's portal now:\n"

@@ -5,6 +5,7 @@ dashboard and returns a report with a comment. Each keeps its own cookies, as it
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Self
@@ -38,6 +39,14 @@ def _page(client: httpx.Client, url: str) -> str:
     return response.text
 
 
+def _field(pattern: re.Pattern[str], html: str) -> str:
+    """A hidden field's value on the page (the CSRF token, the submission key)."""
+    found = pattern.search(html)
+    if found is None:
+        raise RuntimeError(f"the page has no field matching {pattern.pattern!r}")
+    return found.group(1)
+
+
 def _sent_version(response: httpx.Response, what: str) -> int:
     location = response.headers.get("location", "")
     if response.status_code != 303 or "ok=sent-" not in location:
@@ -61,18 +70,18 @@ class _Visitor:
 class UnitOffice(_Visitor):
     """One unit's office with its own browser session."""
 
-    def report(self, link: str, spec: FormSpec, data: SubmissionInput, evidence: list[Path] = ()) -> int:  # type: ignore[assignment]
+    def report(self, link: str, spec: FormSpec, data: SubmissionInput, evidence: Sequence[Path] = ()) -> int:
         """Type the report into the page, attach the evidence, send it; returns the version recorded."""
         html = _page(self.client, link)
         fields = fields_of_version(spec, data.values, data.sections, data.self_score, data.self_assessment)
-        form = {**fields, "csrf": CSRF.search(html).group(1), "submit_key": SUBMIT_KEY.search(html).group(1), "action": "submit"}  # type: ignore[union-attr]
+        form = {**fields, "csrf": _field(CSRF, html), "submit_key": _field(SUBMIT_KEY, html), "action": "submit"}
         files = [("evidence", (path.name, path.read_bytes(), "application/octet-stream")) for path in evidence]
         return _sent_version(self.client.post(link, data=form, files=files or None), f"the report of {data.unit}")
 
     def upload_form(self, link: str, path: Path) -> int:
         """Upload the filled Excel form on the page instead of typing; returns the version recorded."""
         html = _page(self.client, link)
-        response = self.client.post(f"{link}/excel", data={"csrf": CSRF.search(html).group(1)}, files={"form_file": (path.name, path.read_bytes())})  # type: ignore[union-attr]
+        response = self.client.post(f"{link}/excel", data={"csrf": _field(CSRF, html)}, files={"form_file": (path.name, path.read_bytes())})
         return _sent_version(response, path.name)
 
     def download_form(self, link: str, folder: Path) -> Path:
@@ -90,7 +99,7 @@ class Secretariat(_Visitor):
     def __init__(self, base_url: str, user: str, password: str) -> None:
         super().__init__(base_url)
         html = _page(self.client, "/admin/login")
-        response = self.client.post("/admin/login", data={"csrf": CSRF.search(html).group(1), "user": user, "password": password})  # type: ignore[union-attr]
+        response = self.client.post("/admin/login", data={"csrf": _field(CSRF, html), "user": user, "password": password})
         if response.status_code != 303:
             raise RuntimeError(f"dashboard login refused: HTTP {response.status_code}")
 
@@ -98,7 +107,7 @@ class Secretariat(_Visitor):
         html = _page(self.client, f"/admin/assignments/{assignment_id}")
         response = self.client.post(
             f"/admin/submissions/{submission_id}/review",
-            data={"csrf": CSRF.search(html).group(1), "action": "return", "comment": comment},  # type: ignore[union-attr]
+            data={"csrf": _field(CSRF, html), "action": "return", "comment": comment},
         )
         if response.status_code != 303:
             raise RuntimeError(f"the return was refused: HTTP {response.status_code}")

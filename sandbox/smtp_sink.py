@@ -10,6 +10,7 @@ that delivery instead, as a mail server hands its local mailboxes' mail to their
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import mailbox
 import re
 import socket
@@ -21,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
+from weakref import WeakKeyDictionary
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -65,6 +67,7 @@ class MaildirHandler:
         self._box = mailbox.Maildir(self.maildir, create=False)
         self._lock = threading.Lock()
         self._connections = 0
+        self._connection_of: WeakKeyDictionary[Session, int] = WeakKeyDictionary()  # each greeted session's number
         self._envelopes: list[ReceivedEnvelope] = []
 
     @property
@@ -82,10 +85,10 @@ class MaildirHandler:
         return None
 
     def _greeted(self, session: Session) -> None:
-        if getattr(session, "cascade_connection", None) is None:
-            with self._lock:
+        with self._lock:
+            if session not in self._connection_of:
                 self._connections += 1
-                session.cascade_connection = self._connections  # type: ignore[attr-defined]
+                self._connection_of[session] = self._connections
 
     async def handle_HELO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str) -> str:
         session.host_name = hostname
@@ -133,7 +136,7 @@ class MaildirHandler:
                     mail_from=mail_from,
                     rcpt_tos=tuple(stored),
                     peer=session.peer,
-                    connection=getattr(session, "cascade_connection", 0) or 0,
+                    connection=self._connection_of.get(session, 0),
                     smtp_utf8=envelope.smtp_utf8,
                 )
             )
@@ -271,10 +274,8 @@ def serve_forever(
     with LocalMailbox(maildir, host, port) as box:
         if on_ready is not None:
             on_ready(box)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
-        except KeyboardInterrupt:
-            pass
 
 
 __all__ = [

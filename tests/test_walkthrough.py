@@ -54,7 +54,7 @@ class Workspace:
     def run(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
         """`cascade ARGS` in its own process; asserts exit 0 unless `ok` is False."""
         started = time.perf_counter()
-        done = subprocess.run([CASCADE, *args], env=self.env, cwd=self.folder, capture_output=True, text=True, timeout=600)
+        done = subprocess.run([CASCADE, *args], env=self.env, cwd=self.folder, capture_output=True, text=True, timeout=600, check=False)
         print(f"{time.perf_counter() - started:6.1f} s  cascade {' '.join(args)}")  # shown when a step fails
         if ok:
             assert done.returncode == 0, f"cascade {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"

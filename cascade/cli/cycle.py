@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -62,7 +63,7 @@ def collect(
     try:
         while True:
             day = parse_day(as_of)
-            tally, delivery = run(lambda: collect_replies(day))
+            tally, delivery = run(partial(collect_replies, day))
             if tally.fetched:
                 console.print(replies_table(list(tally.inbound_ids)))
             console.print(
@@ -98,6 +99,7 @@ def remind(as_of: AsOf = None, plan: Annotated[str | None, typer.Option(help="On
         checked(lambda: check_references(plan))
     # Imported after the check: a mistyped code is refused without loading Prefect.
     from flows.send_reminders import send_reminders
+
     queued, tally = run(lambda: send_reminders(parse_day(as_of), plan))
     console.print(f"Reminders queued {queued}; emails sent {tally.sent}, retrying {tally.retrying}, failed {tally.failed}.")
 
@@ -118,7 +120,7 @@ def tick(
         raise typer.BadParameter(f"--until {last:%d/%m/%Y} is before --as-of {first:%d/%m/%Y}", param_hint="--until")
     day = first
     while day <= last:
-        result = run(lambda: daily_tick(day))
+        result = run(partial(daily_tick, day))
         console.print(
             f"{day:%d/%m/%Y}: reminders {result.reminders}, skipped steps {result.skipped}, escalation digests {result.escalation_digests}, "
             f"deadlines {result.deadlines}, consolidated {result.consolidated}; emails sent {result.delivery.sent}, failed {result.delivery.failed}."
@@ -158,6 +160,7 @@ def consolidate(
     checked(lambda: check_references(plan, duty=duty))
     # Imported after the check: a mistyped code is refused without loading Prefect.
     from flows.consolidate import consolidate as consolidate_flow
+
     outcome = run(lambda: consolidate_flow(plan, duty, parse_day(as_of), all_levels))
     r = outcome.result
     if outcome.below:

@@ -112,6 +112,7 @@ def plan_cascade(
     checked(lambda: check_references(plan, units=only or ()))
     # Imported after the check: a mistyped code is refused without loading Prefect.
     from flows.cascade_plan import cascade_plan
+
     result = run(lambda: cascade_plan(plan, parse_day(as_of), only))
     warn(result.warnings)
     console.print(
@@ -133,6 +134,7 @@ def plan_issue(
     checked(lambda: check_references(plan))
     # Imported after the check: a mistyped code is refused without loading Prefect.
     from flows.issue_plan import issue_plan
+
     result = run(lambda: issue_plan(plan, parse_day(as_of), number))
     warn(result.warnings)
     console.print(f"{result.plan_key} issued; {result.assigned} new assignment(s), emails sent {result.delivery.sent}.")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 from rich.tree import Tree
 
 from cascade.cli.common import AsOf, checked, console, parse_day, ready, run
+
+if TYPE_CHECKING:
+    from tasks.outbound.quota import OutboxWaiting
 
 # Commands import what they use inside their bodies: flows and tasks pull in Prefect (seconds), models
 # SQLAlchemy and Alembic; `cascade --help` and a mistyped command should pay for none of them.
@@ -30,6 +33,7 @@ def trace(
     checked(lambda: check_references(plan, duty=duty))
     # Imported after the check: a mistyped code is refused without loading Prefect.
     from tasks.reporting.queries import TraceNode, trace_figure
+
     report, nodes = run(lambda: trace_figure(plan, duty, indicator))
     figure = next(t for t in report.summary["targets"] if t["code"] == indicator)
     tree = Tree(f"{indicator} = {figure['figure']} (báo cáo ngày {report.as_of:%d/%m/%Y}, {figure['reported']}/{figure['expected']} đơn vị)")
@@ -89,7 +93,7 @@ def status(
     console.print(outbox_table(outbox_waiting(day)))
 
 
-def outbox_table(waiting) -> Table:  # type: ignore[no-untyped-def]
+def outbox_table(waiting: OutboxWaiting) -> Table:
     """What waits in the outbox, best priority first, with the daily quota's view."""
     total = sum(n for _, _, n in waiting.by_kind)
     caption = f"{waiting.retrying} thư đang chờ gửi lại sau lỗi."

@@ -14,6 +14,7 @@ uvicorn serves the portal in a third.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import os
 import signal
@@ -26,10 +27,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from prefect.deployments.runner import RunnerDeployment
 from prefect.runner import Runner
 from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
 
@@ -126,7 +127,7 @@ class RunnerThread:
     """Prefect's Runner on its own event loop in a background thread: registers the deployments,
     runs their scheduled flow runs as subprocesses, and stops when asked from another thread."""
 
-    def __init__(self, deployments: list[Any]) -> None:
+    def __init__(self, deployments: list[RunnerDeployment]) -> None:
 
         # pause_on_shutdown (Prefect's default for served flows): while nothing serves them, the
         # schedules create no runs that would all start at once when serving resumes.
@@ -164,10 +165,8 @@ class RunnerThread:
         """Stop polling and pause the schedules; returns once the runner's thread has ended. Idempotent."""
         if self.loop is not None and self.thread.is_alive() and self.runner.started:
             future = asyncio.run_coroutine_threadsafe(self.runner.astop(), self.loop)
-            try:
+            with contextlib.suppress(Exception):  # stopping goes on: the thread is joined below either way
                 future.result(STOP_TIMEOUT)
-            except Exception:
-                pass
         self.thread.join(STOP_TIMEOUT)
 
 
@@ -182,7 +181,7 @@ def signals_set(stop: threading.Event) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def deployments(settings: Settings) -> list[Any]:
+def deployments(settings: Settings) -> list[RunnerDeployment]:
     """The deployments `cascade serve` registers and runs, with their schedules: the daily tick, and
     reply collection when a reply mailbox is configured (without one every run would fail)."""
     return [daily_tick.deployment(), *([collect_replies.deployment()] if settings.imap_host else [])]

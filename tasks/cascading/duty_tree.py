@@ -58,7 +58,7 @@ class DutyTree:
                 if r.first_submitted_at is not None and r.first_submitted_at < end_of_day
                 and not (r.returned_at is not None and r.returned_at < end_of_day)
             ]  # fmt: skip
-            on_time = [r for r in done if clock.local_date(r.first_submitted_at) <= r.due_on]  # type: ignore[arg-type]
+            on_time = [r for r in done if r.first_submitted_at is not None and clock.local_date(r.first_submitted_at) <= r.due_on]
             rates.append(LevelRate(depth, len(level), len(done), len(on_time)))
         return tuple(rates)
 
@@ -73,7 +73,9 @@ def returned_at(session: Session, assignment_ids: list[int]) -> dict[int, dateti
             .join(Review, Review.submission_id == Submission.id)
             .where(Submission.assignment_id.in_(assignment_ids), Review.action == ReviewAction.RETURN)
             .group_by(Submission.assignment_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
 
 
@@ -89,8 +91,8 @@ def duty_tree(session: Session, duty_id: int) -> DutyTree:
             .where(Assignment.duty_id.in_(duty_ids), Assignment.status.in_(EXPECTED_STATUSES))
             .order_by(Unit.code)
         ).all()
-        returned = returned_at(session, [row[5] for row in level if row[6] == AssignmentStatus.RETURNED])
-        rows.append(tuple(TreeRow(*row[:5], returned_at=returned.get(row[5])) for row in level))
+        returned = returned_at(session, [row.id for row in level if row.status == AssignmentStatus.RETURNED])
+        rows.append(tuple(TreeRow(row.unit_id, row.code, row.duty_id, row.due_on, row.first_submitted_at, returned_at=returned.get(row.id)) for row in level))
         derived = session.execute(
             select(ReportDuty.id, ReportDuty.source_duty_id, Plan.issuer_id)
             .join(Plan, Plan.id == ReportDuty.plan_id)

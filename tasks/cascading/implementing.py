@@ -106,7 +106,7 @@ def inherited_tasks(parent: Plan, unit: Unit, subtree: set[int]) -> list[PlanTas
             title=t.title,
             content=t.content,
             units=[TaskUnit(unit_id=tu.unit_id, role=tu.role) for tu in t.units if tu.unit_id in subtree and tu.unit_id != unit.id],
-        )  # fmt: skip
+        )
         for t in parent.tasks
         if task_concerns({tu.unit_id for tu in t.units}, subtree)
     ]

@@ -16,16 +16,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import unicodedata
-from copy import copy
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import yaml
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
@@ -41,6 +41,9 @@ from tasks.documents.workbooks import (
     render_cells,
     repeat_block,
     save_workbook,
+    set_style,
+    style_of,
+    writable_cell,
 )
 from tasks.plans.contexts import reference
 from tasks.plans.targets import duty_targets, targets_for_unit, typed_targets, unit_share
@@ -76,7 +79,17 @@ def _xstring(text: str) -> str:
 
 
 # Data validation per kind of input; the words come from messages.yaml (validation.<kind>).
-VALIDATION_RULES: dict[str, dict[str, str]] = {
+class _ValidationRule(TypedDict, total=False):
+    """The arguments of openpyxl's DataValidation that differ from one kind of input cell to another."""
+
+    type: Literal["decimal", "list"]
+    operator: Literal["greaterThanOrEqual", "between"]
+    formula1: str
+    formula2: str
+    errorStyle: Literal["warning", "stop"]
+
+
+VALIDATION_RULES: dict[str, _ValidationRule] = {
     "number": {"type": "decimal", "operator": "greaterThanOrEqual", "formula1": "0", "errorStyle": "warning"},
     "percent": {"type": "decimal", "operator": "between", "formula1": "0", "formula2": "100", "errorStyle": "warning"},
     "numerator": {"type": "decimal", "operator": "greaterThanOrEqual", "formula1": "0", "errorStyle": "warning"},
@@ -243,7 +256,7 @@ def form_spec(session: Session, assignment: Assignment, *, as_of: date) -> FormS
                 unit_threshold=t.unit_threshold,
             )
             for t in targets
-        ),  # fmt: skip
+        ),
         sections=tuple(FormSection(code=s["code"], title=s["title"]) for s in duty.sections),
     )
 
@@ -299,6 +312,8 @@ def _places(wb: Workbook) -> dict[str, _Place]:
             raise ValueError(f"template {TEMPLATE} has no defined name {name!r} (rebuild it with templates/forms/build_data_entry.py)")
         ((sheet, ref),) = wb.defined_names[name].destinations
         min_col, min_row, _, max_row = range_boundaries(ref.replace("$", ""))
+        if min_col is None or min_row is None or max_row is None:
+            raise ValueError(f"template {TEMPLATE}: the name {name!r} must mark cells, not whole rows or columns")
         places[name] = _Place(sheet, min_row, max_row, min_col)
     if places[INDICATOR_BLOCK].sheet == places[SECTION_BLOCK].sheet:
         raise ValueError(f"template {TEMPLATE}: the indicator and section blocks must be on different sheets")
@@ -320,7 +335,7 @@ def _add_validations(ws: Worksheet, cells: dict[str, list[str]]) -> None:
         if not coordinates:
             continue
         words = texts[kind]
-        rule = dict(VALIDATION_RULES[kind])
+        rule = VALIDATION_RULES[kind].copy()
         if kind == "yes_no":
             rule["formula1"] = '"' + ",".join(words["choices"]) + '"'
         validation = DataValidation(
@@ -345,17 +360,17 @@ def write_form(spec: FormSpec, path: Path) -> Path:
     places = _places(wb)
     context = {"form": spec, "plan": spec.plan, "unit": spec.unit, "duty": spec.duty}
     disabled = places[DISABLED_STYLE]
-    disabled_style = copy(wb[disabled.sheet].cell(disabled.min_row, disabled.column)._style)
+    disabled_style = style_of(wb[disabled.sheet].cell(disabled.min_row, disabled.column))
 
     # Indicators: one row each; the inputs that do not apply are greyed and locked
     block = places[INDICATOR_BLOCK]
     ws = wb[block.sheet]
     cells: dict[str, list[str]] = {kind: [] for kind in VALIDATION_RULES}
-    for first, indicator in zip(_fill_sheet(ws, block, spec.indicators, "ind", context), spec.indicators):
+    for first, indicator in zip(_fill_sheet(ws, block, spec.indicators, "ind", context), spec.indicators, strict=True):
 
-        def at(name: str, first: int = first) -> Any:
+        def at(name: str, first: int = first) -> Cell:
             place = places[COLUMNS[name]]
-            return ws.cell(place.row_in(block, first), place.column)
+            return writable_cell(ws, place.row_in(block, first), place.column)
 
         at("indicator_code").value = _xstring(indicator.code)
         asked = ("numerator", "denominator") if indicator.asks_rate else ("value",)
@@ -364,7 +379,7 @@ def write_form(spec: FormSpec, path: Path) -> Path:
                 cells[name if indicator.asks_rate else _value_kind(indicator)].append(at(name).coordinate)
             else:
                 at(name).value = None
-                at(name)._style = copy(disabled_style)
+                set_style(at(name), disabled_style)
     _add_validations(ws, cells)
 
     # Sections: one block each; then the self-assessment, moved down with the rows
@@ -372,7 +387,7 @@ def write_form(spec: FormSpec, path: Path) -> Path:
     ws = wb[block.sheet]
     code = places[COLUMNS["section_code"]]
     starts = _fill_sheet(ws, block, spec.sections, "sec", context)
-    for first, section in zip(starts, spec.sections):
+    for first, section in zip(starts, spec.sections, strict=True):
         ws.cell(code.row_in(block, first), code.column).value = _xstring(section.code)
     score_row = places[COLUMNS["score"]].row_after(block, len(starts))
     ws.cell(score_row, code.column).value = SCORE_MARK

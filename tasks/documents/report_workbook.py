@@ -25,12 +25,12 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard, cast
 from weakref import WeakKeyDictionary
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.styles import PatternFill
+from openpyxl.styles import Font, PatternFill
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.worksheet.dimensions import ColumnDimension
@@ -40,7 +40,7 @@ from cascade.formatting import vn_number, vn_percent
 from models.aggregation import HUNDRED, TargetResult, TargetRule, UnitFigure, Verdict, compare
 from models.consolidation import Consolidation, ConsolidationInput, ReportHeader, rule_figures
 from models.plan import Aggregation, Comparator
-from tasks.documents.workbooks import is_template_text, open_template, render_cells, repeat_block, save_workbook
+from tasks.documents.workbooks import is_template_text, open_template, render_cells, repeat_block, save_workbook, set_style, style_of, writable_cell
 from templates import NOTHING_TO_COUNT, VERDICT_WORDS, environment, render_string
 
 TEMPLATE = "consolidation.xlsx"
@@ -212,6 +212,7 @@ def indicator_view(result: TargetResult, figures: Sequence[UnitFigure], reporter
     by_unit = {f.unit_code: f for f in figures if f.unit_code in wanted}
     kinds = KINDS[rule.aggregation]
     units: dict[str, FigureView] = {}
+    figure: Number | str | None
     numerator = denominator = None
     yes_no = False
     match rule.aggregation:
@@ -318,7 +319,7 @@ def _expression(source: str) -> Callable[..., Any] | None:
     return compiled
 
 
-def is_native(source: Any) -> bool:
+def is_native(source: Any) -> TypeGuard[str]:
     return isinstance(source, str) and _expression(source) is not None
 
 
@@ -355,16 +356,17 @@ def _colour_verdict(cell: Cell) -> None:
     verdict = _VERDICT_OF_WORD.get(cell.value) if isinstance(cell.value, str) else None
     if verdict is None:
         return
-    styles = _verdict_styles.setdefault(cell.parent.parent, {})
-    key = (verdict, tuple(cell._style))
+    workbook = cell.parent.parent
+    styles = _verdict_styles.setdefault(workbook, {}) if workbook is not None else {}
+    key = (verdict, tuple(style_of(cell)))
     if key not in styles:
         fill, font_colour = VERDICT_COLOURS[verdict]
         cell.fill = PatternFill("solid", fgColor=fill)
-        font = copy(cell.font)
+        font = cast(Font, copy(cell.font))  # copying the cell's StyleProxy gives the Font it wraps
         font.color = font_colour
         cell.font = font
-        styles[key] = copy(cell._style)
-    cell._style = copy(styles[key])
+        styles[key] = style_of(cell)
+    set_style(cell, styles[key])
 
 
 def fill_cell(cell: Cell, source: Any, context: dict[str, Any]) -> None:
@@ -407,6 +409,8 @@ def _area(wb: Workbook, name: str) -> Area:
         raise LookupError(f"templates/forms/{TEMPLATE}: the name {name!r} must mark one range, not {defined.attr_text!r}")
     sheet, ref = destinations[0]
     min_col, min_row, max_col, max_row = range_boundaries(ref.replace("$", ""))
+    if min_col is None or min_row is None or max_col is None or max_row is None:
+        raise LookupError(f"templates/forms/{TEMPLATE}: the name {name!r} must mark a block of cells, not whole rows or columns ({defined.attr_text!r})")
     return Area(sheet, min_col, min_row, max_col, max_row)
 
 
@@ -422,13 +426,13 @@ def _drop_names(wb: Workbook, names: Sequence[str]) -> None:
 
 def _split_column_dimensions(ws: Worksheet) -> None:
     """One dimension per column (a loaded file groups equal columns as min..max)."""
-    for letter, dim in list(ws.column_dimensions.items()):
+    for dim in list(ws.column_dimensions.values()):
         if dim.min and dim.max and dim.max > dim.min:
             for index in range(dim.min, dim.max + 1):
                 one = ColumnDimension(
                     ws, index=get_column_letter(index), width=dim.width, hidden=dim.hidden, bestFit=dim.bestFit, customWidth=dim.customWidth, style=None
                 )
-                one._style = copy(dim._style)
+                set_style(one, style_of(dim))
                 ws.column_dimensions[get_column_letter(index)] = one
 
 
@@ -445,7 +449,7 @@ def _set_width(ws: Worksheet, column: int, width: float | None) -> None:
 @dataclass(frozen=True)
 class _Proto:
     value: Any
-    style: Any
+    style: StyleArray
 
 
 def _render_rows(ws: Worksheet, context: dict[str, Any], rows: Sequence[int]) -> None:
@@ -474,7 +478,7 @@ def _fit_text_columns(ws: Worksheet, columns: Sequence[int], first_row: int, las
         longest = 0
         for (value,) in ws.iter_rows(min_row=first_row, max_row=last_row, min_col=column, max_col=column, values_only=True):
             if isinstance(value, str):
-                longest = max(longest, max(len(line) for line in value.splitlines() or [""]))
+                longest = max([longest, *map(len, value.splitlines())])
         if longest:
             wanted = min(MAX_TEXT_WIDTH, longest / CHARS_PER_WIDTH + 2)
             current = _width(ws, column) or 8.43
@@ -485,7 +489,7 @@ def _fit_text_columns(ws: Worksheet, columns: Sequence[int], first_row: int, las
 def _fit_rows(ws: Worksheet, first_row: int, last_row: int, columns: Sequence[int]) -> None:
     """Heighten rows whose wrapped text needs several lines (neither Excel nor LibreOffice always does it on opening)."""
     widths = {c: (_width(ws, c) or 8.43) for c in columns}
-    for row in ws.iter_rows(min_row=first_row, max_row=last_row, min_col=min(columns), max_col=max(columns)):
+    for row_number, row in enumerate(ws.iter_rows(min_row=first_row, max_row=last_row, min_col=min(columns), max_col=max(columns)), start=first_row):
         lines = 1
         for cell in row:
             if isinstance(cell.value, str) and cell.column in widths and cell.alignment.wrap_text:
@@ -493,7 +497,7 @@ def _fit_rows(ws: Worksheet, first_row: int, last_row: int, columns: Sequence[in
                 lines = max(lines, sum(-(-max(len(part), 1) // per_line) for part in cell.value.splitlines()))
         if lines > 1:
             size = max((c.font.sz or 11) for c in row if isinstance(c, Cell))
-            ws.row_dimensions[row[0].row].height = round(lines * float(size) * 1.3 + 2, 1)
+            ws.row_dimensions[row_number].height = round(lines * float(size) * 1.3 + 2, 1)
 
 
 def _fill_summary(wb: Workbook, context: dict[str, Any], units: list[UnitRow], indicators: list[IndicatorView]) -> None:
@@ -518,13 +522,13 @@ def _fill_summary(wb: Workbook, context: dict[str, Any], units: list[UnitRow], i
 
     # The template columns, and what lies right of them (Ghi chú), before anything moves.
     protos = {
-        kind: [_Proto(ws.cell(row=r, column=a.min_col).value, copy(ws.cell(row=r, column=a.min_col)._style)) for r in range(top, bottom + 1)]
+        kind: [_Proto(ws.cell(row=r, column=a.min_col).value, style_of(ws.cell(row=r, column=a.min_col))) for r in range(top, bottom + 1)]
         for kind, a in areas.items()
     }
     proto_widths = {kind: _width(ws, a.min_col) for kind, a in areas.items()}
     max_col, max_row = max(ws.max_column, row_area.max_col), ws.max_row
     right = [
-        (cell.row, cell.column, cell.value, copy(cell._style))
+        (cell.row, cell.column, cell.value, style_of(cell))
         for row in ws.iter_rows(min_row=1, max_row=max_row, min_col=last + 1, max_col=max_col)
         for cell in row
         if isinstance(cell, Cell) and (cell.value is not None or cell.has_style)
@@ -564,30 +568,30 @@ def _fill_summary(wb: Workbook, context: dict[str, Any], units: list[UnitRow], i
     for ind in indicators:
         group = list(range(column, column + len(ind.kinds)))
         local = {**context, "ind": ind}
-        for c, kind in zip(group, ind.kinds):
+        for c, kind in zip(group, ind.kinds, strict=True):
             _set_width(ws, c, proto_widths[kind])
         for offset, r in enumerate(range(top, bottom + 1)):
             cells = [protos[kind][offset] for kind in ind.kinds]
-            for c, proto in zip(group, cells):
-                ws.cell(row=r, column=c)._style = copy(proto.style)
-            filled = [(c, p) for c, p in zip(group, cells) if p.value is not None]
+            for c, proto in zip(group, cells, strict=True):
+                set_style(ws.cell(row=r, column=c), proto.style)
+            filled = [(c, p) for c, p in zip(group, cells, strict=True) if p.value is not None]
             if r == unit_row:
                 deferred.extend((c, p.value, ind) for c, p in filled)
             elif len(group) > 1 and len(filled) == 1:  # one label for the group: merged across it
                 _, proto = filled[0]
-                cell = ws.cell(row=r, column=group[0])
-                cell._style = copy(proto.style)
+                cell = writable_cell(ws, r, group[0])
+                set_style(cell, proto.style)
                 fill_cell(cell, proto.value, local)
                 merges.append((r, r, group[0], group[-1]))
             else:
                 for c, proto in filled:
-                    fill_cell(ws.cell(row=r, column=c), proto.value, local)
+                    fill_cell(writable_cell(ws, r, c), proto.value, local)
         column += len(group)
 
     # What lay right of the template columns, moved.
     for r, c, value, style in right:
-        cell = ws.cell(row=r, column=c + shift)
-        cell._style = style
+        cell = writable_cell(ws, r, c + shift)
+        set_style(cell, style)
         if r == unit_row:
             cell.value = value
         else:
@@ -606,9 +610,9 @@ def _fill_summary(wb: Workbook, context: dict[str, Any], units: list[UnitRow], i
     for index, block in enumerate(copies, start=1):
         unit: UnitRow = block.item
         local = {**context, "u": unit, "index": index}
-        for c, source, ind in deferred:
-            cell_context = local if ind is None else {**local, "ind": ind, "f": ind.of(unit.code)}
-            fill_cell(ws.cell(row=block.first, column=c), source, cell_context)
+        for c, source, column_of in deferred:
+            cell_context = local if column_of is None else {**local, "ind": column_of, "f": column_of.of(unit.code)}
+            fill_cell(writable_cell(ws, block.first, c), source, cell_context)
         for c in outside:
             cell = ws.cell(row=block.first, column=c)
             if cell.data_type == "f":
@@ -633,7 +637,7 @@ def _fill_targets(wb: Workbook, context: dict[str, Any], indicators: list[Indica
     for index, block in enumerate(copies, start=1):
         local = {**context, "ind": block.item, "index": index}
         for c, source in natives:
-            fill_cell(ws.cell(row=block.first, column=c), source, local)
+            fill_cell(writable_cell(ws, block.first, c), source, local)
         for c in columns:
             cell = ws.cell(row=block.first, column=c)
             if cell.data_type == "f":

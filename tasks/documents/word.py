@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import zipfile
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from cascade.formatting import vn_date
 from cascade.settings import get_settings
 from models.assignment import Assignment
-from models.consolidation import Consolidation
+from models.consolidation import Consolidation, ReportHeader
 from models.plan import Aggregation, Plan, TaskRole, duty_assignees
 from models.unit import Unit
 from tasks.plans.contexts import assignment_context, reference
@@ -212,7 +213,7 @@ def write_plan_document(session: Session, plan: Plan) -> Path:
 # ----------------------------------------------------------------------------------------------
 
 
-def notice_document_context(session: Session, assignment: Assignment, *, as_of) -> dict[str, Any]:
+def notice_document_context(session: Session, assignment: Assignment, *, as_of: date) -> dict[str, Any]:
     """The assignment email's context plus the header and signer of the plan's issuer."""
     plan = assignment.duty.plan
     issuer = plan.issuer
@@ -229,7 +230,7 @@ def notice_document_path(assignment: Assignment) -> Path:
     return get_settings().documents_dir / plan.key / assignment.unit.code / f"Công văn giao nhiệm vụ {reference(assignment)}.docx"
 
 
-def write_notice_document(session: Session, assignment: Assignment, *, as_of) -> Path:
+def write_notice_document(session: Session, assignment: Assignment, *, as_of: date) -> Path:
     return render_docx(NOTICE_TEMPLATE, notice_document_context(session, assignment, as_of=as_of), notice_document_path(assignment))
 
 
@@ -247,9 +248,9 @@ def report_subject(duty_title: str) -> str:
     return words
 
 
-def report_document_context(header: Any, result: Consolidation) -> dict[str, Any]:
-    """Everything templates/documents/bao_cao.docx shows; `header` is a tasks.reporting.consolidation.ReportHeader."""
-    row = environment().get_template("reports/_target.j2").module
+def report_document_context(header: ReportHeader, result: Consolidation) -> dict[str, Any]:
+    """Everything templates/documents/bao_cao.docx shows."""
+    row = vars(environment().get_template("reports/_target.j2").module)  # the macros it defines, by name
     fixed = 2  # sections I (reporting) and II (targets) come before the narrative ones
     sections = []
     for i, (code, title, texts) in enumerate(result.sections, start=fixed + 1):
@@ -258,10 +259,10 @@ def report_document_context(header: Any, result: Consolidation) -> dict[str, Any
     targets = [
         {
             "metric": t.rule.metric,
-            "target": str(row.goal(t)),
-            "figure": " ".join(part for part in (str(row.figure(t)), str(row.counts(t))) if part),
+            "target": str(row["goal"](t)),
+            "figure": " ".join(part for part in (str(row["figure"](t)), str(row["counts"](t))) if part),
             "reported": f"{t.reported}/{t.expected}",
-            "verdict": str(row.verdict(t)),
+            "verdict": str(row["verdict"](t)),
         }
         for t in result.results
     ]
@@ -282,5 +283,5 @@ def report_document_context(header: Any, result: Consolidation) -> dict[str, Any
     }
 
 
-def write_report_document(header: Any, result: Consolidation, path: Path) -> Path:
+def write_report_document(header: ReportHeader, result: Consolidation, path: Path) -> Path:
     return render_docx(REPORT_TEMPLATE, report_document_context(header, result), path)

@@ -17,6 +17,8 @@ from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import Cell, MergedCell
+from openpyxl.styles.cell_style import StyleArray
+from openpyxl.styles.styleable import StyleableObject
 from openpyxl.worksheet.worksheet import Worksheet
 
 from templates import TEMPLATE_DIR, render_string
@@ -43,6 +45,25 @@ def open_template(name: str) -> Workbook:
     return workbook
 
 
+def style_of(item: StyleableObject) -> StyleArray:
+    """A copy of the whole style of a cell or a row or column (font, fill, border, alignment, number
+    format, protection): openpyxl's own way of copying styles, far quicker than copying each part."""
+    return copy(item._style)  # type: ignore[attr-defined]  # StyleableObject._style is private, so openpyxl's stubs leave it out
+
+
+def set_style(item: StyleableObject, style: StyleArray) -> None:
+    """Give a cell or a row or column a copy of a style taken with `style_of`."""
+    item._style = copy(style)  # type: ignore[attr-defined]  # as in style_of
+
+
+def writable_cell(ws: Worksheet, row: int, column: int) -> Cell:
+    """The cell at row, column, which must not lie under a merged range (a merged cell holds no value)."""
+    cell = ws.cell(row=row, column=column)
+    if not isinstance(cell, Cell):
+        raise ValueError(f"{ws.title}!{cell.coordinate} lies under a merged range and takes no value")
+    return cell
+
+
 def is_template_text(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
@@ -62,22 +83,22 @@ def render_cells(ws: Worksheet, context: dict[str, Any], rows: Iterable[int] | N
 
 @dataclass(frozen=True)
 class _RowSnapshot:
-    cells: tuple[tuple[int, Any, Any], ...]  # (column, value, style)
+    cells: tuple[tuple[int, Any, StyleArray], ...]  # (column, value, style)
     height: float | None
 
 
 def _snapshot(ws: Worksheet, row: int) -> _RowSnapshot:
     cells = tuple(
-        (cell.column, cell.value, copy(cell._style)) for cell in ws[row] if not isinstance(cell, MergedCell) and (cell.value is not None or cell.has_style)
+        (cell.column, cell.value, style_of(cell)) for cell in ws[row] if not isinstance(cell, MergedCell) and (cell.value is not None or cell.has_style)
     )
     return _RowSnapshot(cells, ws.row_dimensions[row].height)
 
 
 def _write(ws: Worksheet, row: int, snap: _RowSnapshot, context: dict[str, Any] | None) -> None:
     for column, value, style in snap.cells:
-        cell = ws.cell(row=row, column=column)
+        cell = writable_cell(ws, row, column)
         cell.value = render_value(value, context) if context is not None else value
-        cell._style = copy(style)
+        set_style(cell, style)
     ws.row_dimensions[row].height = snap.height
 
 
@@ -109,8 +130,8 @@ def repeat_block(ws: Worksheet, first: int, last: int, items: Sequence[Any], nam
         elif merged.min_row > last:
             below_merges.append((merged.min_row, merged.max_row, merged.min_col, merged.max_col))
             ws.unmerge_cells(str(merged))
-    for row in ws.iter_rows(min_row=first, max_row=max_row):
-        for cell in row:
+    for cells in ws.iter_rows(min_row=first, max_row=max_row):
+        for cell in cells:
             if not isinstance(cell, MergedCell):
                 cell.value = None
                 cell.style = "Normal"

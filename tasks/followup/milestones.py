@@ -22,7 +22,7 @@ from cascade.settings import get_settings
 from models.assignment import Assignment, AssignmentStatus
 from models.calendar import load_calendar
 from models.consolidation import consolidate
-from models.db import session_scope
+from models.db import affected_rows, session_scope
 from models.milestones import KIND_ORDER, MESSAGE_KINDS, Milestone, MilestoneKind, MilestoneStatus, milestone_specs
 from models.outbox import EmailKind, OutboundEmail
 from models.plan import DutyKind, Plan, PlanStatus, ReportDuty, plan_tree
@@ -208,7 +208,7 @@ def finish_milestones(outcomes: dict[int, str], as_of: date, status: MilestoneSt
                 .where(Milestone.id == milestone_id, Milestone.status == MilestoneStatus.PENDING)
                 .values(status=status, done_on=as_of, outcome=outcome)
             )
-            changed += result.rowcount or 0
+            changed += affected_rows(result)
     return changed
 
 

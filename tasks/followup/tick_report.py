@@ -75,7 +75,7 @@ def publish_tick_artifacts(result: TickResult, day: date) -> None:
                     "Ngày nộp": f"{row.submitted_on:%d/%m/%Y}" if row.submitted_on else "",
                     "Nhắc gần nhất": row.last_reminder or "",
                     "Thư chờ gửi": row.emails_waiting,
-                }  # fmt: skip
+                }
                 for row in shown
             ],
             description=f"Kế hoạch {code}, ngày {day:%d/%m/%Y}: "

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.assignment import Assignment
-from models.inbound import InboundEmail
+from models.inbound import InboundEmail, IntakeOutcome
 from models.unit import Unit
 
 
@@ -53,4 +53,4 @@ def inbound(session: Session, *, ids: list[int] | None = None, outcome: str | No
 def inbound_counts(session: Session) -> dict[str, int]:
     """How many replies each outcome has had."""
     counts = dict(session.execute(select(InboundEmail.outcome, func.count()).group_by(InboundEmail.outcome)).tuples().all())
-    return {outcome: int(counts.get(outcome, 0)) for outcome in OUTCOMES}
+    return {outcome: int(counts.get(IntakeOutcome(outcome), 0)) for outcome in OUTCOMES}

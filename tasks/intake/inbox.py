@@ -6,6 +6,7 @@ through `file_away`, which the intake calls after the message's outcome is commi
 
 from __future__ import annotations
 
+import contextlib
 import email.policy
 import imaplib
 import re
@@ -71,10 +72,8 @@ def mailbox(settings: Settings | None = None) -> Iterator[BaseMailBox]:
     try:
         yield box
     finally:
-        try:
+        with contextlib.suppress(OSError, imaplib.IMAP4.error):  # the connection is gone either way
             box.logout()
-        except (OSError, imaplib.IMAP4.error):
-            pass  # the connection is gone either way
 
 
 def ensure_folders(box: BaseMailBox, names: Sequence[str]) -> None:
@@ -171,11 +170,11 @@ def parse_message(raw: bytes) -> EmailMessage:
         try:
             text_head = head.decode("utf-8")
         except UnicodeDecodeError:
-            return message  # type: ignore[return-value]
+            return message
         headers = Parser(policy=email.policy.default).parsestr(text_head + "\n\n", headersonly=True)
         for name in {n.lower() for n, v in headers.items() if not str(v).isascii()}:
             values = headers.get_all(name) or []
             del message[name]
             for value in values:
                 message[name] = value
-    return message  # type: ignore[return-value]
+    return message

@@ -324,7 +324,8 @@ def _answer_unit(session: Session, assignment: Assignment, reply: _Reply, verdic
 def _alert_secretariat(session: Session, assignment: Assignment, reply: _Reply, verdict: _Verdict, arrived_at: datetime, as_of: date) -> None:
     """Tell the secretariat (or the issuing unit's office) that a reply was quarantined; the sender is not answered."""
     plan = assignment.duty.plan
-    to = [get_settings().secretariat_email] if get_settings().secretariat_email else recipients(plan.issuer)
+    secretariat = get_settings().secretariat_email
+    to = [secretariat] if secretariat else recipients(plan.issuer)
     if not to:
         log.warning("quarantined %s: no secretariat address to tell", reply.message_id)
         return

@@ -156,7 +156,7 @@ def store_version(
                 sources=[list(source) for source in f.sources],
             )
             for code, f in data.values.items()
-        ],  # fmt: skip
+        ],
         sections=[SubmissionSection(code=code, position=i, text=text) for i, (code, text) in enumerate(data.sections.items())],
         attachments=[
             Attachment(filename=name, sha256=digest, size=size, content_type=mimetypes.guess_type(name)[0] or "application/octet-stream")

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from cascade import clock
 from cascade.settings import get_settings
 from models.assignment import Assignment
-from models.db import session_scope
+from models.db import affected_rows, session_scope
 from models.outbox import EmailKind, EmailStatus, OutboundEmail, OutgoingEmail
 from models.plan import Plan, ReportDuty
 from models.unit import Unit
@@ -117,7 +117,7 @@ def queue_email(
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(OutboundEmail).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    return bool(session.execute(statement).rowcount)
+    return bool(affected_rows(session.execute(statement)))
 
 
 def message_id_for(session: Session, key: str) -> str | None:
@@ -161,7 +161,7 @@ def reclaim_stale() -> int:
             .where(OutboundEmail.status == EmailStatus.SENDING, OutboundEmail.claimed_at <= clock.utc_now() - lease)
             .values(status=EmailStatus.QUEUED, claimed_by=None)
         )
-        return result.rowcount or 0
+        return affected_rows(result)
 
 
 @task(name="claim-outbox-batch")

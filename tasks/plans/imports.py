@@ -407,7 +407,9 @@ def _deadline_problems(session: Session, loaded: LoadedPlan, parent: Plan, issue
             select(ReportDuty.code, Assignment.due_on)
             .join(Assignment, Assignment.duty_id == ReportDuty.id)
             .where(ReportDuty.plan_id == parent.id, Assignment.unit_id == issuer.id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     problems = []
     for i, duty in enumerate(loaded.spec.duties):
@@ -562,7 +564,7 @@ def import_plan_file(path: str | Path, *, replace: bool = False) -> ImportedPlan
         plan.issued_on = spec.issued_on
         plan.place = spec.place
         plan.title = spec.title
-        plan.year = spec.year  # type: ignore[assignment]  (set by the spec's defaults)
+        plan.year = spec.covered_year
         plan.basis = list(spec.basis)
         plan.parent_plan_id = parent_plan.id if parent_plan is not None else None
         plan.level = parent_plan.level + 1 if parent_plan is not None else 0

@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Protocol, TypeVar, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -129,17 +129,22 @@ def sorted_problems(problems: Iterable[Problem]) -> list[Problem]:
 _BOOL, _INT, _FLOAT, _TIMESTAMP = (f"tag:yaml.org,2002:{t}" for t in ("bool", "int", "float", "timestamp"))
 
 
-_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~20x faster on big files
+if TYPE_CHECKING:
+    _BaseLoader = yaml.SafeLoader  # the libyaml loader offers the same class interface
+else:
+    _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~20x faster on big files
 
 
-class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
+class _Loader(_BaseLoader):
     """SafeLoader with JSON-like scalars: true/false only, no octal or sexagesimal, dates kept as text."""
 
-    yaml_implicit_resolvers: dict[Any, list[tuple[str, re.Pattern[str]]]] = {
-        first: [(tag, regex) for tag, regex in resolvers if tag not in (_BOOL, _INT, _FLOAT, _TIMESTAMP)]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
 
+# The resolvers are PyYAML's class attribute: SafeLoader's without the YAML 1.1 bool, int, float and
+# timestamp ones, which are replaced by the JSON-like ones below.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regex) for tag, regex in resolvers if tag not in (_BOOL, _INT, _FLOAT, _TIMESTAMP)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 _Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 _Loader.add_implicit_resolver(_INT, re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789"))

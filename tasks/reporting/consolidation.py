@@ -79,9 +79,10 @@ def load_input(session: Session, duty: ReportDuty, as_of: date) -> tuple[ReportH
             u.name,
             a.due_on,
             first_on.get(a.id),
-            *(latest.get(a.id) or (None, None)),
+            submission_id=latest[a.id][0] if a.id in latest else None,
+            version=latest[a.id][1] if a.id in latest else None,
             returned=a.id in latest and latest[a.id][0] in returned,
-        )  # fmt: skip
+        )
         for a, u in assignments
     )
     targets = duty_targets(session, duty)
@@ -215,7 +216,7 @@ def report_files(header: ReportHeader, data: ConsolidationInput, result: Consoli
     return [str(path.resolve()) for path in paths]
 
 
-write_report = task(report_files, name="write-report-files")
+write_report = task(name="write-report-files")(report_files)
 
 
 def summary_of(result: Consolidation) -> dict[str, Any]:
@@ -356,7 +357,9 @@ def publish_artifacts(header: ReportHeader, result: Consolidation, files: list[s
         table=[
             {
                 "Chỉ tiêu": r.rule.metric,
-                "Mục tiêu": "—" if r.rule.is_plain else f"{COMPARATOR_WORDS[r.rule.comparator]} {measure(r.rule.value, r.rule.unit_of_measure)}",
+                "Mục tiêu": "—"
+                if r.rule.comparator is None or r.rule.value is None  # r.rule.is_plain
+                else f"{COMPARATOR_WORDS[r.rule.comparator]} {measure(r.rule.value, r.rule.unit_of_measure)}",
                 "Kết quả": NOTHING_TO_COUNT if r.nothing_to_count else measure(r.figure, r.rule.unit_of_measure),
                 "Đánh giá": VERDICT_WORDS[r.verdict],
                 "Đơn vị báo cáo": f"{r.reported}/{r.expected}",

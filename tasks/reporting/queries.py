@@ -84,7 +84,9 @@ def plan_status(plan: str, as_of: date, *, all_levels: bool = False, include_mer
         rows = sorted(rows, key=lambda row: (plan_levels[row[2].plan_id], row[2].code, row[1].code))
         ids = [a.id for a, _, _ in rows]
         versions = dict(
-            session.execute(select(Submission.assignment_id, func.count()).where(Submission.assignment_id.in_(ids)).group_by(Submission.assignment_id)).all()
+            session.execute(select(Submission.assignment_id, func.count()).where(Submission.assignment_id.in_(ids)).group_by(Submission.assignment_id))
+            .tuples()
+            .all()
         )
         mail = Counter(
             (assignment_id, status == EmailStatus.SENT)

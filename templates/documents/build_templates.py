@@ -13,16 +13,20 @@ Rebuilding overwrites edits made in Word: after an office has edited a template,
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, TypeAlias
 
 from docx import Document
+from docx.document import Document as WordDocument
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Pt
+from docx.section import Section
+from docx.shared import Cm, Length, Pt
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
+from lxml import etree
 
 HERE = Path(__file__).parent
 FONT = "Times New Roman"
@@ -34,8 +38,10 @@ CENTER = WD_ALIGN_PARAGRAPH.CENTER
 JUSTIFY = WD_ALIGN_PARAGRAPH.JUSTIFY
 LEFT = WD_ALIGN_PARAGRAPH.LEFT
 
+Container: TypeAlias = WordDocument | _Cell  # what a paragraph or a table is added to
 
-def new_document() -> Document:
+
+def new_document() -> WordDocument:
     doc = Document()
     section = doc.sections[0]
     section.orientation = WD_ORIENT.PORTRAIT
@@ -61,7 +67,7 @@ def new_document() -> Document:
     return doc
 
 
-def _page_numbers(section) -> None:
+def _page_numbers(section: Section) -> None:
     """Page number centred in the header, from page 2 on (Decree 30: not on the first page)."""
     section.different_first_page_header_footer = True
     paragraph = section.header.paragraphs[0]
@@ -81,13 +87,13 @@ def _page_numbers(section) -> None:
 
 
 def para(
-    container,
+    container: Container,
     text: str = "",
     *,
     bold: bool = False,
     italic: bool = False,
     size: float | None = None,
-    align=None,
+    align: WD_ALIGN_PARAGRAPH | None = None,
     indent: bool = True,
     upper: bool = False,
     space_after: float | None = None,
@@ -116,50 +122,40 @@ def para(
     return paragraph
 
 
-def tag(container, text: str) -> Paragraph:
+def tag(container: Container, text: str) -> Paragraph:
     """A paragraph holding only a docxtpl block tag ({%p ... %}); docxtpl removes it when rendering."""
     return para(container, text, indent=False, space_after=0)
 
 
-def rule(container, width_cm: float, column_cm: float) -> Paragraph:
+def rule(container: Container, width_cm: float, column_cm: float) -> Paragraph:
     """A short centred line under a header line, drawn as the top border of a tiny paragraph."""
     paragraph = para(container, indent=False, space_after=0, space_before=3, align=CENTER)
     side = max((column_cm - width_cm) / 2, 0)
     paragraph.paragraph_format.left_indent = Cm(side)
     paragraph.paragraph_format.right_indent = Cm(side)
     paragraph.paragraph_format.line_spacing = Pt(2)
-    p_pr = paragraph._p.get_or_add_pPr()
-    borders = OxmlElement("w:pBdr")
-    top = OxmlElement("w:top")
+    borders = etree.SubElement(paragraph._p.get_or_add_pPr(), qn("w:pBdr"))
+    top = etree.SubElement(borders, qn("w:top"))
     for key, value in (("w:val", "single"), ("w:sz", "6"), ("w:space", "1"), ("w:color", "000000")):
         top.set(qn(key), value)
-    borders.append(top)
-    p_pr.append(borders)
     return paragraph
 
 
 def no_borders(table: Table) -> None:
-    tbl_pr = table._tbl.tblPr
-    borders = OxmlElement("w:tblBorders")
+    borders = etree.SubElement(table._tbl.tblPr, qn("w:tblBorders"))
     for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
-        element = OxmlElement(f"w:{side}")
-        element.set(qn("w:val"), "nil")
-        borders.append(element)
-    tbl_pr.append(borders)
+        etree.SubElement(borders, qn(f"w:{side}")).set(qn("w:val"), "nil")
 
 
 def grid_borders(table: Table) -> None:
-    tbl_pr = table._tbl.tblPr
-    borders = OxmlElement("w:tblBorders")
+    borders = etree.SubElement(table._tbl.tblPr, qn("w:tblBorders"))
     for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
-        element = OxmlElement(f"w:{side}")
+        element = etree.SubElement(borders, qn(f"w:{side}"))
         for key, value in (("w:val", "single"), ("w:sz", "4"), ("w:space", "0"), ("w:color", "000000")):
             element.set(qn(key), value)
-        borders.append(element)
-    tbl_pr.append(borders)
 
 
-def set_widths(table: Table, widths) -> None:
+def set_widths(table: Table, widths: list[Length]) -> None:
     """Column widths on the grid and on every cell: LibreOffice reads the cells, Word the grid."""
     table.autofit = False
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -178,7 +174,7 @@ def first_paragraph(cell: _Cell) -> Paragraph:
     return paragraph
 
 
-def cell_para(cell: _Cell, text: str = "", *, first: bool = False, **kwargs) -> Paragraph:
+def cell_para(cell: _Cell, text: str = "", *, first: bool = False, **kwargs: Any) -> Paragraph:
     """A header-cell line: centred, single-spaced, no indent, 13 pt unless given."""
     kwargs.setdefault("align", CENTER)
     kwargs.setdefault("size", 13)
@@ -197,7 +193,7 @@ def cell_para(cell: _Cell, text: str = "", *, first: bool = False, **kwargs) -> 
     return paragraph
 
 
-def header(doc, number_line: str, *, subject: str | None = None) -> None:
+def header(doc: WordDocument, number_line: str, *, subject: str | None = None) -> None:
     """The two-column header: governing body, issuer and number on the left; the national motto
     and the place-date line on the right (Decree 30/2020, Appendix I, items 1-4)."""
     table = doc.add_table(rows=1, cols=2)
@@ -217,26 +213,26 @@ def header(doc, number_line: str, *, subject: str | None = None) -> None:
     para(doc, indent=False, space_after=0)
 
 
-def title(doc, kind: str, subtitle: str) -> None:
+def title(doc: WordDocument, kind: str, subtitle: str) -> None:
     para(doc, kind, bold=True, size=14, align=CENTER, indent=False, space_after=0, space_before=6, keep_with_next=True)
     para(doc, subtitle, bold=True, size=14, align=CENTER, indent=False, space_after=0, keep_with_next=True)
     rule(doc, 3.0, TEXT_WIDTH.cm)
     para(doc, indent=False, space_after=0)
 
 
-def heading(doc, text: str) -> Paragraph:
+def heading(doc: Container, text: str) -> Paragraph:
     """A numbered heading line ('I. MỤC ĐÍCH, YÊU CẦU', '1. Mục đích'): bold, kept with what follows."""
     return para(doc, text, bold=True, keep_with_next=True)
 
 
-def paragraphs(doc, items: str, text: str = "{{ p }}", var: str = "p") -> None:
+def paragraphs(doc: Container, items: str, text: str = "{{ p }}", var: str = "p") -> None:
     """One body paragraph per item of `items` (a list of strings in the context)."""
     tag(doc, f"{{%p for {var} in {items} %}}")
     para(doc, text)
     tag(doc, "{%p endfor %}")
 
 
-def closing(doc, *, recipients: list[str] | None = None) -> None:
+def closing(doc: WordDocument, *, recipients: list[str] | None = None) -> None:
     """'Nơi nhận:' bottom left, the signer's title and name bottom right (Decree 30, items 7-9).
 
     The recipients are the context's `recipients` list, or the fixed lines given.
@@ -259,7 +255,7 @@ def closing(doc, *, recipients: list[str] | None = None) -> None:
     set_widths(table, [Cm(7.5), Cm(21.0 - 3.0 - 1.5 - 7.5)])
 
 
-def data_table(doc, headers: list[str], cells: list[str], widths_cm: list[float], *, loop: str) -> Table:
+def data_table(doc: WordDocument, headers: list[str], cells: list[str], widths_cm: list[float], *, loop: str) -> Table:
     """A bordered table: a bold header row, then one row per item of `loop` ('t in targets')."""
     table = doc.add_table(rows=3, cols=len(headers))
     grid_borders(table)
@@ -278,12 +274,10 @@ def data_table(doc, headers: list[str], cells: list[str], widths_cm: list[float]
 
 
 def _mark_repeat_header(table: Table) -> None:
-    tr_pr = table.rows[0]._tr.get_or_add_trPr()
-    element = OxmlElement("w:tblHeader")
-    tr_pr.append(element)
+    etree.SubElement(table.rows[0]._tr.get_or_add_trPr(), qn("w:tblHeader"))
 
 
-def plan_template() -> Document:
+def plan_template() -> WordDocument:
     """KẾ HOẠCH: the plan a level issues (or the implementing plan drafted for a unit)."""
     doc = new_document()
     header(doc, "Số: {{ number_line }}")
@@ -337,7 +331,7 @@ def plan_template() -> Document:
     return doc
 
 
-def report_template() -> Document:
+def report_template() -> WordDocument:
     """BÁO CÁO: a level's consolidated report, which goes up as its own report."""
     doc = new_document()
     header(doc, "Số:        /BC-{{ issuer.symbol }}")
@@ -408,7 +402,7 @@ def report_template() -> Document:
     return doc
 
 
-def notice_template() -> Document:
+def notice_template() -> WordDocument:
     """The letter (công văn) that assigns a plan's duty to one unit, sent with the plan and the form.
     Its context is the assignment email's (tasks.plans.contexts.assignment_context) plus issuer and signer."""
     doc = new_document()
@@ -482,7 +476,7 @@ def notice_template() -> Document:
 TEMPLATES = {"ke_hoach.docx": plan_template, "bao_cao.docx": report_template, "cong_van_giao_nhiem_vu.docx": notice_template}
 
 
-def slim(doc: Document) -> Document:
+def slim(doc: WordDocument) -> WordDocument:
     """Drop the parts of python-docx's default package no office needs: Word 2010's duplicate
     styles (stylesWithEffects, 0.4 MB of XML), the sample custom XML and the thumbnail. Every
     document sent to 2,000 units carries the package, so it is kept small."""
@@ -499,7 +493,7 @@ def build(folder: Path = HERE) -> list[Path]:
     paths = []
     for name, make in TEMPLATES.items():
         path = folder / name
-        slim(make()).save(path)
+        slim(make()).save(str(path))  # python-docx types its argument as str or a stream
         paths.append(path)
     return paths
 

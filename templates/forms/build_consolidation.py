@@ -35,10 +35,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.utils.indexed_list import IndexedList
 from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 HERE = Path(__file__).resolve().parent
@@ -76,7 +78,7 @@ SHARE_TOTAL_FORMAT = '0.0%" ({{ ind.numerator }}/{{ ind.denominator }} đơn v�
 
 
 def style(
-    cell,
+    cell: Cell | MergedCell,
     *,
     bold: bool = False,
     italic: bool = False,
@@ -118,13 +120,15 @@ def print_setup(ws: Worksheet, title_rows: str) -> None:
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.page_margins.top = ws.page_margins.bottom = 0.6
     ws.print_title_rows = title_rows
-    ws.oddFooter.center.text = "Trang &P/&N"
-    ws.oddFooter.center.font = FONT
+    footer = ws.oddFooter
+    assert footer is not None, "openpyxl gives every sheet its headers and footers"
+    footer.center.text = "Trang &P/&N"
+    footer.center.font = FONT
 
 
 def name(wb: Workbook, ws: Worksheet, key: str, ref: str) -> None:
@@ -132,7 +136,7 @@ def name(wb: Workbook, ws: Worksheet, key: str, ref: str) -> None:
 
 
 def summary_sheet(wb: Workbook) -> None:
-    ws = wb.active
+    ws = wb.worksheets[0]  # the sheet a new workbook comes with
     ws.title = "Tổng hợp"
     # A STT, B Đơn vị, C Hạn, D Ngày nộp, E Tình trạng | F..J indicator template columns | K Ghi chú
     widths = {"A": 6, "B": 45, "C": 12.5, "D": 12.5, "E": 24, "F": 15, "G": 22, "H": 12, "I": 12, "J": 11, "K": 30}
@@ -190,7 +194,7 @@ def summary_sheet(wb: Workbook) -> None:
     # The footer rows: labels over the fixed columns.
     for row, label in ((total, "Tổng hợp"), (target, "Mục tiêu"), (verdict, "Đánh giá")):
         ws.cell(row=row, column=1, value=label)
-        for col in list(range(1, 6)) + [last]:
+        for col in [*range(1, 6), last]:
             style(ws.cell(row=row, column=col), bold=True, fill=FOOTER_FILL, align=LEFT if col == 1 else CENTER)
         ws.merge_cells(start_row=row, end_row=row, start_column=1, end_column=5)
 
@@ -214,8 +218,8 @@ def summary_sheet(wb: Workbook) -> None:
         (10, "indicator_rate", None, "Tỷ lệ (%)", "{{ f.value }}", "{{ ind.figure }}", TARGET, VERDICT, None),
     ]
     for col, key, head1, head2, unit_text, total_text, target_text, verdict_text, total_format in indicator_columns:
-        for row, text in ((h1, head1), (h2, head2)):
-            ws.cell(row=row, column=col, value=text)
+        for row, head in ((h1, head1), (h2, head2)):
+            ws.cell(row=row, column=col, value=head)
             style(ws.cell(row=row, column=col), bold=True, fill=HEADER_FILL, size=SIZE if row == h1 else 11)
         ws.cell(row=unit, column=col, value=unit_text)
         style(ws.cell(row=unit, column=col), align=CENTER if key == "indicator_share" else RIGHT)
@@ -284,8 +288,8 @@ def build(path: Path = OUTPUT) -> Path:
     wb = Workbook()
     # The workbook's default font (unstyled cells, and what Excel gives cells typed in later):
     # openpyxl has no public setting for it.
-    wb._fonts = IndexedList([Font(name=FONT, size=SIZE)])
-    wb._named_styles["Normal"].font = Font(name=FONT, size=SIZE)
+    wb._fonts = IndexedList([Font(name=FONT, size=SIZE)])  # type: ignore[attr-defined]  # private, so not in openpyxl's stubs
+    wb._named_styles["Normal"].font = Font(name=FONT, size=SIZE)  # type: ignore[attr-defined]  # private, so not in openpyxl's stubs
     summary_sheet(wb)
     targets_sheet(wb)
     for ws in wb.worksheets:

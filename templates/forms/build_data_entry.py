@@ -36,6 +36,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.protection import WorkbookProtection
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.protection import SheetProtection
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -132,13 +133,13 @@ def print_setup(ws: Worksheet, *, landscape: bool) -> None:
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     ws.page_margins.left = ws.page_margins.right = 0.5
     ws.print_options.horizontalCentered = True
 
 
 def indicator_sheet(wb: Workbook) -> None:
-    ws = wb.active
+    ws = wb.worksheets[0]  # the sheet a new workbook comes with
     ws.title = INDICATOR_SHEET
     for column, _, width in INDICATOR_COLUMNS:
         ws.column_dimensions[column].width = width

@@ -508,7 +508,7 @@ def test_a_derived_plan_inherits_only_the_tasks_that_concern_its_unit(workspace,
                     TaskUnit(unit=units["U1.1"], role=TaskRole.LEAD),
                     TaskUnit(unit=units["ROOT"], role=TaskRole.SUPPORT),
                 ],
-            ),  # fmt: skip
+            ),
         ]
     cascade_plan(key, date(2025, 1, 8))
 
@@ -580,7 +580,7 @@ def test_a_draft_may_not_turn_a_target_into_a_plain_figure(town, tmp_path: Path)
     data = draft_as_yaml(key)
     target = next(t for t in data["plan"]["targets"] if t["code"] == "hai_long")
     del target["comparator"], target["value"]
-    path, text = write_plan(tmp_path / "ke-hoach-an-tinh.yaml", data)
+    path, _ = write_plan(tmp_path / "ke-hoach-an-tinh.yaml", data)
     with pytest.raises(ImportFileError) as caught:
         import_plan(path, replace=True)
     index = [t["code"] for t in data["plan"]["targets"]].index("hai_long")

@@ -228,40 +228,43 @@ def through_flow(leaf: Leaf) -> bool:
 def scenario(prefect_harness, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:  # type: ignore[no-untyped-def]
     """The four-level cascade, the leaves' reports and the bottom-up consolidation, built once."""
     tmp = tmp_path_factory.mktemp("levels")
-    with pytest.MonkeyPatch.context() as mp:
+    with (
+        pytest.MonkeyPatch.context() as mp,
         # What the `workspace` and `smtp_server` fixtures do, for the whole module.
-        with serving_mailbox(tmp / "maildir", mp) as smtp, isolated_database(tmp / "workspace", mp):
-            codes = make_unit_tree(depth=4, width=5)
-            plan = make_multilevel_plan()
+        serving_mailbox(tmp / "maildir", mp) as smtp,
+        isolated_database(tmp / "workspace", mp),
+    ):
+        codes = make_unit_tree(depth=4, width=5)
+        plan = make_multilevel_plan()
 
-            first = cascade_plan(plan, CASCADE_DAY)
-            rows_after_cascade = row_counts()
-            notices = [(m["To"].addresses[0].username, str(m["Subject"])) for m in smtp.messages()]
+        first = cascade_plan(plan, CASCADE_DAY)
+        rows_after_cascade = row_counts()
+        notices = [(m["To"].addresses[0].username, str(m["Subject"])) for m in smtp.messages()]
 
-            rerun = cascade_plan(plan, CASCADE_DAY + timedelta(days=3))  # nothing new to do
-            rows_after_rerun, messages_after_rerun = row_counts(), len(smtp.messages())
+        rerun = cascade_plan(plan, CASCADE_DAY + timedelta(days=3))  # nothing new to do
+        rows_after_rerun, messages_after_rerun = row_counts(), len(smtp.messages())
 
-            leaves = plan_leaves(codes)
-            visits = sorted((day, leaf.code, version) for leaf in leaves.values() for version, day in enumerate(leaf.days, start=1))
-            for day, code, version in visits:
-                leaf = leaves[code]
-                data = leaf_input(plan, leaf, version=version)
-                if through_flow(leaf):
-                    recorded = submit_report(data, day)
-                else:
-                    recorded = record_submission.fn(data, day)
-                assert recorded.is_new and recorded.version == version
-                leaf.ids.append(recorded.submission_id)
-            deliver_outbox(visits[-1][0])  # receipts still queued by the leaves recorded without the flow
+        leaves = plan_leaves(codes)
+        visits = sorted((day, leaf.code, version) for leaf in leaves.values() for version, day in enumerate(leaf.days, start=1))
+        for day, code, version in visits:
+            leaf = leaves[code]
+            data = leaf_input(plan, leaf, version=version)
+            if through_flow(leaf):
+                recorded = submit_report(data, day)
+            else:
+                recorded = record_submission.fn(data, day)
+            assert recorded.is_new and recorded.version == version
+            leaf.ids.append(recorded.submission_id)
+        deliver_outbox(visits[-1][0])  # receipts still queued by the leaves recorded without the flow
 
-            outcome = consolidate(plan, DUTY, CONSOLIDATION_DAY, all_levels=True)
+        outcome = consolidate(plan, DUTY, CONSOLIDATION_DAY, all_levels=True)
 
-            yield Scenario(
-                plan=plan, units=codes, smtp=smtp, cascade=first, rerun=rerun,
-                rows_after_cascade=rows_after_cascade, rows_after_rerun=rows_after_rerun,
-                notices=notices, messages_after_rerun=messages_after_rerun,
-                leaves=leaves, outcome=outcome,
-            )  # fmt: skip
+        yield Scenario(
+            plan=plan, units=codes, smtp=smtp, cascade=first, rerun=rerun,
+            rows_after_cascade=rows_after_cascade, rows_after_rerun=rows_after_rerun,
+            notices=notices, messages_after_rerun=messages_after_rerun,
+            leaves=leaves, outcome=outcome,
+        )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------

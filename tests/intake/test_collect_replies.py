@@ -343,7 +343,6 @@ def test_cascade_collect_and_replies_from_the_command_line(replies: Replies, mon
 def test_cascade_collect_without_a_mailbox_says_what_to_set(workspace, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     from typer.testing import CliRunner
 
-    from cascade.cli import common
     from cascade.cli.main import app
 
     monkeypatch.delenv("CASCADE_IMAP_HOST", raising=False)

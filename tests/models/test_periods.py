@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -21,7 +22,7 @@ def test_quarters_run_from_the_15th_before_to_the_14th_of_the_last_month() -> No
 
 def test_quarters_tile_the_reporting_year() -> None:
     quarters = decree_09_periods(DutyKind.QUARTERLY, 2025)
-    for before, after in zip(quarters, quarters[1:], strict=False):
+    for before, after in pairwise(quarters):
         assert after.start == before.cutoff + timedelta(days=1)
     (year,) = decree_09_periods(DutyKind.ANNUAL, 2025)
     assert (quarters[0].start, quarters[-1].cutoff) == (year.start, year.cutoff)

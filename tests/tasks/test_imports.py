@@ -536,7 +536,7 @@ def test_all_problems_are_reported_together(tmp_path: Path, units: Path) -> None
         .replace("due_on: 2024-10-30", "due_on: hôm nay")
         .replace("lead: [sxd.vp]", "lead: [sxd.khong_co]")
     )
-    path, error = plan_error(tmp_path, text)
+    _, error = plan_error(tmp_path, text)
     assert {p.path for p in error.problems} >= {"plan.targets[1].comparator", "plan.duties[0].due_on"}
     assert [p.line for p in error.problems] == sorted(p.line or 0 for p in error.problems)
 

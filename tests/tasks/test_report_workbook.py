@@ -291,7 +291,10 @@ def test_header_merges_and_column_groups(summary: Summary) -> None:
     merged = {str(r) for r in ws.merged_cells.ranges}
     water = [summary.columns[WATER, sub] for sub in ("Tử số", "Mẫu số", "Tỷ lệ (%)")]
     assert water == list(range(water[0], water[0] + 3))
-    span = lambda row: f"{ws.cell(row, water[0]).coordinate}:{ws.cell(row, water[2]).coordinate}"
+
+    def span(row: int) -> str:
+        return f"{ws.cell(row, water[0]).coordinate}:{ws.cell(row, water[2]).coordinate}"
+
     assert {span(summary.head), span(summary.target), span(summary.verdict)} <= merged
     assert span(summary.total) not in merged and span(summary.sub) not in merged
     for col in (1, 2, 3, 4, 5, summary.note):  # fixed headers span both header rows
@@ -336,7 +339,7 @@ def test_targets_sheet(book: Path, consolidation: tuple[ConsolidationInput, Cons
     assert [c.value for c in ws[head]] == ["STT", "Chỉ tiêu", "ĐVT", "Mục tiêu", "Kết quả", "Đơn vị báo cáo", "Đánh giá", "Ghi chú"]
     rows = [[c.value for c in ws[r]] for r in range(head + 1, head + 1 + len(result.results))]
     assert ws.cell(head + 1 + len(result.results), 1).value is None
-    for index, (row, target) in enumerate(zip(rows, result.results), start=1):
+    for index, (row, target) in enumerate(zip(rows, result.results, strict=True), start=1):
         assert row[0] == index and row[1] == target.rule.metric and row[2] == target.rule.unit_of_measure
         expected = float(target.figure) / 100 if target.rule.unit_of_measure == "%" else float(target.figure)
         assert row[4] == pytest.approx(expected)
@@ -431,8 +434,11 @@ def test_committed_template_is_what_the_script_builds(tmp_path: Path) -> None:
     built, committed = load_workbook(module.build(tmp_path / "built.xlsx")), load_workbook(TEMPLATE)
     assert built.sheetnames == committed.sheetnames
     assert {n: d.attr_text for n, d in built.defined_names.items()} == {n: d.attr_text for n, d in committed.defined_names.items()}
-    for a, b in zip(built.worksheets, committed.worksheets):
-        cells = lambda ws: {(c.coordinate, c.value, c.number_format) for row in ws.iter_rows() for c in row if c.value is not None}
+
+    def cells(ws: Worksheet) -> set[tuple[str, object, str]]:
+        return {(c.coordinate, c.value, c.number_format) for row in ws.iter_rows() for c in row if c.value is not None}
+
+    for a, b in zip(built.worksheets, committed.worksheets, strict=True):
         assert cells(a) == cells(b), a.title
         assert {str(r) for r in a.merged_cells.ranges} == {str(r) for r in b.merged_cells.ranges}
 
