@@ -60,7 +60,7 @@ from tasks.plans.imports import import_plan, import_units
 from tasks.plans.lookup import find_duty, find_plan
 from tasks.reporting.consolidation import load_input
 from tasks.reporting.queries import STATE_WORDS, plan_status, trace_figure
-from templates import VERDICT_WORDS, measure
+from templates import measure, words
 
 if TYPE_CHECKING:
     from models.consolidation import Consolidation
@@ -415,7 +415,9 @@ def run_demo(workspace: Path, console: Console) -> None:
     console.print(levels)
     targets = Table("Chỉ tiêu", "Mục tiêu", "Kết quả", "Đánh giá", title="Chỉ tiêu của thị xã")
     for t in r.results:
-        targets.add_row(t.rule.metric, measure(t.rule.value, t.rule.unit_of_measure), measure(t.figure, t.rule.unit_of_measure), VERDICT_WORDS[t.verdict])
+        targets.add_row(
+            t.rule.metric, measure(t.rule.value, t.rule.unit_of_measure), measure(t.figure, t.rule.unit_of_measure), words("reporting.verdict")[t.verdict]
+        )
     console.print(targets)
 
     _, trace = trace_figure(PLAN_KEY, DUTY, "mo_hinh_dan_van_kheo")

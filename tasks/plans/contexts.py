@@ -25,7 +25,7 @@ from models.plan import (
 from models.submission import Review, ReviewAction, Submission
 from models.unit import Unit
 from tasks.plans.targets import duty_targets, targets_for_unit, unit_share
-from templates import NOTHING_TO_COUNT
+from templates import message
 
 ROLE_WORDS = {TaskRole.LEAD: "chủ trì", TaskRole.SUPPORT: "phối hợp"}
 ASK_WORDS = {
@@ -211,7 +211,7 @@ def computed_words(target: Target, targets: list[Target]) -> str:
 def shown_value(target: Target | None, value: Any, numerator: Any, denominator: Any) -> str:
     """A reported figure as a person would write it: '694/788 (88,1%)', '120 căn', 'Đạt', '0/0 (không phát sinh)'."""
     if value is None and numerator == 0 and denominator == 0:
-        return f"0/0 ({NOTHING_TO_COUNT})"
+        return f"0/0 ({message('reporting.nothing_to_count')})"
     if numerator is not None and denominator:
         return f"{vn_number(numerator)}/{vn_number(denominator)} ({vn_percent(numerator / denominator * 100)})"
     if value is None:
