@@ -35,7 +35,7 @@ from models.aggregation import Verdict
 from models.assignment import Assignment
 from models.consolidation import consolidate
 from models.db import reset_engines, session_scope
-from models.milestones import STATUS_WORDS, MilestoneStatus, milestone_title
+from models.milestones import MilestoneStatus, milestone_title
 from models.plan import Plan, ReportDuty
 from models.report import Report
 from models.schema import create_schema
@@ -59,7 +59,7 @@ from tasks.plans.contexts import portal_link
 from tasks.plans.imports import import_plan, import_units
 from tasks.plans.lookup import find_duty, find_plan
 from tasks.reporting.consolidation import load_input
-from tasks.reporting.queries import STATE_WORDS, plan_status, trace_figure
+from tasks.reporting.queries import plan_status, trace_figure
 from templates import measure, words
 
 if TYPE_CHECKING:
@@ -284,7 +284,9 @@ def calendar_summary(console: Console) -> None:
     mine = Table("Ngày", "Mốc", "Trạng thái", "Kết quả", title="Lịch thực hiện Kế hoạch 104/KH-UBND (cấp thị xã)")
     for row in rows:
         if row.plan_code == "104/KH-UBND":
-            mine.add_row(f"{row.day:%d/%m/%Y}", f"{milestone_title(row.kind, row.step, row.duty_kind)}", STATUS_WORDS[row.status], row.outcome or "")
+            mine.add_row(
+                f"{row.day:%d/%m/%Y}", f"{milestone_title(row.kind, row.step, row.duty_kind)}", words("milestones.status")[row.status], row.outcome or ""
+            )
     console.print(mine)
     past = [row for row in rows if row.day <= DEMO_END]
     counts = Counter(row.status for row in past)
@@ -406,7 +408,7 @@ def run_demo(workspace: Path, console: Console) -> None:
         for row in rows:
             if row.duty_code == duty and row.level in wanted:
                 submitted = f"{row.submitted_on:%d/%m/%Y}" if row.submitted_on else "-"
-                table.add_row(str(row.level), row.unit_name, f"{row.due_on:%d/%m/%Y}", STATE_WORDS[row.state], submitted)
+                table.add_row(str(row.level), row.unit_name, f"{row.due_on:%d/%m/%Y}", words("reporting.state")[row.state], submitted)
         console.print(table)
 
     levels = Table("Cấp", "Phải báo cáo", "Đã báo cáo", "Đúng hạn", title="Báo cáo năm theo cấp")

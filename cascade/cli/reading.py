@@ -61,7 +61,7 @@ def status(
     day = parse_day(as_of)
     if plan is not None:
         code, rows = run(lambda: plan_status(plan, day, all_levels=all_levels, include_merged=True))
-        c, states = words("cli.status.columns"), words("reporting.state")
+        c, states = words("reporting.columns"), words("reporting.state")
         table = Table(
             c["level"], c["plan"], c["unit"], c["duty"], c["due_on"], c["state"], c["submitted_on"], c["versions"], c["last_reminder"],
             c["emails_sent"], c["emails_waiting"], title=message("cli.status.title", code=code, day=day),
@@ -114,7 +114,7 @@ def calendar(
 
     ready()
     code, rows = run(lambda: plan_calendar(plan, all_levels=all_levels))
-    c, statuses = words("cli.calendar.columns"), words("milestones.status")
+    c, statuses = words("milestones.columns"), words("milestones.status")
     table = Table(c["day"], c["plan"], c["duty"], c["milestone"], c["status"], c["outcome"], title=message("cli.calendar.title", code=code))
     for row in rows:
         state = statuses[row.status] + (f" ({row.done_on:%d/%m/%Y})" if row.done_on and row.done_on != row.day else "")

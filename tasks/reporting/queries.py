@@ -43,16 +43,6 @@ class AssignmentRow:
     transferred_from: str | None = None  # an assignment taken over from a unit that merged into this one
 
 
-STATE_WORDS = {
-    "on_time": "Đã nộp đúng hạn",
-    "late": "Nộp muộn",
-    "pending": "Chưa nộp",
-    "overdue": "Quá hạn, chưa nộp",
-    "returned": "Bị trả lại, chờ bổ sung",
-    "merged": "Đã sáp nhập",
-}
-
-
 def check_references(plan: str, *, duty: str | None = None, units: Sequence[str] = ()) -> None:
     """Raise NotFound, naming what exists, when the plan, its duty or a unit code is unknown.
 
