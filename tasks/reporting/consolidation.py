@@ -353,7 +353,7 @@ def publish_artifacts(header: ReportHeader, result: Consolidation, files: list[s
     create_markdown_artifact(
         key=key, markdown=Path(files[0]).read_text(encoding="utf-8"), description=message("reporting.artifacts.summary", duty_title=header.duty["title"])
     )
-    c, verdicts = words("reporting.artifacts.columns"), words("reporting.verdict")
+    c, verdicts = words("reporting.target_columns"), words("reporting.verdict")
     create_table_artifact(
         key=f"{key}-targets",
         table=[

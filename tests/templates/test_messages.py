@@ -35,11 +35,12 @@ class Use:
     table: bool  # the whole table under `key` is used (words, or message with an entry chosen at run time)
 
 
-def _imports_api(tree: ast.Module) -> set[str]:
-    names = set()
+def _imports_api(tree: ast.Module) -> dict[str, str]:
+    """The names under which a module imported the API: {local name: message or words}."""
+    names = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module == "templates":
-            names |= {alias.asname or alias.name for alias in node.names if alias.name in API}
+            names |= {alias.asname or alias.name: alias.name for alias in node.names if alias.name in API}
     return names
 
 
@@ -47,15 +48,16 @@ def uses() -> Iterator[Use]:
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             tree = ast.parse(path.read_text(encoding="utf-8"))
-            names = _imports_api(tree) | (API if path == TEMPLATE_DIR / "__init__.py" else set())
+            names = _imports_api(tree) | ({name: name for name in API} if path == TEMPLATE_DIR / "__init__.py" else {})
             for node in ast.walk(tree):
                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in names:
+                    function = names[node.func.id]
                     first = node.args[0] if node.args else None
                     key = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
                     where = f"{path.relative_to(ROOT)}:{node.lineno}"
                     if path == TEMPLATE_DIR / "__init__.py" and key is None:
                         continue  # the API's own definitions and recursion
-                    yield Use(where, node.func.id, key, node.func.id == "words" or len(node.args) > 1)
+                    yield Use(where, function, key, function == "words" or len(node.args) > 1)
     for path in sorted(TEMPLATE_DIR.rglob("*.j2")):
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             for found in TEMPLATE_CALL.finditer(line):
