@@ -67,6 +67,7 @@ def environment() -> Environment:
         measure=measure,
         lower_first=lower_first,
     )
+    env.globals["words"] = words  # a table of the message catalogues, as in Python: words("intake.outcome")
     return env
 
 
