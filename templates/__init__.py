@@ -130,16 +130,19 @@ def _frozen(node: Any, where: str) -> Any:
 
 @cache
 def catalogue(area: str) -> Mapping[str, Any]:
-    """The entries of `messages/<area>.yaml`, parsed once."""
+    """The entries of `messages/<area>.yaml`, parsed once; KeyError when there is no such file."""
     path = MESSAGE_DIR / f"{area}.yaml"
     if not path.is_file():
-        raise KeyError(f"no message catalogue {area!r}: {path} does not exist")
+        raise KeyError(f"no message catalogue {area!r}: templates/messages/{area}.yaml does not exist")
     data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-    return _frozen(data if data is not None else {}, f"{path.relative_to(TEMPLATE_DIR)}")
+    return _frozen(data if data is not None else {}, f"templates/{path.relative_to(TEMPLATE_DIR)}")
 
 
 def _entry(key: str) -> Any:
+    """The entry at 'area.path.to.entry'; a KeyError naming the key and the file when there is none."""
     area, _, rest = key.partition(".")
+    if not (MESSAGE_DIR / f"{area}.yaml").is_file():
+        raise KeyError(f"no message {key!r}: templates/messages/{area}.yaml does not exist")
     node: Any = catalogue(area)
     walked = []
     for part in rest.split(".") if rest else []:
@@ -159,7 +162,7 @@ def message(key: str, entry: str | None = None, /, **context: Any) -> str:
     full = f"{key}.{entry}" if entry is not None else key
     text = _entry(full)
     if not isinstance(text, str):
-        raise KeyError(f"message {full!r} is a table, not a text: use words({full!r})")
+        raise KeyError(f"message {full!r} (templates/messages/{full.partition('.')[0]}.yaml) is a table, not a text: use words({full!r})")
     return render_string(text, **context) if "{" in text else text
 
 
@@ -167,5 +170,5 @@ def words(key: str, /) -> Mapping[str, str]:
     """A table of words, read-only: `words("reporting.state")["late"]` → 'Nộp muộn'."""
     table = _entry(key)
     if not isinstance(table, Mapping) or not all(isinstance(v, str) for v in table.values()):
-        raise KeyError(f"message {key!r} is not a table of words (key → text)")
+        raise KeyError(f"message {key!r} (templates/messages/{key.partition('.')[0]}.yaml) is not a table of words (key → text)")
     return table
