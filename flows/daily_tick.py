@@ -28,6 +28,7 @@ from tasks.followup.milestones import (
 from tasks.followup.reminders import queue_reminders
 from tasks.followup.tick_report import TickResult, publish_tick_artifacts
 from tasks.outbound.outbox import DeliveryTally, waiting_count
+from templates import message
 
 TICK_CRON = "0 8 * * *"  # 08:00 every day, Vietnam time
 TICK_TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -53,9 +54,7 @@ def daily_tick(as_of: date | None = None) -> TickResult:
     work = due_milestones(day)
 
     if work.superseded:
-        finish_milestones(
-            {i: f"Bỏ qua: bước {later} đến hạn cùng lúc (những ngày không chạy)" for i, later in work.superseded.items()}, day, MilestoneStatus.SKIPPED
-        )
+        finish_milestones({i: message("milestones.outcome.superseded", later=later) for i, later in work.superseded.items()}, day, MilestoneStatus.SKIPPED)
     if work.stale:
         finish_milestones(work.stale, day, MilestoneStatus.SKIPPED)  # their day is long past: the cycle moved on
 
@@ -64,7 +63,7 @@ def daily_tick(as_of: date | None = None) -> TickResult:
     queued = sum(queue_reminders(batch, day) for batch in batches(due, get_settings().cascade_batch_size))
     per_step = {s.milestone_id: sum(1 for d in due if d.step == s.step and d.rank == s.rank) for s in work.messages}
     if work.messages:
-        finish_milestones({i: f"Nhắc {n} đơn vị chưa nộp" for i, n in per_step.items()}, day)
+        finish_milestones({i: message("milestones.outcome.reminded", count=n) for i, n in per_step.items()}, day)
 
     # Escalations: one digest per recipient
     digests = escalate(work.escalations, day) if work.escalations else 0

@@ -22,6 +22,7 @@ from tasks.outbound.outbox import (
     worker_name,
 )
 from tasks.outbound.quota import Room, quota_room_now
+from templates import message
 
 
 def _run_name() -> str:
@@ -45,7 +46,7 @@ def deliver_outbox(as_of: date | None = None) -> DeliveryTally:
 
     tally = DeliveryTally()
     waiting = waiting_count()
-    progress = create_progress_artifact(0.0, description=f"Gửi {waiting} thư") if waiting > size else None
+    progress = create_progress_artifact(0.0, description=message("outbox.progress.start", waiting=waiting)) if waiting > size else None
     waited = 0.0
     while True:
         ids = claim_batch(size, worker, day)
@@ -53,7 +54,9 @@ def deliver_outbox(as_of: date | None = None) -> DeliveryTally:
             tally += send_batch(ids, day)
             if isinstance(progress, UUID):  # None below one batch (async_dispatch also types it as a coroutine; a sync flow gets the UUID)
                 done = tally.sent + tally.retrying + tally.failed
-                update_progress_artifact(progress, min(100.0, 100.0 * done / waiting), description=f"Đã gửi {tally.sent}/{waiting} thư")
+                update_progress_artifact(
+                    progress, min(100.0, 100.0 * done / waiting), description=message("outbox.progress.sent", sent=tally.sent, waiting=waiting)
+                )
             continue
         room: Room = quota_room_now(day)
         if room.limited_by == "minute" and waited + room.wait_seconds <= settings.smtp_wait_max_seconds and waiting_count():

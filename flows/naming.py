@@ -8,6 +8,7 @@ from prefect.runtime import flow_run
 
 from models.db import session_scope
 from models.plan import plan_by_ref
+from templates import message
 
 
 def plan_label(plan: str) -> str:
@@ -15,7 +16,7 @@ def plan_label(plan: str) -> str:
     try:
         with session_scope() as session:
             found = plan_by_ref(session, plan)
-            return f"{found.code} cấp {found.level}" if found else plan
+            return message("plans.run_label", code=found.code, level=found.level) if found else plan
     except Exception:
         return plan
 

@@ -18,6 +18,7 @@ from cascade.calendar import WorkingCalendar
 from models.base import Base
 from models.plan import DutyKind, Plan, ReportDuty
 from models.reminders import reminder_steps, step_day
+from templates import message
 
 
 class MilestoneKind(StrEnum):
@@ -90,18 +91,15 @@ def milestone_specs(duty: ReportDuty, calendar: WorkingCalendar, escalate_after_
     return sorted(specs, key=lambda s: (s.day, KIND_ORDER[s.kind], s.rank))
 
 
-STATUS_WORDS = {MilestoneStatus.PENDING: "Chưa đến / chờ chạy", MilestoneStatus.DONE: "Đã chạy", MilestoneStatus.SKIPPED: "Bỏ qua"}
-
-
 def milestone_title(kind: MilestoneKind, step: str, duty_kind: DutyKind | None = None) -> str:
     """What a milestone is, in the secretariat's words: 'Nhắc trước hạn 3 ngày'."""
     days = step.rsplit("-", 1)[-1]
     if kind == MilestoneKind.DUE:
-        return "Hạn ban hành kế hoạch thực hiện" if duty_kind == DutyKind.IMPLEMENTING_PLAN else "Hạn nộp báo cáo"
+        return message("milestones.title.due_plan") if duty_kind == DutyKind.IMPLEMENTING_PLAN else message("milestones.title.due")
     if kind == MilestoneKind.REMINDER:
-        return "Nhắc đúng ngày hạn" if days == "0" else f"Nhắc trước hạn {days} ngày"
+        return message("milestones.title.reminder_on_the_day") if days == "0" else message("milestones.title.reminder", days=days)
     if kind == MilestoneKind.OVERDUE:
-        return f"Thông báo quá hạn {days} ngày"
+        return message("milestones.title.overdue", days=days)
     if kind == MilestoneKind.ESCALATION:
-        return f"Báo thủ trưởng và văn phòng đơn vị quá hạn {days} ngày"
-    return "Tổng hợp báo cáo, gửi cấp trên"
+        return message("milestones.title.escalation", days=days)
+    return message("milestones.title.consolidation")

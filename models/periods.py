@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from models.plan import DutyKind
+from templates import message
 
 _ROMAN = ("I", "II", "III", "IV")
 
@@ -45,12 +46,12 @@ def decree_09_periods(kind: DutyKind, year: int) -> list[Period]:
         for quarter in range(1, 5):
             last_month = 3 * quarter
             start = _year_start(year) if quarter == 1 else date(year, last_month - 3, 15)
-            periods.append(Period(f"q{quarter}", f"quý {_ROMAN[quarter - 1]} năm {year}", start, date(year, last_month, 14)))
+            periods.append(Period(f"q{quarter}", message("plans.period.quarter", quarter=_ROMAN[quarter - 1], year=year), start, date(year, last_month, 14)))
         return periods
     if kind == DutyKind.SIX_MONTH:
-        return [Period("h1", f"6 tháng đầu năm {year}", _year_start(year), date(year, 6, 14))]
+        return [Period("h1", message("plans.period.six_month", year=year), _year_start(year), date(year, 6, 14))]
     if kind == DutyKind.NINE_MONTH:
-        return [Period("9m", f"9 tháng năm {year}", _year_start(year), date(year, 9, 14))]
+        return [Period("9m", message("plans.period.nine_month", year=year), _year_start(year), date(year, 9, 14))]
     if kind == DutyKind.ANNUAL:
-        return [Period("year", f"năm {year}", _year_start(year), date(year, 12, 14))]
+        return [Period("year", message("plans.period.annual", year=year), _year_start(year), date(year, 12, 14))]
     raise ValueError(f"Decree 09/2019/NĐ-CP sets no reporting period for duty kind {str(kind)!r}: expected quarterly, six_month, nine_month or annual")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from cascade.calendar import WorkingCalendar
+from templates import message
 
 # Working days an overdue step (or an escalation) may still go out after its own day, when the
 # tick missed days; later than that the cycle has moved on and the step is skipped.
@@ -65,9 +66,9 @@ def stale_reason(is_overdue: bool, day: date, due_on: date, as_of: date, calenda
     `GRACE_WORKING_DAYS` working days after its own day (a catch-up), never months later.
     """
     if not is_overdue and as_of > due_on:
-        return f"Bỏ qua: đã qua hạn {due_on:%d/%m/%Y}, không còn nhắc trước hạn"
+        return message("milestones.outcome.past_due", due_on=due_on)
     if is_overdue and calendar.working_days_between(day, as_of) > GRACE_WORKING_DAYS:
-        return f"Bỏ qua: đã quá ngày gửi {day:%d/%m/%Y} hơn {GRACE_WORKING_DAYS} ngày làm việc"
+        return message("milestones.outcome.too_late", day=day, grace=GRACE_WORKING_DAYS)
     return None
 
 

@@ -33,6 +33,7 @@ from portal.unit_page import page_context
 from tasks.intake.inbound import OUTCOMES, inbound, inbound_counts
 from tasks.intake.review import review_submission
 from tasks.intake.submissions import attachment_path
+from templates import message
 
 router = APIRouter(prefix="/admin")
 MEDIA_TYPES = {
@@ -77,7 +78,7 @@ async def login(request: Request) -> Response:
     name = str(form.get("user") or "")
     if name != settings.dashboard_user or not security.password_ok(str(form.get("password") or ""), expected):
         await throttle.slow_down(client)
-        return page(request, "login.html.j2", status=401, error="Tên đăng nhập hoặc mật khẩu không đúng.", user=name)
+        return page(request, "login.html.j2", status=401, error=message("portal.login_failed"), user=name)
     response = RedirectResponse("/admin", status_code=303)
     cookie = security.session_cookie(request.app.state.key, name, time.time())
     response.set_cookie(security.SESSION_COOKIE, cookie, httponly=True, samesite="strict", secure=request.app.state.secure,

@@ -26,6 +26,7 @@ from tasks.intake.evidence import EvidenceError, StoredFile, store_evidence
 from tasks.intake.form_reader import read_form as read_excel_form
 from tasks.intake.submissions import attachment_path
 from tasks.intake.web_form import field_names, read_web_form
+from templates import message
 
 router = APIRouter()
 
@@ -168,7 +169,7 @@ def _upload_excel(request: Request, token: str, upload: UploadFile | None) -> Re
             return _render(request, token, status=409)
         assignment_id = assignment.id
     if upload is None or not upload.filename:
-        return _render(request, token, status=422, errors={"excel": "Chưa chọn tệp biểu mẫu Excel (.xlsx) để tải lên."})
+        return _render(request, token, status=422, errors={"excel": message("portal.no_form_file")})
     try:
         stored = store_evidence(upload.file, upload.filename)
     except EvidenceError as exc:

@@ -35,7 +35,7 @@ from models.aggregation import Verdict
 from models.assignment import Assignment
 from models.consolidation import consolidate
 from models.db import reset_engines, session_scope
-from models.milestones import STATUS_WORDS, MilestoneStatus, milestone_title
+from models.milestones import MilestoneStatus, milestone_title
 from models.plan import Plan, ReportDuty
 from models.report import Report
 from models.schema import create_schema
@@ -59,8 +59,8 @@ from tasks.plans.contexts import portal_link
 from tasks.plans.imports import import_plan, import_units
 from tasks.plans.lookup import find_duty, find_plan
 from tasks.reporting.consolidation import load_input
-from tasks.reporting.queries import STATE_WORDS, plan_status, trace_figure
-from templates import VERDICT_WORDS, measure
+from tasks.reporting.queries import plan_status, trace_figure
+from templates import measure, message, words
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -86,8 +86,6 @@ EMAIL_UNIT = "tb.giabinh.qs"  # replies to its notice with the filled Excel form
 AWAY_UNIT = "tb.lochung.yt"  # its autoresponder answers the first reminder; the reply is set aside
 REPLY_MAILBOX = "baocao@trangbang.example.gov.vn"
 DASHBOARD_PASSWORD = "demo"
-RETURN_COMMENT = "Đề nghị bổ sung vào phần kết quả số buổi tiếp xúc, đối thoại với Nhân dân trong năm và kết quả giải quyết kiến nghị."
-RESUBMIT_ADDITION = "Bổ sung: trong năm tổ chức 4 buổi tiếp xúc, đối thoại với Nhân dân; 12/12 kiến nghị đã được giải quyết."
 
 
 @dataclass
@@ -155,35 +153,36 @@ def submission_days(files: list[Path]) -> list[tuple[date, Path]]:
 def type_into_form(path: Path, data: SubmissionInput) -> None:
     """Fill a unit's Excel form as a person would: by the visible labels, numbers typed the
     Vietnamese way as text ('88,7%', '1.234'), Đạt / Không đạt for a yes/no criterion."""
+    label, answer = words("demo.form"), words("forms.answer")
     wb = load_workbook(path)
-    table, narrative = wb["Chỉ tiêu"], wb["Nội dung báo cáo"]
-    header_row, header = next((number, row) for number, row in enumerate(table.iter_rows(), start=1) if any(cell.value == "Giá trị" for cell in row))
+    table, narrative = wb[label["indicator_sheet"]], wb[label["narrative_sheet"]]
+    header_row, header = next((number, row) for number, row in enumerate(table.iter_rows(), start=1) if any(cell.value == label["value"] for cell in row))
     column = {cell.value: cell.column for cell in header if cell.value}
     with session_scope() as session:
         plan = find_plan(session, data.plan)
         metrics = {t.metric: (t.code, t.unit_of_measure) for t in plan.targets}
         titles = {s["code"]: s["title"] for duty in plan.duties if duty.code == data.duty for s in duty.sections}
     for number, row in enumerate(table.iter_rows(min_row=header_row + 1), start=header_row + 1):
-        metric = row[column["Chỉ tiêu"] - 1].value
+        metric = row[column[label["metric"]] - 1].value
         target = metrics.get(metric) if isinstance(metric, str) else None
         figure = data.values.get(target[0]) if target is not None else None
         if target is None or figure is None:
             continue
         if figure.numerator is not None:
-            table.cell(number, column["Tử số"]).value = vn_number(figure.numerator)
-            table.cell(number, column["Mẫu số"]).value = vn_number(figure.denominator)
-        elif row[column["Mục tiêu của đơn vị"] - 1].value == "Đạt":
-            table.cell(number, column["Giá trị"]).value = "Đạt" if figure.value == 1 else "Không đạt"
+            table.cell(number, column[label["numerator"]]).value = vn_number(figure.numerator)
+            table.cell(number, column[label["denominator"]]).value = vn_number(figure.denominator)
+        elif row[column[label["unit_target"]] - 1].value == answer["met"]:
+            table.cell(number, column[label["value"]]).value = answer["met" if figure.value == 1 else "not_met"]
         else:
-            table.cell(number, column["Giá trị"]).value = vn_number(figure.value) + ("%" if target[1] == "%" else "")
-        table.cell(number, column["Ghi chú"]).value = figure.note or None
+            table.cell(number, column[label["value"]]).value = vn_number(figure.value) + ("%" if target[1] == "%" else "")
+        table.cell(number, column[label["note"]]).value = figure.note or None
     for cell in narrative["A"]:
         for code, title in titles.items():
             if cell.value == f"{list(titles).index(code) + 1}. {title}":
                 narrative.cell(cell.row + 1, 1).value = data.sections.get(code, "")
-        if isinstance(cell.value, str) and cell.value.startswith("Điểm tự đánh giá") and data.self_score is not None:
+        if isinstance(cell.value, str) and cell.value.startswith(label["score"]) and data.self_score is not None:
             narrative.cell(cell.row, 2).value = vn_number(data.self_score)
-        if isinstance(cell.value, str) and cell.value.startswith("Giải trình"):
+        if isinstance(cell.value, str) and cell.value.startswith(label["assessment"]):
             narrative.cell(cell.row + 1, 1).value = data.self_assessment or None
     wb.save(path)
 
@@ -203,7 +202,7 @@ def use_workspace(workspace: Path, smtp_port: int, portal_url: str, imap: LocalI
     os.environ["CASCADE_SMTP_SSL"] = "false"
     os.environ["CASCADE_SMTP_STARTTLS"] = "false"
     os.environ["CASCADE_SMTP_USER"] = "vanthu@trangbang.example.gov.vn"
-    os.environ["CASCADE_MAIL_FROM_NAME"] = "UBND thị xã Trảng Bàng"
+    os.environ["CASCADE_MAIL_FROM_NAME"] = message("demo.mail_from_name")
     os.environ["CASCADE_MAIL_REPLY_TO"] = REPLY_MAILBOX
     os.environ.pop("CASCADE_DATABASE_URL", None)
     os.environ.pop("CASCADE_SMTP_PASSWORD", None)
@@ -215,22 +214,22 @@ def report_by_email(workspace: Path, maildir: Path, smtp_port: int, data: Submis
     """A unit saves the form from its notice, fills it and replies; the system answers its slip cell by cell; it corrects and replies again."""
     address = unit_address(data.unit)
     office = EmailingUnit(address, smtp_port)
-    notice = latest_to(read_maildir(maildir), address, "Giao nhiệm vụ báo cáo")
+    notice = latest_to(read_maildir(maildir), address, message("demo.subject_starts.report_assignment"))
     form = save_form(notice, workspace / "units" / data.unit)
     type_into_form(form, data)
-    cell = mistype_score(form, "khoảng 90")
-    office.reply(notice, [form], "Kính gửi Văn phòng, đơn vị gửi báo cáo năm theo biểu mẫu đính kèm.")
+    cell = mistype_score(form, message("demo.typed.mistyped_score"))
+    office.reply(notice, [form], message("demo.typed.reply_with_form"))
     collect_replies(when)
-    answer = latest_to(read_maildir(maildir), address, "Chưa ghi nhận")
+    answer = latest_to(read_maildir(maildir), address, message("demo.subject_starts.not_recorded"))
     slip = answer.get_body(preferencelist=("plain",))
     if slip is None:
         raise RuntimeError("the system's answer has no plain-text part")
     problem = next(line.strip(" -") for line in slip.get_content().splitlines() if cell in line)
     console.print(f"  {when:%d/%m/%Y}  {data.unit:<15} replies to its notice with the Excel form; the system answers: {problem}", highlight=False)
     type_into_form(form, data)
-    office.reply(answer, [form], "Đơn vị gửi lại biểu mẫu đã sửa điểm tự đánh giá.")
+    office.reply(answer, [form], message("demo.typed.reply_corrected"))
     tally, _ = collect_replies(when)
-    receipt = latest_to(read_maildir(maildir), address, "Đã nhận báo cáo")
+    receipt = latest_to(read_maildir(maildir), address, message("demo.subject_starts.receipt"))
     console.print(
         f"  {when:%d/%m/%Y}  {data.unit:<15} replies again with the form corrected: recorded {tally.recorded}; receipt “{receipt['Subject']}”", highlight=False
     )
@@ -287,10 +286,11 @@ def town_report() -> tuple[Consolidation, list[str], date]:
 def calendar_summary(console: Console) -> None:
     """What the cycle's calendar says at the end: every milestone up to DEMO_END done or skipped, with why."""
     _, rows = plan_calendar(PLAN_KEY)
-    mine = Table("Ngày", "Mốc", "Trạng thái", "Kết quả", title="Lịch thực hiện Kế hoạch 104/KH-UBND (cấp thị xã)")
+    c, statuses = words("milestones.columns"), words("milestones.status")
+    mine = Table(c["day"], c["milestone"], c["status"], c["outcome"], title=message("demo.tables.calendar"))
     for row in rows:
         if row.plan_code == "104/KH-UBND":
-            mine.add_row(f"{row.day:%d/%m/%Y}", f"{milestone_title(row.kind, row.step, row.duty_kind)}", STATUS_WORDS[row.status], row.outcome or "")
+            mine.add_row(f"{row.day:%d/%m/%Y}", f"{milestone_title(row.kind, row.step, row.duty_kind)}", statuses[row.status], row.outcome or "")
     console.print(mine)
     past = [row for row in rows if row.day <= DEMO_END]
     counts = Counter(row.status for row in past)
@@ -360,7 +360,9 @@ def run_demo(workspace: Path, console: Console) -> None:
                 day.value = when
                 if action == "away":
                     away = unit_address(AWAY_UNIT)
-                    EmailingUnit(away, mailbox.port).out_of_office(latest_to(read_maildir(maildir), away, "Nhắc hạn"), "25/10/2024")
+                    EmailingUnit(away, mailbox.port).out_of_office(
+                        latest_to(read_maildir(maildir), away, message("demo.subject_starts.reminder")), "25/10/2024"
+                    )
                     tally, _ = collect_replies(when)
                     console.print(
                         f"  {when:%d/%m/%Y}  {AWAY_UNIT}'s autoresponder answers the reminder: collected, set aside {tally.set_aside} (no answer to a machine)"
@@ -376,17 +378,19 @@ def run_demo(workspace: Path, console: Console) -> None:
                 if action == "return":
                     assignment_id, submission_id = latest_submission(data.unit)
                     with Secretariat(portal_url, get_settings().dashboard_user, DASHBOARD_PASSWORD) as ward_office:
-                        ward_office.return_report(assignment_id, submission_id, RETURN_COMMENT)
+                        ward_office.return_report(assignment_id, submission_id, message("demo.typed.return_comment"))
                     jobs.wait(300)
                     console.print(f"  {when:%d/%m/%Y}  the ward returns the report of {data.unit} with a comment (emailed to the unit)", highlight=False)
                     continue
                 if action == "resubmit":
-                    link = link_in(read_maildir(maildir), unit_address(data.unit), "Trả lại để bổ sung")
-                    data = replace(data, sections={**data.sections, "ket_qua": data.sections["ket_qua"] + " " + RESUBMIT_ADDITION})
+                    link = link_in(read_maildir(maildir), unit_address(data.unit), message("demo.subject_starts.returned"))
+                    addition = message("demo.typed.resubmit_addition")
+                    data = replace(data, sections={**data.sections, "ket_qua": data.sections["ket_qua"] + " " + addition})
                     how = "corrected after the return"
                 with UnitOffice(portal_url) as office:
                     if data.unit == FORM_UNIT:  # this unit types into the Excel form it was emailed and uploads it
-                        form = next((workspace / "documents").glob(f"*/{data.unit}/Biểu mẫu báo cáo *.xlsx"))
+                        any_form = message("forms.filename", form={"reference": "*"})  # 'Biểu mẫu báo cáo *.xlsx'
+                        form = next((workspace / "documents").glob(f"*/{data.unit}/{any_form}"))
                         type_into_form(form, data)
                         version, how = office.upload_form(link, form), f"Excel form {form.name} uploaded on the portal"
                     else:
@@ -408,21 +412,26 @@ def run_demo(workspace: Path, console: Console) -> None:
 
     r, town_files, town_day = town_report()
     _, rows = plan_status(PLAN_KEY, town_day, all_levels=True)
-    for duty, title, wanted in (("ke_hoach", "Kế hoạch thực hiện của các phường", {1}), (DUTY, "Báo cáo năm, theo cấp", {1, 2})):
-        table = Table("Cấp", "Đơn vị", "Hạn", "Trạng thái", "Ngày nộp", title=title)
+    c, states = words("reporting.columns"), words("reporting.state")
+    for duty, title, wanted in (("ke_hoach", message("demo.tables.ward_plans"), {1}), (DUTY, message("demo.tables.annual_reports"), {1, 2})):
+        table = Table(c["level"], c["unit"], c["due_on"], c["state"], c["submitted_on"], title=title)
         for row in rows:
             if row.duty_code == duty and row.level in wanted:
                 submitted = f"{row.submitted_on:%d/%m/%Y}" if row.submitted_on else "-"
-                table.add_row(str(row.level), row.unit_name, f"{row.due_on:%d/%m/%Y}", STATE_WORDS[row.state], submitted)
+                table.add_row(str(row.level), row.unit_name, f"{row.due_on:%d/%m/%Y}", states[row.state], submitted)
         console.print(table)
 
-    levels = Table("Cấp", "Phải báo cáo", "Đã báo cáo", "Đúng hạn", title="Báo cáo năm theo cấp")
+    c = words("demo.levels_columns")
+    levels = Table(c["level"], c["expected"], c["submitted"], c["on_time"], title=message("demo.tables.levels"))
     for lv in r.levels:
         levels.add_row(str(lv.level), str(lv.expected), str(lv.submitted), str(lv.on_time))
     console.print(levels)
-    targets = Table("Chỉ tiêu", "Mục tiêu", "Kết quả", "Đánh giá", title="Chỉ tiêu của thị xã")
+    c = words("reporting.target_columns")
+    targets = Table(c["metric"], c["target"], c["figure"], c["verdict"], title=message("demo.tables.targets"))
     for t in r.results:
-        targets.add_row(t.rule.metric, measure(t.rule.value, t.rule.unit_of_measure), measure(t.figure, t.rule.unit_of_measure), VERDICT_WORDS[t.verdict])
+        targets.add_row(
+            t.rule.metric, measure(t.rule.value, t.rule.unit_of_measure), measure(t.figure, t.rule.unit_of_measure), words("reporting.verdict")[t.verdict]
+        )
     console.print(targets)
 
     _, trace = trace_figure(PLAN_KEY, DUTY, "mo_hinh_dan_van_kheo")

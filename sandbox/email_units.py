@@ -11,6 +11,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from sandbox.unit_mail import send_reply
+from templates import message as text
 
 
 def latest_to(messages: list[EmailMessage], address: str, subject_prefix: str) -> EmailMessage:
@@ -35,8 +36,8 @@ def save_form(notice: EmailMessage, folder: Path) -> Path:
 def mistype_score(path: Path, typed: str) -> str:
     """Type `typed` as the self-assessment score (a slip such as 'khoảng 90'); returns the cell, 'Sheet!B12'."""
     wb = load_workbook(path)
-    sheet = wb["Nội dung báo cáo"]
-    row = next(c.row for c in sheet["A"] if isinstance(c.value, str) and c.value.startswith("Điểm tự đánh giá"))
+    sheet = wb[text("demo.form.narrative_sheet")]
+    row = next(c.row for c in sheet["A"] if isinstance(c.value, str) and c.value.startswith(text("demo.form.score")))
     sheet.cell(row, 2).value = typed
     wb.save(path)
     return f"{sheet.title}!B{row}"
@@ -57,7 +58,8 @@ class EmailingUnit:
         """What an autoresponder sends back (RFC 3834's Auto-Submitted, the usual subject)."""
         return send_reply(
             message, sender=self.address, smtp_host="127.0.0.1", smtp_port=self.smtp_port,
-            subject=f"Trả lời tự động: {message['Subject']}", body=f"Tôi đang nghỉ phép đến ngày {until}; thư sẽ được xử lý khi tôi trở lại.",
+            subject=text("demo.typed.out_of_office_subject", subject=message["Subject"]),
+            body=text("demo.typed.out_of_office_body", until=until),
             headers={"Auto-Submitted": "auto-replied", "X-Autoreply": "yes"},
         )  # fmt: skip
 

@@ -16,14 +16,17 @@ import httpx
 from tasks.documents.forms import FormSpec
 from tasks.intake.submissions import SubmissionInput
 from tasks.intake.web_form import fields_of_version
+from templates import message as text
 
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 SUBMIT_KEY = re.compile(r'name="submit_key" value="([^"]+)"')
 LINK = re.compile(r"(https?://\S+/u/[A-Za-z0-9_-]+)")
 
 
-def link_in(messages: list[EmailMessage], address: str, subject_prefix: str = "Giao nhiệm vụ") -> str:
-    """The portal link in the latest message to `address` whose subject starts with `subject_prefix`."""
+def link_in(messages: list[EmailMessage], address: str, subject_prefix: str | None = None) -> str:
+    """The portal link in the latest message to `address` whose subject starts with `subject_prefix`
+    (by default, the assignment's notice)."""
+    subject_prefix = subject_prefix or text("demo.subject_starts.assignment")
     for message in reversed(messages):
         if str(message["Subject"]).startswith(subject_prefix) and address in str(message["To"]):
             body = message.get_body(preferencelist=("plain",))

@@ -4,24 +4,31 @@ Templates live beside this module: `email/` (one `.subject.j2`, `.html.j2` and `
 per message kind, on shared layouts), `reports/`, `documents/` (Word, rendered by docxtpl) and
 `forms/` (Excel workbooks whose cells hold Jinja expressions). Undefined names are errors; HTML is
 autoescaped, text and Markdown are not.
+
+The words and sentences code prints on its own (table headers, status words, a reason recorded with
+a reply, a CLI line) live in the message catalogues `messages/<area>.yaml`: `message("cli.plan.list")`
+renders one entry as a Jinja template with the same filters, `words("reporting.state")` gives a
+table (state → word). Python keeps the keys; a key missing from its catalogue is a KeyError naming
+the key and the file (tests/templates/test_messages.py checks every key the code uses, and that
+every entry is used).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
+import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
 from cascade.formatting import short_date, vn_date, vn_datetime, vn_number, vn_percent
 
 TEMPLATE_DIR = Path(__file__).parent
-
-COMPARATOR_WORDS = {"eq": "đạt", "gt": "trên", "ge": "ít nhất", "lt": "dưới", "le": "không quá"}
-VERDICT_WORDS = {"met": "Đạt", "not_met": "Không đạt", "no_data": "Chưa có số liệu", "not_judged": "—"}
-NOTHING_TO_COUNT = "không phát sinh"  # a rate reported 0/0: nothing happened to count
+MESSAGE_DIR = TEMPLATE_DIR / "messages"
 
 
 def measure(value: Any, unit_of_measure: str) -> str:
@@ -55,11 +62,12 @@ def environment() -> Environment:
         vn_datetime=vn_datetime,
         vn_number=vn_number,
         vn_percent=vn_percent,
-        comparator_word=lambda c: COMPARATOR_WORDS[str(c)],
-        verdict_word=lambda v: VERDICT_WORDS[str(v)],
+        comparator_word=lambda c: words("reporting.comparator")[str(c)],
+        verdict_word=lambda v: words("reporting.verdict")[str(v)],
         measure=measure,
         lower_first=lower_first,
     )
+    env.globals["words"] = words  # a table of the message catalogues, as in Python: words("intake.outcome")
     return env
 
 
@@ -101,3 +109,66 @@ def render_email(kind: str, **context: Any) -> RenderedEmail:
         html=render(f"email/{kind}.html.j2", subject=subject, **context),
         text=render(f"email/{kind}.txt.j2", subject=subject, **context),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Message catalogues: templates/messages/<area>.yaml
+# ---------------------------------------------------------------------------------------------
+
+
+def _frozen(node: Any, where: str) -> Any:
+    """A catalogue's tree, read-only: mappings with string keys whose leaves are strings."""
+    if isinstance(node, str):
+        return node
+    if isinstance(node, dict):
+        for key in node:
+            if not isinstance(key, str):
+                raise TypeError(f"{where}: key {key!r} is not a string (quote it: YAML reads yes/no/on/off and numbers otherwise)")
+        return MappingProxyType({key: _frozen(value, f"{where}.{key}") for key, value in node.items()})
+    raise TypeError(f"{where}: expected a string or a mapping, got {type(node).__name__} {node!r}")
+
+
+@cache
+def catalogue(area: str) -> Mapping[str, Any]:
+    """The entries of `messages/<area>.yaml`, parsed once; KeyError when there is no such file."""
+    path = MESSAGE_DIR / f"{area}.yaml"
+    if not path.is_file():
+        raise KeyError(f"no message catalogue {area!r}: templates/messages/{area}.yaml does not exist")
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    return _frozen(data if data is not None else {}, f"templates/{path.relative_to(TEMPLATE_DIR)}")
+
+
+def _entry(key: str) -> Any:
+    """The entry at 'area.path.to.entry'; a KeyError naming the key and the file when there is none."""
+    area, _, rest = key.partition(".")
+    if not (MESSAGE_DIR / f"{area}.yaml").is_file():
+        raise KeyError(f"no message {key!r}: templates/messages/{area}.yaml does not exist")
+    node: Any = catalogue(area)
+    walked = []
+    for part in rest.split(".") if rest else []:
+        walked.append(part)
+        if not isinstance(node, Mapping) or part not in node:
+            raise KeyError(f"no message {key!r}: templates/messages/{area}.yaml has no entry {'.'.join(walked)!r}")
+        node = node[part]
+    return node
+
+
+def message(key: str, entry: str | None = None, /, **context: Any) -> str:
+    """One entry of a catalogue, rendered with `context`: `message("cli.workdays.unset", when=day)`.
+
+    The key is 'area.path.to.entry' (area = the file's name). With `entry`, `key` names a table and
+    `entry` one of its entries, chosen at run time: `message("forms.problems", kind, what=...)`.
+    """
+    full = f"{key}.{entry}" if entry is not None else key
+    text = _entry(full)
+    if not isinstance(text, str):
+        raise KeyError(f"message {full!r} (templates/messages/{full.partition('.')[0]}.yaml) is a table, not a text: use words({full!r})")
+    return render_string(text, **context) if "{" in text else text
+
+
+def words(key: str, /) -> Mapping[str, str]:
+    """A table of words, read-only: `words("reporting.state")["late"]` → 'Nộp muộn'."""
+    table = _entry(key)
+    if not isinstance(table, Mapping) or not all(isinstance(v, str) for v in table.values()):
+        raise KeyError(f"message {key!r} (templates/messages/{key.partition('.')[0]}.yaml) is not a table of words (key → text)")
+    return table

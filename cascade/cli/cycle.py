@@ -31,20 +31,19 @@ def deliver(as_of: AsOf = None) -> None:
     console.print(f"Emails sent {tally.sent}, retrying {tally.retrying}, failed {tally.failed}.")
 
 
-OUTCOME_WORDS = {"recorded": "Đã ghi nhận", "refused": "Đã trả lời lỗi", "quarantined": "Cách ly", "set_aside": "Cần xem xét"}
-
-
 def replies_table(ids: list[int] | None, outcome: str | None = None, limit: int = 50) -> Table:
     """The replies read (those of `ids`, or all), newest first: when, who, which unit, what became of them and why."""
     from models.db import session_scope
     from tasks.intake.inbound import inbound
+    from templates import message, words
 
-    table = Table("Nhận lúc", "Người gửi", "Tiêu đề", "Đơn vị", "Kết quả", "Thư mục", "Lý do", title="Thư trả lời đã đọc")
+    c, outcomes = words("cli.replies.columns"), words("intake.outcome")
+    table = Table(c["arrived_at"], c["sender"], c["subject"], c["unit"], c["outcome"], c["folder"], c["reason"], title=message("cli.replies.title"))
     with session_scope() as session:
         for row in inbound(session, ids=ids, outcome=outcome, limit=limit):
             table.add_row(
                 row.arrived_at.astimezone(clock.VN_TZ).strftime("%d/%m/%Y %H:%M"), row.sender or "-", row.subject[:60], row.unit_code or "-",
-                OUTCOME_WORDS[row.outcome], row.folder, row.detail.splitlines()[0] if row.detail else row.reason,
+                outcomes[row.outcome], row.folder, row.detail.splitlines()[0] if row.detail else row.reason,
             )  # fmt: skip
     return table
 
@@ -83,8 +82,10 @@ def replies(
     limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
 ) -> None:
     """The replies read so far, newest first, with what became of each and why."""
-    if outcome is not None and outcome not in OUTCOME_WORDS:
-        raise typer.BadParameter(f"expected one of {', '.join(OUTCOME_WORDS)}, got {outcome!r}")
+    from models.inbound import IntakeOutcome
+
+    if outcome is not None and outcome not in set(IntakeOutcome):
+        raise typer.BadParameter(f"expected one of {', '.join(IntakeOutcome)}, got {outcome!r}")
     ready()
     console.print(replies_table(None, outcome, limit))
 

@@ -74,9 +74,11 @@ def plan_list() -> None:
 
     from models.db import session_scope
     from models.plan import Plan
+    from templates import words
 
     ready()
-    table = Table("Key", "Số", "Ngày", "Cơ quan ban hành", "Cấp", "Trạng thái")
+    c, status_words = words("cli.plans.columns"), words("plans.status")
+    table = Table("Key", c["number"], c["date"], c["issuer"], c["level"], c["status"])
     with session_scope() as session:
         plans = session.scalars(select(Plan).order_by(Plan.year, Plan.level, Plan.key)).all()
         children: dict[int | None, list[Plan]] = {}
@@ -85,7 +87,7 @@ def plan_list() -> None:
 
         def add(plan: Plan, depth: int) -> None:
             table.add_row(
-                "  " * depth + plan.key, plan.code, plan.issued_on.strftime("%d/%m/%Y"), plan.issuer.display_name, str(plan.level), STATUS_WORDS[plan.status]
+                "  " * depth + plan.key, plan.code, plan.issued_on.strftime("%d/%m/%Y"), plan.issuer.display_name, str(plan.level), status_words[plan.status]
             )
             for child in children.get(plan.id, []):
                 add(child, depth + 1)
@@ -93,9 +95,6 @@ def plan_list() -> None:
         for root in children.get(None, []):
             add(root, 0)
     console.print(table)
-
-
-STATUS_WORDS = {"draft": "Dự thảo", "issued": "Đã ban hành", "closed": "Đã kết thúc"}
 
 
 @plan_app.command("cascade")

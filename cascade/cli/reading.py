@@ -28,6 +28,7 @@ def trace(
 ) -> None:
     """Show where a consolidated figure comes from: the submissions behind it, level by level."""
     from tasks.plans.lookup import check_references
+    from templates import message
 
     ready()
     checked(lambda: check_references(plan, duty=duty))
@@ -36,14 +37,13 @@ def trace(
 
     report, nodes = run(lambda: trace_figure(plan, duty, indicator))
     figure = next(t for t in report.summary["targets"] if t["code"] == indicator)
-    tree = Tree(f"{indicator} = {figure['figure']} (báo cáo ngày {report.as_of:%d/%m/%Y}, {figure['reported']}/{figure['expected']} đơn vị)")
+    tree = Tree(
+        message("cli.trace.root", indicator=indicator, figure=figure["figure"], as_of=report.as_of, reported=figure["reported"], expected=figure["expected"])
+    )
 
     def add(branch: Tree, node: TraceNode) -> None:
         shown = f"{node.numerator}/{node.denominator}" if node.numerator is not None else str(node.value)
-        covers = f", {node.covers} đơn vị" if node.covers else ""
-        child = branch.add(
-            f"{node.unit_name} ({node.unit_code}): {shown}{covers} — bản #{node.submission_id} lần {node.version}, {node.channel}, {node.received_on:%d/%m/%Y}"
-        )
+        child = branch.add(message("cli.trace.node", node=node, shown=shown))
         for grandchild in node.children:
             add(child, grandchild)
 
@@ -60,29 +60,31 @@ def status(
 ) -> None:
     """A table of the plan's units × assignment state, level by level, and what waits in the outbox."""
     from tasks.outbound.quota import outbox_waiting
-    from tasks.reporting.queries import STATE_WORDS, plan_status
+    from tasks.reporting.queries import plan_status
+    from templates import message, words
 
     ready()
     day = parse_day(as_of)
     if plan is not None:
         code, rows = run(lambda: plan_status(plan, day, all_levels=all_levels, include_merged=True))
+        c, states = words("reporting.columns"), words("reporting.state")
         table = Table(
-            "Cấp", "Kế hoạch", "Đơn vị", "Báo cáo", "Hạn", "Trạng thái", "Ngày nộp", "Lần nộp", "Nhắc gần nhất", "Thư đã gửi", "Thư chờ gửi",
-            title=f"Kế hoạch {code} — ngày {day:%d/%m/%Y}",
+            c["level"], c["plan"], c["unit"], c["duty"], c["due_on"], c["state"], c["submitted_on"], c["versions"], c["last_reminder"],
+            c["emails_sent"], c["emails_waiting"], title=message("cli.status.title", code=code, day=day),
         )  # fmt: skip
         for row in rows:
             unit = row.unit_name
             if row.state == "merged":
-                unit += f" (đã sáp nhập vào {row.merged_into})" if row.merged_into else " (đã sáp nhập)"
+                unit += message("cli.status.merged_into", successor=row.merged_into) if row.merged_into else message("cli.status.merged")
             elif row.transferred_from:
-                unit += f" (tiếp nhận từ {row.transferred_from}, đã sáp nhập)"
+                unit += message("cli.status.transferred_from", predecessor=row.transferred_from)
             table.add_row(
                 str(row.level),
                 row.plan_code,
                 unit,
                 row.duty_code,
                 f"{row.due_on:%d/%m/%Y}",
-                STATE_WORDS[row.state],
+                states[row.state],
                 f"{row.submitted_on:%d/%m/%Y}" if row.submitted_on else "-",
                 str(row.versions),
                 row.last_reminder or "-",
@@ -95,28 +97,15 @@ def status(
 
 def outbox_table(waiting: OutboxWaiting) -> Table:
     """What waits in the outbox, best priority first, with the daily quota's view."""
+    from templates import message, words
+
     total = sum(n for _, _, n in waiting.by_kind)
-    caption = f"{waiting.retrying} thư đang chờ gửi lại sau lỗi."
-    if waiting.room_today is not None:
-        caption += f" Hạn mức hôm nay còn {waiting.room_today} thư; cần khoảng {waiting.days_to_drain} ngày để gửi hết."
-    table = Table("Ưu tiên", "Loại thư", "Số thư chờ", title=f"Hộp thư đi: {total} thư chờ gửi", caption=caption)
+    caption = message("cli.outbox.caption", retrying=waiting.retrying, room_today=waiting.room_today, days_to_drain=waiting.days_to_drain)
+    c, kinds = words("cli.outbox.columns"), words("outbox.kind")
+    table = Table(c["priority"], c["kind"], c["count"], title=message("cli.outbox.title", total=total), caption=caption)
     for kind, priority, count in waiting.by_kind:
-        table.add_row(str(priority), EMAIL_KIND_WORDS.get(kind, kind), str(count))
+        table.add_row(str(priority), kinds.get(kind, kind), str(count))
     return table
-
-
-EMAIL_KIND_WORDS = {
-    "receipt": "Xác nhận đã nhận báo cáo",
-    "link": "Đường dẫn mới",
-    "intake": "Trả lời thư báo cáo",
-    "alert": "Cảnh báo văn phòng",
-    "review": "Kết quả xem xét",
-    "overdue": "Thông báo quá hạn",
-    "escalation": "Tổng hợp quá hạn (thủ trưởng, văn phòng)",
-    "reminder": "Nhắc hạn",
-    "report": "Báo cáo tổng hợp",
-    "assignment": "Giao nhiệm vụ",
-}
 
 
 @app.command("calendar")
@@ -125,14 +114,16 @@ def calendar(
     all_levels: Annotated[bool, typer.Option("--all-levels/--this-level", help="Include every implementing plan below (default).")] = True,
 ) -> None:
     """The plan's milestones: what the daily tick does on which day, and what it did."""
-    from models.milestones import STATUS_WORDS, milestone_title
+    from models.milestones import milestone_title
     from tasks.followup.milestones import plan_calendar
+    from templates import message, words
 
     ready()
     code, rows = run(lambda: plan_calendar(plan, all_levels=all_levels))
-    table = Table("Ngày", "Kế hoạch", "Báo cáo", "Mốc", "Trạng thái", "Kết quả", title=f"Lịch thực hiện Kế hoạch {code}")
+    c, statuses = words("milestones.columns"), words("milestones.status")
+    table = Table(c["day"], c["plan"], c["duty"], c["milestone"], c["status"], c["outcome"], title=message("cli.calendar.title", code=code))
     for row in rows:
-        state = STATUS_WORDS[row.status] + (f" ({row.done_on:%d/%m/%Y})" if row.done_on and row.done_on != row.day else "")
+        state = statuses[row.status] + (f" ({row.done_on:%d/%m/%Y})" if row.done_on and row.done_on != row.day else "")
         table.add_row(
             f"{row.day:%d/%m/%Y}", row.plan_code, row.duty_title, milestone_title(row.kind, row.step, row.duty_kind), state, row.outcome or "",
         )  # fmt: skip

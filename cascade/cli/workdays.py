@@ -20,8 +20,9 @@ app.add_typer(calendar_app, name="workdays")
 
 
 def _calendar_line(day: date, reason: str, working: bool) -> str:
+    from templates import message
 
-    return f"{day:%d/%m/%Y}  {weekday_name(day)}  {reason}{'  (ngày làm việc)' if working else ''}"
+    return message("cli.workdays.line", day=day, weekday=weekday_name(day), reason=reason, working=working)
 
 
 @calendar_app.command("show")
@@ -48,6 +49,7 @@ def calendar_set(
     """Declare a day a working day or a day off, whatever the national calendar says."""
     from models.calendar import set_override
     from models.db import session_scope
+    from templates import message
 
     when = parse_day(day)
     if not note.strip():
@@ -55,8 +57,7 @@ def calendar_set(
     ready()
     with session_scope() as session:
         set_override(session, when, working, note.strip())
-    kind = "ngày làm việc" if working else "ngày nghỉ"
-    typer.echo(f"Đã đặt {when:%d/%m/%Y} ({weekday_name(when)}) là {kind}: {note.strip()}")
+    typer.echo(message("cli.workdays.set", when=when, weekday=weekday_name(when), working=working, note=note.strip()))
 
 
 @calendar_app.command("unset")
@@ -64,12 +65,13 @@ def calendar_unset(day: Annotated[str, typer.Argument(help="The day, YYYY-MM-DD 
     """Remove a day's override: the national calendar applies again."""
     from models.calendar import remove_override
     from models.db import session_scope
+    from templates import message
 
     when = parse_day(day)
     ready()
     with session_scope() as session:
         removed = remove_override(session, when)
     if not removed:
-        typer.echo(f"error: ngày {when:%d/%m/%Y} không có điều chỉnh nào", err=True)
+        typer.echo(message("cli.workdays.not_set", when=when), err=True)
         raise typer.Exit(1)
-    typer.echo(f"Đã bỏ điều chỉnh ngày {when:%d/%m/%Y}: áp dụng lịch chung.")
+    typer.echo(message("cli.workdays.unset", when=when))

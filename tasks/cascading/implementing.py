@@ -33,7 +33,7 @@ from models.unit import Unit, parents_with_active_children, subtrees
 from tasks.intake.submissions import SubmissionInput, queue_receipt, store_version
 from tasks.plans.contexts import plan_context
 from tasks.plans.targets import duty_targets, inherited_value, target_sharers, targets_for_unit
-from templates import render
+from templates import message, render
 
 MAX_DEPTH = 12  # deeper than any real administrative tree: a loop in the unit tree, not a plan
 
@@ -144,7 +144,7 @@ def draft_plan(
         purposes=parent.purposes,
         requirements=parent.requirements,
         recipients=[line.strip() for line in recipients.splitlines() if line.strip()],
-        signer_title=unit.head_title or "THỦ TRƯỞNG ĐƠN VỊ",
+        signer_title=unit.head_title or message("plans.default_signer_title"),
         signer_name=unit.head_name or "",
         status=PlanStatus.DRAFT,
         level=level,

@@ -8,7 +8,7 @@ its input cells. The reader finds each row by the code in a hidden column, never
 
 Reading a filled form (tasks.intake.form_reader) applies the rules of a submission file (`tasks.intake.submission_files`) to cells
 and names every problem by sheet and cell ('Chỉ tiêu!E21'), in Vietnamese: the wording lives in
-`templates/forms/messages.yaml`, the form's own words in the template's cells.
+`templates/messages/forms.yaml`, the form's own words in the template's cells.
 """
 
 from __future__ import annotations
@@ -19,11 +19,9 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
-import yaml
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.utils.cell import get_column_letter, range_boundaries
@@ -36,7 +34,6 @@ from models.assignment import Assignment
 from models.plan import Aggregation, Comparator, DutyKind, ReportDuty
 from models.specs import YES_WORDS
 from tasks.documents.workbooks import (
-    FORMS_DIR,
     open_template,
     render_cells,
     repeat_block,
@@ -47,7 +44,7 @@ from tasks.documents.workbooks import (
 )
 from tasks.plans.contexts import reference
 from tasks.plans.targets import duty_targets, targets_for_unit, typed_targets, unit_share
-from templates import render_string
+from templates import message, words
 
 TEMPLATE = "data_entry.xlsx"
 META_SHEET = "_meta"
@@ -78,7 +75,7 @@ def _xstring(text: str) -> str:
     return text.replace("_x", "_x005F_x")
 
 
-# Data validation per kind of input; the words come from messages.yaml (validation.<kind>).
+# Data validation per kind of input; the words come from templates/messages/forms.yaml (validation.<kind>).
 class _ValidationRule(TypedDict, total=False):
     """The arguments of openpyxl's DataValidation that differ from one kind of input cell to another."""
 
@@ -262,8 +259,8 @@ def form_spec(session: Session, assignment: Assignment, *, as_of: date) -> FormS
 
 
 def form_filename(spec: FormSpec) -> str:
-    """'Biểu mẫu báo cáo GV-000123.xlsx' (the wording is in messages.yaml)."""
-    return " ".join(render_string(_messages()["filename"], form=spec).split())
+    """'Biểu mẫu báo cáo GV-000123.xlsx' (the wording is in templates/messages/forms.yaml)."""
+    return one_line(message("forms.filename", form=spec))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -271,14 +268,9 @@ def form_filename(spec: FormSpec) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _messages() -> dict[str, Any]:
-    return yaml.safe_load((FORMS_DIR / "messages.yaml").read_text(encoding="utf-8"))
-
-
-def form_message(group: str, name: str, /, **context: Any) -> str:
-    """One of messages.yaml's texts, rendered; whitespace folded to single spaces."""
-    return " ".join(render_string(_messages()[group][name], **context).split())
+def one_line(text: str) -> str:
+    """A text of templates/messages/forms.yaml as a unit reads it: whitespace folded to single spaces."""
+    return " ".join(text.split())
 
 
 @dataclass(frozen=True)
@@ -330,18 +322,16 @@ def _fill_sheet(ws: Worksheet, block: _Place, items: tuple[Any, ...], name: str,
 
 
 def _add_validations(ws: Worksheet, cells: dict[str, list[str]]) -> None:
-    texts = _messages()["validation"]
     for kind, coordinates in cells.items():
         if not coordinates:
             continue
-        words = texts[kind]
         rule = VALIDATION_RULES[kind].copy()
         if kind == "yes_no":
-            rule["formula1"] = '"' + ",".join(words["choices"]) + '"'
+            rule["formula1"] = '"' + ",".join(words("forms.answer").values()) + '"'
         validation = DataValidation(
             **rule, allow_blank=True, showInputMessage=True, showErrorMessage=True,
-            promptTitle=render_string(words["title"]), prompt=render_string(words["prompt"]),
-            errorTitle=render_string(words["error_title"]), error=render_string(words["error"]),
+            promptTitle=message("forms.validation", f"{kind}.title"), prompt=message("forms.validation", f"{kind}.prompt"),
+            errorTitle=message("forms.validation", f"{kind}.error_title"), error=message("forms.validation", f"{kind}.error"),
         )  # fmt: skip
         for coordinate in coordinates:
             validation.add(coordinate)

@@ -41,7 +41,7 @@ from models.aggregation import HUNDRED, TargetResult, TargetRule, UnitFigure, Ve
 from models.consolidation import Consolidation, ConsolidationInput, ReportHeader, rule_figures
 from models.plan import Aggregation, Comparator
 from tasks.documents.workbooks import is_template_text, open_template, render_cells, repeat_block, save_workbook, set_style, style_of, writable_cell
-from templates import NOTHING_TO_COUNT, VERDICT_WORDS, environment, render_string
+from templates import environment, message, render_string, words
 
 TEMPLATE = "consolidation.xlsx"
 SUMMARY_ROW = "unit_row"
@@ -69,7 +69,6 @@ VERDICT_COLOURS = {
     Verdict.NOT_MET: ("FFFFC7CE", "FF9C0006"),
     Verdict.NO_DATA: ("FFFFEB9C", "FF9C5700"),
 }
-_VERDICT_OF_WORD = {VERDICT_WORDS[str(v)]: v for v in VERDICT_COLOURS}
 _FILE_NAME_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
 
@@ -231,7 +230,7 @@ def indicator_view(result: TargetResult, figures: Sequence[UnitFigure], reporter
             den_places = _places([f.denominator for f in by_unit.values()] + [result.denominator])
             units = {
                 code: FigureView(
-                    value=NOTHING_TO_COUNT if f.nothing_to_count else Number.of(f.own_value, percent=True),
+                    value=message("reporting.nothing_to_count") if f.nothing_to_count else Number.of(f.own_value, percent=True),
                     numerator=Number.of(f.numerator, places=num_places),
                     denominator=Number.of(f.denominator, places=den_places),
                     covers=f.covers,
@@ -239,7 +238,7 @@ def indicator_view(result: TargetResult, figures: Sequence[UnitFigure], reporter
                 for code, f in by_unit.items()
                 if f.own_value is not None or f.numerator is not None or f.denominator is not None
             }
-            figure = NOTHING_TO_COUNT if result.nothing_to_count else Number.of(result.figure, percent=True)
+            figure = message("reporting.nothing_to_count") if result.nothing_to_count else Number.of(result.figure, percent=True)
             numerator = Number.of(result.numerator, places=num_places)
             denominator = Number.of(result.denominator, places=den_places)
         case Aggregation.SHARE_OF_UNITS:
@@ -351,9 +350,15 @@ def _store_text(cell: Cell, text: str) -> None:
 _verdict_styles: WeakKeyDictionary[Workbook, dict[tuple[Verdict, tuple[int, ...]], StyleArray]] = WeakKeyDictionary()
 
 
+@lru_cache(maxsize=1)
+def _verdict_of_word() -> dict[str, Verdict]:
+    verdict_words = words("reporting.verdict")
+    return {verdict_words[v]: v for v in VERDICT_COLOURS}
+
+
 def _colour_verdict(cell: Cell) -> None:
     """A verdict word gets its colours over the cell's own style (computed once per style and workbook)."""
-    verdict = _VERDICT_OF_WORD.get(cell.value) if isinstance(cell.value, str) else None
+    verdict = _verdict_of_word().get(cell.value) if isinstance(cell.value, str) else None
     if verdict is None:
         return
     workbook = cell.parent.parent
@@ -678,7 +683,7 @@ def build_report_workbook(header: ReportHeader, data: ConsolidationInput, result
 
 def report_workbook_name(header: ReportHeader, result: Consolidation) -> str:
     """'Tổng hợp số liệu 74-kh-sxd-2024 bao_cao_nam 31-10-2024.xlsx': one per plan, duty and day."""
-    name = f"Tổng hợp số liệu {header.plan['key']} {header.duty['code']} {result.as_of:%d-%m-%Y}.xlsx"
+    name = message("reporting.files.workbook", plan_key=header.plan["key"], duty_code=header.duty["code"], as_of=result.as_of)
     return unicodedata.normalize("NFC", _FILE_NAME_UNSAFE.sub("-", name))
 
 

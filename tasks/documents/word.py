@@ -29,7 +29,7 @@ from models.plan import Aggregation, Plan, TaskRole, duty_assignees
 from models.unit import Unit
 from tasks.plans.contexts import assignment_context, reference
 from tasks.plans.targets import target_sharers, unit_share
-from templates import TEMPLATE_DIR, document_environment, environment, measure
+from templates import TEMPLATE_DIR, document_environment, environment, measure, message
 
 DOCUMENTS_DIR = TEMPLATE_DIR / "documents"
 PLAN_TEMPLATE = "ke_hoach.docx"
@@ -143,7 +143,7 @@ def with_archive_line(recipients: list[str]) -> list[str]:
     Decree 30 requires; one is added when the list has none."""
     lines = [line.strip().rstrip(";.").strip() for line in recipients if line.strip().rstrip(";.").strip()]
     if not any(line.lower().startswith("lưu") for line in lines):
-        lines.append("Lưu: VT")
+        lines.append(message("plans.archive_line"))
     archive = [line for line in lines if line.lower().startswith("lưu")]
     return [line for line in lines if not line.lower().startswith("lưu")] + archive
 
@@ -200,7 +200,7 @@ def plan_document_context(session: Session, plan: Plan) -> dict[str, Any]:
 
 
 def plan_document_path(plan: Plan) -> Path:
-    return get_settings().documents_dir / plan.key / f"Kế hoạch {file_part(plan.code)}.docx"
+    return get_settings().documents_dir / plan.key / message("plans.files.plan", code=file_part(plan.code))
 
 
 def write_plan_document(session: Session, plan: Plan) -> Path:
@@ -227,7 +227,7 @@ def notice_document_context(session: Session, assignment: Assignment, *, as_of: 
 
 def notice_document_path(assignment: Assignment) -> Path:
     plan = assignment.duty.plan
-    return get_settings().documents_dir / plan.key / assignment.unit.code / f"Công văn giao nhiệm vụ {reference(assignment)}.docx"
+    return get_settings().documents_dir / plan.key / assignment.unit.code / message("plans.files.notice", reference=reference(assignment))
 
 
 def write_notice_document(session: Session, assignment: Assignment, *, as_of: date) -> Path:

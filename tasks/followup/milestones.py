@@ -33,7 +33,7 @@ from tasks.outbound.outbox import queue_email
 from tasks.plans.contexts import recipients
 from tasks.plans.lookup import find_plan
 from tasks.reporting.consolidation import load_input, report_files, store_report
-from templates import render_email
+from templates import message, render_email
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,11 @@ def due_milestones(as_of: date) -> DueWork:
                 else:
                     work.escalations.append(milestone.id)
             elif milestone.kind == MilestoneKind.CONSOLIDATION:
-                work.consolidations.append(ConsolidationStep(milestone.id, milestone.duty_id, level, f"KH {number or '(dự thảo)'}/{symbol}: {duty_title}"))
+                work.consolidations.append(
+                    ConsolidationStep(
+                        milestone.id, milestone.duty_id, level, message("milestones.consolidation_step", number=number, symbol=symbol, duty_title=duty_title)
+                    )
+                )
             elif milestone.kind == MilestoneKind.DUE:
                 work.deadlines.append(milestone.id)
         work.consolidations.sort(key=lambda c: -c.level)
@@ -223,7 +227,7 @@ def record_deadlines(milestone_ids: list[int], as_of: date) -> int:
                     Assignment.duty_id == milestone.duty_id, Assignment.status != AssignmentStatus.MERGED
                 )
             ).one()
-            outcomes[milestone.id] = f"{counts[1]}/{counts[0]} đơn vị đã nộp đúng hạn"
+            outcomes[milestone.id] = message("milestones.outcome.deadline", on_time=counts[1], expected=counts[0])
     return finish_milestones.fn(outcomes, as_of)
 
 
@@ -273,7 +277,7 @@ def escalate(milestone_ids: list[int], as_of: date) -> int:
                 unit.name, unit.code, unit.head_email, assignment.duty.title, plan.code, assignment.due_on,
                 (as_of - assignment.due_on).days,
             )  # fmt: skip
-            targets = [formataddr((f"{unit.head_title or 'Thủ trưởng'} {unit.name}", unit.head_email))] if unit.head_email else []
+            targets = [formataddr((message("milestones.head", title=unit.head_title, unit=unit.name), unit.head_email))] if unit.head_email else []
             for address in targets:
                 heads[address.lower()].append(item)
             for address in [*targets, *secretariat_addresses(plan)]:
@@ -294,7 +298,7 @@ def escalate(milestone_ids: list[int], as_of: date) -> int:
             counted[assignment.duty_id] += 1
         for milestone in milestones:
             milestone.status, milestone.done_on = MilestoneStatus.DONE, as_of
-            milestone.outcome = f"{counted[milestone.duty_id]} đơn vị quá hạn được báo thủ trưởng và văn phòng"
+            milestone.outcome = message("milestones.outcome.escalated", count=counted[milestone.duty_id])
         return queued
 
 
@@ -311,7 +315,7 @@ def consolidate_milestones(steps: list[ConsolidationStep], as_of: date) -> tuple
                 store_report(session, header, result, report_files(header, data, result))
                 milestone = session.get_one(Milestone, step.milestone_id)
                 milestone.status, milestone.done_on = MilestoneStatus.DONE, as_of
-                milestone.outcome = f"Đã tổng hợp: {len(result.submitted)}/{result.expected} đơn vị đã nộp"
+                milestone.outcome = message("milestones.outcome.consolidated", submitted=len(result.submitted), expected=result.expected)
         except Exception as exc:
             log.error("consolidating %s failed: %s: %s", step.name, type(exc).__name__, exc)
             failed.append(step.name)

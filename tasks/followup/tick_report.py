@@ -11,12 +11,12 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from sqlalchemy import select
 
 from models.db import session_scope
-from models.milestones import STATUS_WORDS, Milestone, milestone_title
+from models.milestones import Milestone, milestone_title
 from models.plan import Plan, PlanStatus, ReportDuty
 from tasks.outbound.outbox import DeliveryTally
 from tasks.reporting.consolidation import artifact_key
-from tasks.reporting.queries import STATE_WORDS, plan_status
-from templates import render
+from tasks.reporting.queries import plan_status
+from templates import message, render, words
 
 
 @dataclass(frozen=True)
@@ -50,35 +50,35 @@ def publish_tick_artifacts(result: TickResult, day: date) -> None:
             .order_by(Milestone.day, Milestone.id).limit(10)
         ).all()  # fmt: skip
         roots = session.execute(select(Plan.key, Plan.number, Plan.symbol).where(Plan.level == 0, Plan.status == PlanStatus.ISSUED).order_by(Plan.id)).all()
-        ran_rows = [
-            (m.day, plan.code, duty.title, milestone_title(m.kind, m.step, duty.kind), STATUS_WORDS[m.status], m.outcome or "") for m, plan, duty in ran
-        ]
+        statuses = words("milestones.status")
+        ran_rows = [(m.day, plan.code, duty.title, milestone_title(m.kind, m.step, duty.kind), statuses[m.status], m.outcome or "") for m, plan, duty in ran]
         upcoming_rows = [(m.day, plan.code, duty.title, milestone_title(m.kind, m.step, duty.kind)) for m, plan, duty in upcoming]
     create_markdown_artifact(
         key="daily-tick",
         markdown=render("reports/tick_summary.md.j2", result=result, day=day, ran=ran_rows, upcoming=upcoming_rows),
-        description=f"Lượt chạy hằng ngày {day:%d/%m/%Y}",
+        description=message("milestones.tick.summary", day=day),
     )
+    c, state_words = words("reporting.columns"), words("reporting.state")
     for key, _, _ in roots:
         code, rows = plan_status(key, day, all_levels=True)
         states = Counter(row.state for row in rows)
         shown = rows if len(rows) <= MAX_TABLE_ROWS else [row for row in rows if row.state in ("pending", "overdue")][:MAX_TABLE_ROWS]
+        counts = [(state_words[state], n) for state, n in sorted(states.items())]
+        description = message("milestones.tick.unit_state", code=code, day=day, states=counts, listed=None if shown is rows else len(shown))
         create_table_artifact(
             key=f"unit-state-{artifact_key(key)}",
             table=[
                 {
-                    "Cấp": row.level,
-                    "Đơn vị": row.unit_name,
-                    "Báo cáo": row.duty_code,
-                    "Hạn": f"{row.due_on:%d/%m/%Y}",
-                    "Trạng thái": STATE_WORDS[row.state],
-                    "Ngày nộp": f"{row.submitted_on:%d/%m/%Y}" if row.submitted_on else "",
-                    "Nhắc gần nhất": row.last_reminder or "",
-                    "Thư chờ gửi": row.emails_waiting,
+                    c["level"]: row.level,
+                    c["unit"]: row.unit_name,
+                    c["duty"]: row.duty_code,
+                    c["due_on"]: f"{row.due_on:%d/%m/%Y}",
+                    c["state"]: state_words[row.state],
+                    c["submitted_on"]: f"{row.submitted_on:%d/%m/%Y}" if row.submitted_on else "",
+                    c["last_reminder"]: row.last_reminder or "",
+                    c["emails_waiting"]: row.emails_waiting,
                 }
                 for row in shown
             ],
-            description=f"Kế hoạch {code}, ngày {day:%d/%m/%Y}: "
-            + ", ".join(f"{STATE_WORDS[state].lower()} {n}" for state, n in sorted(states.items()))
-            + ("" if shown is rows else f" (chỉ liệt kê {len(shown)} đơn vị chưa nộp)"),
+            description=description,
         )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from cascade.settings import get_settings
+from templates import message
 
 # Extension → the magic bytes its content must start with (documents, spreadsheets, scans, archives).
 ALLOWED: dict[str, tuple[bytes, ...]] = {
@@ -75,7 +76,7 @@ def store_evidence(source: BinaryIO, name: str) -> StoredFile:
     filename = safe_filename(name)
     ext = filename.rpartition(".")[2].lower() if "." in filename else ""
     if ext not in ALLOWED:
-        raise EvidenceError(f"Tệp “{filename}”: loại tệp không được nhận; chỉ nhận {', '.join(sorted(ALLOWED))}.")
+        raise EvidenceError(message("intake.evidence.type", filename=filename, allowed=sorted(ALLOWED)))
     limit = int(settings.portal_max_file_mb * 1024 * 1024)
     spool = settings.attachments_dir / "incoming"
     spool.mkdir(parents=True, exist_ok=True)
@@ -87,13 +88,13 @@ def store_evidence(source: BinaryIO, name: str) -> StoredFile:
                     head += chunk[:16]
                 size += len(chunk)
                 if size > limit:
-                    raise EvidenceError(f"Tệp “{filename}” lớn hơn {settings.portal_max_file_mb:g} MB; cần nén hoặc chia nhỏ tệp.")
+                    raise EvidenceError(message("intake.evidence.too_large", filename=filename, limit_mb=settings.portal_max_file_mb))
                 digest.update(chunk)
                 partial.write(chunk)
             if size == 0:
-                raise EvidenceError(f"Tệp “{filename}” rỗng (0 byte).")
+                raise EvidenceError(message("intake.evidence.empty", filename=filename))
             if not head.startswith(ALLOWED[ext]):
-                raise EvidenceError(f"Tệp “{filename}”: nội dung không phải tệp .{ext} như tên tệp cho biết; cần gửi đúng tệp gốc.")
+                raise EvidenceError(message("intake.evidence.content", filename=filename, ext=ext))
         except BaseException:
             Path(partial.name).unlink(missing_ok=True)
             raise

@@ -4,7 +4,7 @@ The reader trusts nothing in the file but its signed form id: it finds the assig
 checks the form was made for that assignment, unit and duty as they stand, finds each row by the
 code in a hidden column (never by its number) and applies the rules of a submission file
 (`tasks.intake.submission_files`) to every input cell. Every problem is named by sheet and cell
-('Chỉ tiêu!E21') in Vietnamese, worded in `templates/forms/messages.yaml`; nothing is partly taken.
+('Chỉ tiêu!E21') in Vietnamese, worded in `templates/messages/forms.yaml`; nothing is partly taken.
 """
 
 from __future__ import annotations
@@ -46,14 +46,15 @@ from tasks.documents.forms import (
     META_SHEET,
     SCORE_MARK,
     asks_rate,
-    form_message,
     form_signature,
     is_yes_no,
+    one_line,
     typed_figure,
 )
 from tasks.intake.submissions import FigureInput, SubmissionInput
 from tasks.plans.contexts import reference
 from tasks.plans.targets import duty_targets, targets_for_unit, typed_targets
+from templates import message
 
 
 @dataclass(frozen=True)
@@ -70,11 +71,11 @@ class _Meta:
 
 
 def _problem(kind: str, path: str | None = None, /, **context: Any) -> Problem:
-    return Problem(form_message("problems", kind, **context), path=path)
+    return Problem(one_line(message("forms.problems", kind, **context)), path=path)
 
 
 def _field(name: str, /, **context: Any) -> str:
-    return form_message("fields", name, **context)
+    return one_line(message("forms.fields", name, **context))
 
 
 def _load(data: bytes, source: str) -> tuple[Workbook, Workbook]:

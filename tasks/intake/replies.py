@@ -40,7 +40,7 @@ from tasks.intake.inbox import Fetched, parse_message
 from tasks.intake.submissions import SubmissionInput, queue_receipt, queue_to_unit, store_version
 from tasks.outbound.outbox import queue_email
 from tasks.plans.contexts import assignment_context, recipients
-from templates import render_email
+from templates import message, render_email, words
 
 log = logging.getLogger(__name__)
 
@@ -234,19 +234,12 @@ def _spool() -> Path:
     return Path(tempfile.mkdtemp(dir=folder))
 
 
-_NOT_OPEN_WORDS = {
-    Refusal.ACCEPTED: "báo cáo của đơn vị đã được chấp nhận nên không nhận thêm lần gửi mới",
-    Refusal.CLOSED: "kỳ báo cáo đã kết thúc nên không nhận thêm báo cáo",
-    Refusal.MERGED: "đơn vị đã sáp nhập; đơn vị kế thừa báo cáo thay",
-}
-
-
 def _store_files(files: Sequence[_File]) -> tuple[list[StoredFile], list[str]]:
     """Keep the evidence in the store (checked by content, as on the portal); the problems found otherwise."""
     settings = get_settings()
     stored, problems = [], []
     if len(files) > settings.portal_max_files:
-        problems.append(f"Thư kèm {len(files)} tệp; mỗi lần gửi nhận tối đa {settings.portal_max_files} tệp.")
+        problems.append(message("intake.reply.too_many_files", count=len(files), limit=settings.portal_max_files))
     for file in files:
         try:
             stored.append(store_evidence(BytesIO(file.data), file.name))
@@ -261,29 +254,29 @@ def _judge(reply: _Reply, assignment: Assignment) -> tuple[_Verdict, SubmissionI
     if reply.sender not in {address.lower() for address in unit.emails}:
         return _Verdict(
             IntakeOutcome.QUARANTINED, IntakeReason.SENDER_MISMATCH, assignment_id=assignment.id,
-            detail=f"Người gửi {reply.sender or '(không có)'} không phải địa chỉ thư đã đăng ký của {unit.name} ({', '.join(unit.emails)}).",
+            detail=message("intake.reply.sender_mismatch", sender=reply.sender, unit=unit.name, emails=unit.emails),
         ), None, []  # fmt: skip
     reason = refusal(assignment)
     if reason == Refusal.PLAN_DUTY:
         return _Verdict(
             IntakeOutcome.SET_ASIDE, IntakeReason.NOT_A_REPORT, assignment_id=assignment.id,
-            detail=f"Thư trả lời về nhiệm vụ ban hành kế hoạch thực hiện của {unit.name}: kế hoạch được ban hành trên hệ thống, không nhận qua biểu mẫu.",
+            detail=message("intake.reply.plan_duty", unit=unit.name),
         ), None, []  # fmt: skip
     if reason is not None:
-        return _Verdict(IntakeOutcome.REFUSED, IntakeReason.NOT_OPEN, detail=_NOT_OPEN_WORDS[reason], assignment_id=assignment.id), None, []
+        return _Verdict(IntakeOutcome.REFUSED, IntakeReason.NOT_OPEN, detail=words("intake.not_open")[reason], assignment_id=assignment.id), None, []
     forms = [f for f in reply.files if f.claimed is not None]
     if not forms:
         others = [f for f in reply.files if f.is_workbook]
         if not others:
             return _Verdict(
                 IntakeOutcome.SET_ASIDE, IntakeReason.NO_FORM, assignment_id=assignment.id,
-                detail="Thư không kèm biểu mẫu Excel của nhiệm vụ" + (f" (tệp kèm: {', '.join(f.name for f in reply.files)})." if reply.files else "."),
+                detail=message("intake.reply.no_form", files=[f.name for f in reply.files]),
             ), None, []  # fmt: skip
         forms = others[:1]  # a workbook that is not our form: the reader says precisely why
     if len(forms) > 1:
         return _Verdict(
             IntakeOutcome.REFUSED, IntakeReason.FILE_PROBLEMS, assignment_id=assignment.id,
-            detail="Đã trả lời đơn vị lỗi về tệp kèm:", problems=(f"Thư kèm {len(forms)} biểu mẫu ({', '.join(f.name for f in forms)}); mỗi thư chỉ gửi một biểu mẫu.",),
+            detail=message("intake.reply.file_problems"), problems=(message("intake.reply.too_many_forms", count=len(forms), forms=[f.name for f in forms]),),
         ), None, []  # fmt: skip
     form = forms[0]
     spool = _spool()
@@ -295,7 +288,7 @@ def _judge(reply: _Reply, assignment: Assignment) -> tuple[_Verdict, SubmissionI
         except FormError as exc:
             return _Verdict(
                 IntakeOutcome.REFUSED, IntakeReason.FORM_PROBLEMS, assignment_id=assignment.id,
-                problems=tuple(str(p) for p in exc.problems), detail=f"Đã trả lời đơn vị {len(exc.problems)} lỗi trong biểu mẫu {form.name}:",
+                problems=tuple(str(p) for p in exc.problems), detail=message("intake.reply.form_problems", count=len(exc.problems), form=form.name),
             ), None, []  # fmt: skip
     finally:
         for leftover in spool.iterdir():
@@ -304,7 +297,7 @@ def _judge(reply: _Reply, assignment: Assignment) -> tuple[_Verdict, SubmissionI
     stored, problems = _store_files(list(reply.files))  # the form itself is kept too, as received
     if problems:
         return _Verdict(
-            IntakeOutcome.REFUSED, IntakeReason.FILE_PROBLEMS, detail="Đã trả lời đơn vị lỗi về tệp kèm:", problems=tuple(problems), assignment_id=assignment.id,
+            IntakeOutcome.REFUSED, IntakeReason.FILE_PROBLEMS, detail=message("intake.reply.file_problems"), problems=tuple(problems), assignment_id=assignment.id,
         ), None, []  # fmt: skip
     return _Verdict(IntakeOutcome.RECORDED, IntakeReason.RECORDED, assignment_id=assignment.id), replace(data, source_key=f"email:{reply.key}"), stored
 
@@ -360,17 +353,17 @@ def decide(fetched: Fetched, as_of: date) -> Decision:
     data: SubmissionInput | None = None
     stored: list[StoredFile] = []
     if machine is not None:
-        verdict = _Verdict(IntakeOutcome.SET_ASIDE, machine, detail="Thư trả lời tự động hoặc thư báo lỗi gửi thư; không trả lời.", assignment_id=assignment_id)
+        verdict = _Verdict(IntakeOutcome.SET_ASIDE, machine, detail=message("intake.reply.automatic"), assignment_id=assignment_id)
     elif fetched.truncated:
         verdict = _Verdict(
             IntakeOutcome.SET_ASIDE, IntakeReason.TOO_LARGE,
-            detail=f"Thư {fetched.size / 1024 / 1024:.1f} MB, vượt giới hạn {get_settings().imap_max_message_mb:g} MB: không đọc tự động.",
+            detail=message("intake.reply.too_large", size_mb=fetched.size / 1024 / 1024, limit_mb=get_settings().imap_max_message_mb),
         )  # fmt: skip
     elif assignment_id is None:
         verdict = _Verdict(
             IntakeOutcome.SET_ASIDE,
             IntakeReason.NO_MATCH,
-            detail="Không xác định được nhiệm vụ mà thư trả lời (không có mã giao việc, địa chỉ trả lời hay biểu mẫu).",
+            detail=message("intake.reply.no_match"),
         )
     else:
         with session_scope() as session:
@@ -397,7 +390,10 @@ def _write(reply: _Reply, verdict: _Verdict, data: SubmissionInput | None, store
                 if is_new:
                     queue_receipt(session, submission, as_of=as_of, in_reply_to=reply.message_id)
                 row.submission_id, version = submission.id, submission.version
-                row.detail = f"Lần gửi thứ {version} của {assignment.unit.name}." if is_new else f"Đã ghi nhận trước đó (lần gửi thứ {version})."
+                if is_new:
+                    row.detail = message("intake.reply.recorded", version=version, unit=assignment.unit.name)
+                else:
+                    row.detail = message("intake.reply.recorded_before", version=version)
             elif verdict.outcome == IntakeOutcome.QUARANTINED and assignment is not None:
                 _alert_secretariat(session, assignment, reply, verdict, arrived_at, as_of)
             elif assignment is not None and verdict.reason in (
@@ -425,7 +421,9 @@ def unreadable(fetched: Fetched, as_of: date, error: Exception) -> Decision:
         reply = _read(fetched.raw)
     except Exception:  # not even its header parses
         reply = _Reply(EmailMessage(), hashlib.sha256(fetched.raw).hexdigest(), None, "", "", ())
-    verdict = _Verdict(IntakeOutcome.SET_ASIDE, IntakeReason.UNREADABLE, detail=f"Không đọc được thư: {type(error).__name__}: {error}")
+    verdict = _Verdict(
+        IntakeOutcome.SET_ASIDE, IntakeReason.UNREADABLE, detail=message("intake.reply.unreadable", error_type=type(error).__name__, error=error)
+    )
     return _write(reply, verdict, None, [], arrival(fetched.arrived_at, as_of), as_of)
 
 

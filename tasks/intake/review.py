@@ -17,7 +17,7 @@ from models.outbox import EmailKind
 from models.submission import Channel, Review, ReviewAction, ReviewStatus, Submission
 from tasks.intake.submissions import queue_to_unit
 from tasks.plans.contexts import assignment_context
-from templates import render_email
+from templates import message, render_email
 
 
 def review_submission(
@@ -42,21 +42,19 @@ def review_submission(
         assignment = submission.assignment
         latest = session.scalar(select(func.max(Submission.version)).where(Submission.assignment_id == assignment.id))
         if submission.version != latest:
-            raise ConflictError(f"Lần gửi {submission.version} đã có lần gửi mới hơn (lần {latest}); chỉ xem xét lần gửi mới nhất.")
+            raise ConflictError(message("intake.review.superseded", version=submission.version, latest=latest))
         if submission.channel == Channel.CONSOLIDATION and action != ReviewAction.ACCEPT:
-            raise ConflictError("Báo cáo tổng hợp do hệ thống lập từ báo cáo của các đơn vị cấp dưới: trả lại hoặc điều chỉnh tại các báo cáo đó.")
+            raise ConflictError(message("intake.review.consolidated"))
         before = submission.reviewed_score if submission.reviewed_score is not None else submission.self_score
         if action in (ReviewAction.ACCEPT, ReviewAction.RETURN) and submission.review_status != ReviewStatus.PENDING:
-            raise ConflictError(
-                f"Lần gửi {submission.version} đã được xem xét ({'chấp nhận' if submission.review_status == ReviewStatus.ACCEPTED else 'trả lại'})."
-            )
+            raise ConflictError(message("intake.review.decided", version=submission.version, accepted=submission.review_status == ReviewStatus.ACCEPTED))
         if action == ReviewAction.RETURN and not comment:
-            raise ConflictError("Cần ghi rõ lý do trả lại và nội dung đơn vị cần bổ sung, chỉnh sửa.")
+            raise ConflictError(message("intake.review.return_needs_comment"))
         if action == ReviewAction.ADJUST_SCORE:
             if score is None or not 0 <= score <= 100:
-                raise ConflictError("Điểm điều chỉnh cần là số từ 0 đến 100.")
+                raise ConflictError(message("intake.review.score_range"))
             if not comment:
-                raise ConflictError("Cần ghi lý do điều chỉnh điểm tự đánh giá.")
+                raise ConflictError(message("intake.review.score_needs_comment"))
             submission.reviewed_score = score
         elif action == ReviewAction.ACCEPT:
             submission.review_status = ReviewStatus.ACCEPTED

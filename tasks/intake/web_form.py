@@ -4,7 +4,7 @@ The page shows the same indicators and sections as the unit's Excel form (`tasks
 and applies the same rules as the form reader: numbers typed the Vietnamese way ('32,4', '1.234',
 '86,5%'), 'Đạt'/'Không đạt' for a yes/no criterion, a numerator and a denominator for a rate, every
 section required, a score from 0 to 100. Each problem is keyed by the field it is about, so that the
-page shows it next to that field, in the words of `templates/forms/messages.yaml`.
+page shows it next to that field, in the words of `templates/messages/forms.yaml`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from cascade.formatting import vn_number
-from tasks.documents.forms import FormIndicator, FormSpec, form_message, typed_figure
+from tasks.documents.forms import FormIndicator, FormSpec, one_line, typed_figure
 from tasks.intake.submissions import FigureInput
+from templates import message, words
 
 MAX_TEXT = 20_000  # characters in one section or note: a report page, not a book
 
@@ -80,12 +81,12 @@ class _Reader:
         self.report = WebReport()
 
     def problem(self, name: str, kind: str, /, **context: object) -> None:
-        self.report.errors.setdefault(name, form_message("problems", kind, **context))
+        self.report.errors.setdefault(name, one_line(message("forms.problems", kind, **context)))
 
     def text(self, name: str, what: str) -> str:
         text = _clean(self.fields.get(name))
         if len(text) > MAX_TEXT:
-            self.report.errors.setdefault(name, form_message("web", "too_long", what=what, limit=vn_number(MAX_TEXT), found=vn_number(len(text))))
+            self.report.errors.setdefault(name, one_line(message("forms.web.too_long", what=what, limit=vn_number(MAX_TEXT), found=vn_number(len(text)))))
         return text
 
     def number(self, name: str, what: str, *, yes_no: bool = False) -> Decimal | None:
@@ -104,11 +105,11 @@ class _Reader:
 
     def indicator(self, indicator: FormIndicator) -> None:
         code, metric = indicator.code, indicator.metric
-        note = self.text(note_field(code), form_message("fields", "note", metric=metric))
+        note = self.text(note_field(code), one_line(message("forms.fields.note", metric=metric)))
         if indicator.asks_rate:
             parts = []
             for name, kind in ((numerator_field(code), "numerator"), (denominator_field(code), "denominator")):
-                what = form_message("fields", kind, metric=metric)
+                what = one_line(message("forms.fields", kind, metric=metric))
                 part = self.number(name, what)
                 if part is None and name not in self.report.errors:
                     self.problem(name, "required_rate", what=what)
@@ -117,14 +118,14 @@ class _Reader:
             if top is None or bottom is None:
                 return
             if bottom == 0 and top > 0:  # 0/0 is allowed: nothing to count
-                self.problem(denominator_field(code), "zero_denominator", what=form_message("fields", "denominator", metric=metric))
+                self.problem(denominator_field(code), "zero_denominator", what=one_line(message("forms.fields.denominator", metric=metric)))
             elif top > bottom:
-                self.problem(numerator_field(code), "numerator_gt_denominator", what=form_message("fields", "numerator", metric=metric),
+                self.problem(numerator_field(code), "numerator_gt_denominator", what=one_line(message("forms.fields.numerator", metric=metric)),
                              numerator=vn_number(top), denominator=vn_number(bottom))  # fmt: skip
             else:
                 self.report.values[code] = FigureInput(numerator=top, denominator=bottom, note=note)
             return
-        name, what = value_field(code), form_message("fields", "value", metric=metric)
+        name, what = value_field(code), one_line(message("forms.fields.value", metric=metric))
         figure = self.number(name, what, yes_no=indicator.is_yes_no)
         if figure is None:
             if name not in self.report.errors:
@@ -142,18 +143,18 @@ def read_web_form(spec: FormSpec, fields: Mapping[str, str]) -> WebReport:
         reader.indicator(indicator)
     for section in spec.sections:
         name = section_field(section.code)
-        what = form_message("fields", "section", title=section.title)
+        what = one_line(message("forms.fields.section", title=section.title))
         text = reader.text(name, what)
         if not text:
-            reader.report.errors.setdefault(name, form_message("web", "section_empty", what=what))
+            reader.report.errors.setdefault(name, one_line(message("forms.web.section_empty", what=what)))
         else:
             reader.report.sections[section.code] = text
-    score = reader.number(SCORE_FIELD, form_message("fields", "score"))
+    score = reader.number(SCORE_FIELD, one_line(message("forms.fields.score")))
     if score is not None and not 0 <= score <= 100:
-        reader.problem(SCORE_FIELD, "score_range", what=form_message("fields", "score"), found=vn_number(score))
+        reader.problem(SCORE_FIELD, "score_range", what=one_line(message("forms.fields.score")), found=vn_number(score))
     else:
         reader.report.self_score = score
-    reader.report.self_assessment = reader.text(ASSESSMENT_FIELD, form_message("fields", "assessment"))
+    reader.report.self_assessment = reader.text(ASSESSMENT_FIELD, one_line(message("forms.fields.assessment")))
     return reader.report
 
 
@@ -170,7 +171,7 @@ def fields_of_version(spec: FormSpec, values: Mapping[str, FigureInput], section
             fields[numerator_field(indicator.code)] = vn_number(figure.numerator) if figure.numerator is not None else ""
             fields[denominator_field(indicator.code)] = vn_number(figure.denominator) if figure.denominator is not None else ""
         elif indicator.is_yes_no and figure.value in (0, 1):
-            fields[value_field(indicator.code)] = "Đạt" if figure.value == 1 else "Không đạt"
+            fields[value_field(indicator.code)] = words("forms.answer")["met" if figure.value == 1 else "not_met"]
         else:
             fields[value_field(indicator.code)] = vn_number(figure.value) if figure.value is not None else ""
         fields[note_field(indicator.code)] = figure.note

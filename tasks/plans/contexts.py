@@ -25,15 +25,7 @@ from models.plan import (
 from models.submission import Review, ReviewAction, Submission
 from models.unit import Unit, has_active_children
 from tasks.plans.targets import duty_targets, targets_for_unit, unit_share
-from templates import NOTHING_TO_COUNT
-
-ROLE_WORDS = {TaskRole.LEAD: "chủ trì", TaskRole.SUPPORT: "phối hợp"}
-ASK_WORDS = {
-    Aggregation.SUM: "số lượng đạt được",
-    Aggregation.MEAN: "giá trị của đơn vị",
-    Aggregation.WEIGHTED_RATE: "tử số và mẫu số (để tính tỷ lệ)",
-    Aggregation.SHARE_OF_UNITS: "kết quả của đơn vị (đạt / không đạt hoặc tỷ lệ)",
-}
+from templates import message, words
 
 
 def recipients(unit: Unit) -> list[str]:
@@ -139,7 +131,7 @@ def assignment_context(session: Session, assignment: Assignment, *, as_of: date)
             "back_scheduled_on": duty.back_scheduled_on,  # set when the plan reached the unit's level too late for it
             "sections": [s["title"] for s in duty.sections],
             "is_plan": duty.kind == DutyKind.IMPLEMENTING_PLAN,
-            "noun": "kế hoạch thực hiện" if duty.kind == DutyKind.IMPLEMENTING_PLAN else "báo cáo",
+            "noun": words("plans.duty_noun")["plan" if duty.kind == DutyKind.IMPLEMENTING_PLAN else "report"],
         },
         "has_subordinates": has_active_children(session, unit.id, as_of),
         "transferred_from": assignment.transferred_from.name if assignment.transferred_from is not None else None,
@@ -155,7 +147,7 @@ def assignment_context(session: Session, assignment: Assignment, *, as_of: date)
                 "comparator": t.comparator,
                 "value": unit_share(session, t, unit.code, as_of),  # the unit's own share of a sum
                 "unit_of_measure": t.unit_of_measure,
-                "ask": computed_words(t, targets) if t.is_computed else ASK_WORDS[t.aggregation],
+                "ask": computed_words(t, targets) if t.is_computed else words("plans.ask")[t.aggregation],
             }
             for t in targets
         ],
@@ -163,7 +155,7 @@ def assignment_context(session: Session, assignment: Assignment, *, as_of: date)
         "tasks": [
             {
                 "title": t["title"],
-                "role": ROLE_WORDS.get(t["role"], ""),
+                "role": words("plans.role").get(t["role"], ""),
                 "lead": t["role"] == TaskRole.LEAD,
                 "support": t["role"] == TaskRole.SUPPORT,
                 "partners": ", ".join(t["partners"]),
@@ -196,19 +188,19 @@ def computed_words(target: Target, targets: list[Target]) -> str:
     """What a unit sends for a rate computed from two of its counts: nothing, the system computes it."""
     metrics = {t.code: t.metric for t in targets}
     part, whole = metrics.get(target.numerator_code or "", target.numerator_code), metrics.get(target.denominator_code or "", target.denominator_code)
-    return f"không phải nhập, hệ thống tự tính từ “{part}” / “{whole}”"
+    return message("plans.ask_computed", part=part, whole=whole)
 
 
 def shown_value(target: Target | None, value: Any, numerator: Any, denominator: Any) -> str:
     """A reported figure as a person would write it: '694/788 (88,1%)', '120 căn', 'Đạt', '0/0 (không phát sinh)'."""
     if value is None and numerator == 0 and denominator == 0:
-        return f"0/0 ({NOTHING_TO_COUNT})"
+        return f"0/0 ({message('reporting.nothing_to_count')})"
     if numerator is not None and denominator:
         return f"{vn_number(numerator)}/{vn_number(denominator)} ({vn_percent(numerator / denominator * 100)})"
     if value is None:
         return "-"
     if target is not None and target.aggregation == Aggregation.SHARE_OF_UNITS and target.unit_of_measure == "%" and value in (0, 1):
-        return "Đạt" if value == 1 else "Không đạt"
+        return words("forms.answer")["met" if value == 1 else "not_met"]
     unit = "%" if target is not None and target.unit_of_measure == "%" else f" {target.unit_of_measure}" if target else ""
     return f"{vn_number(value)}{unit}"
 

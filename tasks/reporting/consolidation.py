@@ -43,7 +43,7 @@ from tasks.plans.contexts import plan_context, recipients
 from tasks.plans.lookup import find_duty
 from tasks.plans.targets import duty_targets, target_reporters
 from tasks.reporting.upward import submit_upward
-from templates import COMPARATOR_WORDS, NOTHING_TO_COUNT, VERDICT_WORDS, measure, render, render_email
+from templates import measure, message, render, render_email, words
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +206,7 @@ def report_files(header: ReportHeader, data: ConsolidationInput, result: Consoli
         partial.write_text(render(f"reports/consolidation.{suffix}.j2", **context), encoding="utf-8")
         partial.replace(path)
         paths.append(path)
-    word = write_report_document(header, result, folder / f"Báo cáo {header.duty['code']} {result.as_of:%d-%m-%Y}.docx")
+    word = write_report_document(header, result, folder / message("reporting.files.document", duty_code=header.duty["code"], as_of=result.as_of))
     paths += [word, write_report_workbook(header, data, result, folder / report_workbook_name(header, result))]
     if settings.report_pdf:
         if pdf_available():
@@ -351,20 +351,21 @@ def artifact_key(*parts: str) -> str:
 def publish_artifacts(header: ReportHeader, result: Consolidation, files: list[str]) -> None:
     """A markdown summary and a per-target table in the Prefect UI."""
     key = artifact_key(header.plan["key"], header.duty["code"])
-    create_markdown_artifact(key=key, markdown=Path(files[0]).read_text(encoding="utf-8"), description=f"Báo cáo tổng hợp {header.duty['title']}")
+    create_markdown_artifact(
+        key=key, markdown=Path(files[0]).read_text(encoding="utf-8"), description=message("reporting.artifacts.summary", duty_title=header.duty["title"])
+    )
+    c, verdicts = words("reporting.target_columns"), words("reporting.verdict")
     create_table_artifact(
         key=f"{key}-targets",
         table=[
             {
-                "Chỉ tiêu": r.rule.metric,
-                "Mục tiêu": "—"
-                if r.rule.comparator is None or r.rule.value is None  # r.rule.is_plain
-                else f"{COMPARATOR_WORDS[r.rule.comparator]} {measure(r.rule.value, r.rule.unit_of_measure)}",
-                "Kết quả": NOTHING_TO_COUNT if r.nothing_to_count else measure(r.figure, r.rule.unit_of_measure),
-                "Đánh giá": VERDICT_WORDS[r.verdict],
-                "Đơn vị báo cáo": f"{r.reported}/{r.expected}",
+                c["metric"]: r.rule.metric,
+                c["target"]: message("reporting.target", rule=r.rule),
+                c["figure"]: message("reporting.nothing_to_count") if r.nothing_to_count else measure(r.figure, r.rule.unit_of_measure),
+                c["verdict"]: verdicts[r.verdict],
+                c["reported"]: f"{r.reported}/{r.expected}",
             }
             for r in result.results
         ],
-        description="Chỉ tiêu và kết quả",
+        description=message("reporting.artifacts.targets"),
     )

@@ -42,16 +42,6 @@ class AssignmentRow:
     transferred_from: str | None = None  # an assignment taken over from a unit that merged into this one
 
 
-STATE_WORDS = {
-    "on_time": "Đã nộp đúng hạn",
-    "late": "Nộp muộn",
-    "pending": "Chưa nộp",
-    "overdue": "Quá hạn, chưa nộp",
-    "returned": "Bị trả lại, chờ bổ sung",
-    "merged": "Đã sáp nhập",
-}
-
-
 def state_of(due_on: date, submitted_on: date | None, as_of: date, status: AssignmentStatus | None = None) -> str:
     """'on_time', 'late', 'pending' or 'overdue' for an assignment on `as_of`; 'merged', or 'returned'
     while a returned report awaits its correction, by the assignment's current status."""

@@ -14,7 +14,7 @@ from models.aggregation import TargetRule, UnitFigure
 from models.consolidation import Consolidation, ConsolidationInput, ExpectedUnit, ReportHeader, consolidate
 from models.plan import Aggregation, Comparator
 from tasks.documents.report_workbook import report_workbook_name, write_report_workbook
-from templates import VERDICT_WORDS
+from templates import words
 
 AS_OF = date(2024, 11, 8)
 DUE = date(2024, 10, 30)
@@ -127,7 +127,7 @@ def test_units_by_indicators_with_totals_targets_and_verdicts(exported) -> None:
     assert goals[houses - 1].value == "ít nhất 715 căn" and goals[columns["Chỉ số hài lòng"] - 1].value == "trên 95%"
     verdicts = rows["Đánh giá"]
     for code, column in (("nha_o", houses), ("hai_long", columns["Chỉ số hài lòng"]), ("dan_van", columns["Đơn vị đạt Dân vận khéo"])):
-        assert verdicts[column - 1].value == VERDICT_WORDS[str(by_code[code].verdict)]
+        assert verdicts[column - 1].value == words("reporting.verdict")[str(by_code[code].verdict)]
     merged = {str(r) for r in ws.merged_cells.ranges}
     first_rate = ws.cell(header_row[0].row, numerator).coordinate
     assert any(r.startswith(f"{first_rate}:") for r in merged)  # the rate's name spans its three columns
@@ -140,4 +140,4 @@ def test_the_targets_sheet_has_one_row_per_target(exported) -> None:
     rows = rows_by_first_text(ws)
     for r in result.results:
         row = [c.value for c in rows[r.rule.metric]]
-        assert f"{r.reported}/{r.expected}" in row and VERDICT_WORDS[str(r.verdict)] in row
+        assert f"{r.reported}/{r.expected}" in row and words("reporting.verdict")[str(r.verdict)] in row

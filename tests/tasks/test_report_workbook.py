@@ -16,7 +16,7 @@ from models.consolidation import Consolidation, ConsolidationInput, ExpectedUnit
 from models.plan import Aggregation, Comparator
 from tasks.documents import report_workbook
 from tasks.documents.report_workbook import report_workbook_name, write_report_workbook
-from templates import VERDICT_WORDS
+from templates import words
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "templates" / "forms" / "consolidation.xlsx"
@@ -275,11 +275,11 @@ def test_targets_and_verdicts_under_each_indicator(summary: Summary, consolidati
         SATISFACTION: ("(%)", "trên 95%", "hai_long"),
     }
     fills = {}
-    for metric, (sub, words, code) in targets.items():
-        assert summary.footer(summary.target, metric, sub).value == words
+    for metric, (sub, target_words, code) in targets.items():
+        assert summary.footer(summary.target, metric, sub).value == target_words
         verdict = summary.footer(summary.verdict, metric, sub)
         expected = result_of(result, code).verdict
-        assert verdict.value == VERDICT_WORDS[expected]
+        assert verdict.value == words("reporting.verdict")[expected]
         fills[expected] = verdict.fill.fgColor.rgb
     assert result_of(result, "dan_van_kheo").verdict == Verdict.NOT_MET  # 60% is not above 80%
     assert result_of(result, "nha_o_xa_hoi").verdict == Verdict.MET  # 730 ≥ 715
@@ -344,7 +344,7 @@ def test_targets_sheet(book: Path, consolidation: tuple[ConsolidationInput, Cons
         expected = float(target.figure) / 100 if target.rule.unit_of_measure == "%" else float(target.figure)
         assert row[4] == pytest.approx(expected)
         assert row[5] == f"{target.reported}/{target.expected}"
-        assert row[6] == VERDICT_WORDS[target.verdict]
+        assert row[6] == words("reporting.verdict")[target.verdict]
     assert rows[0][3] == "trên 80%" and rows[1][3] == "ít nhất 715 căn"
     assert rows[0][7] == "6/10 đơn vị đạt; chưa đủ số liệu (4/6 đơn vị báo cáo)"
     assert rows[2][7].startswith("Σ tử số / Σ mẫu số: 29.684/32.800")
@@ -405,7 +405,7 @@ def test_the_words_live_in_the_template_not_in_the_code() -> None:
     wb = load_workbook(TEMPLATE)
     text = "\n".join(str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None)
     code = (ROOT / "tasks" / "documents" / "report_workbook.py").read_text(encoding="utf-8")
-    for words in (
+    for phrase in (
         "Đúng hạn",
         "Chậm",
         "Chưa nộp",
@@ -421,8 +421,8 @@ def test_the_words_live_in_the_template_not_in_the_code() -> None:
         "Đã báo cáo",
         "Đạt / Không đạt",
     ):
-        assert words in text, words
-        assert f'"{words}' not in code and f"'{words}" not in code, words
+        assert phrase in text, phrase
+        assert f'"{phrase}' not in code and f"'{phrase}" not in code, phrase
 
 
 def test_committed_template_is_what_the_script_builds(tmp_path: Path) -> None:
