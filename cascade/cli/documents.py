@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cascade.cli.common import AsOf, parse_day, ready, run
+from cascade.cli.common import AsOf, checked, parse_day, ready, run
 from cascade.errors import ConflictError
 
 # Commands import what they use inside their bodies: flows and tasks pull in Prefect (seconds), models
@@ -37,7 +37,7 @@ def document_plan(
             word = write_plan_document(session, find_plan(session, plan))
         return [word, *(to_pdf([word]) if pdf else [])]
 
-    for path in run(write):
+    for path in checked(write):
         typer.echo(str(path))
 
 
@@ -73,5 +73,5 @@ def document_pdf(files: Annotated[list[Path], typer.Argument(help="Word or Excel
     """Convert documents to PDF beside them with LibreOffice headless; prints the PDFs' paths."""
     from tasks.documents.pdf import to_pdf
 
-    for path in run(lambda: to_pdf(files)):
+    for path in checked(lambda: to_pdf(files)):
         typer.echo(str(path))

@@ -52,7 +52,7 @@ def units_import(file: Path) -> None:
     from tasks.plans.imports import import_units
 
     ready()
-    result = run(lambda: import_units(file))
+    result = checked(lambda: import_units(file))
     console.print(f"Units: {result.created} created, {result.updated} updated.")
 
 
@@ -62,7 +62,7 @@ def plan_import(file: Path, replace: Annotated[bool, typer.Option(help="Replace 
     from tasks.plans.imports import import_plan_file
 
     ready()
-    result = run(lambda: import_plan_file(file, replace=replace))
+    result = checked(lambda: import_plan_file(file, replace=replace))
     warn(result.warnings)
     console.print(f"Plan imported: {result.key}")
 
@@ -162,7 +162,7 @@ def plan_close(plan: Annotated[str, typer.Argument(help="Plan key or number/symb
     from tasks.intake.access import close_plan
 
     ready()
-    closed = run(lambda: close_plan(plan, parse_day(as_of)))
+    closed = checked(lambda: close_plan(plan, parse_day(as_of)))
     console.print(f"Closed {len(closed)} plan(s): {', '.join(closed)}.")
 
 

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 from rich.tree import Tree
 
-from cascade.cli.common import AsOf, checked, console, parse_day, ready, run
+from cascade.cli.common import AsOf, checked, console, parse_day, ready
 
 if TYPE_CHECKING:
     from tasks.outbound.quota import OutboxWaiting
@@ -35,7 +35,7 @@ def trace(
     # Imported after the check: a mistyped code is refused without loading Prefect.
     from tasks.reporting.queries import TraceNode, trace_figure
 
-    report, nodes = run(lambda: trace_figure(plan, duty, indicator))
+    report, nodes = checked(lambda: trace_figure(plan, duty, indicator))
     figure = next(t for t in report.summary["targets"] if t["code"] == indicator)
     tree = Tree(
         message("cli.trace.root", indicator=indicator, figure=figure["figure"], as_of=report.as_of, reported=figure["reported"], expected=figure["expected"])
@@ -66,7 +66,7 @@ def status(
     ready()
     day = parse_day(as_of)
     if plan is not None:
-        code, rows = run(lambda: plan_status(plan, day, all_levels=all_levels, include_merged=True))
+        code, rows = checked(lambda: plan_status(plan, day, all_levels=all_levels, include_merged=True))
         c, states = words("reporting.columns"), words("reporting.state")
         table = Table(
             c["level"], c["plan"], c["unit"], c["duty"], c["due_on"], c["state"], c["submitted_on"], c["versions"], c["last_reminder"],
@@ -119,7 +119,7 @@ def calendar(
     from templates import message, words
 
     ready()
-    code, rows = run(lambda: plan_calendar(plan, all_levels=all_levels))
+    code, rows = checked(lambda: plan_calendar(plan, all_levels=all_levels))
     c, statuses = words("milestones.columns"), words("milestones.status")
     table = Table(c["day"], c["plan"], c["duty"], c["milestone"], c["status"], c["outcome"], title=message("cli.calendar.title", code=code))
     for row in rows:
