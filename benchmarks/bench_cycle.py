@@ -58,10 +58,10 @@ from sandbox.imap_server import LocalImapServer
 from sandbox.portal_visitors import Secretariat, UnitOffice
 from tasks.documents.forms import form_filename, form_spec, write_form
 from tasks.documents.word import write_notice_document
-from tasks.intake.submissions import FigureInput, SubmissionInput, find_assignment, record_submission
+from tasks.intake.submissions import FigureInput, SubmissionInput, record_submission
 from tasks.outbound.mail import build_message
 from tasks.plans.contexts import portal_link, reply_address
-from tasks.plans.lookup import find_plan
+from tasks.plans.lookup import find_assignment, find_plan
 from tests.fixtures.builders import make_plan, make_unit_tree
 
 

@@ -54,10 +54,9 @@ from tasks.documents.word import plan_document_path
 from tasks.followup.milestones import next_milestone_day, plan_calendar
 from tasks.intake.access import latest_version
 from tasks.intake.submission_files import submission_input
-from tasks.intake.submissions import find_assignment
 from tasks.plans.contexts import portal_link
 from tasks.plans.imports import import_plan, import_units
-from tasks.plans.lookup import find_duty, find_plan
+from tasks.plans.lookup import find_assignment, find_duty, find_plan
 from tasks.reporting.consolidation import load_input
 from tasks.reporting.queries import plan_status, trace_figure
 from templates import measure, message, words

@@ -99,7 +99,10 @@ def warn(warnings: Sequence[str]) -> None:
 
 
 def ready() -> None:
-    """Bring the database's schema up to date (migrations; one query when it already is)."""
-    from models.schema import ensure_current
+    """Bring the database's schema up to date (one query when it already is; the migrations otherwise)."""
+    from models.revision import is_current
 
-    ensure_current()
+    if not is_current():
+        from models.schema import ensure_current  # Alembic costs half a second: only when there is work for it
+
+        ensure_current()

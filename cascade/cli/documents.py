@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cascade.cli.common import AsOf, checked, parse_day, ready, run
+from cascade.cli.common import AsOf, checked, parse_day, ready
 from cascade.errors import ConflictError
 
 # Commands import what they use inside their bodies: flows and tasks pull in Prefect (seconds), models
@@ -52,8 +52,7 @@ def document_form(
     from models.db import session_scope
     from tasks.documents.forms import form_filename, form_spec, needs_form, write_form
     from tasks.documents.word import notice_document_path
-    from tasks.intake.submissions import find_assignment
-    from tasks.plans.lookup import find_plan
+    from tasks.plans.lookup import find_assignment, find_plan
 
     ready()
 
@@ -65,7 +64,7 @@ def document_form(
             spec = form_spec(session, assignment, as_of=parse_day(as_of))
             return write_form(spec, notice_document_path(assignment).with_name(form_filename(spec)))
 
-    typer.echo(str(run(write)))
+    typer.echo(str(checked(write)))
 
 
 @document_app.command("pdf")

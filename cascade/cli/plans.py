@@ -172,8 +172,7 @@ app.add_typer(link_app, name="link")
 
 def _assignment_id(plan: str, duty: str, unit: str) -> int:
     from models.db import session_scope
-    from tasks.intake.submissions import find_assignment
-    from tasks.plans.lookup import find_plan
+    from tasks.plans.lookup import find_assignment, find_plan
 
     with session_scope() as session:
         return find_assignment(session, find_plan(session, plan), duty, unit).id
@@ -193,7 +192,7 @@ def link_show(plan: Annotated[str, typer.Argument(help="Plan key or number/symbo
         with session_scope() as session:
             return portal_link(session.get_one(Assignment, _assignment_id(plan, duty, unit)))
 
-    typer.echo(run(show))
+    typer.echo(checked(show))
 
 
 @link_app.command("revoke")
@@ -201,14 +200,15 @@ def link_revoke(plan: Annotated[str, typer.Argument(help="Plan key or number/sym
                 unit: Annotated[str, typer.Argument(help="Unit code.")], as_of: AsOf = None,
                 send: Annotated[bool, typer.Option(help="Email the new link to the unit.")] = True) -> None:  # fmt: skip
     """Replace a unit's portal link: the old one answers 404 at once; the unit is emailed the new one."""
+    ready()
+    day = parse_day(as_of)
+    assignment_id = checked(lambda: _assignment_id(plan, duty, unit))
+    # Imported after the check: a mistyped code is refused without loading Prefect.
     from flows.deliver_outbox import deliver_outbox
     from tasks.intake.access import revoke_link
 
-    ready()
-    day = parse_day(as_of)
-
     def revoke() -> str:
-        reference = revoke_link(_assignment_id(plan, duty, unit), day, send=send)
+        reference = revoke_link(assignment_id, day, send=send)
         if send:
             deliver_outbox(day)
         return reference

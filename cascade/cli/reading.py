@@ -59,12 +59,17 @@ def status(
     all_levels: Annotated[bool, typer.Option("--all-levels/--this-level", help="Include the units of every implementing plan below (default).")] = True,
 ) -> None:
     """A table of the plan's units × assignment state, level by level, and what waits in the outbox."""
-    from tasks.outbound.quota import outbox_waiting
-    from tasks.reporting.queries import plan_status
+    from tasks.plans.lookup import check_references
     from templates import message, words
 
     ready()
     day = parse_day(as_of)
+    if plan is not None:
+        checked(lambda: check_references(plan))
+    # Imported after the check: a mistyped code is refused without loading Prefect.
+    from tasks.outbound.quota import outbox_waiting
+    from tasks.reporting.queries import plan_status
+
     if plan is not None:
         code, rows = checked(lambda: plan_status(plan, day, all_levels=all_levels, include_merged=True))
         c, states = words("reporting.columns"), words("reporting.state")
@@ -115,10 +120,14 @@ def calendar(
 ) -> None:
     """The plan's milestones: what the daily tick does on which day, and what it did."""
     from models.milestones import milestone_title
-    from tasks.followup.milestones import plan_calendar
+    from tasks.plans.lookup import check_references
     from templates import message, words
 
     ready()
+    checked(lambda: check_references(plan))
+    # Imported after the check: a mistyped code is refused without loading Prefect.
+    from tasks.followup.milestones import plan_calendar
+
     code, rows = checked(lambda: plan_calendar(plan, all_levels=all_levels))
     c, statuses = words("milestones.columns"), words("milestones.status")
     table = Table(c["day"], c["plan"], c["duty"], c["milestone"], c["status"], c["outcome"], title=message("cli.calendar.title", code=code))

@@ -28,7 +28,8 @@ from models.specs import (
 )
 from models.submission import Channel
 from models.unit import Unit
-from tasks.intake.submissions import FigureInput, SubmissionInput, find_assignment, sha256_file
+from tasks.intake.submissions import FigureInput, SubmissionInput, sha256_file
+from tasks.plans.lookup import find_assignment
 from tasks.plans.sources import YamlLocator, problem_at, read_tree, sorted_problems, validate
 
 

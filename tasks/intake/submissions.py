@@ -16,12 +16,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cascade import clock
-from cascade.errors import ConflictError, NotFound
+from cascade.errors import ConflictError
 from cascade.settings import get_settings
 from models.assignment import Assignment, AssignmentStatus
 from models.db import session_scope
 from models.outbox import EmailKind
-from models.plan import Plan, PlanStatus, ReportDuty
+from models.plan import PlanStatus
 from models.submission import (
     Attachment,
     Channel,
@@ -29,10 +29,9 @@ from models.submission import (
     SubmissionSection,
     SubmissionValue,
 )
-from models.unit import Unit
 from tasks.outbound.outbox import message_id_for, queue_email
 from tasks.plans.contexts import notice_key, receipt_context, recipients, reply_to_header
-from tasks.plans.lookup import find_plan
+from tasks.plans.lookup import find_assignment, find_plan
 from templates import RenderedEmail, render_email
 
 
@@ -93,24 +92,6 @@ def store_attachment(path: Path) -> tuple[str, int]:
 
 def attachment_path(sha256: str) -> Path:
     return get_settings().attachments_dir / sha256[:2] / sha256
-
-
-def find_assignment(session: Session, plan: Plan, duty_code: str, unit_code: str) -> Assignment:
-    """The unit's assignment for a duty of `plan` or of a plan derived from it (a unit two levels down
-    reports to its own level's implementing plan); raises NotFound."""
-    candidates = session.scalars(
-        select(Assignment)
-        .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
-        .join(Unit, Unit.id == Assignment.unit_id)
-        .where(ReportDuty.code == duty_code, Unit.code == unit_code)
-    ).all()
-    for assignment in candidates:
-        ancestor: Plan | None = assignment.duty.plan
-        while ancestor is not None:
-            if ancestor.id == plan.id:
-                return assignment
-            ancestor = ancestor.parent_plan
-    raise NotFound(f"unit {unit_code!r} has no assignment for duty {duty_code!r} of plan {plan.code} or of the plans implementing it")
 
 
 def store_version(

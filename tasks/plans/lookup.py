@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cascade.errors import NotFound
+from models.assignment import Assignment
 from models.db import session_scope
 from models.plan import Plan, ReportDuty, plan_by_ref
 from models.unit import Unit
@@ -43,3 +44,21 @@ def check_references(plan: str, *, duty: str | None = None, units: Sequence[str]
             missing = [code for code in units if code not in known]
             if missing:
                 raise NotFound(f"unknown unit code(s): {', '.join(missing)}")
+
+
+def find_assignment(session: Session, plan: Plan, duty_code: str, unit_code: str) -> Assignment:
+    """The unit's assignment for a duty of `plan` or of a plan derived from it (a unit two levels down
+    reports to its own level's implementing plan); raises NotFound."""
+    candidates = session.scalars(
+        select(Assignment)
+        .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
+        .join(Unit, Unit.id == Assignment.unit_id)
+        .where(ReportDuty.code == duty_code, Unit.code == unit_code)
+    ).all()
+    for assignment in candidates:
+        ancestor: Plan | None = assignment.duty.plan
+        while ancestor is not None:
+            if ancestor.id == plan.id:
+                return assignment
+            ancestor = ancestor.parent_plan
+    raise NotFound(f"unit {unit_code!r} has no assignment for duty {duty_code!r} of plan {plan.code} or of the plans implementing it")

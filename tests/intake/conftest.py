@@ -26,8 +26,7 @@ from models.unit import Unit
 from sandbox.email_units import save_form
 from sandbox.imap_server import LocalImapServer
 from sandbox.unit_mail import send_reply
-from tasks.intake.submissions import find_assignment
-from tasks.plans.lookup import find_plan
+from tasks.plans.lookup import find_assignment, find_plan
 from tests.fixtures.builders import Department
 from tests.fixtures.forms import Form, fill_valid
 from tests.fixtures.smtp import SmtpServer

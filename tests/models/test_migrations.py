@@ -75,3 +75,15 @@ def test_create_schema_records_the_latest_revision(empty_database) -> None:
     create_schema()
     assert migrate.current() == migrate.head()
     assert differences() == []
+
+
+def test_the_commands_quick_check_knows_the_head_and_what_each_database_records(empty_database) -> None:
+    """`models.revision` reads the head from the file names, without Alembic: it must agree with Alembic."""
+    from models import revision
+
+    assert revision.head() == migrate.head()
+    assert not revision.is_current()  # empty: no version table
+    migrate.upgrade(migrate.BASELINE)
+    assert not revision.is_current()
+    migrate.upgrade()
+    assert revision.is_current()

@@ -16,9 +16,8 @@ from models.db import session_scope
 from portal.app import create_app
 from portal.jobs import Jobs
 from portal.live import free_port, serving
-from tasks.intake.submissions import find_assignment
 from tasks.plans.contexts import portal_link
-from tasks.plans.lookup import find_plan
+from tasks.plans.lookup import find_assignment, find_plan
 from tests.fixtures.builders import Department
 from tests.fixtures.smtp import SmtpServer
 from tests.flows.helpers import by_subject, text_part
