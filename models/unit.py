@@ -86,6 +86,18 @@ def parents_with_active_children(session: Session, unit_ids: Select[tuple[int]],
     return sorted({c.parent_id for c in children if c.is_active(on) and c.parent_id is not None})
 
 
+def active_successor(unit: Unit, on: date) -> Unit | None:
+    """The unit that carries on `unit`'s work on `on`, following a chain of mergers; None if there is none."""
+    seen = {unit.id}
+    current = unit.successor
+    while current is not None and current.id not in seen:
+        if current.is_active(on):
+            return current
+        seen.add(current.id)
+        current = current.successor
+    return None
+
+
 def subtrees(session: Session, unit_ids: Iterable[int]) -> dict[int, set[int]]:
     """Unit id → the ids of the unit and of every unit below it (whatever their validity), for each of
     `unit_ids`; the tree's parent links are read once."""

@@ -152,7 +152,7 @@ def plan_export(plan: Annotated[str, typer.Argument(help="Plan key or number/sym
         with session_scope() as session:
             return plan_yaml(session, find_plan(session, plan))
 
-    sys.stdout.write(run(export))
+    sys.stdout.write(checked(export))
 
 
 @plan_app.command("close")

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from models.assignment import OPEN_STATUSES, Assignment, AssignmentStatus
 from models.db import session_scope
 from models.plan import ReportDuty
-from models.unit import Unit
+from models.unit import Unit, active_successor
 from tasks.cascading.assign import queue_notice
 from tasks.plans.contexts import notice_key
 
@@ -21,18 +21,6 @@ from tasks.plans.contexts import notice_key
 class Successions:
     moved: int  # assignments handed to a successor that had none for the duty
     merged: int  # assignments closed because the successor already reports for the duty
-
-
-def active_successor(unit: Unit, on: date) -> Unit | None:
-    """The unit that carries on `unit`'s work on `on`, following a chain of mergers; None if there is none."""
-    seen = {unit.id}
-    current = unit.successor
-    while current is not None and current.id not in seen:
-        if current.is_active(on):
-            return current
-        seen.add(current.id)
-        current = current.successor
-    return None
 
 
 def root_duty_id(session: Session, duty_id: int) -> int:

@@ -19,8 +19,7 @@ from models.plan import ReportDuty, plan_tree
 from models.reminders import reminder_steps
 from models.report import Report
 from models.submission import Submission, SubmissionValue
-from models.unit import Unit
-from tasks.cascading.succession import active_successor
+from models.unit import Unit, active_successor
 from tasks.plans.lookup import find_plan
 
 
