@@ -41,11 +41,19 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
         yield ws
 
 
+# The longest modules (a whole cycle run command by command as processes, the demo, the four-level
+# scenario): started first, so that a worker is not left alone with one of them at the end.
+LONGEST_FIRST = ("tests/test_walkthrough.py", "tests/test_cli.py", "tests/flows/test_levels.py", "tests/flows/test_serve.py")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The PostgreSQL pass (`make test-postgresql`) repeats only the tests whose database follows
-    CASCADE_TEST_DATABASE: those that use the `workspace` fixture or are marked `database`. The others
-    (pure logic, documents, and tests that choose their databases themselves, like the migrations' and
-    the workers') would run exactly as they did in `make test`."""
+    """Start the longest modules first (xdist hands out modules in this order), and in the PostgreSQL pass
+    (`make test-postgresql`) repeat only the tests whose database follows CASCADE_TEST_DATABASE: those
+    that use the `workspace` fixture or are marked `database`. The others (pure logic, documents, and
+    tests that choose their databases themselves, like the migrations' and the workers') would run
+    exactly as they did in `make test`."""
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
     if not ON_POSTGRESQL:
         return
     keep = [item for item in items if "workspace" in getattr(item, "fixturenames", ()) or item.get_closest_marker("database")]
