@@ -25,7 +25,7 @@ from templates import RenderedEmail
 from tests.fixtures.postgres import fresh_database
 from tests.fixtures.smtp import serving_mailbox
 
-# The workers report to the session's Prefect test server, as workers report to a shared one in
+# The workers report to the session's Prefect server, as workers report to a shared one in
 # production; a temporary server per process would cost each of them seconds more.
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 ROOT = Path(__file__).resolve().parents[2]
