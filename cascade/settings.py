@@ -76,9 +76,9 @@ class Settings(BaseSettings):
         300, ge=0, description="Longest a delivery run waits for the per-minute limit before leaving the rest to the next run."
     )
 
-    prefect_api_url: str | None = Field(None, description="`cascade serve` uses this Prefect server (http://host:4200/api) instead of starting its own.")
+    prefect_api_url: str | None = Field(None, description="Flow runs report to this Prefect server (http://host:4200/api) instead of the workspace's own.")
     prefect_database_url: str | None = Field(
-        None, description="Database of the Prefect server `cascade serve` starts (postgresql+asyncpg://…); default: SQLite in PREFECT_HOME."
+        None, description="Database of the workspace's Prefect server (postgresql+asyncpg://…); default: SQLite in workspace/prefect."
     )
 
     report_pdf: bool = Field(False, description="Also make a PDF of each consolidated report (LibreOffice, about 2 s a report).")

@@ -36,6 +36,7 @@ def mailbox(
 
 def demo(workspace: Annotated[Path, typer.Option(help="Folder for the demo (emptied first).")] = Path("demo-workspace")) -> None:
     """Run the whole annual cycle of the example plan on a fresh workspace and a local mailbox."""
-    from sandbox.demo import run_demo
+    from sandbox.demo import fresh_workspace, run_demo
 
-    run(lambda: run_demo(workspace, console))
+    folder = fresh_workspace(workspace)  # before `run`, which starts the Prefect server in the workspace
+    run(lambda: run_demo(folder, console))

@@ -24,8 +24,10 @@ from rich.table import Table
 from sqlalchemy import select
 
 from cascade.cli.cycle import replies_table
+from cascade.cli.prefect_server import recorded as recorded_server
+from cascade.cli.prefect_server import stop_workspace_server
 from cascade.formatting import vn_number
-from cascade.settings import get_settings
+from cascade.settings import Settings, get_settings
 from flows.cascade_plan import cascade_plan
 from flows.collect_replies import collect_replies
 from flows.daily_tick import daily_tick
@@ -302,12 +304,21 @@ def calendar_summary(console: Console) -> None:
         console.print(f"  skipped ×{count}: {reason}", highlight=False)
 
 
-def run_demo(workspace: Path, console: Console) -> None:
-
-    started = time.perf_counter()
-    workspace = workspace.resolve()
+def fresh_workspace(folder: Path) -> Path:
+    """Empty the demo's folder (stopping the Prefect server an earlier demo left running there, whose
+    database is in it) and make it the workspace; returns its absolute path."""
+    workspace = folder.resolve()
+    stop_workspace_server(Settings(workspace=workspace))
     if workspace.exists():
         shutil.rmtree(workspace)
+    os.environ["CASCADE_WORKSPACE"] = str(workspace)
+    get_settings.cache_clear()
+    return workspace
+
+
+def run_demo(workspace: Path, console: Console) -> None:
+    """The whole cycle on `workspace`, emptied first by `fresh_workspace`."""
+    started = time.perf_counter()
     maildir = workspace / "maildir"
 
     day = Day(CASCADE_DAY)
@@ -475,6 +486,13 @@ def run_demo(workspace: Path, console: Console) -> None:
         f"password {DASHBOARD_PASSWORD}). To browse the demo's portal now:\n"
         f"  CASCADE_WORKSPACE={workspace} CASCADE_DASHBOARD_PASSWORD={DASHBOARD_PASSWORD} CASCADE_PORTAL_BASE_URL={get_settings().portal_base_url} "
         f"uv run cascade portal --as-of {town_day.isoformat()}",
+        highlight=False,
+    )
+    prefect_ui = os.environ["PREFECT_API_URL"].removesuffix("/").removesuffix("/api")  # set by the command's `prefect_api`
+    kept = recorded_server(get_settings())  # None when the runs went to a server named by PREFECT_API_URL or prefect_api_url
+    console.print(
+        f"Every flow run of the demo is in the Prefect UI at {prefect_ui}"
+        + (f"; the workspace's Prefect server keeps running for it until\n  CASCADE_WORKSPACE={workspace} uv run cascade server stop" if kept else "."),
         highlight=False,
     )
 

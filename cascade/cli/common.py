@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from datetime import date, datetime
 from typing import Annotated, TypeVar
 
@@ -13,13 +14,12 @@ from rich.console import Console
 
 from cascade import clock
 from cascade.errors import CascadeError, ConflictError, InputError, NotFound
+from cascade.settings import get_settings
 
 # Quiet Prefect's per-task logging unless the user asks for it (it costs 30–40% in-flow).
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-# Prefect's temporary server gives up after 20 s by default, which a busy machine can exceed.
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 console = Console()
 T = TypeVar("T")
@@ -74,8 +74,29 @@ def checked(action: Callable[[], T]) -> T:
         raise typer.Exit(1) from None
 
 
-def run(action: Callable[[], T]) -> T:
-    """Run an action that may start flows (tagged `cli` in the Prefect UI), its errors printed as by `checked`."""
+@contextmanager
+def prefect_api() -> Iterator[str]:
+    """Point this process's flow runs, and the processes it starts, at one Prefect server: the one Prefect
+    is already set to (PREFECT_API_URL), else `prefect_api_url`, else the workspace's own server, started
+    in the background if none runs yet. Yields the API URL."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from cascade.cli.prefect_server import workspace_server
+
+    settings = get_settings()
+    url = PREFECT_API_URL.value() or settings.prefect_api_url
+    if not url:
+        announce = lambda server: typer.echo(f"Starting the workspace's Prefect server: {server.ui_url} (log: {server.log}) …", err=True)  # noqa: E731
+        url = workspace_server(settings, announce=announce)[0].api_url
+    os.environ["PREFECT_API_URL"] = url
+    with temporary_settings(updates={PREFECT_API_URL: url}):
+        yield url
+
+
+def run(action: Callable[[], T], *, api: bool = True) -> T:
+    """Run an action that may start flows (tagged `cli` in the Prefect UI), its errors printed as by
+    `checked`. The runs report to the server `prefect_api` picks, unless `api` is False (for `cascade
+    serve`, which picks its own)."""
     from prefect import tags
     from prefect.logging.configuration import setup_logging
 
@@ -86,7 +107,7 @@ def run(action: Callable[[], T]) -> T:
     _quiet_refusals()
 
     def in_prefect() -> T:
-        with local_runs(), tags("cli"):  # runs started by hand are told apart from scheduled ones in the UI
+        with prefect_api() if api else nullcontext(), local_runs(), tags("cli"):  # runs started by hand are told apart from scheduled ones in the UI
             return action()
 
     return checked(in_prefect)

@@ -18,109 +18,26 @@ import contextlib
 import contextvars
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 from prefect.deployments.runner import RunnerDeployment
 from prefect.runner import Runner
 from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
 
 from cascade import clock
+from cascade.cli.prefect_server import STARTUP_TIMEOUT, PrefectServer, home_of, listening, stop_workspace_server, wait_healthy, workspace_server
 from cascade.errors import CascadeError
-from cascade.net import free_port
 from cascade.settings import Settings
 from flows import collect_replies, daily_tick
 from flows.runtime import local_runs
 from portal.app import create_app
 from portal.live import serving
 
-STARTUP_TIMEOUT = 180.0  # a fresh server migrates its database first: ≈ 20 s on a busy 2-core machine
 STOP_TIMEOUT = 30.0
-
-
-@dataclass(frozen=True)
-class PrefectServer:
-    """A Prefect server we talk to; `process` is set only when this command started it."""
-
-    api_url: str
-    process: subprocess.Popen[bytes] | None = None
-    log: Path | None = None
-
-    @property
-    def ui_url(self) -> str:
-        return self.api_url.removesuffix("/").removesuffix("/api")
-
-
-def listening(host: str, port: int) -> bool:
-    """Whether something accepts connections on host:port (a bind test would also fail on
-    connections of a server that just stopped, still in TIME_WAIT)."""
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def prefect_environment(home: Path, settings: Settings) -> dict[str, str]:
-    """The environment a Prefect server we start runs with: its state under `home`, no telemetry,
-    and PostgreSQL when `prefect_database_url` is set."""
-    env = {**os.environ, "PREFECT_HOME": str(home), "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    env.pop("PREFECT_API_URL", None)  # the server's own clients must not point elsewhere
-    if settings.prefect_database_url:
-        env["PREFECT_API_DATABASE_CONNECTION_URL"] = settings.prefect_database_url
-    return env
-
-
-def wait_healthy(server: PrefectServer, stop: threading.Event, timeout: float = STARTUP_TIMEOUT) -> bool:
-    """Poll `/health` until the server answers; False if `stop` was set first.
-    Raises CascadeError when the server we started exits or the timeout passes."""
-    deadline = time.monotonic() + timeout
-    while not stop.is_set():
-        try:
-            if httpx.get(f"{server.api_url}/health", timeout=2).status_code == 200:
-                return True
-        except httpx.HTTPError:
-            pass
-        if server.process is not None and server.process.poll() is not None:
-            raise CascadeError(f"the Prefect server exited with code {server.process.returncode}; see {server.log}")
-        if time.monotonic() > deadline:
-            raise CascadeError(f"the Prefect server at {server.api_url} did not answer within {timeout:.0f} s")
-        stop.wait(0.2)
-    return False
-
-
-def start_prefect_server(host: str, port: int, home: Path, settings: Settings) -> PrefectServer:
-    """Start `prefect server start` in its own session, so a Ctrl-C in the terminal reaches only us
-    and we stop it last, after the runner has paused the schedules through it."""
-    home.mkdir(parents=True, exist_ok=True)
-    log = home / "server.log"
-    prefect = Path(sys.executable).with_name("prefect")
-    command = [str(prefect) if prefect.exists() else "prefect", "server", "start", "--host", host, "--port", str(port)]
-    with log.open("ab") as output:
-        process = subprocess.Popen(command, env=prefect_environment(home, settings), stdout=output, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-    return PrefectServer(f"http://{host}:{port}/api", process, log)
-
-
-def stop_prefect_server(server: PrefectServer) -> None:
-    """Stop the server if we started it (SIGTERM: uvicorn shuts down cleanly), killing it if it hangs."""
-    if server.process is None or server.process.poll() is not None:
-        return
-    server.process.terminate()
-    try:
-        server.process.wait(STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
 
 
 class RunnerThread:
@@ -188,34 +105,33 @@ def deployments(settings: Settings) -> list[RunnerDeployment]:
 
 
 def serve(settings: Settings, *, host: str, prefect_port: int | None, portal_port: int | None, echo: Callable[[str], None]) -> None:
-    """Run the Prefect server (or use `settings.prefect_api_url`), the scheduled deployments and the
-    portal until SIGINT or SIGTERM, then stop what was started, in reverse order. Flow runs, the
-    portal's flows included, report to that server."""
+    """Run the scheduled deployments and the portal until SIGINT or SIGTERM, on the Prefect server of
+    `settings.prefect_api_url` or else the workspace's (started here if none runs, and then stopped at
+    the end). Flow runs, the portal's included, report to that server."""
     portal_port = portal_port or urlsplit(settings.portal_base_url).port or 8765
     if listening(host, portal_port):
         raise CascadeError(f"port {portal_port} is in use: choose another with --portal-port")
     stop = threading.Event()
     with signals_set(stop):
-        home = Path(os.environ.get("PREFECT_HOME") or settings.workspace / "prefect").resolve()
         # Read by the flow-run subprocesses the runner starts; in this process Prefect may have read
         # its settings already, hence temporary_settings below.
-        os.environ.update(PREFECT_HOME=str(home), DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false")
+        os.environ.update(PREFECT_HOME=os.environ.get("PREFECT_HOME") or str(home_of(settings)), DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false")
+        started = False
         if settings.prefect_api_url:
             server = PrefectServer(settings.prefect_api_url.rstrip("/"))
             echo(f"Connecting to the Prefect server at {server.api_url} …")
         else:
-            port = prefect_port or (4200 if not listening(host, 4200) else free_port(None, host))
-            if listening(host, port):  # its health check would answer for a server that is not ours
-                raise CascadeError(f"port {port} is in use: choose another with --prefect-port")
-            server = start_prefect_server(host, port, home, settings)
-            echo(f"Starting a Prefect server (log: {server.log}) …")
+            echo(f"Starting or joining the workspace's Prefect server (log: {home_of(settings) / 'server.log'}) …")
+            server, started = workspace_server(settings, port=prefect_port, host=host)
+            if prefect_port and server.api_url != f"http://{host}:{prefect_port}/api":
+                echo(f"The workspace's Prefect server already runs at {server.ui_url}: --prefect-port is left unused.")
         try:
             if wait_healthy(server, stop):
                 _serve_with(server, settings, host, portal_port, stop, echo)
         finally:
-            if server.process is not None:
+            if started:
                 echo("Stopping the Prefect server …")
-                stop_prefect_server(server)
+                stop_workspace_server(settings)
     echo("Stopped.")
 
 

@@ -1,4 +1,4 @@
-"""`cascade portal` and `cascade serve`."""
+"""`cascade portal`, `cascade serve` and `cascade server` (the workspace's Prefect server)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import typer
 
 from cascade import clock
-from cascade.cli.common import console, parse_day, ready, run
+from cascade.cli.common import checked, console, parse_day, prefect_api, ready, run
 from cascade.settings import get_settings
 
 # Commands import what they use inside their bodies: flows and tasks pull in Prefect (seconds), models
@@ -38,8 +38,12 @@ def portal(
     console.print(f"Portal on http://{host}:{listen} (links in emails use {settings.portal_base_url}); dashboard at /admin (Ctrl-C to stop)")
     if settings.dashboard_password is None:
         console.print("[yellow]CASCADE_DASHBOARD_PASSWORD is not set: the dashboard refuses every login.[/yellow]")
-    with local_runs():
-        uvicorn.run(app_, host=host, port=listen, log_level="warning", proxy_headers=True)
+
+    def serve_portal() -> None:
+        with prefect_api(), local_runs():  # the flows its pages start show in the workspace's Prefect UI
+            uvicorn.run(app_, host=host, port=listen, log_level="warning", proxy_headers=True)
+
+    checked(serve_portal)
 
 
 @app.command("serve")
@@ -53,4 +57,45 @@ def serve(
     from cascade.cli.serve import serve as serve_all
 
     ready()
-    run(lambda: serve_all(get_settings(), host=host, prefect_port=prefect_port, portal_port=portal_port, echo=typer.echo))
+    run(lambda: serve_all(get_settings(), host=host, prefect_port=prefect_port, portal_port=portal_port, echo=typer.echo), api=False)
+
+
+server = typer.Typer(help="The workspace's Prefect server, which every command that runs a flow reports to.", no_args_is_help=True)
+app.add_typer(server, name="server")
+
+
+@server.command("status")
+def server_status() -> None:
+    """Say whether the workspace's Prefect server runs, where its UI is, and where its log and database are (exit 1 when it is down)."""
+    from cascade.cli.prefect_server import healthy, home_of, recorded
+
+    settings = get_settings()
+    if settings.prefect_api_url:
+        up = healthy(settings.prefect_api_url.rstrip("/"))
+        console.print(f"Prefect server of CASCADE_PREFECT_API_URL: {settings.prefect_api_url} ({'answering' if up else 'not answering'})")
+        raise typer.Exit(0 if up else 1)
+    found = recorded(settings)
+    if found is None:
+        console.print(f"No Prefect server runs for the workspace {settings.workspace.resolve()}; the next command that runs a flow starts one.")
+        raise typer.Exit(1)
+    state = "running" if healthy(found.api_url) else "starting or not answering"
+    console.print(f"Prefect server {state}: UI {found.ui_url}, API {found.api_url}, process {found.pid}")
+    console.print(f"Its log: {found.log}; its database: {settings.prefect_database_url or home_of(settings) / 'prefect.db'}")
+
+
+@server.command("start")
+def server_start() -> None:
+    """Start the workspace's Prefect server in the background (the first command that runs a flow does it too)."""
+    from cascade.cli.prefect_server import workspace_server
+
+    found, started = checked(lambda: workspace_server(get_settings()))
+    console.print(f"Prefect server {'started' if started else 'already running'}: UI {found.ui_url} (process {found.pid})")
+
+
+@server.command("stop")
+def server_stop() -> None:
+    """Stop the workspace's Prefect server; its flow runs stay in its database for the next one."""
+    from cascade.cli.prefect_server import stop_workspace_server
+
+    stopped = checked(lambda: stop_workspace_server(get_settings()))
+    console.print(f"Prefect server stopped (process {stopped.pid})." if stopped else "No Prefect server was running for this workspace.")

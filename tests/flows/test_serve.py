@@ -109,6 +109,8 @@ def test_serve_registers_the_schedules_serves_the_portal_and_stops_on_ctrl_c(tmp
         if serve.poll() is None:
             serve.kill()
             serve.wait()
+        # A killed `cascade serve` leaves the workspace's server running (the next command would reuse it): stop it.
+        subprocess.run([sys.executable, "-m", "cascade.cli", "server", "stop"], cwd=ROOT, env=env, capture_output=True, timeout=60, check=False)
     while (line := lines.get(timeout=10)) is not None:
         seen.append(line)
     serve.stdout.close()  # type: ignore[union-attr]
