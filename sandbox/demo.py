@@ -53,7 +53,7 @@ from tasks.cascading.implementing import derived_key
 from tasks.documents.forms import form_spec
 from tasks.documents.pdf import pdf_available, to_pdf
 from tasks.documents.word import plan_document_path
-from tasks.followup.milestones import next_milestone_day, plan_calendar
+from tasks.followup.milestone_calendar import next_milestone_day, plan_calendar
 from tasks.intake.access import latest_version
 from tasks.intake.submission_files import submission_input
 from tasks.plans.contexts import portal_link

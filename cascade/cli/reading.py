@@ -126,7 +126,7 @@ def calendar(
     ready()
     checked(lambda: check_references(plan))
     # Imported after the check: a mistyped code is refused without loading Prefect.
-    from tasks.followup.milestones import plan_calendar
+    from tasks.followup.milestone_calendar import plan_calendar
 
     code, rows = checked(lambda: plan_calendar(plan, all_levels=all_levels))
     c, statuses = words("milestones.columns"), words("milestones.status")

@@ -26,7 +26,7 @@ from models.milestones import Milestone, MilestoneKind, MilestoneStatus
 from models.outbox import EmailKind, OutboundEmail
 from models.plan import Plan, ReportDuty
 from models.unit import Unit
-from tasks.followup.milestones import plan_calendar
+from tasks.followup.milestone_calendar import plan_calendar
 from tasks.plans.exports import plan_document
 from tasks.plans.imports import import_plan, import_plan_file, import_units
 from tests.fixtures.builders import make_plan, make_unit_tree
