@@ -112,3 +112,20 @@ def subtrees(session: Session, unit_ids: Iterable[int]) -> dict[int, set[int]]:
             seen.update(frontier)
         result[root] = seen
     return result
+
+
+def tree_order(session: Session, root_code: str | None = None) -> list[tuple[int, Unit]]:
+    """(depth, unit) for every unit, or for the unit `root_code` and those below it, parents before their
+    subordinates and siblings by code; empty when `root_code` names no unit. Reads the table once."""
+    units = session.scalars(select(Unit).order_by(Unit.code)).all()
+    children: dict[int | None, list[Unit]] = defaultdict(list)
+    for unit in units:
+        children[unit.parent_id].append(unit)
+    roots = [u for u in units if u.code == root_code] if root_code else children[None]
+    ordered: list[tuple[int, Unit]] = []
+    stack = [(0, unit) for unit in reversed(roots)]
+    while stack:
+        depth, unit = stack.pop()
+        ordered.append((depth, unit))
+        stack.extend((depth + 1, child) for child in reversed(children.get(unit.id, [])))
+    return ordered

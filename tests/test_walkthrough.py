@@ -63,6 +63,16 @@ class Workspace:
     def out(self, *args: str) -> str:
         return self.run(*args).stdout
 
+    def look(self, *args: str) -> str:
+        """`cascade ARGS` for a command that only reads: its stdout, after asserting that the process never
+        imported Prefect (Python's own import log, PYTHONPROFILEIMPORTTIME, lists every module it loaded)."""
+        done = subprocess.run([CASCADE, *args], env={**self.env, "PYTHONPROFILEIMPORTTIME": "1"}, cwd=self.folder, capture_output=True, text=True,
+                              timeout=600, check=False)  # fmt: skip
+        assert done.returncode == 0, f"cascade {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr[-3000:]}"
+        imported = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+        assert "cascade.cli.main" in imported and "prefect" not in imported, f"cascade {' '.join(args)} loaded Prefect"
+        return done.stdout
+
     def scalar(self, sql: str, **params: object) -> object:
         engine = create_engine(self.database_url)
         try:
@@ -169,17 +179,21 @@ def test_a_first_cycle_by_hand(walk: tuple[Workspace, LocalImapServer], tmp_path
     assert "at revision" in ws.out("db", "upgrade")
     assert ws.scalar("select count(*) from alembic_version") == 1
     for kind in ("units", "plan", "submission"):
-        assert json.loads(ws.out("schema", kind))["type"] == "object"
+        assert json.loads(ws.look("schema", kind))["type"] == "object"
 
     # The org chart and the town's plan
     assert "Units: 17 created, 0 updated." in ws.out("units", "import", str(EXAMPLE / "units.yaml"))
     assert ws.scalar("select count(*) from unit") == 17
+    tree = ws.look("units", "list", "--under", "tb.giabinh").splitlines()
+    assert [line.split("│")[1].rstrip() for line in tree if "tb.giabinh" in line] == [
+        " tb.giabinh", "   tb.giabinh.ca", "   tb.giabinh.qs", "   tb.giabinh.yt"
+    ]  # fmt: skip
     assert f"Plan imported: {TOWN}" in ws.out("plan", "import", str(EXAMPLE / "plan.yaml"))
     assert ws.scalar("select status from plan where key = :k", k=TOWN) == "issued"
-    assert TOWN in ws.out("plan", "list")
+    assert TOWN in ws.look("plan", "list")
 
     # The working-day calendar: a day off set by the office, then taken back
-    assert "30/04/2024" in ws.out("workdays", "show", "2024")
+    assert "30/04/2024" in ws.look("workdays", "show", "2024")
     ws.run("workdays", "set", "2024-12-30", "--day-off", "--note", "Nghỉ theo thông báo của UBND tỉnh")
     assert ws.scalar("select count(*) from calendar_override") == 1
     ws.run("workdays", "unset", "2024-12-30")
@@ -193,7 +207,7 @@ def test_a_first_cycle_by_hand(walk: tuple[Workspace, LocalImapServer], tmp_path
     assert len(ws.mail_to("vanthu@giabinh.trangbang.example.gov.vn", "Giao nhiệm vụ")) == 2
 
     # A ward adjusts its draft (a tighter target) and issues it; its units get their notices
-    draft = yaml.safe_load(ws.out("plan", "export", WARD))
+    draft = yaml.safe_load(ws.look("plan", "export", WARD))
     hai_long = next(t for t in draft["plan"]["targets"] if t["code"] == "hai_long")
     hai_long["value"] = 95
     adjusted = tmp_path / "giabinh.yaml"
@@ -209,7 +223,7 @@ def test_a_first_cycle_by_hand(walk: tuple[Workspace, LocalImapServer], tmp_path
         assert any(line.startswith(f"  - {task['title']}") for line in lines), task["title"]
 
     # The calendar of the cycle, every level
-    calendar = ws.out("calendar", "104/KH-UBND")
+    calendar = ws.look("calendar", "104/KH-UBND")
     assert "23/02/2024" in calendar and "30/10/2024" in calendar and "23/10/2024" in calendar
 
     # Reminders by hand, then the daily tick over a stretch of days
@@ -239,13 +253,13 @@ def test_a_first_cycle_by_hand(walk: tuple[Workspace, LocalImapServer], tmp_path
     assert len(ws.mail_to("tramyte@giabinh.trangbang.example.gov.vn", "Đã nhận báo cáo")) == 1
 
     # The unit's link: shown, then replaced (the old one dies, the new one is emailed)
-    old = ws.out("link", "show", "104/KH-UBND", "bao_cao_nam", "tb.giabinh.ca").strip()
+    old = ws.look("link", "show", "104/KH-UBND", "bao_cao_nam", "tb.giabinh.ca").strip()
     token = ws.scalar(
         "select a.link_token from assignment a join unit u on u.id = a.unit_id join report_duty d on d.id = a.duty_id where u.code = 'tb.giabinh.ca' and d.code = 'bao_cao_nam'"
     )
     assert old.endswith(f"/u/{token}")
     ws.run("link", "revoke", "104/KH-UBND", "bao_cao_nam", "tb.giabinh.ca", "--as-of", "2024-10-16")
-    new = ws.out("link", "show", "104/KH-UBND", "bao_cao_nam", "tb.giabinh.ca").strip()
+    new = ws.look("link", "show", "104/KH-UBND", "bao_cao_nam", "tb.giabinh.ca").strip()
     assert new != old and any(new in m.get_body(preferencelist=("plain",)).get_content() for m in ws.mail_to("congan@giabinh.trangbang.example.gov.vn"))
 
     # The portal serves the unit's page behind its new link
@@ -270,7 +284,7 @@ def test_a_first_cycle_by_hand(walk: tuple[Workspace, LocalImapServer], tmp_path
         )
         == 2
     )
-    assert "Đã ghi nhận" in ws.out("replies")
+    assert "Đã ghi nhận" in ws.look("replies")
     assert "Emails sent 0" in ws.out("deliver", "--as-of", "2024-10-17")
     assert ws.scalar("select count(*) from outbound_email where status <> 'sent'") == 0
 
@@ -279,9 +293,9 @@ def test_a_first_cycle_by_hand(walk: tuple[Workspace, LocalImapServer], tmp_path
     assert (ws.folder / "reports" / WARD).is_dir() and ws.scalar("select count(*) from report") == 1
     out = ws.out("consolidate", "104/KH-UBND", "bao_cao_nam", "--as-of", "2024-10-31")
     assert "submitted 1/4" in out
-    trace = ws.out("trace", "104/KH-UBND", "bao_cao_nam", "mo_hinh_dan_van_kheo")
+    trace = ws.look("trace", "104/KH-UBND", "bao_cao_nam", "mo_hinh_dan_van_kheo")
     assert "tb.giabinh.ca" in trace and "tb.giabinh" in trace
-    status = ws.out("status", "104/KH-UBND", "--as-of", "2024-10-31")
+    status = ws.look("status", "104/KH-UBND", "--as-of", "2024-10-31")
     assert "Công an phường Gia Bình" in status and "Hộp thư đi" in status
 
     # Documents: the plan in Word, a PDF copy of the town's report

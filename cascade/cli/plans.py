@@ -56,6 +56,40 @@ def units_import(file: Path) -> None:
     console.print(f"Units: {result.created} created, {result.updated} updated.")
 
 
+@units_app.command("list")
+def units_list(
+    under: Annotated[str | None, typer.Option(help="Only this unit and those below it (a unit code).")] = None,
+    as_of: AsOf = None,
+) -> None:
+    """The unit tree, subordinates under their unit: codes, names, addresses, and which units exist on the day."""
+    from models.db import session_scope
+    from models.unit import tree_order
+    from templates import message, words
+
+    ready()
+    day = parse_day(as_of)
+    c = words("cli.units.columns")
+    with session_scope() as session:
+        rows = tree_order(session, under)
+        if under and not rows:
+            typer.echo(f"error: unit {under!r} not found", err=True)
+            raise typer.Exit(1)
+        table = Table(c["code"], c["name"], c["emails"], c["head_email"], c["state"], title=message("cli.units.title", count=len(rows)))
+        for depth, unit in rows:
+            if unit.valid_from and day < unit.valid_from:
+                validity = message("cli.units.not_yet", day=unit.valid_from)
+            elif unit.valid_to and unit.valid_to < day:
+                validity = (
+                    message("cli.units.merged", day=unit.valid_to, successor=unit.successor.code)
+                    if unit.successor
+                    else message("cli.units.ended", day=unit.valid_to)
+                )
+            else:
+                validity = message("cli.units.active")
+            table.add_row("  " * depth + unit.code, unit.name, ", ".join(unit.emails), unit.head_email or "", validity)
+    console.print(table)
+
+
 @plan_app.command("import")
 def plan_import(file: Path, replace: Annotated[bool, typer.Option(help="Replace a plan with the same key that has no assignments yet.")] = False) -> None:
     """Import a plan from a YAML file (all or nothing)."""

@@ -125,11 +125,18 @@ class Replies:
         return [m for m in by_subject(self.smtp.messages(), prefix) if address in {a.addr_spec for a in m["To"].addresses}]
 
 
-@pytest.fixture()
-def imap_server() -> Iterator[LocalImapServer]:
-    """Debian's Dovecot on a free port of 127.0.0.1 (installed by `make test`; fails loudly when missing)."""
+@pytest.fixture(scope="module")
+def dovecot() -> Iterator[LocalImapServer]:
+    """Debian's Dovecot on a free port of 127.0.0.1 (installed by `make test`; fails loudly when missing), one per module."""
     with LocalImapServer(user="baocao", password="mat-khau-hop-thu") as server:
         yield server
+
+
+@pytest.fixture()
+def imap_server(dovecot: LocalImapServer) -> LocalImapServer:
+    """The module's Dovecot with an empty mailbox: no message or folder an earlier test left."""
+    dovecot.empty()
+    return dovecot
 
 
 @pytest.fixture()
