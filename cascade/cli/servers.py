@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -70,9 +71,11 @@ def server_status() -> None:
     from cascade.cli.prefect_server import healthy, home_of, recorded
 
     settings = get_settings()
-    if settings.prefect_api_url:
-        up = healthy(settings.prefect_api_url.rstrip("/"))
-        console.print(f"Prefect server of CASCADE_PREFECT_API_URL: {settings.prefect_api_url} ({'answering' if up else 'not answering'})")
+    named = [(name, url) for name, url in (("PREFECT_API_URL", os.environ.get("PREFECT_API_URL")), ("prefect_api_url", settings.prefect_api_url)) if url]
+    if named:  # the server flow runs go to instead of the workspace's (cascade.cli.common.prefect_api)
+        name, url = named[0]
+        up = healthy(url.rstrip("/"))
+        console.print(f"Flow runs go to the Prefect server of {name}: {url} ({'answering' if up else 'not answering'})")
         raise typer.Exit(0 if up else 1)
     found = recorded(settings)
     if found is None:
