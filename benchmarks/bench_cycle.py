@@ -241,6 +241,40 @@ def intake_figures(plan: str, first: int, count: int, figures: list[tuple[str, s
     print(*figures[-2:], sep="\n", flush=True)
 
 
+def command_figures(plan: str, figures: list[tuple[str, str]], runs: int = 3) -> None:
+    """Each read-only command, and a flow command with nothing to do, as a user runs it: a process of its own
+    on the benchmark's workspace (median of `runs`). The flow command reports to the workspace's Prefect
+    server, started here first (not timed) as the first flow command of a day would."""
+    cascade = str(Path(sys.executable).with_name("cascade"))
+    env = {**os.environ, "COLUMNS": "200"}
+    env.pop("PREFECT_API_URL", None)
+    read_only = [
+        ("status", plan), ("calendar", plan), ("trace", plan, "bao_cao_nam", "nha_o_xa_hoi"), ("replies",), ("plan", "list"), ("plan", "export", plan),
+        ("schema", "plan"), ("workdays", "show", "2024"), ("link", "show", plan, "bao_cao_nam", "U1"), ("units", "list"),
+    ]  # fmt: skip
+
+    def median_seconds(args: tuple[str, ...]) -> float:
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            subprocess.run([cascade, *args], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    each = {" ".join(a[:2] if a[0] in ("plan", "link", "units") else a[:1]): median_seconds(a) for a in read_only}
+    slowest = max(each, key=lambda name: each[name])
+    figures.append((f"Read-only commands, a process each, median of {runs}: the slowest ({slowest})", f"{each[slowest]:.2f} s"))
+    figures.append(("Read-only commands, each", ", ".join(f"{name} {seconds:.2f} s" for name, seconds in each.items())))
+    subprocess.run([cascade, "server", "start"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, check=True)
+    try:
+        figures.append((f"A flow command with nothing to do (`cascade remind`), a process, on the workspace's Prefect server, median of {runs}",
+                        f"{median_seconds(('remind', '--as-of', '2024-12-30')):.2f} s"))  # fmt: skip
+        figures.append(("`cascade --help` (the floor: Python, the CLI, no database)", f"{median_seconds(('--help',)):.2f} s"))
+    finally:
+        subprocess.run([cascade, "server", "stop"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, check=False)
+    print(*figures[-4:], sep="\n", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--units", type=int, default=2000, help="Subordinate units of the issuer.")
@@ -303,6 +337,7 @@ def main() -> None:
             if n - half > 200:
                 intake_figures(plan, half + 201, min(300, n - half - 200), figures)
 
+            command_figures(plan, figures)
             tree_figures(args.tree, timed)
     finally:
         sink.terminate()
