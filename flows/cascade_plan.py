@@ -7,6 +7,7 @@ from datetime import date
 
 from prefect import flow
 
+from cascade.progress import tracked
 from flows.deliver_outbox import deliver_outbox
 from flows.hooks import FAILURE_HOOKS
 from flows.naming import run_name
@@ -15,6 +16,7 @@ from tasks.cascading.implementing import derivation_batches, derive_plans
 from tasks.cascading.succession import apply_successions
 from tasks.followup.milestones import refresh_milestones
 from tasks.outbound.outbox import DeliveryTally
+from templates import message
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ def cascade_plan(plan: str, as_of: date, units: list[str] | None = None) -> Casc
 
         # Assign this level
         batches = plan_batches(frontier, as_of, units if levels == 1 else None)
-        assigned += sum(assign_units(batch, as_of) for batch in batches)
+        assigned += sum(assign_units(batch, as_of) for batch in tracked(message("progress.assign", level=levels), batches))
 
         # Draft (and where the level says so, issue) the implementing plans of units with subordinates
         plans, frontier = frontier, []

@@ -9,12 +9,14 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.runtime import flow_run
 
 from cascade import clock
+from cascade.progress import tracked
 from cascade.settings import get_settings
 from flows.deliver_outbox import deliver_outbox
 from flows.hooks import FAILURE_HOOKS
 from tasks.batching import batches
 from tasks.intake.collect import IntakeTally, collect_batch, list_replies
 from tasks.outbound.outbox import DeliveryTally
+from templates import message
 
 EVERY = timedelta(minutes=10)  # how often the deployment runs
 
@@ -35,7 +37,7 @@ def collect_replies(as_of: date | None = None) -> tuple[IntakeTally, DeliveryTal
     day = as_of or clock.today()
     uids = list_replies()
     tally = IntakeTally()
-    for batch in batches(uids, get_settings().imap_batch_size):
+    for batch in tracked(message("progress.collect"), batches(uids, get_settings().imap_batch_size)):
         tally += collect_batch(batch, day)
     return tally, deliver_outbox(day)
 

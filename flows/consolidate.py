@@ -7,12 +7,14 @@ from datetime import date
 
 from prefect import flow, task
 
+from cascade.progress import tracked
 from cascade.settings import get_settings
 from flows.deliver_outbox import deliver_outbox
 from flows.hooks import FAILURE_HOOKS
 from flows.naming import run_name
 from models.consolidation import Consolidation
 from models.consolidation import consolidate as consolidate_figures
+from tasks.batching import batches
 from tasks.cascading.assign import resolve_plan
 from tasks.cascading.succession import apply_successions
 from tasks.reporting.consolidation import (
@@ -23,6 +25,7 @@ from tasks.reporting.consolidation import (
     save_report,
     write_report,
 )
+from templates import message
 
 judge = task(name="judge-targets")(consolidate_figures)
 
@@ -52,9 +55,8 @@ def consolidate(plan: str, duty: str, as_of: date, all_levels: bool = True) -> C
     below = 0
     if all_levels:
         size = get_settings().cascade_batch_size
-        for level in reversed(levels_below(ref.id, duty)):
-            for start in range(0, len(level), size):
-                below += consolidate_duties(level[start : start + size], as_of)
+        chunks = [chunk for level in reversed(levels_below(ref.id, duty)) for chunk in batches(level, size)]  # deepest level first
+        below = sum(consolidate_duties(chunk, as_of) for chunk in tracked(message("progress.consolidate"), chunks))
 
     # This level
     header, data = load_consolidation(ref.id, duty, as_of)

@@ -10,6 +10,7 @@ from prefect.runtime import flow_run
 from prefect.schedules import Cron  # to_deployment(cron=...) takes no timezone: it would be UTC
 
 from cascade import clock
+from cascade.progress import tracked
 from cascade.settings import get_settings
 from flows.deliver_outbox import deliver_outbox
 from flows.hooks import FAILURE_HOOKS
@@ -60,7 +61,7 @@ def daily_tick(as_of: date | None = None) -> TickResult:
 
     # Reminders and overdue notices: the latest step of each duty
     due = reminders_for(work.messages) if work.messages else []
-    queued = sum(queue_reminders(batch, day) for batch in batches(due, get_settings().cascade_batch_size))
+    queued = sum(queue_reminders(batch, day) for batch in tracked(message("progress.remind"), batches(due, get_settings().cascade_batch_size)))
     per_step = {s.milestone_id: sum(1 for d in due if d.step == s.step and d.rank == s.rank) for s in work.messages}
     if work.messages:
         finish_milestones({i: message("milestones.outcome.reminded", count=n) for i, n in per_step.items()}, day)
@@ -74,7 +75,7 @@ def daily_tick(as_of: date | None = None) -> TickResult:
     # Consolidations, deepest plans first, in batches; each report goes up to the level above
     consolidated = 0
     failed: list[str] = []
-    for batch in batches(work.consolidations, get_settings().cascade_batch_size):
+    for batch in tracked(message("progress.tick_consolidate"), batches(work.consolidations, get_settings().cascade_batch_size)):
         done, errors = consolidate_milestones(batch, day)
         consolidated, failed = consolidated + done, failed + errors
 

@@ -11,6 +11,7 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.runtime import flow_run
 
 from cascade import clock
+from cascade.progress import track
 from cascade.settings import get_settings
 from flows.hooks import FAILURE_HOOKS
 from tasks.outbound.outbox import (
@@ -48,22 +49,24 @@ def deliver_outbox(as_of: date | None = None) -> DeliveryTally:
     waiting = waiting_count()
     progress = create_progress_artifact(0.0, description=message("outbox.progress.start", waiting=waiting)) if waiting > size else None
     waited = 0.0
-    while True:
-        ids = claim_batch(size, worker, day)
-        if ids:
-            tally += send_batch(ids, day)
-            if isinstance(progress, UUID):  # None below one batch (async_dispatch also types it as a coroutine; a sync flow gets the UUID)
-                done = tally.sent + tally.retrying + tally.failed
-                update_progress_artifact(
-                    progress, min(100.0, 100.0 * done / waiting), description=message("outbox.progress.sent", sent=tally.sent, waiting=waiting)
-                )
-            continue
-        room: Room = quota_room_now(day)
-        if room.limited_by == "minute" and waited + room.wait_seconds <= settings.smtp_wait_max_seconds and waiting_count():
-            time.sleep(room.wait_seconds)  # the provider's per-minute rate: wait for the window to move on
-            waited += room.wait_seconds
-            continue
-        if room.limited_by is not None and (left := waiting_count()):
-            get_run_logger().warning("SMTP quota per %s reached: %d message(s) wait for the next run", room.limited_by, left)
-        break
+    with track(message("progress.deliver"), waiting) as bar:
+        while True:
+            ids = claim_batch(size, worker, day)
+            if ids:
+                tally += send_batch(ids, day)
+                bar.advance(len(ids))
+                if isinstance(progress, UUID):  # None below one batch (async_dispatch also types it as a coroutine; a sync flow gets the UUID)
+                    done = tally.sent + tally.retrying + tally.failed
+                    update_progress_artifact(
+                        progress, min(100.0, 100.0 * done / waiting), description=message("outbox.progress.sent", sent=tally.sent, waiting=waiting)
+                    )
+                continue
+            room: Room = quota_room_now(day)
+            if room.limited_by == "minute" and waited + room.wait_seconds <= settings.smtp_wait_max_seconds and waiting_count():
+                time.sleep(room.wait_seconds)  # the provider's per-minute rate: wait for the window to move on
+                waited += room.wait_seconds
+                continue
+            if room.limited_by is not None and (left := waiting_count()):
+                get_run_logger().warning("SMTP quota per %s reached: %d message(s) wait for the next run", room.limited_by, left)
+            break
     return tally

@@ -6,6 +6,7 @@ from datetime import date
 
 from prefect import flow
 
+from cascade.progress import tracked
 from cascade.settings import get_settings
 from flows.deliver_outbox import deliver_outbox
 from flows.hooks import FAILURE_HOOKS
@@ -20,6 +21,7 @@ from tasks.followup.reminders import (
     queue_reminders,
 )
 from tasks.outbound.outbox import DeliveryTally
+from templates import message
 
 
 @flow(name="send-reminders", flow_run_name=run_name("reminders"), **FAILURE_HOOKS)
@@ -40,7 +42,7 @@ def send_reminders(as_of: date, plan: str | None = None, duty: str | None = None
         due = find_due_reminders(as_of, plan_id)
 
     # Queue
-    queued = sum(queue_reminders(batch, as_of) for batch in batches(due, get_settings().cascade_batch_size))
+    queued = sum(queue_reminders(batch, as_of) for batch in tracked(message("progress.remind"), batches(due, get_settings().cascade_batch_size)))
 
     # Deliver
     return queued, deliver_outbox(as_of)

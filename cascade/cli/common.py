@@ -100,6 +100,7 @@ def run(action: Callable[[], T], *, api: bool = True) -> T:
     from prefect import tags
     from prefect.logging.configuration import setup_logging
 
+    from cascade.cli.progress_bars import progress_bars
     from flows.runtime import local_runs
 
     if not logging.getLogger().handlers:
@@ -107,7 +108,8 @@ def run(action: Callable[[], T], *, api: bool = True) -> T:
     _quiet_refusals()
 
     def in_prefect() -> T:
-        with prefect_api() if api else nullcontext(), local_runs(), tags("cli"):  # runs started by hand are told apart from scheduled ones in the UI
+        # Runs started by hand are told apart from scheduled ones in the UI by their tag
+        with prefect_api() if api else nullcontext(), local_runs(), tags("cli"), progress_bars():
             return action()
 
     return checked(in_prefect)

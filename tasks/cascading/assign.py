@@ -47,6 +47,9 @@ class AssignmentBatch:
     duty_code: str
     unit_ids: tuple[int, ...]
 
+    def __len__(self) -> int:
+        return len(self.unit_ids)
+
 
 @task(name="resolve-plan")
 def resolve_plan(plan: str) -> PlanRef:
