@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import socket
 import subprocess
 import sys
@@ -61,7 +62,30 @@ class Workspace:
         return done
 
     def out(self, *args: str) -> str:
-        return self.run(*args).stdout
+        done = self.run(*args)
+        assert "━" not in done.stderr, f"cascade {' '.join(args)} drew progress bars into a pipe"
+        return done.stdout
+
+    def on_terminal(self, *args: str) -> tuple[str, str]:
+        """`cascade ARGS` with stderr on a (pseudo-)terminal, as in a user's shell: its stdout and what it drew there."""
+        leader, follower = pty.openpty()
+        try:
+            done = subprocess.run([CASCADE, *args], env={**self.env, "TERM": "xterm"}, cwd=self.folder, stdout=subprocess.PIPE, stderr=follower,
+                                  text=True, timeout=600, check=False)  # fmt: skip
+            os.close(follower)
+            drawn = b""
+            while True:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:  # the terminal is closed once everything written has been read
+                    break
+                if not chunk:
+                    break
+                drawn += chunk
+        finally:
+            os.close(leader)
+        assert done.returncode == 0, f"cascade {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{drawn.decode(errors='replace')}"
+        return done.stdout, drawn.decode(errors="replace")
 
     def look(self, *args: str) -> str:
         """`cascade ARGS` for a command that only reads: its stdout, after asserting that the process never
@@ -228,7 +252,9 @@ def test_a_first_cycle_by_hand(walk: tuple[Workspace, LocalImapServer], tmp_path
 
     # Reminders by hand, then the daily tick over a stretch of days
     before = len(ws.mail())
-    assert "Reminders queued 3" in ws.out("remind", "--as-of", "21/02/2024")  # the three wards that have not issued
+    out, screen = ws.on_terminal("remind", "--as-of", "21/02/2024")
+    assert "Reminders queued 3" in out  # the three wards that have not issued
+    assert "Lập thư nhắc (đơn vị)" in screen and "Gửi thư" in screen and "3/3" in screen, screen  # its progress bars
     assert len(ws.mail()) == before + 3
     ws.out("tick", "--as-of", "22/02/2024", "--until", "26/02/2024")
     assert ws.scalar("select count(*) from plan_milestone where day <= '2024-02-26' and status = 'pending'") == 0

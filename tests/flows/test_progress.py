@@ -1,14 +1,9 @@
-"""The progress flows report (cascade.progress) and the bars the CLI draws from it on a terminal."""
+"""The progress flows report (cascade.progress); the walkthrough (tests/test_walkthrough.py) sees the bars the CLI draws from it on a terminal."""
 
 from __future__ import annotations
 
-import os
-import pty
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -69,36 +64,3 @@ def test_a_listener_that_fails_never_fails_the_work(department, smtp_server) -> 
         result = cascade_plan(department.plan, CASCADE_DAY)
     assert result.assigned == 4 and result.delivery.sent == 4
     assert broken.tracks == [("Giao nhiệm vụ, cấp 1 (đơn vị)", 4)]  # silenced after its first failure
-
-
-@pytest.mark.timeout(300)
-def test_cascade_remind_draws_its_bars_on_a_terminal_and_not_in_a_pipe(department, smtp_server, tmp_path: Path) -> None:
-    """`cascade remind` in its own process: stderr a pipe on the reminders' day, a (pseudo-)terminal on the day after the deadline."""
-    from prefect.settings import PREFECT_API_URL
-
-    cascade_plan(department.plan, CASCADE_DAY)
-    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value()), "COLUMNS": "120", "TERM": "xterm"}
-    cascade = str(Path(sys.executable).with_name("cascade"))
-
-    piped = subprocess.run([cascade, "remind", "--as-of", "2024-10-23"], env=env, capture_output=True, text=True, timeout=240, check=False)
-    assert piped.returncode == 0 and "Reminders queued 4" in piped.stdout, piped.stdout + piped.stderr
-    assert "Lập thư nhắc" not in piped.stderr + piped.stdout and "━" not in piped.stderr
-
-    leader, follower = pty.openpty()
-    try:
-        done = subprocess.run([cascade, "remind", "--as-of", "2024-10-31"], env=env, stdout=subprocess.PIPE, stderr=follower, timeout=240, check=False)
-        os.close(follower)
-        drawn = b""
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # the terminal closed: everything written has been read
-                break
-            if not chunk:
-                break
-            drawn += chunk
-    finally:
-        os.close(leader)
-    assert done.returncode == 0 and b"Reminders queued 4" in done.stdout, done.stdout
-    screen = drawn.decode(errors="replace")
-    assert "Lập thư nhắc (đơn vị)" in screen and "4/4" in screen and "Gửi thư" in screen, screen
