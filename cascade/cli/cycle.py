@@ -13,6 +13,7 @@ from rich.table import Table
 
 from cascade import clock
 from cascade.cli.common import AsOf, checked, console, parse_day, ready, run
+from cascade.cli.tables import show
 
 # Commands import what they use inside their bodies: flows and tasks pull in Prefect (seconds), models
 # SQLAlchemy and Alembic; `cascade --help` and a mistyped command should pay for none of them.
@@ -64,7 +65,7 @@ def collect(
             day = parse_day(as_of)
             tally, delivery = run(partial(collect_replies, day))
             if tally.fetched:
-                console.print(replies_table(list(tally.inbound_ids)))
+                show(console, replies_table(list(tally.inbound_ids)))
             console.print(
                 f"Replies read {tally.fetched}: recorded {tally.recorded}, answered with problems {tally.refused}, quarantined {tally.quarantined}, "
                 f"set aside {tally.set_aside}, already handled {tally.seen_before}. Emails sent {delivery.sent}, failed {delivery.failed}."
@@ -87,7 +88,7 @@ def replies(
     if outcome is not None and outcome not in set(IntakeOutcome):
         raise typer.BadParameter(f"expected one of {', '.join(IntakeOutcome)}, got {outcome!r}")
     ready()
-    console.print(replies_table(None, outcome, limit))
+    show(console, replies_table(None, outcome, limit))
 
 
 @app.command("remind")

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from cascade.cli.common import AsOf, checked, console, parse_day, ready, run, warn
+from cascade.cli.tables import show
 from cascade.settings import get_settings
 
 # Commands import what they use inside their bodies: flows and tasks pull in Prefect (seconds), models
@@ -87,7 +88,7 @@ def units_list(
             else:
                 validity = message("cli.units.active")
             table.add_row("  " * depth + unit.code, unit.name, ", ".join(unit.emails), unit.head_email or "", validity)
-    console.print(table)
+    show(console, table)
 
 
 @plan_app.command("import")
@@ -128,7 +129,7 @@ def plan_list() -> None:
 
         for root in children.get(None, []):
             add(root, 0)
-    console.print(table)
+    show(console, table)
 
 
 @plan_app.command("cascade")

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from cascade.cli.common import AsOf, checked, console, parse_day, ready
+from cascade.cli.tables import show
 
 if TYPE_CHECKING:
     from tasks.outbound.quota import OutboxWaiting
@@ -96,8 +97,8 @@ def status(
                 str(row.emails_sent),
                 str(row.emails_waiting),
             )
-        console.print(table)
-    console.print(outbox_table(outbox_waiting(day)))
+        show(console, table)
+    show(console, outbox_table(outbox_waiting(day)))
 
 
 def outbox_table(waiting: OutboxWaiting) -> Table:
@@ -136,4 +137,4 @@ def calendar(
         table.add_row(
             f"{row.day:%d/%m/%Y}", row.plan_code, row.duty_title, milestone_title(row.kind, row.step, row.duty_kind), state, row.outcome or "",
         )  # fmt: skip
-    console.print(table)
+    show(console, table)
