@@ -81,12 +81,14 @@ def prefect_api() -> Iterator[str]:
     in the background if none runs yet. Yields the API URL."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from cascade.cli.prefect_server import workspace_server
+    from cascade.cli.prefect_server import PrefectServer, workspace_server
+
+    def announce(server: PrefectServer) -> None:
+        typer.echo(f"Starting the workspace's Prefect server: {server.ui_url} (log: {server.log}) …", err=True)
 
     settings = get_settings()
     url = PREFECT_API_URL.value() or settings.prefect_api_url
     if not url:
-        announce = lambda server: typer.echo(f"Starting the workspace's Prefect server: {server.ui_url} (log: {server.log}) …", err=True)  # noqa: E731
         url = workspace_server(settings, announce=announce)[0].api_url
     os.environ["PREFECT_API_URL"] = url
     with temporary_settings(updates={PREFECT_API_URL: url}):

@@ -1,8 +1,9 @@
 """`cascade serve`: everything a one-machine installation runs, in one command.
 
-It starts a Prefect server (or uses the one `prefect_api_url` names), registers the scheduled
-deployments (`daily-tick` at 08:00 Vietnam time; `collect-replies` every ten minutes when a reply
-mailbox is configured) and runs their flow runs, and serves the portal. SIGINT (Ctrl-C) or SIGTERM
+It joins the workspace's Prefect server, starting it if none runs (`cascade.cli.prefect_server`), or
+uses the one `prefect_api_url` names; registers the scheduled deployments (`daily-tick` at 08:00
+Vietnam time; `collect-replies` every ten minutes when a reply mailbox is configured) and runs
+their flow runs, and serves the portal. SIGINT (Ctrl-C) or SIGTERM
 stops the portal, then the runner (which pauses the schedules, so that no runs pile up while
 nothing serves them), then the Prefect server if this command started it, and returns normally.
 

@@ -83,7 +83,10 @@ def server_status() -> None:
         raise typer.Exit(1)
     state = "running" if healthy(found.api_url) else "starting or not answering"
     console.print(f"Prefect server {state}: UI {found.ui_url}, API {found.api_url}, process {found.pid}")
-    console.print(f"Its log: {found.log}; its database: {settings.prefect_database_url or home_of(settings) / 'prefect.db'}")
+    database = settings.prefect_database_url or str(home_of(settings) / "prefect.db")
+    if password := urlsplit(database).password:
+        database = database.replace(f":{password}@", ":***@", 1)
+    console.print(f"Its log: {found.log}; its database: {database}")
 
 
 @server.command("start")
