@@ -8,17 +8,21 @@ moving everything below them down with their styles, heights and merged ranges.
 from __future__ import annotations
 
 import pickle
-from collections.abc import Iterable, Sequence
+import re
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
 from copy import copy
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import Cell, MergedCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.styles.styleable import StyleableObject
+from openpyxl.utils.exceptions import IllegalCharacterError
 from openpyxl.worksheet.worksheet import Worksheet
 
 from templates import TEMPLATE_DIR, render_string
@@ -73,12 +77,17 @@ def render_value(value: Any, context: dict[str, Any]) -> Any:
     return render_string(value, **context) if is_template_text(value) else value
 
 
-def render_cells(ws: Worksheet, context: dict[str, Any], rows: Iterable[int] | None = None) -> None:
+# How a templated cell's value is made from its text and context: render_value, or a stand-in that
+# defers the rendering (tasks.documents.forms prepares a package once and renders per copy).
+Render = Callable[[Any, dict[str, Any]], Any]
+
+
+def render_cells(ws: Worksheet, context: dict[str, Any], rows: Iterable[int] | None = None, render: Render = render_value) -> None:
     """Render every templated cell of the sheet (or of the given rows) in place."""
     for row in ws.iter_rows() if rows is None else (ws[r] for r in rows):
         for cell in row:
             if isinstance(cell, Cell) and is_template_text(cell.value):
-                cell.value = render_value(cell.value, context)
+                cell.value = render(cell.value, context)
 
 
 @dataclass(frozen=True)
@@ -94,10 +103,10 @@ def _snapshot(ws: Worksheet, row: int) -> _RowSnapshot:
     return _RowSnapshot(cells, ws.row_dimensions[row].height)
 
 
-def _write(ws: Worksheet, row: int, snap: _RowSnapshot, context: dict[str, Any] | None) -> None:
+def _write(ws: Worksheet, row: int, snap: _RowSnapshot, context: dict[str, Any] | None, render: Render = render_value) -> None:
     for column, value, style in snap.cells:
         cell = writable_cell(ws, row, column)
-        cell.value = render_value(value, context) if context is not None else value
+        cell.value = render(value, context) if context is not None else value
         set_style(cell, style)
     ws.row_dimensions[row].height = snap.height
 
@@ -111,7 +120,9 @@ class BlockCopy:
     last: int
 
 
-def repeat_block(ws: Worksheet, first: int, last: int, items: Sequence[Any], name: str, context: dict[str, Any]) -> list[BlockCopy]:
+def repeat_block(
+    ws: Worksheet, first: int, last: int, items: Sequence[Any], name: str, context: dict[str, Any], render: Render = render_value
+) -> list[BlockCopy]:
     """Replace rows first..last (the template block) with one rendered copy per item, the item
     bound to `name` (and `index`, from 1) in the context; rows below move down.
 
@@ -143,7 +154,7 @@ def repeat_block(ws: Worksheet, first: int, last: int, items: Sequence[Any], nam
     for index, item in enumerate(items, start=1):
         local = {**context, name: item, "index": index}
         for offset, snap in enumerate(block):
-            _write(ws, row + offset, snap, local)
+            _write(ws, row + offset, snap, local, render)
         for top, bottom, left, right in block_merges:
             ws.merge_cells(start_row=row + top, end_row=row + bottom, start_column=left, end_column=right)
         copies.append(BlockCopy(item, row, row + height - 1))
@@ -163,3 +174,63 @@ def save_workbook(wb: Workbook, path: Path) -> Path:
     wb.save(partial)
     partial.replace(path)
     return path
+
+
+# A stand-in for a text not known yet: private-use characters around the slot's number, which no
+# template or rendered text holds; openpyxl writes them in an inline string, as character references.
+_OPEN, _CLOSE = "\ue000", "\ue001"
+_SLOT = re.compile(f"<is><t>(?:{_OPEN}|&#{ord(_OPEN)};)(\\d+)(?:{_CLOSE}|&#{ord(_CLOSE)};)</t></is>")
+_MARKS = (_OPEN.encode(), f"&#{ord(_OPEN)};".encode())
+
+
+def slot(number: int) -> str:
+    """The stand-in for the `number`th value of a PreparedPackage."""
+    return f"{_OPEN}{number}{_CLOSE}"
+
+
+class PreparedPackage:
+    """A workbook saved once with stand-ins (`slot`) for some cells' texts; `write` makes a copy with
+    each stand-in replaced by its value.
+
+    Only the parts holding stand-ins (the worksheets' XML) are written per copy; every other part
+    stays compressed as saved. A copy is the file openpyxl would have saved with those texts in
+    those cells, in a fraction of the time (saving a form is 30 ms, a copy under 2).
+    """
+
+    def __init__(self, wb: Workbook) -> None:
+        saved, base = BytesIO(), BytesIO()
+        wb.save(saved)
+        self.parts: dict[str, tuple[zipfile.ZipInfo, str]] = {}
+        with zipfile.ZipFile(saved) as archive, zipfile.ZipFile(base, "w", compression=zipfile.ZIP_DEFLATED) as rest:
+            for info in archive.infolist():
+                data = archive.read(info)
+                if any(mark in data for mark in _MARKS):
+                    self.parts[info.filename] = (info, data.decode("utf-8"))
+                else:
+                    rest.writestr(info, data)
+        self.base = base.getvalue()
+
+    def write(self, values: Sequence[str], path: Path) -> Path:
+        """Write a copy with slot i holding values[i], atomically to `path`."""
+
+        def text(match: re.Match[str]) -> str:
+            value = values[int(match[1])]
+            if ILLEGAL_CHARACTERS_RE.search(value):
+                raise IllegalCharacterError(f"{value!r} cannot be used in worksheets.")
+            if not value:
+                return ""  # as openpyxl writes an empty text: a cell with no value
+            space = ' xml:space="preserve"' if value != value.strip() else ""
+            # As openpyxl writes text: XML-escaped, and beyond ASCII as character references
+            return f"<is><t{space}>" + escape(value, {"\r": "&#13;"}).encode("ascii", "xmlcharrefreplace").decode("ascii") + "</t></is>"
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".part")
+        partial.write_bytes(self.base)
+        with zipfile.ZipFile(partial, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+            for info, xml in self.parts.values():
+                filled = _SLOT.sub(text, xml)
+                if _OPEN in filled or f"&#{ord(_OPEN)};" in filled:
+                    raise ValueError(f"{info.filename}: a stand-in was not replaced (a cell's text was changed after it was put in)")
+                archive.writestr(info, filled.encode("utf-8"))
+        partial.replace(path)
+        return path

@@ -32,7 +32,8 @@ from models.plan import Aggregation, Comparator, DutyKind, Plan, ReportDuty, Tar
 from models.specs import YES_WORDS
 from models.submission import Channel, Submission
 from models.unit import Unit
-from tasks.documents.forms import form_filename, form_id, form_spec, needs_form, write_form
+from tasks.documents import forms
+from tasks.documents.forms import form_filename, form_id, form_spec, form_workbook, needs_form, write_form
 from tasks.intake.form_reader import read_form
 from tasks.intake.submissions import FigureInput, store_version
 from tests.fixtures.builders import TIEP_NHAN, TRUC_TUYEN, TY_LE, Department, add_counts_and_rate, make_plan, make_unit_tree
@@ -254,6 +255,30 @@ def test_a_form_without_indicators_or_sections(tmp_path: Path, department: Depar
     form.at(NHA_O, VALUE).value = "15"
     data = read_form(form.save())
     assert data.values == {"nha_o_xa_hoi": FigureInput(value=Decimal(15))} and data.sections == {} and data.self_score is None
+
+
+def test_a_form_copied_from_its_shape_is_the_file_openpyxl_saves(tmp_path: Path, department: Department) -> None:
+    """write_form prepares one package per shape and copies it per unit: each copy must be, part for part and byte
+    for byte, what saving the filled workbook gives, also for texts XML must escape or keep whitespace in, and
+    for a unit whose goal cell is empty."""
+    with session_scope() as session:
+        session.scalars(select(Target).where(Target.code == "nha_o_xa_hoi")).one().allocations = {"U1": 200, "U2": 515}
+        session.scalars(select(Unit).where(Unit.code == "U2")).one().name = ' Phòng <Kinh tế> & "Hạ tầng"\r\nxã Tân\tAn  '
+    first, second, third = assign("U1"), assign("U2"), assign("U3")
+    forms._prepared.clear()
+    for assignment_id in (first, second, third):
+        with session_scope() as session:
+            spec = form_spec(session, session.get(Assignment, assignment_id), as_of=AS_OF)
+        copied = write_form(spec, tmp_path / f"copy-{assignment_id}.xlsx")
+        saved = tmp_path / f"saved-{assignment_id}.xlsx"
+        form_workbook(spec).save(saved)
+        with zipfile.ZipFile(copied) as a, zipfile.ZipFile(saved) as b:
+            assert sorted(a.namelist()) == sorted(b.namelist())
+            for name in a.namelist():
+                if name != "docProps/core.xml":  # the time it was saved
+                    assert a.read(name) == b.read(name), (assignment_id, name)
+    assert len(forms._prepared) == 1  # one shape, prepared once
+    assert Form.open(tmp_path / f"copy-{second}.xlsx").table["A7"].value == 'Đơn vị báo cáo:  Phòng <Kinh tế> & "Hạ tầng"\r\nxã Tân\tAn  '
 
 
 # ---------------------------------------------------------------------------------------------
