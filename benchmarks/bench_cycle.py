@@ -26,6 +26,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import json
 import statistics
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -33,6 +34,7 @@ from email.utils import make_msgid
 from imap_tools import MailBoxUnencrypted
 from sqlalchemy import select, update
 
+from benchmarks.peers import bare_delivery, mail_merge
 from cascade.net import free_port
 from cascade.settings import get_settings
 from flows.cascade_plan import cascade_plan
@@ -57,7 +59,7 @@ from sandbox.demo import type_into_form, use_workspace
 from sandbox.imap_server import LocalImapServer
 from sandbox.portal_visitors import Secretariat, UnitOffice
 from tasks.documents.forms import form_filename, form_spec, write_form
-from tasks.documents.word import write_notice_document
+from tasks.documents.word import notice_document_context, write_notice_document
 from tasks.intake.submissions import FigureInput, SubmissionInput, record_submission
 from tasks.outbound.mail import build_message
 from tasks.plans.contexts import portal_link, reply_address
@@ -123,6 +125,46 @@ def tree_figures(widths_text: str, timed) -> None:  # type: ignore[no-untyped-de
         f"Tree {label}: consolidate bottom-up ({total - len(leaves) + 1} reports)", total, lambda: consolidate(plan, "bao_cao_nam", date(2024, 11, 8))
     )
     assert outcome.result.levels[-1].submitted == len(leaves), outcome.result.levels
+
+
+def peer_figures(plan: str, maildir: Path, port: int, cascade_seconds: float, figures: list[tuple[str, str]]) -> None:
+    """The cascade beside its peers on the same SMTP sink: the bare delivery of the very messages it sent
+    (benchmarks/peers/bare_delivery.py) and a plain mail-merge script building and sending the same notices
+    (benchmarks/peers/mail_merge.py), from a merge list written as JSON and read back as the script would."""
+    messages = bare_delivery.load(maildir)
+    bare = bare_delivery.deliver(messages, port)
+    rows, plan_document = [], None
+    with session_scope() as session:
+        found = find_plan(session, plan)
+        for duty in found.duties:
+            for a in session.scalars(select(Assignment).where(Assignment.duty_id == duty.id).order_by(Assignment.id)):
+                context = notice_document_context(session, a, as_of=date(2024, 4, 5))
+                spec = form_spec(session, a, as_of=date(2024, 4, 5))
+                row = session.scalars(select(OutboundEmail).where(OutboundEmail.assignment_id == a.id)).first()
+                assert row is not None
+                plan_document = row.attachments[1]
+                rows.append({
+                    "to": list(a.unit.emails), "subject": row.subject, "letter": context,
+                    "form": {
+                        "cells": {
+                            "Chỉ tiêu": {"A1": spec.plan.issuer_name.upper(), "A4": spec.duty.title, "A7": f"Đơn vị báo cáo: {spec.unit.name}",
+                                         "A8": f"Mã biểu mẫu: {spec.reference}", "E8": f"Hạn gửi: {spec.due_on:%d/%m/%Y}"},
+                            "Nội dung báo cáo": {"A2": f"{spec.unit.name} - {spec.duty.title}"},
+                        },
+                        "indicators": [[i.metric, i.unit_of_measure, str(i.goal_value or "")] for i in spec.indicators],
+                        "sections": [s.title for s in spec.sections],
+                    },
+                })  # fmt: skip
+    assert len(messages) == len(rows), (len(messages), len(rows))
+    merge_list = json.loads(json.dumps(rows, default=str))
+    merged = mail_merge.merge(merge_list, Path(str(plan_document)), port)
+    n = len(rows)
+    figures.append((f"Peer: the same {n} messages, already built, sent over one SMTP connection (the floor)", f"{bare:.1f} s ({n / bare:,.0f}/s)"))
+    figures.append((f"Peer: a mail-merge script building and sending the same {n} notices (docxtpl, openpyxl, EmailMessage, smtplib)",
+                    f"{merged:.1f} s ({n / merged:,.0f}/s)"))  # fmt: skip
+    figures.append(("Cascade ÷ the floor (target ≤ 3×)", f"{cascade_seconds / bare:.1f}×"))
+    figures.append(("Cascade ÷ the mail-merge script (below 1: the cascade is faster)", f"{cascade_seconds / merged:.2f}×"))
+    print(*figures[-4:], sep="\n", flush=True)
 
 
 def document_figures(plan: str, figures: list[tuple[str, str]], count: int = 200) -> None:
@@ -311,7 +353,9 @@ def main() -> None:
             plan = make_plan()
             n = args.units
 
+            started = time.perf_counter()
             timed(f"Cascade to {n} units (assign, write 3 documents each, queue, send {n} emails)", n, lambda: cascade_plan(plan, date(2024, 4, 5)))
+            peer_figures(plan, workspace / "maildir", port, time.perf_counter() - started, figures)
             document_figures(plan, figures)
             timed(f"Reminders, first step ({n} emails)", n, lambda: send_reminders(date(2024, 10, 23)))
             timed("Reminders rerun, nothing due", n, lambda: send_reminders(date(2024, 10, 24)))

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     imap_timeout_seconds: float = Field(60.0, gt=0)
 
     outbox_batch_size: int = Field(200, ge=1, description="Emails claimed and sent over one SMTP connection.")
+    outbox_commit_every: int = Field(
+        20, ge=1, description="Sent messages recorded per commit: after a crash at most this many are sent again (1: only the one in flight)."
+    )
     outbox_max_attempts: int = Field(5, ge=1)
     outbox_lease_seconds: int = Field(600, ge=0, description="After this, a message left 'sending' by a crashed run is claimed again.")
     outbox_retry_base_seconds: int = Field(60, ge=0, description="Backoff after a failed attempt: base × 2^(attempts-1).")

@@ -1,9 +1,10 @@
 """The outbox: queue messages idempotently, claim batches safely, send them, record the outcome.
 
-The table decides what has been sent. A message is marked 'sent' in its own commit right
-after the SMTP server accepted it, so a crash loses nothing and re-sends at most the one
-message that was in flight. Messages left 'sending' by a crashed run are claimed again once
-their lease has expired.
+The table decides what has been sent. Messages accepted by the SMTP server are marked 'sent'
+in groups of `outbox_commit_every`, one commit a group (and before any failure is recorded),
+so a crash loses nothing and sends again at most the messages accepted since the last commit:
+at most `outbox_commit_every` (1: one commit a message, and only the message in flight).
+Messages left 'sending' by a crashed run are claimed again once their lease has expired.
 """
 
 from __future__ import annotations
@@ -218,9 +219,32 @@ def _retry_or_fail(session: Session, row_id: int, attempts: int, error: str) -> 
     return True
 
 
+class _SentLater:
+    """The messages accepted by the server and not yet recorded: written as 'sent' in one statement and one commit."""
+
+    def __init__(self, session: Session, as_of: date) -> None:
+        self.session, self.as_of, self.ids = session, as_of, list[int]()
+
+    def add(self, row_id: int) -> None:
+        self.ids.append(row_id)
+        if len(self.ids) >= get_settings().outbox_commit_every:
+            self.record()
+
+    def record(self) -> None:
+        if self.ids:
+            self.session.execute(
+                update(OutboundEmail)
+                .where(OutboundEmail.id.in_(self.ids))
+                .values(status=EmailStatus.SENT, sent_at=clock.moment(self.as_of), last_error=None, claimed_by=None)
+            )
+            self.session.commit()
+            self.ids.clear()
+
+
 @task(name="send-outbox-batch")
 def send_batch(ids: list[int], as_of: date) -> DeliveryTally:
-    """Send claimed messages over one SMTP connection, recording each outcome as it happens."""
+    """Send claimed messages over one SMTP connection, recording their outcomes as they happen
+    (accepted ones a group per commit, see the module's docstring)."""
     logger = get_run_logger()
     tally = DeliveryTally()
     sent_at = clock.moment(as_of)
@@ -229,25 +253,28 @@ def send_batch(ids: list[int], as_of: date) -> DeliveryTally:
         names = sender_names(session, [row for row in rows if row.status == EmailStatus.SENDING])
         pending = [(row.id, row.attempts, OutgoingEmail.from_row(row, sender_name=names.get(row.id))) for row in rows if row.status == EmailStatus.SENDING]
         session.commit()
+        sent, attempted = _SentLater(session, as_of), 0
         try:
             with Mailer(get_settings()) as mailer:
-                while pending:
-                    row_id, attempts, email = pending[0]
+                for row_id, attempts, email in pending:
                     try:
                         mailer.send(email, date=sent_at)
                     except DeliveryError as exc:
+                        sent.record()
                         tally += _record_failure(session, row_id, attempts, email, exc, as_of)
                         logger.warning("Message %s not delivered: %s", email.message_id, exc.reason)
                     else:
-                        _mark(session, row_id, status=EmailStatus.SENT, sent_at=clock.moment(as_of), last_error=None, claimed_by=None)
+                        sent.add(row_id)
                         tally += DeliveryTally(sent=1)
-                    pending.pop(0)
+                    attempted += 1
         except (MailServerError, OSError) as exc:
-            # The server could not be reached or went away: give back what was not attempted.
+            # The server could not be reached or went away: record what it accepted, give back what was not attempted.
+            sent.record()
             logger.warning("SMTP unavailable after %d message(s): %s", tally.sent, exc)
-            for row_id, attempts, _ in pending:
+            for row_id, attempts, _ in pending[attempted:]:
                 retrying = _retry_or_fail(session, row_id, attempts, f"server: {exc}")
                 tally += DeliveryTally(retrying=int(retrying), failed=int(not retrying))
+        sent.record()
     return tally
 
 

@@ -25,6 +25,7 @@ from tasks.outbound.mail import (
     MissingAttachmentError,
     build_message,
     envelope_recipients,
+    message_text,
     new_message_id,
 )
 from tests.fixtures.smtp import SmtpServer
@@ -184,6 +185,17 @@ def test_every_file_is_an_attachment(tmp_path: Path) -> None:
     assert files[0].get_payload(decode=True) == csv.read_bytes()
     assert files[1].get_content() == b"\x00\x01\xff"
     assert body(parsed, "text/plain") == TEXT
+
+
+def test_the_text_sent_is_what_the_stdlib_writes(tmp_path: Path, attachment: Path) -> None:
+    """message_text writes attachments in one piece and reuses headers it folded before: the text must
+    still be exactly `as_string(maxheaderlen=78)`, for a first message and for the next ones sharing headers."""
+    named = tmp_path / "Biểu mẫu báo cáo GV-000123 của Phòng Quản lý nhà và Thị trường bất động sản.xlsx"
+    named.write_bytes(ATTACHMENT_BYTES[::-1])
+    for n in range(3):
+        email = make_email(subject=f"{SUBJECT} ({n})", attachments=(str(attachment), str(named)))
+        msg = build_message(email, sender=SENDER, sender_name=SENDER_NAME, date=DATE)
+        assert message_text(msg) == msg.as_string(maxheaderlen=78)
 
 
 def test_new_message_id_is_unique() -> None:
