@@ -90,15 +90,16 @@ def prefect_environment(home: Path, settings: Settings, host: str, port: int) ->
     return env
 
 
-def start_prefect_server(host: str, port: int, home: Path, settings: Settings) -> PrefectServer:
+def start_prefect_server(host: str, port: int, home: Path, settings: Settings, extra_env: dict[str, str] | None = None) -> PrefectServer:
     """Start `prefect server start` in a session of its own: it outlives the command that started it, and a
-    Ctrl-C in the terminal reaches only that command (`cascade serve` stops it last, after its runner)."""
+    Ctrl-C in the terminal reaches only that command (`cascade serve` stops it last, after its runner).
+    `extra_env` adds Prefect settings of the caller's (the tests' server turns services off)."""
     home.mkdir(parents=True, exist_ok=True)
     log = home / "server.log"
     prefect = Path(sys.executable).with_name("prefect")
     command = [str(prefect) if prefect.exists() else "prefect", "server", "start", "--host", host, "--port", str(port)]
     with log.open("ab") as output:
-        process = subprocess.Popen(command, env=prefect_environment(home, settings, host, port), stdout=output, stderr=subprocess.STDOUT,
+        process = subprocess.Popen(command, env=prefect_environment(home, settings, host, port) | (extra_env or {}), stdout=output, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
     return PrefectServer(f"http://{host}:{port}/api", process.pid, log, process)
 
