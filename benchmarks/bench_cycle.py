@@ -216,6 +216,21 @@ def peer_figures(plan: str, maildir: Path, port: int, cascade_seconds: float, fi
     print(*figures[-4:], sep="\n", flush=True)
 
 
+def maildir_files(maildir: Path) -> set[Path]:
+    return {*maildir.glob("new/*"), *maildir.glob("cur/*")}
+
+
+def floor_figure(what: str, maildir: Path, before: set[Path], port: int, seconds: float, figures: list[tuple[str, str]]) -> None:
+    """The bare delivery of the messages a phase sent (those the sink stored since `before`), beside the phase's time."""
+    fresh = sorted(maildir_files(maildir) - before)
+    messages = [bare_delivery.read(path) for path in fresh]
+    bare = bare_delivery.deliver(messages, port)
+    size = sum(len(raw) for _, raw in messages) / max(1, len(messages)) / 1024
+    figures.append((f"Peer: {what}, already built, sent over one connection ({len(messages)}, {size:,.0f} KiB each)",
+                    f"{bare:.1f} s ({len(messages) / bare:,.0f}/s); the phase took {seconds / bare:.1f}× that"))  # fmt: skip
+    print(figures[-1], flush=True)
+
+
 def document_figures(plan: str, figures: list[tuple[str, str]], count: int = 200) -> None:
     """What one unit's documents cost, measured alone on `count` assignments: the letter (Word),
     the form (Excel), and building the message that carries them with the plan."""
@@ -414,7 +429,9 @@ def main() -> None:
             figures.append(("Cascade profile, per unit: the rest (claims and commits, queries, Prefect's task runs)", f"{rest / n * 1000:.1f} ms"))
             peer_figures(plan, workspace / "maildir", port, cascade_seconds, figures)
             document_figures(plan, figures)
+            before, started = maildir_files(workspace / "maildir"), time.perf_counter()
             timed(f"Reminders, first step ({n} emails)", n, lambda: send_reminders(date(2024, 10, 23)))
+            floor_figure("the reminders", workspace / "maildir", before, port, time.perf_counter() - started, figures)
             timed("Reminders rerun, nothing due", n, lambda: send_reminders(date(2024, 10, 24)))
             timed(f"Daily tick, nothing to send ({n} units' milestones checked)", n, lambda: daily_tick(date(2024, 10, 24)))
 
@@ -426,7 +443,9 @@ def main() -> None:
                     record_submission.fn(report_of(plan, code), date(2024, 10, 25))
 
             timed(f"Record {half} submissions (one transaction each, receipts queued)", half, submit_half)
+            before, started = maildir_files(workspace / "maildir"), time.perf_counter()
             timed(f"Deliver {half} receipts", half, lambda: deliver_outbox(date(2024, 10, 25)))
+            floor_figure("the receipts", workspace / "maildir", before, port, time.perf_counter() - started, figures)
             tick = timed(
                 f"Daily tick after 10 missed days ({n - half} overdue notices, escalation digest, consolidation of {n} units, delivery)", n,
                 lambda: daily_tick(date(2024, 11, 4)),

@@ -1,13 +1,17 @@
 """The workspace's Prefect server as a user meets it: the first command that runs a flow starts it in the
 background, later commands (two at once included) reuse it, their runs show in its API and its UI calls
-the port it got, and `cascade server stop` ends it. Every command is a process of its own."""
+the port it got, and `cascade server stop` ends it; a new workspace's server starts from the database the first
+one kept. Every command is a process of its own."""
 
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
+from importlib.metadata import version
 from pathlib import Path
 
 import httpx
@@ -35,8 +39,9 @@ def prefect_servers_of(home: Path) -> list[int]:
 def test_commands_share_one_background_server_whose_api_and_ui_show_their_runs(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     home = workspace / "prefect"
+    kept = tmp_path / "cache" / "plan-cascade" / f"prefect-{version('prefect')}"  # the database a new workspace's server starts from
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CASCADE_", "PREFECT_API"))}
-    env.update(CASCADE_WORKSPACE=str(workspace), COLUMNS="240", CASCADE_SMTP_HOST="127.0.0.1", CASCADE_SMTP_PORT="9")
+    env.update(CASCADE_WORKSPACE=str(workspace), COLUMNS="240", CASCADE_SMTP_HOST="127.0.0.1", CASCADE_SMTP_PORT="9", XDG_CACHE_HOME=str(tmp_path / "cache"))
 
     def cascade(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
         done = subprocess.run([CASCADE, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
@@ -73,5 +78,18 @@ def test_commands_share_one_background_server_whose_api_and_ui_show_their_runs(t
         assert prefect_servers_of(home.resolve()) == []
         assert cascade("server", "status", ok=False).returncode == 1
         assert "No Prefect server was running" in cascade("server", "stop").stdout
+
+        # The first server kept a copy of its new database; a second workspace's server starts from that copy
+        # (marked here with a variable, which the new server then serves).
+        assert sorted(p.name for p in kept.iterdir()) == ["memo_store.toml", "prefect.db"]
+        with closing(sqlite3.connect(kept / "prefect.db")) as db:  # closed: its write-ahead log goes into the file
+            db.execute("""INSERT INTO variable (name, value) VALUES ('kept_copy', '"yes"')""")
+            db.commit()
+        env["CASCADE_WORKSPACE"] = str(tmp_path / "ws2")
+        cascade("server", "start")
+        second = json.loads((tmp_path / "ws2" / "prefect" / "server.json").read_text())
+        assert httpx.get(f"{second['api_url']}/variables/name/kept_copy", timeout=30).json()["value"] == "yes"
     finally:
-        cascade("server", "stop", ok=False)  # never leave a server behind, whatever failed above
+        for folder in ("ws", "ws2"):  # never leave a server behind, whatever failed above
+            env["CASCADE_WORKSPACE"] = str(tmp_path / folder)
+            cascade("server", "stop", ok=False)

@@ -18,15 +18,16 @@ from email.utils import getaddresses
 from pathlib import Path
 
 
+def read(path: Path) -> tuple[list[str], bytes]:
+    """One stored message as (envelope recipients, raw bytes)."""
+    raw = path.read_bytes()
+    headers = BytesHeaderParser().parsebytes(raw)
+    return [address for _, address in getaddresses([*headers.get_all("To", []), *headers.get_all("Cc", [])]) if address], raw
+
+
 def load(maildir: Path) -> list[tuple[list[str], bytes]]:
     """Each message of `maildir` (new/ and cur/) as (envelope recipients, raw bytes)."""
-    messages = []
-    for path in sorted([*maildir.glob("new/*"), *maildir.glob("cur/*")]):
-        raw = path.read_bytes()
-        headers = BytesHeaderParser().parsebytes(raw)
-        recipients = [address for _, address in getaddresses([*headers.get_all("To", []), *headers.get_all("Cc", [])]) if address]
-        messages.append((recipients, raw))
-    return messages
+    return [read(path) for path in sorted([*maildir.glob("new/*"), *maildir.glob("cur/*")])]
 
 
 def deliver(messages: list[tuple[list[str], bytes]], port: int, host: str = "127.0.0.1", sender: str = "bench@plan-cascade.local") -> float:
