@@ -174,7 +174,7 @@ def cascade_stopwatch() -> Stopwatch:
     })  # fmt: skip
 
 
-def peer_figures(plan: str, maildir: Path, port: int, cascade_seconds: float, figures: list[tuple[str, str]], merge_sample: int = 400) -> None:
+def peer_figures(plan: str, maildir: Path, port: int, cascade_seconds: float, figures: list[tuple[str, str]], merge_sample: int = 200) -> None:
     """The cascade beside its peers on the same SMTP sink: the bare delivery of the very messages it sent
     (benchmarks/peers/bare_delivery.py) and a plain mail-merge script building and sending the same notices
     (benchmarks/peers/mail_merge.py), from a merge list written as JSON and read back as the script would."""
@@ -453,9 +453,9 @@ def main() -> None:
             assert tick.reminders == n - half and tick.consolidated == 1 and tick.escalation_digests >= 1, tick
             outcome = timed(f"Consolidate {n} units", n, lambda: consolidate(plan, "bao_cao_nam", date(2024, 11, 8)))
             assert len(outcome.result.submitted) == half
-            portal_figures(plan, half + 1, min(200, n - half), figures)
-            if n - half > 200:
-                intake_figures(plan, half + 201, min(300, n - half - 200), figures)
+            portal_figures(plan, half + 1, min(100, n - half), figures)
+            if n - half > 100:
+                intake_figures(plan, half + 101, min(300, n - half - 100), figures)
 
             command_figures(plan, figures)
             tree_figures(args.tree, timed)

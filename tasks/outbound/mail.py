@@ -222,6 +222,15 @@ def message_text(msg: Message) -> str:
     return out.getvalue()
 
 
+_LINE_ENDS = re.compile(r"(?:\r\n|\n|\r(?!\n))")
+
+
+def wire_bytes(text: str) -> bytes:
+    """A message's text as smtplib sends it (every line end CRLF, ASCII): what `sendmail` makes of a str,
+    without its regular expression over the whole message when the text has only '\n' line ends (ours do)."""
+    return (text.replace("\n", "\r\n") if "\r" not in text else _LINE_ENDS.sub("\r\n", text)).encode("ascii")
+
+
 def _describe(exc: BaseException) -> tuple[str, bool, dict[str, tuple[int, str]]]:
     """Reason, permanence and refused recipients of an SMTP or socket error, read by attribute."""
     refused: dict[str, tuple[int, str]] = {}
@@ -294,7 +303,7 @@ class Mailer:
         except MissingAttachmentError as exc:
             raise DeliveryError(email.message_id, str(exc), permanent=True) from exc
         recipients = envelope_recipients(email)
-        data = message_text(msg)
+        data = wire_bytes(message_text(msg))
         try:
             # Private API of yagmail 0.16.0 (pinned): sendmail over the current connection; on a
             # dropped connection it logs in again and retries (sleeping 3, 6, 9 s), then returns False.

@@ -13,6 +13,7 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from prefect import get_run_logger, task
 from sqlalchemy import and_, func, or_, select, update
@@ -115,10 +116,16 @@ def queue_email(
         attempts=0,
         created_at=created_at,
     )
-    dialect = session.get_bind().dialect.name
+    # Core, on the session's connection and transaction: the ORM would take a dict of values as a bulk insert
+    return bool(affected_rows(session.connection().execute(_insert_once(session.get_bind().dialect.name), values)))
+
+
+@lru_cache(maxsize=4)
+def _insert_once(dialect: str) -> postgresql.Insert | sqlite.Insert:
+    """INSERT … ON CONFLICT (idempotency_key) DO NOTHING, one statement object per dialect: its values come as
+    parameters, so SQLAlchemy compiles it once (built with .values() per message, it took a millisecond a row)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(OutboundEmail).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    return bool(affected_rows(session.execute(statement)))
+    return insert(OutboundEmail).on_conflict_do_nothing(index_elements=["idempotency_key"])
 
 
 def message_id_for(session: Session, key: str) -> str | None:

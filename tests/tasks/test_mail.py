@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import smtplib
 import socket
 from dataclasses import replace
 from datetime import datetime
@@ -27,6 +28,7 @@ from tasks.outbound.mail import (
     envelope_recipients,
     message_text,
     new_message_id,
+    wire_bytes,
 )
 from tests.fixtures.smtp import SmtpServer
 
@@ -196,6 +198,8 @@ def test_the_text_sent_is_what_the_stdlib_writes(tmp_path: Path, attachment: Pat
         email = make_email(subject=f"{SUBJECT} ({n})", attachments=(str(attachment), str(named)))
         msg = build_message(email, sender=SENDER, sender_name=SENDER_NAME, date=DATE)
         assert message_text(msg) == msg.as_string(maxheaderlen=78)
+        assert wire_bytes(message_text(msg)) == smtplib._fix_eols(msg.as_string(maxheaderlen=78)).encode("ascii")  # type: ignore[attr-defined]
+    assert wire_bytes("a\r\nb\rc\nd") == b"a\r\nb\r\nc\r\nd"  # any other line end as smtplib turns it
 
 
 def test_new_message_id_is_unique() -> None:
