@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import resource
 import socket
 import subprocess
@@ -35,7 +36,6 @@ from imap_tools import MailBoxUnencrypted
 from sqlalchemy import select, update
 from yagmail import sender as yagmail_sender
 
-from benchmarks.peers import bare_delivery, mail_merge
 from cascade.net import free_port
 from cascade.settings import get_settings
 from flows.cascade_plan import cascade_plan
@@ -174,17 +174,26 @@ def cascade_stopwatch() -> Stopwatch:
     })  # fmt: skip
 
 
+def run_peer(script: str, *args: str) -> tuple[int, float]:
+    """A peer script run as its reader would run it, in a process of its own (its memory is not the cascade's):
+    how many messages it sent and in how many seconds, from its one line of output."""
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "peers" / script), *args], capture_output=True, text=True, check=True)
+    found = re.search(r"^(\d+) messages in ([\d.]+) s", done.stdout)
+    assert found is not None, done.stdout + done.stderr
+    return int(found[1]), float(found[2])
+
+
 def peer_figures(plan: str, maildir: Path, port: int, cascade_seconds: float, figures: list[tuple[str, str]], merge_sample: int = 200) -> None:
     """The cascade beside its peers on the same SMTP sink: the bare delivery of the very messages it sent
     (benchmarks/peers/bare_delivery.py) and a plain mail-merge script building and sending the same notices
-    (benchmarks/peers/mail_merge.py), from a merge list written as JSON and read back as the script would."""
-    messages = bare_delivery.load(maildir)
-    bare = bare_delivery.deliver(messages, port)
+    (benchmarks/peers/mail_merge.py) from a merge list in JSON; both as processes of their own."""
+    n, bare = run_peer("bare_delivery.py", str(maildir), "--port", str(port))
     rows, plan_document = [], None
     with session_scope() as session:
         found = find_plan(session, plan)
         for duty in found.duties:
-            for a in session.scalars(select(Assignment).where(Assignment.duty_id == duty.id).order_by(Assignment.id)):
+            # The script takes about 100 ms a notice here: a sample keeps `make bench` within its 10 minutes; compared per message.
+            for a in session.scalars(select(Assignment).where(Assignment.duty_id == duty.id).order_by(Assignment.id).limit(merge_sample)):
                 context = notice_document_context(session, a, as_of=date(2024, 4, 5))
                 spec = form_spec(session, a, as_of=date(2024, 4, 5))
                 row = session.scalars(select(OutboundEmail).where(OutboundEmail.assignment_id == a.id)).first()
@@ -202,12 +211,9 @@ def peer_figures(plan: str, maildir: Path, port: int, cascade_seconds: float, fi
                         "sections": [s.title for s in spec.sections],
                     },
                 })  # fmt: skip
-    assert len(messages) == len(rows), (len(messages), len(rows))
-    # The script takes about 150 ms a notice here: a sample keeps `make bench` within its 10 minutes; compared per message.
-    sample = rows[:merge_sample]
-    merge_list = json.loads(json.dumps(sample, default=str))
-    merged = mail_merge.merge(merge_list, Path(str(plan_document)), port)
-    n, m = len(rows), len(sample)
+    merge_list = Path(tempfile.mkdtemp(prefix="cascade-bench-merge-")) / "merge.json"
+    merge_list.write_text(json.dumps({"plan_document": str(plan_document), "rows": rows}, default=str, ensure_ascii=False), encoding="utf-8")
+    m, merged = run_peer("mail_merge.py", str(merge_list), "--port", str(port))
     figures.append((f"Peer: the same {n} messages, already built, sent over one SMTP connection (the floor)", f"{bare:.1f} s ({n / bare:,.0f}/s)"))
     figures.append((f"Peer: a mail-merge script building and sending {m} of the same notices (docxtpl, openpyxl, EmailMessage, smtplib)",
                     f"{merged:.1f} s ({m / merged:,.1f}/s)"))  # fmt: skip
@@ -221,13 +227,17 @@ def maildir_files(maildir: Path) -> set[Path]:
 
 
 def floor_figure(what: str, maildir: Path, before: set[Path], port: int, seconds: float, figures: list[tuple[str, str]]) -> None:
-    """The bare delivery of the messages a phase sent (those the sink stored since `before`), beside the phase's time."""
+    """The bare delivery of the messages a phase sent (those the sink stored since `before`, linked into a Maildir
+    of their own), beside the phase's time."""
     fresh = sorted(maildir_files(maildir) - before)
-    messages = [bare_delivery.read(path) for path in fresh]
-    bare = bare_delivery.deliver(messages, port)
-    size = sum(len(raw) for _, raw in messages) / max(1, len(messages)) / 1024
-    figures.append((f"Peer: {what}, already built, sent over one connection ({len(messages)}, {size:,.0f} KiB each)",
-                    f"{bare:.1f} s ({len(messages) / bare:,.0f}/s); the phase took {seconds / bare:.1f}× that"))  # fmt: skip
+    folder = Path(tempfile.mkdtemp(prefix="cascade-bench-phase-"))
+    (folder / "new").mkdir()
+    for path in fresh:
+        os.link(path, folder / "new" / path.name)
+    size = sum(path.stat().st_size for path in fresh) / max(1, len(fresh)) / 1024
+    count, bare = run_peer("bare_delivery.py", str(folder), "--port", str(port))
+    figures.append((f"Peer: {what}, already built, sent over one connection ({count}, {size:,.0f} KiB each)",
+                    f"{bare:.1f} s ({count / bare:,.0f}/s); the phase took {seconds / bare:.1f}× that"))  # fmt: skip
     print(figures[-1], flush=True)
 
 

@@ -47,7 +47,7 @@ def main() -> None:
     args = parser.parse_args()
     messages = load(args.maildir)
     seconds = deliver(messages, args.port, args.host)
-    print(f"{len(messages)} messages in {seconds:.1f} s ({len(messages) / seconds:,.0f}/s)")
+    print(f"{len(messages)} messages in {seconds:.2f} s ({len(messages) / seconds:,.0f}/s)")
 
 
 if __name__ == "__main__":

@@ -123,7 +123,7 @@ def main() -> None:
     args = parser.parse_args()
     data = json.loads(args.merge_list.read_text(encoding="utf-8"))
     seconds = merge(data["rows"], Path(data["plan_document"]), args.port, args.host, data.get("sender", "bench@plan-cascade.local"))
-    print(f"{len(data['rows'])} messages in {seconds:.1f} s ({len(data['rows']) / seconds:,.0f}/s)")
+    print(f"{len(data['rows'])} messages in {seconds:.2f} s ({len(data['rows']) / seconds:,.0f}/s)")
 
 
 if __name__ == "__main__":
