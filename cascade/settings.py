@@ -84,6 +84,12 @@ class Settings(BaseSettings):
         None, description="Database of the workspace's Prefect server (postgresql+asyncpg://…); default: SQLite in workspace/prefect."
     )
 
+    command_server: bool = Field(
+        True,
+        description="Keep a process with Prefect and the flows loaded beside the workspace's Prefect server: commands started in the same folder "
+        "and environment run in it and start in a tenth of the time (CASCADE_COMMAND_SERVER=off also sends a single command past it).",
+    )
+
     report_pdf: bool = Field(False, description="Also make a PDF of each consolidated report (LibreOffice, about 2 s a report).")
 
     cascade_batch_size: int = Field(500, ge=1, description="Units handled by one Prefect task run.")

@@ -39,4 +39,4 @@ def demo(workspace: Annotated[Path, typer.Option(help="Folder for the demo (empt
     from sandbox.demo import fresh_workspace, run_demo
 
     folder = fresh_workspace(workspace)  # before `run`, which starts the Prefect server in the workspace
-    run(lambda: run_demo(folder, console))
+    run(lambda: run_demo(folder, console), command_server=False)  # the demo's environment is not the one its user types commands in

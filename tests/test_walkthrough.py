@@ -160,7 +160,10 @@ def walk(tmp_path: Path) -> Iterator[tuple[Workspace, LocalImapServer]]:
             env["CASCADE_DATABASE_URL"] = url
         space = Workspace(folder, env, url or f"sqlite:///{folder / 'cascade.db'}")
         with background(["mailbox", "--maildir", str(folder / "maildir"), "--port", str(smtp_port)], env, folder, smtp_port):
-            yield space, imap
+            try:
+                yield space, imap
+            finally:
+                space.run("server", "stop")  # the command server the test starts
 
 
 class _no_database:
@@ -201,6 +204,9 @@ def test_a_first_cycle_by_hand(walk: tuple[Workspace, LocalImapServer], tmp_path
 
     # The database and the inputs' formats
     assert "at revision" in ws.out("db", "upgrade")
+    # The workspace's command server (flow runs go to the test session's Prefect server): every later command
+    # is handed to it, but for `look`'s, whose environment differs (they show that reading loads no Prefect)
+    assert "Command server ready" in ws.out("server", "start")
     assert ws.scalar("select count(*) from alembic_version") == 1
     for kind in ("units", "plan", "submission"):
         assert json.loads(ws.look("schema", kind))["type"] == "object"
@@ -334,6 +340,12 @@ def test_a_first_cycle_by_hand(walk: tuple[Workspace, LocalImapServer], tmp_path
     # The cycle closes
     ws.run("plan", "close", "104/KH-UBND", "--as-of", "2024-12-31")
     assert ws.scalar("select count(*) from plan where status <> 'closed' and status <> 'draft'") == 0
+
+    # The steps since `server start` ran in the command server, but for the reading ones, and ended well there
+    log = (ws.folder / "prefect" / "commands.log").read_text(encoding="utf-8")
+    assert ": cascade plan cascade 104/KH-UBND --as-of 31/01/2024\n" in log and ": cascade remind --as-of 21/02/2024\n" in log
+    assert ": cascade calendar 104/KH-UBND\n" not in log
+    assert log.count(": exit 0 in ") >= 20 and ": exit 1 in " not in log, log
 
 
 @pytest.mark.parametrize(

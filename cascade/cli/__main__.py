@@ -1,5 +1,5 @@
 """`python -m cascade.cli`: the same command as the `cascade` script."""
 
-from cascade.cli.main import app
+from cascade.cli.launch import main
 
-app()
+main()

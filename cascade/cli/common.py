@@ -13,13 +13,12 @@ import typer
 from rich.console import Console
 
 from cascade import clock
+from cascade.cli.handover import ENVIRONMENT_DEFAULTS
 from cascade.errors import CascadeError, ConflictError, InputError, NotFound
 from cascade.settings import get_settings
 
-# Quiet Prefect's per-task logging unless the user asks for it (it costs 30–40% in-flow).
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+for _name, _value in ENVIRONMENT_DEFAULTS.items():  # set by `cascade` before anything else; here too for callers of the app itself
+    os.environ.setdefault(_name, _value)
 
 console = Console()
 T = TypeVar("T")
@@ -75,12 +74,14 @@ def checked(action: Callable[[], T]) -> T:
 
 
 @contextmanager
-def prefect_api() -> Iterator[str]:
+def prefect_api(*, command_server: bool = True) -> Iterator[str]:
     """Point this process's flow runs, and the processes it starts, at one Prefect server: the one Prefect
     is already set to (PREFECT_API_URL), else `prefect_api_url`, else the workspace's own server, started
-    in the background if none runs yet. Yields the API URL."""
+    in the background if none runs yet; with that one, the workspace's command server is started too
+    unless `command_server` is False (`cascade.cli.command_server`). Yields the API URL."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    from cascade.cli import command_server as commands
     from cascade.cli.prefect_server import PrefectServer, workspace_server
 
     def announce(server: PrefectServer) -> None:
@@ -90,15 +91,17 @@ def prefect_api() -> Iterator[str]:
     url = PREFECT_API_URL.value() or settings.prefect_api_url
     if not url:
         url = workspace_server(settings, announce=announce)[0].api_url
+        if command_server:
+            commands.start(settings, os.environ)  # for the next commands, with this one's environment as it came
     os.environ["PREFECT_API_URL"] = url
     with temporary_settings(updates={PREFECT_API_URL: url}):
         yield url
 
 
-def run(action: Callable[[], T], *, api: bool = True) -> T:
+def run(action: Callable[[], T], *, api: bool = True, command_server: bool = True) -> T:
     """Run an action that may start flows (tagged `cli` in the Prefect UI), its errors printed as by
     `checked`. The runs report to the server `prefect_api` picks, unless `api` is False (for `cascade
-    serve`, which picks its own)."""
+    serve`, which picks its own); `command_server` as there."""
     from prefect import tags
     from prefect.logging.configuration import setup_logging
 
@@ -111,7 +114,7 @@ def run(action: Callable[[], T], *, api: bool = True) -> T:
 
     def in_prefect() -> T:
         # Runs started by hand are told apart from scheduled ones in the UI by their tag
-        with prefect_api() if api else nullcontext(), local_runs(), tags("cli"), progress_bars():
+        with prefect_api(command_server=command_server) if api else nullcontext(), local_runs(), tags("cli"), progress_bars():
             return action()
 
     return checked(in_prefect)

@@ -10,7 +10,7 @@ import typer
 
 from cascade import clock
 from cascade.cli.common import checked, console, parse_day, prefect_api, ready, run
-from cascade.settings import get_settings
+from cascade.settings import Settings, get_settings
 
 # Commands import what they use inside their bodies: flows and tasks pull in Prefect (seconds), models
 # SQLAlchemy and Alembic; `cascade --help` and a mistyped command should pay for none of them.
@@ -67,10 +67,12 @@ app.add_typer(server, name="server")
 
 @server.command("status")
 def server_status() -> None:
-    """Say whether the workspace's Prefect server runs, where its UI is, and where its log and database are (exit 1 when it is down)."""
+    """Say whether the workspace's Prefect server runs, where its UI is, and where its log and database are (exit 1 when it is down),
+    and whether its command server runs."""
     from cascade.cli.prefect_server import healthy, home_of, recorded
 
     settings = get_settings()
+    show_command_servers(settings)
     named = [(name, url) for name, url in (("PREFECT_API_URL", os.environ.get("PREFECT_API_URL")), ("prefect_api_url", settings.prefect_api_url)) if url]
     if named:  # the server flow runs go to instead of the workspace's (cascade.cli.common.prefect_api)
         name, url = named[0]
@@ -91,17 +93,46 @@ def server_status() -> None:
 
 @server.command("start")
 def server_start() -> None:
-    """Start the workspace's Prefect server in the background (the first command that runs a flow does it too)."""
+    """Start the workspace's Prefect server (unless flow runs go to another: PREFECT_API_URL, prefect_api_url) and its command server
+    in the background (the first command that runs a flow does it too)."""
+    from cascade.cli import command_server as commands
     from cascade.cli.prefect_server import workspace_server
 
-    found, started = checked(lambda: workspace_server(get_settings()))
-    console.print(f"Prefect server {'started' if started else 'already running'}: UI {found.ui_url} (process {found.pid})")
+    settings = get_settings()
+    elsewhere = os.environ.get("PREFECT_API_URL") or settings.prefect_api_url
+    if elsewhere:
+        console.print(f"Flow runs go to the Prefect server at {elsewhere}.")
+    else:
+        found, started = checked(lambda: workspace_server(settings))
+        console.print(f"Prefect server {'started' if started else 'already running'}: UI {found.ui_url} (process {found.pid})")
+    if settings.command_server:
+        ready_ = commands.start(settings, os.environ, wait=commands.START_TIMEOUT)
+        if ready_ is None:
+            console.print(f"The command server did not start; see {commands.log_of(settings)}")
+            raise typer.Exit(1)
+        console.print(f"Command server ready (process {ready_.pid}): commands started in {os.getcwd()} with this environment run in it.")
 
 
 @server.command("stop")
 def server_stop() -> None:
-    """Stop the workspace's Prefect server; its flow runs stay in its database for the next one."""
+    """Stop the workspace's Prefect server and its command servers; its flow runs stay in its database for the next one."""
+    from cascade.cli import command_server as commands
     from cascade.cli.prefect_server import stop_workspace_server
 
-    stopped = checked(lambda: stop_workspace_server(get_settings()))
+    settings = get_settings()
+    for stopped_ in commands.stop(settings):
+        console.print(f"Command server stopped (process {stopped_.pid}).")
+    stopped = checked(lambda: stop_workspace_server(settings))
     console.print(f"Prefect server stopped (process {stopped.pid})." if stopped else "No Prefect server was running for this workspace.")
+
+
+def show_command_servers(settings: Settings) -> None:
+    """A line per command server of the workspace (none: commands load everything themselves)."""
+    from cascade.cli import command_server as commands
+
+    servers = commands.running(settings)
+    for found in servers:
+        console.print(f"Command server running: process {found.pid}, socket {found.socket}")
+    if not servers:
+        console.print("No command server runs: each command loads Prefect and the flows itself.")
+    console.print(f"Its log: {commands.log_of(settings)}")
