@@ -194,6 +194,23 @@ def report_files(header: ReportHeader, data: ConsolidationInput, result: Consoli
     """Render the consolidated report into the workspace and return the paths: Markdown, HTML, the
     Word report per Decree 30, the Excel table of units × indicators, and a PDF of the Word report
     when `report_pdf` is set and LibreOffice is installed."""
+    return with_pdfs([report_documents(header, data, result)])[0]
+
+
+def with_pdfs(reports: list[list[str]]) -> list[list[str]]:
+    """Each report's files (as `report_documents` gives them) and, when `report_pdf` is set and LibreOffice
+    is installed, a PDF of its Word report: all of them made by one LibreOffice process."""
+    if not reports or not get_settings().report_pdf:
+        return reports
+    if not pdf_available():
+        log.warning("report_pdf is set but LibreOffice is not installed: no PDF of %d report(s)", len(reports))
+        return reports
+    words = [next(Path(path) for path in files if path.endswith(".docx")) for files in reports]
+    return [[*files, str(pdf)] for files, pdf in zip(reports, to_pdf(words), strict=True)]
+
+
+def report_documents(header: ReportHeader, data: ConsolidationInput, result: Consolidation) -> list[str]:
+    """`report_files` but the PDF."""
     settings = get_settings()
     folder = settings.reports_dir / header.plan["key"]
     folder.mkdir(parents=True, exist_ok=True)
@@ -208,11 +225,6 @@ def report_files(header: ReportHeader, data: ConsolidationInput, result: Consoli
         paths.append(path)
     word = write_report_document(header, result, folder / message("reporting.files.document", duty_code=header.duty["code"], as_of=result.as_of))
     paths += [word, write_report_workbook(header, data, result, folder / report_workbook_name(header, result))]
-    if settings.report_pdf:
-        if pdf_available():
-            paths += to_pdf([word])
-        else:
-            log.warning("report_pdf is set but LibreOffice is not installed: no PDF of %s", word.name)
     return [str(path.resolve()) for path in paths]
 
 
@@ -321,24 +333,32 @@ def own_day(session: Session, duty: ReportDuty, as_of: date) -> date | None:
 
 @task(name="consolidate-duties")
 def consolidate_duties(duty_ids: list[int], as_of: date) -> int:
-    """Consolidate a batch of units' duties (one level), each in its own transaction, submitting each upward; returns how many.
+    """Consolidate a batch of units' duties (one level), each report stored in its own transaction and
+    submitted upward; returns how many. The batch's PDFs are made by one LibreOffice process (two when
+    some duties have an earlier day, below), before any report that lists them is stored.
 
     A duty whose own consolidation day passed unconsolidated is first consolidated as of that day
     (its report upward dated then, without a second email of the report), then as of `as_of`.
     """
-    for duty_id in duty_ids:
-        with session_scope() as session:
-            earlier = own_day(session, session.get_one(ReportDuty, duty_id), as_of)
-        if earlier is not None:
-            with session_scope() as session:
-                header, data = load_input(session, session.get_one(ReportDuty, duty_id), earlier)
-                result = consolidate(data)
-                store_report(session, header, result, report_files(header, data, result), send_summary=False)
-        with session_scope() as session:
-            header, data = load_input(session, session.get_one(ReportDuty, duty_id), as_of)
-            result = consolidate(data)
-            store_report(session, header, result, report_files(header, data, result))
+    with session_scope() as session:
+        earlier = [(duty_id, day) for duty_id in duty_ids if (day := own_day(session, session.get_one(ReportDuty, duty_id), as_of)) is not None]
+    _consolidate_each(earlier, send_summary=False)
+    _consolidate_each([(duty_id, as_of) for duty_id in duty_ids], send_summary=True)
     return len(duty_ids)
+
+
+def _consolidate_each(duties: list[tuple[int, date]], *, send_summary: bool) -> None:
+    """Consolidate each duty as of its day and write its files, make the PDFs, then store each report.
+    A crash before a report is stored leaves only files that the next run writes again."""
+    made = []
+    for duty_id, day in duties:
+        with session_scope() as session:
+            header, data = load_input(session, session.get_one(ReportDuty, duty_id), day)
+        result = consolidate(data)
+        made.append((header, result, report_documents(header, data, result)))
+    for (header, result, _), files in zip(made, with_pdfs([files for *_, files in made]), strict=True):
+        with session_scope() as session:
+            store_report(session, header, result, files, send_summary=send_summary)
 
 
 def artifact_key(*parts: str) -> str:

@@ -206,3 +206,44 @@ def test_a_rate_from_two_counts_goes_down_every_level_and_comes_back_computed(wo
     codes = {code for code, *_ in upward}
     assert "ty_le_truc_tuyen" not in codes and {"tiep_nhan", "truc_tuyen", "nuoc_sach"} <= codes
     assert ("nuoc_sach", None, Decimal(0), Decimal(0)) in upward
+
+
+def test_the_pdfs_of_a_level_are_made_by_one_libreoffice_process(workspace, smtp_server, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    from models.plan import Plan
+    from models.unit import Unit
+    from tasks.reporting import consolidation
+    from tests.fixtures.builders import make_plan, make_unit_tree
+
+    monkeypatch.setenv("CASCADE_REPORT_PDF", "true")
+    get_settings.cache_clear()
+    conversions: list[list[Path]] = []
+
+    def counted(documents: list[Path], outdir: Path | None = None) -> list[Path]:  # the real conversion, counted
+        conversions.append(list(documents))
+        return to_pdf(documents, outdir)
+
+    to_pdf = consolidation.to_pdf
+    monkeypatch.setattr(consolidation, "to_pdf", counted)
+    make_unit_tree(depth=3, width=2)
+    plan = make_plan()
+    with session_scope() as session:
+        session.scalars(select(Plan)).one().cascade_policy = {"levels": [{"lead_days": 5, "issue": "auto"}]}
+    cascade_plan(plan, date(2024, 4, 5))
+    for unit in ("U1.1", "U1.2", "U2.1", "U2.2"):
+        submit_report(submission(plan, unit, dan_van_kheo=1, nha_o_xa_hoi=100, nuoc_sach=(90, 100), hai_long=95), date(2024, 10, 16))
+    consolidate(plan, "bao_cao_nam", date(2024, 11, 8))
+
+    with session_scope() as session:
+        reports = session.execute(select(Unit.code, Report.as_of, Report.files).join(Unit, Unit.id == Report.unit_id).order_by(Report.id)).all()
+    # U1 and U2 each as of their own day and then as of 08/11, the department once: five reports, and
+    # three LibreOffice processes (one per pass over the level below, one for the top), not five
+    assert sorted(code for code, *_ in reports) == ["ROOT", "U1", "U1", "U2", "U2"]
+    assert [len(batch) for batch in conversions] == [2, 2, 1]
+    for code, day, files in reports:
+        [pdf] = [Path(path) for path in files if path.endswith(".pdf")]
+        [word] = [Path(path) for path in files if path.endswith(".docx")]
+        assert pdf.read_bytes().startswith(b"%PDF") and pdf.with_suffix(".docx") == word and pdf.parent.is_relative_to(get_settings().reports_dir)
+        text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        assert "BÁO CÁO" in text and f"năm {day.year}" in text, (code, text[:500])
