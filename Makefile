@@ -8,7 +8,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 # 3 of a flow command's 6 s here. Our own commands and tests keep the compiled files (__pycache__ is ignored by git).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: demo test test-postgresql lint bench env system-deps postgresql clean
+.PHONY: demo test test-postgresql lint bench bench-large env system-deps postgresql clean
 
 # Debian packages: LibreOffice converts Word/Excel to PDF, pdftoppm renders pages, Liberation Serif
 # stands in for Times New Roman (same metrics, Vietnamese glyphs); Chromium runs the portal's browser
@@ -70,3 +70,7 @@ clean:
 
 bench: env
 	$(UV) run --frozen python benchmarks/bench_cycle.py
+
+# A province-sized tree (20,210 units) through the cycle on SQLite and on PostgreSQL; writes BENCHMARKS-LARGE.md.
+bench-large: env postgresql
+	$(UV) run --frozen python benchmarks/bench_large.py

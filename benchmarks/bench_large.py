@@ -1,0 +1,250 @@
+"""`make bench-large`: a province-sized tree through the cycle, on SQLite and on PostgreSQL.
+
+A four-level tree (1 → 10 → 200 → 20,000 units) is cascaded (every unit gets its documents and a
+notice, delivered to an SMTP sink in another process), its leaves are reminded, half of them report
+(receipts delivered), and it is consolidated bottom-up. Each run is a process of its own, so that its
+peak memory is its own; the same run at a tenth of the size (2,000 leaves) gives the memory growth.
+The daily tick is timed with the same number of units due (a second plan's 1,000 units, first and
+second reminder step) on 20,000 assignments and again after 180,000 more are added (not due then).
+Writes BENCHMARKS-LARGE.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import delete, func, insert, literal, select, update
+
+from benchmarks.bench_cycle import report_of, wait_for_port
+from cascade.net import free_port
+from flows.cascade_plan import cascade_plan
+from flows.consolidate import consolidate
+from flows.daily_tick import daily_tick
+from flows.deliver_outbox import deliver_outbox
+from flows.runtime import local_runs
+from flows.send_reminders import send_reminders
+from models.assignment import Assignment
+from models.db import reset_engines, session_scope
+from models.plan import Plan, ReportDuty
+from models.schema import create_schema
+from models.unit import Unit
+from sandbox.demo import use_workspace
+from tasks.intake.access import close_plan
+from tasks.intake.submissions import record_submission
+from tests.fixtures.builders import make_plan
+from tests.fixtures.postgres import fresh_database
+
+LARGE, SMALL = (10, 20, 100), (10, 20, 10)  # units per parent below the root: 20,210 and 2,210 units
+CASCADE_DAY, REMIND_DAY, REPORT_DAY, CONSOLIDATION_DAY = date(2024, 4, 5), date(2024, 10, 9), date(2024, 10, 10), date(2024, 11, 8)
+TICK_PLAN_UNITS = 1000
+TICK_DUE = date(2024, 5, 31)  # the second plan's deadline: its first and second reminder steps on 24/05 and 28/05
+EXTRA_DUTIES = 9  # × the leaves: the assignments added before the second tick
+EXTRA_PREFIX = "them_"
+
+
+def build_tree(widths: tuple[int, ...]) -> tuple[int, list[str]]:
+    """The units, level by level under TREE; their number and the leaves' codes."""
+    with session_scope() as session:
+        root = Unit(code="TREE", name="UBND tỉnh", issuer_symbol="UBND", emails=["vanthu@tinh.example.gov.vn"], place="Biên Hòa")
+        session.add(root)
+        level, total = [root], 1
+        for depth, width in enumerate(widths, start=1):
+            following = []
+            for parent in level:
+                for i in range(width):
+                    unit = Unit(code=f"{parent.code}.{i + 1}", name=f"Đơn vị {parent.code}.{i + 1}", issuer_symbol="UB", parent=parent,
+                                emails=[f"u{depth}.{len(following)}@example.gov.vn"])  # fmt: skip
+                    session.add(unit)
+                    following.append(unit)
+            level, total = following, total + len(following)
+        return total, [unit.code for unit in level]
+
+
+def add_assignments(plan: str) -> int:
+    """EXTRA_DUTIES more duties on the tree's plan, each assigned to every leaf, due in December with no
+    reminder: nothing in them is due in May; how many assignments were added."""
+    with session_scope() as session:
+        source = session.scalars(select(ReportDuty).join(Plan).where(Plan.key == plan, ReportDuty.code == "bao_cao_nam")).one()
+        leaf_duties = select(Assignment.duty_id).join(Unit, Unit.id == Assignment.unit_id).where(~Unit.children.any()).distinct()
+        added = 0
+        for n in range(1, EXTRA_DUTIES + 1):
+            duty = ReportDuty(plan_id=source.plan_id, code=f"{EXTRA_PREFIX}{n}", kind=source.kind, title=f"{source.title} ({n})",
+                              due_on=date(2024, 12, 20), reminder_days=[], overdue_days=[], sections=source.sections, assignee_codes=["-"])  # fmt: skip
+            session.add(duty)
+            session.flush()
+            rows = select(literal(duty.id), Assignment.unit_id, Assignment.status, Assignment.token + f"-{n}", Assignment.link_token + f"-{n}").where(
+                Assignment.duty_id.in_(leaf_duties)
+            )
+            added += session.execute(insert(Assignment).from_select(["duty_id", "unit_id", "status", "token", "link_token"], rows)).rowcount
+    return added
+
+
+def remove_assignments(plan: str) -> None:
+    """Take the added duties and their assignments away again (the rest of the run is the tree's own)."""
+    with session_scope() as session:
+        extra = select(ReportDuty.id).join(Plan).where(Plan.key == plan, ReportDuty.code.startswith(EXTRA_PREFIX))
+        session.execute(delete(Assignment).where(Assignment.duty_id.in_(extra)))
+        session.execute(delete(ReportDuty).where(ReportDuty.id.in_(extra)))
+
+
+def run(widths: tuple[int, ...], database: str, workspace: Path, port: int) -> dict[str, Any]:
+    """The whole run on one database ('sqlite', or a PostgreSQL URL); its figures."""
+    figures: dict[str, Any] = {"phases": []}
+
+    def timed(label: str, count: int, action: Callable[[], Any]) -> Any:
+        started = time.perf_counter()
+        result = action()
+        seconds = time.perf_counter() - started
+        figures["phases"].append((label, seconds, count))
+        print(f"  {label}: {seconds:.1f} s", flush=True)
+        return result
+
+    use_workspace(workspace, port, "http://127.0.0.1:8765")
+    os.environ["CASCADE_SMTP_USER"] = "bench@plan-cascade.local"
+    if database != "sqlite":
+        os.environ["CASCADE_DATABASE_URL"] = database
+        reset_engines()
+    started = time.perf_counter()
+    with local_runs():
+        create_schema()
+        deliver_outbox(date(2024, 4, 1))  # starts Prefect's temporary server: not timed
+        total, leaves = timed("Build the tree", 0, lambda: build_tree(widths))
+        plan = make_plan("TREE", key="tree-2024")
+        with session_scope() as session:
+            session.execute(update(Plan).where(Plan.key == plan).values(cascade_policy={"levels": [{"lead_days": 5}, {"lead_days": 3}, {"lead_days": 2}]}))
+        timed(f"Cascade to {total:,} units through {len(widths)} levels (documents, a notice each, delivered)", total, lambda: cascade_plan(plan, CASCADE_DAY))
+
+        # The daily tick with the same number due, on the tree's assignments and then on ten times as many
+        make_tick_plan()
+        timed(f"Cascade a second plan to {TICK_PLAN_UNITS:,} units", TICK_PLAN_UNITS, lambda: cascade_plan("tick-2024", date(2024, 5, 2)))
+        with session_scope() as session:
+            before = session.scalar(select(func.count()).select_from(Assignment)) or 0
+        first = timed(f"Daily tick, {TICK_PLAN_UNITS:,} reminders due, {before:,} assignments", TICK_PLAN_UNITS, lambda: daily_tick(date(2024, 5, 24)))
+        added = timed(f"Add {EXTRA_DUTIES * len(leaves):,} assignments (SQL)", EXTRA_DUTIES * len(leaves), lambda: add_assignments(plan))
+        second = timed(f"Daily tick, {TICK_PLAN_UNITS:,} reminders due, {before + added:,} assignments", TICK_PLAN_UNITS, lambda: daily_tick(date(2024, 5, 28)))
+        assert first.reminders == second.reminders == TICK_PLAN_UNITS, (first, second)
+        figures["tick_ratio"] = figures["phases"][-1][1] / figures["phases"][-3][1]
+        remove_assignments(plan)
+        close_plan("tick-2024", date(2024, 6, 30))  # its overdue notices are not the tree's reminders
+
+        queued, _ = timed(f"Reminders, first step ({len(leaves):,} leaves, delivered)", len(leaves), lambda: send_reminders(REMIND_DAY))
+        assert queued == len(leaves), queued
+        half = leaves[::2]
+
+        def report_half() -> None:
+            for code in half:
+                record_submission.fn(report_of(plan, code), REPORT_DAY)
+
+        timed(f"Record {len(half):,} leaves' reports (receipts queued)", len(half), report_half)
+        timed(f"Deliver {len(half):,} receipts", len(half), lambda: deliver_outbox(REPORT_DAY))
+        outcome = timed(f"Consolidate bottom-up ({total - len(leaves):,} reports)", total, lambda: consolidate(plan, "bao_cao_nam", CONSOLIDATION_DAY))
+        assert outcome.result.levels[-1].submitted == len(half), outcome.result.levels
+    figures["total_seconds"] = time.perf_counter() - started
+    figures["units"] = total
+    figures["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return figures
+
+
+def make_tick_plan() -> None:
+    """A second plan of the root's, due 31/05, to the first TICK_PLAN_UNITS leaves (as its direct assignees)."""
+    with session_scope() as session:
+        codes = list(session.scalars(select(Unit.code).where(~Unit.children.any()).order_by(Unit.id).limit(TICK_PLAN_UNITS)))
+    make_plan("TREE", key="tick-2024", due_on=TICK_DUE, assignees=codes)
+
+
+def one_run(args: argparse.Namespace) -> None:
+    """A child process: one size on one database; prints its figures as JSON on the last line."""
+    widths = LARGE if args.size == "large" else SMALL
+    workspace = Path(tempfile.mkdtemp(prefix="cascade-bench-large-"))
+    os.environ["PREFECT_HOME"] = str(workspace / "prefect")
+    port = free_port()
+    sink = subprocess.Popen([sys.executable, "-m", "cascade.cli", "mailbox", "--maildir", str(workspace / "maildir"), "--port", str(port)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL)  # fmt: skip
+    wait_for_port(port)
+    try:
+        if args.database == "postgresql":
+            with fresh_database("cascade_bench") as url:
+                figures = run(widths, url, workspace / "data", port)
+        else:
+            figures = run(widths, "sqlite", workspace / "data", port)
+    finally:
+        sink.terminate()
+        sink.wait(timeout=30)
+        subprocess.run(["rm", "-rf", str(workspace)], check=False)
+    print(json.dumps(figures))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", choices=["small", "large"])
+    parser.add_argument("--database", choices=["sqlite", "postgresql"])
+    parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS-LARGE.md")
+    args = parser.parse_args()
+    if args.size:
+        one_run(args)
+        return
+    results = {}
+    for size, database in (("small", "sqlite"), ("large", "sqlite"), ("large", "postgresql")):
+        print(f"{size} tree on {database}", flush=True)
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, __file__, "--size", size, "--database", database], cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
+        lines = done.stdout.strip().splitlines()
+        if done.returncode != 0 or not lines:
+            raise SystemExit(f"the {size} run on {database} failed (exit {done.returncode}); its output:\n{done.stdout}")
+        results[size, database] = json.loads(lines[-1])
+        print("\n".join(lines[:-1]), f"  whole run: {time.perf_counter() - started:.0f} s", sep="\n", flush=True)
+    write_report(results, args.output)
+
+
+def write_report(results: dict[tuple[str, str], dict[str, Any]], output: Path) -> None:
+    small, large, postgresql = results["small", "sqlite"], results["large", "sqlite"], results["large", "postgresql"]
+    rows = []
+    for label, seconds, count in large["phases"]:
+        on_pg = next((s for lab, s, _ in postgresql["phases"] if lab == label), None)
+        rate = f" ({count / seconds:,.0f}/s)" if count and seconds else ""
+        rows.append(f"| {label} | {seconds:.1f} s{rate} | {'' if on_pg is None else f'{on_pg:.1f} s'} |")
+    lines = [
+        "# Benchmarks at a province's size",
+        "",
+        f"`make bench-large` on this machine ({os.cpu_count()} cores): a tree of {large['units']:,} units (1 → 10 → 200 → 20,000), SMTP sink",
+        "(`cascade mailbox`) in another process, Prefect's temporary server; each run a process of its own. Rerun to refresh.",
+        "",
+        "| Phase | SQLite | PostgreSQL |",
+        "| --- | --- | --- |",
+        *rows,
+        f"| Whole run | {large['total_seconds'] / 60:.1f} min | {postgresql['total_seconds'] / 60:.1f} min |",
+        "",
+        "| Scale | Figure |",
+        "| --- | --- |",
+        f"| Peak memory, {small['units']:,} units → {large['units']:,} units (SQLite) | {small['peak_mib']:,.0f} → {large['peak_mib']:,.0f} MiB"
+        f" (+{large['peak_mib'] - small['peak_mib']:,.0f} MiB) |",
+        f"| Peak memory, {large['units']:,} units on PostgreSQL | {postgresql['peak_mib']:,.0f} MiB |",
+        f"| Daily tick with {TICK_PLAN_UNITS:,} due: ten times the assignments ÷ the tree's own (SQLite, PostgreSQL) |"
+        f" {large['tick_ratio']:.2f}×, {postgresql['tick_ratio']:.2f}× |",
+        "",
+    ]
+    output.write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
