@@ -43,8 +43,10 @@ from flows.deliver_outbox import deliver_outbox
 from flows.runtime import local_runs
 from flows.send_reminders import send_reminders
 from models.assignment import Assignment
+from models.calendar import load_calendar
 from models.db import reset_engines, session_scope
 from models.plan import Plan, ReportDuty
+from models.reminders import reminder_steps, step_day
 from models.schema import create_schema
 from models.unit import Unit
 from sandbox.demo import use_workspace
@@ -53,9 +55,9 @@ from tasks.intake.submissions import record_submission
 from tests.fixtures.builders import make_plan
 from tests.fixtures.postgres import fresh_database
 
-LARGE, SMALL = (10, 20, 100), (10, 20, 10)  # units per parent below the root: 20,210 and 2,210 units
-CASCADE_DAY, REMIND_DAY, REPORT_DAY, CONSOLIDATION_DAY = date(2024, 4, 5), date(2024, 10, 9), date(2024, 10, 10), date(2024, 11, 8)
-TICK_PLAN_UNITS = 1000
+# Units per parent below the root, and the second plan's units: 20,210 and 2,210 units; `tiny` checks the script
+SIZES = {"large": ((10, 20, 100), 1000), "small": ((10, 20, 10), 1000), "tiny": ((2, 2, 3), 6)}
+CASCADE_DAY, CONSOLIDATION_DAY = date(2024, 4, 5), date(2024, 11, 8)
 TICK_DUE = date(2024, 5, 31)  # the second plan's deadline: its first and second reminder steps on 24/05 and 28/05
 EXTRA_DUTIES = 9  # × the leaves: the assignments added before the second tick
 EXTRA_PREFIX = "them_"
@@ -84,17 +86,19 @@ def add_assignments(plan: str) -> int:
     reminder: nothing in them is due in May; how many assignments were added."""
     with session_scope() as session:
         source = session.scalars(select(ReportDuty).join(Plan).where(Plan.key == plan, ReportDuty.code == "bao_cao_nam")).one()
-        leaf_duties = select(Assignment.duty_id).join(Unit, Unit.id == Assignment.unit_id).where(~Unit.children.any()).distinct()
+        leaf_duties = select(ReportDuty.id).join(Plan).where(Plan.key.startswith(f"{plan}--"), ReportDuty.code == source.code)  # the leaves' own plans
         added = 0
         for n in range(1, EXTRA_DUTIES + 1):
             duty = ReportDuty(plan_id=source.plan_id, code=f"{EXTRA_PREFIX}{n}", kind=source.kind, title=f"{source.title} ({n})",
                               due_on=date(2024, 12, 20), reminder_days=[], overdue_days=[], sections=source.sections, assignee_codes=["-"])  # fmt: skip
             session.add(duty)
             session.flush()
-            rows = select(literal(duty.id), Assignment.unit_id, Assignment.status, Assignment.token + f"-{n}", Assignment.link_token + f"-{n}").where(
-                Assignment.duty_id.in_(leaf_duties)
-            )
-            added += session.execute(insert(Assignment).from_select(["duty_id", "unit_id", "status", "token", "link_token"], rows)).rowcount
+            rows = select(
+                literal(duty.id), Assignment.unit_id, literal(duty.due_on), Assignment.status, Assignment.token + f"-{n}",
+                Assignment.link_token + f"-{n}", Assignment.created_at,
+            ).join(Unit, Unit.id == Assignment.unit_id).where(Assignment.duty_id.in_(leaf_duties), ~Unit.children.any())  # fmt: skip
+            columns = ["duty_id", "unit_id", "due_on", "status", "token", "link_token", "created_at"]
+            added += session.execute(insert(Assignment).from_select(columns, rows)).rowcount
     return added
 
 
@@ -106,7 +110,7 @@ def remove_assignments(plan: str) -> None:
         session.execute(delete(ReportDuty).where(ReportDuty.id.in_(extra)))
 
 
-def run(widths: tuple[int, ...], database: str, workspace: Path, port: int) -> dict[str, Any]:
+def run(widths: tuple[int, ...], tick_units: int, database: str, workspace: Path, port: int) -> dict[str, Any]:
     """The whole run on one database ('sqlite', or a PostgreSQL URL); its figures."""
     figures: dict[str, Any] = {"phases": []}
 
@@ -134,46 +138,58 @@ def run(widths: tuple[int, ...], database: str, workspace: Path, port: int) -> d
         timed(f"Cascade to {total:,} units through {len(widths)} levels (documents, a notice each, delivered)", total, lambda: cascade_plan(plan, CASCADE_DAY))
 
         # The daily tick with the same number due, on the tree's assignments and then on ten times as many
-        make_tick_plan()
-        timed(f"Cascade a second plan to {TICK_PLAN_UNITS:,} units", TICK_PLAN_UNITS, lambda: cascade_plan("tick-2024", date(2024, 5, 2)))
+        make_tick_plan(tick_units)
+        timed(f"Cascade a second plan to {tick_units:,} units", tick_units, lambda: cascade_plan("tick-2024", date(2024, 5, 2)))
         with session_scope() as session:
             before = session.scalar(select(func.count()).select_from(Assignment)) or 0
-        first = timed(f"Daily tick, {TICK_PLAN_UNITS:,} reminders due, {before:,} assignments", TICK_PLAN_UNITS, lambda: daily_tick(date(2024, 5, 24)))
+        first = timed(f"Daily tick, {tick_units:,} reminders due, {before:,} assignments", tick_units, lambda: daily_tick(date(2024, 5, 24)))
         added = timed(f"Add {EXTRA_DUTIES * len(leaves):,} assignments (SQL)", EXTRA_DUTIES * len(leaves), lambda: add_assignments(plan))
-        second = timed(f"Daily tick, {TICK_PLAN_UNITS:,} reminders due, {before + added:,} assignments", TICK_PLAN_UNITS, lambda: daily_tick(date(2024, 5, 28)))
-        assert first.reminders == second.reminders == TICK_PLAN_UNITS, (first, second)
+        second = timed(f"Daily tick, {tick_units:,} reminders due, {before + added:,} assignments", tick_units, lambda: daily_tick(date(2024, 5, 28)))
+        assert first.reminders == second.reminders == tick_units, (first, second)
         figures["tick_ratio"] = figures["phases"][-1][1] / figures["phases"][-3][1]
         remove_assignments(plan)
         close_plan("tick-2024", date(2024, 6, 30))  # its overdue notices are not the tree's reminders
 
-        queued, _ = timed(f"Reminders, first step ({len(leaves):,} leaves, delivered)", len(leaves), lambda: send_reminders(REMIND_DAY))
+        remind_day = first_reminder_day(plan)
+        queued, _ = timed(f"Reminders, first step ({len(leaves):,} leaves, delivered)", len(leaves), lambda: send_reminders(remind_day))
         assert queued == len(leaves), queued
         half = leaves[::2]
 
         def report_half() -> None:
             for code in half:
-                record_submission.fn(report_of(plan, code), REPORT_DAY)
+                record_submission.fn(report_of(plan, code), remind_day)
 
         timed(f"Record {len(half):,} leaves' reports (receipts queued)", len(half), report_half)
-        timed(f"Deliver {len(half):,} receipts", len(half), lambda: deliver_outbox(REPORT_DAY))
+        timed(f"Deliver {len(half):,} receipts", len(half), lambda: deliver_outbox(remind_day))
         outcome = timed(f"Consolidate bottom-up ({total - len(leaves):,} reports)", total, lambda: consolidate(plan, "bao_cao_nam", CONSOLIDATION_DAY))
         assert outcome.result.levels[-1].submitted == len(half), outcome.result.levels
     figures["total_seconds"] = time.perf_counter() - started
-    figures["units"] = total
+    figures["units"], figures["tick_units"] = total, tick_units
     figures["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return figures
 
 
-def make_tick_plan() -> None:
-    """A second plan of the root's, due 31/05, to the first TICK_PLAN_UNITS leaves (as its direct assignees)."""
+def first_reminder_day(plan: str) -> date:
+    """The working day of the leaves' first reminder (their deadline less the duty's first reminder days)."""
     with session_scope() as session:
-        codes = list(session.scalars(select(Unit.code).where(~Unit.children.any()).order_by(Unit.id).limit(TICK_PLAN_UNITS)))
+        due, days = session.execute(
+            select(Assignment.due_on, ReportDuty.reminder_days).join(ReportDuty).join(Plan)
+            .join(Unit, Unit.id == Assignment.unit_id).where(Plan.key.startswith(f"{plan}--"), ~Unit.children.any()).limit(1)
+        ).one()  # fmt: skip
+        calendar = load_calendar(session)
+    return step_day(reminder_steps(days, [])[0], due, calendar)
+
+
+def make_tick_plan(units: int) -> None:
+    """A second plan of the root's, due 31/05, to the first `units` leaves (as its direct assignees)."""
+    with session_scope() as session:
+        codes = list(session.scalars(select(Unit.code).where(~Unit.children.any()).order_by(Unit.id).limit(units)))
     make_plan("TREE", key="tick-2024", due_on=TICK_DUE, assignees=codes)
 
 
 def one_run(args: argparse.Namespace) -> None:
     """A child process: one size on one database; prints its figures as JSON on the last line."""
-    widths = LARGE if args.size == "large" else SMALL
+    widths, tick_units = SIZES[args.size]
     workspace = Path(tempfile.mkdtemp(prefix="cascade-bench-large-"))
     os.environ["PREFECT_HOME"] = str(workspace / "prefect")
     port = free_port()
@@ -183,9 +199,9 @@ def one_run(args: argparse.Namespace) -> None:
     try:
         if args.database == "postgresql":
             with fresh_database("cascade_bench") as url:
-                figures = run(widths, url, workspace / "data", port)
+                figures = run(widths, tick_units, url, workspace / "data", port)
         else:
-            figures = run(widths, "sqlite", workspace / "data", port)
+            figures = run(widths, tick_units, "sqlite", workspace / "data", port)
     finally:
         sink.terminate()
         sink.wait(timeout=30)
@@ -195,7 +211,7 @@ def one_run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--size", choices=["small", "large"])
+    parser.add_argument("--size", choices=sorted(SIZES), help="One run of this size (else: small and large on SQLite, large on PostgreSQL).")
     parser.add_argument("--database", choices=["sqlite", "postgresql"])
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS-LARGE.md")
     args = parser.parse_args()
@@ -238,7 +254,7 @@ def write_report(results: dict[tuple[str, str], dict[str, Any]], output: Path) -
         f"| Peak memory, {small['units']:,} units → {large['units']:,} units (SQLite) | {small['peak_mib']:,.0f} → {large['peak_mib']:,.0f} MiB"
         f" (+{large['peak_mib'] - small['peak_mib']:,.0f} MiB) |",
         f"| Peak memory, {large['units']:,} units on PostgreSQL | {postgresql['peak_mib']:,.0f} MiB |",
-        f"| Daily tick with {TICK_PLAN_UNITS:,} due: ten times the assignments ÷ the tree's own (SQLite, PostgreSQL) |"
+        f"| Daily tick with {large['tick_units']:,} due: ten times the assignments ÷ the tree's own (SQLite, PostgreSQL) |"
         f" {large['tick_ratio']:.2f}×, {postgresql['tick_ratio']:.2f}× |",
         "",
     ]

@@ -74,3 +74,18 @@ def test_the_mail_merge_script_and_the_bare_delivery_send_what_they_say(tmp_path
         return sorted((str(m["To"]), str(m["Subject"]), len(m.get_payload())) for m in messages)
 
     assert len(again) == 4 and seen(again[2:]) == seen(merged)
+
+
+def test_the_large_benchmark_runs_its_whole_cycle_at_a_tiny_size() -> None:
+    """`make bench-large`'s script, as it runs each size: a process of its own on a tree of 19 units (2 → 4 → 12
+    leaves) on SQLite; its own asserts check that the tick reminded the second plan's units both times, that
+    every leaf was reminded and that the consolidation counted the half that reported."""
+    done = subprocess.run([sys.executable, "benchmarks/bench_large.py", "--size", "tiny", "--database", "sqlite"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    phases = {label: (seconds, count) for label, seconds, count in figures["phases"]}
+    assert figures["units"] == 19 and figures["tick_units"] == 6 and figures["peak_mib"] > 0
+    ticks = [int(label.rsplit(", ", 1)[1].split()[0]) for label in phases if label.startswith("Daily tick, 6 reminders due, ")]
+    assert phases["Add 108 assignments (SQL)"][1] == 108 and len(ticks) == 2 and ticks[1] == ticks[0] + 108  # 9 more duties × 12 leaves
+    assert phases["Consolidate bottom-up (7 reports)"][1] == 19 and figures["tick_ratio"] > 0
