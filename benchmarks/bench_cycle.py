@@ -19,13 +19,13 @@ import time
 from datetime import date
 from pathlib import Path
 
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from cascade.cli.handover import ENVIRONMENT_DEFAULTS  # the standard library only: before Prefect loads
+
+for _name, _value in {**ENVIRONMENT_DEFAULTS, "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120"}.items():
+    os.environ.setdefault(_name, _value)
 
 import json
 import statistics

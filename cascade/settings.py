@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     command_server: bool = Field(
         True,
         description="Keep a process with Prefect and the flows loaded beside the workspace's Prefect server: commands started in the same folder "
-        "and environment run in it and start in a tenth of the time (CASCADE_COMMAND_SERVER=off also sends a single command past it).",
+        "and environment run in it without loading anything (CASCADE_COMMAND_SERVER=off runs a single command in its own process).",
     )
 
     report_pdf: bool = Field(False, description="Also make a PDF of each consolidated report (LibreOffice, about 2 s a report).")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cascade.cli.handover import socket_path
-from cascade.cli.prefect_server import home_of
+from cascade.cli.prefect_server import home_of, running_with
 from cascade.settings import Settings
 
 STOP_TIMEOUT = 10.0
@@ -101,10 +101,4 @@ def stop(settings: Settings) -> list[CommandServer]:
 
 
 def _alive(pid: int) -> bool:
-    """Whether `pid` is a running command server (not an ended one, nor another program that got its id)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z" and b"cascade.cli.serve_commands" in cmdline
+    return running_with(pid, b"cascade.cli.serve_commands")

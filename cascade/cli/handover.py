@@ -5,8 +5,9 @@ The command server (`cascade.cli.serve_commands`) has loaded Prefect, the flows 
 For each command it forks a child that runs the command exactly as this process would: with this
 process's standard streams (passed over a Unix socket, so a terminal stays a terminal), folder,
 environment and arguments; the child sends back the exit status, and this process forwards Ctrl-C and
-SIGTERM to it. A command then starts in a tenth of a second instead of the seconds that loading Prefect
-takes. This module imports only the standard library, so that handing a command over costs nothing.
+SIGTERM to it. A command then loads nothing: a flow command with nothing to do took 0.84 s instead of
+3.53 s here, a reading one 0.2–0.4 s instead of 0.65–1.1 s. This module imports only the standard
+library, so that handing a command over costs next to nothing.
 
 A server serves one key: the folder, the Python, the environment variables that shape what is loaded or
 configured (CASCADE_*, PREFECT_*, PYTHON*) and the folder's `.env` and `cascade.toml`. A command with
@@ -40,8 +41,8 @@ CONNECT_TIMEOUT = 2.0
 ENVIRONMENT_DEFAULTS = {"PREFECT_LOGGING_LEVEL": "WARNING", "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
 
 # Messages on the socket. Command → server: a 4-byte length and the request (JSON), with fds 0, 1, 2
-# attached; later one byte per signal to forward. Server → command: ACCEPTED, or REFUSED and a reason;
-# then EXITED and the exit status (4 bytes).
+# attached; later one byte per signal to forward. Server → command: ACCEPTED, or REFUSED (its code
+# changed on disk: the command runs here); then EXITED and the exit status (4 bytes).
 ACCEPTED, REFUSED, EXITED = b"A", b"R", b"X"
 FORWARDED = {signal.SIGINT: b"I", signal.SIGTERM: b"T", signal.SIGHUP: b"H"}
 STATUS = struct.Struct("!i")

@@ -167,12 +167,18 @@ def _signal_group(pid: int, signum: signal.Signals) -> None:
 
 def _alive(pid: int) -> bool:
     """Whether `pid` is a running Prefect server (not an ended one, nor another program that got its id)."""
+    return running_with(pid, b"prefect", b"server")
+
+
+def running_with(pid: int, *words: bytes) -> bool:
+    """Whether process `pid` runs (not a zombie) with each of `words` in its command line: a recorded
+    process id that now belongs to another program does not count."""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return False
-    return state != "Z" and b"prefect" in cmdline and b"server" in cmdline
+    return state != "Z" and all(word in cmdline for word in words)
 
 
 # The workspace's server
