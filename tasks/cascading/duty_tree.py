@@ -11,9 +11,11 @@ from sqlalchemy.orm import Session
 from cascade import clock
 from models.assignment import EXPECTED_STATUSES, Assignment, AssignmentStatus
 from models.consolidation import LevelRate
+from models.db import IDS_PER_STATEMENT
 from models.plan import Plan, PlanStatus, ReportDuty
 from models.submission import Review, ReviewAction, Submission
 from models.unit import Unit
+from tasks.batching import batches
 from tasks.cascading.implementing import MAX_DEPTH
 
 
@@ -65,18 +67,19 @@ class DutyTree:
 
 def returned_at(session: Session, assignment_ids: list[int]) -> dict[int, datetime]:
     """Assignment id → when its latest return was decided (for assignments now awaiting a corrected version)."""
-    if not assignment_ids:
-        return {}
-    return dict(
-        session.execute(
-            select(Submission.assignment_id, func.max(Review.at))
-            .join(Review, Review.submission_id == Submission.id)
-            .where(Submission.assignment_id.in_(assignment_ids), Review.action == ReviewAction.RETURN)
-            .group_by(Submission.assignment_id)
+    found: dict[int, datetime] = {}
+    for ids in batches(assignment_ids, IDS_PER_STATEMENT):
+        found.update(
+            session.execute(
+                select(Submission.assignment_id, func.max(Review.at))
+                .join(Review, Review.submission_id == Submission.id)
+                .where(Submission.assignment_id.in_(ids), Review.action == ReviewAction.RETURN)
+                .group_by(Submission.assignment_id)
+            )
+            .tuples()
+            .all()
         )
-        .tuples()
-        .all()
-    )
+    return found
 
 
 def duty_tree(session: Session, duty_id: int) -> DutyTree:

@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 from cascade.clock import local_date
 from cascade.errors import NotFound
 from models.assignment import Assignment, AssignmentStatus
-from models.db import session_scope
+from models.db import IDS_PER_STATEMENT, session_scope
 from models.outbox import EmailStatus, OutboundEmail
 from models.plan import ReportDuty, plan_tree
 from models.reminders import reminder_steps
 from models.report import Report
 from models.submission import Submission, SubmissionValue
 from models.unit import Unit, active_successor
+from tasks.batching import batches
 from tasks.plans.lookup import find_plan
 
 
@@ -71,16 +72,16 @@ def plan_status(plan: str, as_of: date, *, all_levels: bool = False, include_mer
             query = query.where(Assignment.status != AssignmentStatus.MERGED)
         rows = session.execute(query).all()
         rows = sorted(rows, key=lambda row: (plan_levels[row[2].plan_id], row[2].code, row[1].code))
-        ids = [a.id for a, _, _ in rows]
-        versions = dict(
-            session.execute(select(Submission.assignment_id, func.count()).where(Submission.assignment_id.in_(ids)).group_by(Submission.assignment_id))
-            .tuples()
-            .all()
-        )
-        mail = Counter(
-            (assignment_id, status == EmailStatus.SENT)
-            for assignment_id, status in session.execute(select(OutboundEmail.assignment_id, OutboundEmail.status).where(OutboundEmail.assignment_id.in_(ids)))
-        )
+        versions: dict[int, int] = {}
+        mail: Counter[tuple[int | None, bool]] = Counter()
+        for ids in batches([a.id for a, _, _ in rows], IDS_PER_STATEMENT):
+            versions.update(
+                session.execute(select(Submission.assignment_id, func.count()).where(Submission.assignment_id.in_(ids)).group_by(Submission.assignment_id))
+                .tuples()
+                .all()
+            )
+            sent = session.execute(select(OutboundEmail.assignment_id, OutboundEmail.status).where(OutboundEmail.assignment_id.in_(ids))).tuples()
+            mail.update((assignment_id, status == EmailStatus.SENT) for assignment_id, status in sent)
         result = []
         for assignment, unit, duty in rows:
             steps = {s.rank: s.name for s in reminder_steps(duty.reminder_days, duty.overdue_days)}

@@ -247,3 +247,30 @@ def test_the_pdfs_of_a_level_are_made_by_one_libreoffice_process(workspace, smtp
         assert pdf.read_bytes().startswith(b"%PDF") and pdf.with_suffix(".docx") == word and pdf.parent.is_relative_to(get_settings().reports_dir)
         text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
         assert "BÁO CÁO" in text and f"năm {day.year}" in text, (code, text[:500])
+
+
+def test_lists_of_ids_go_to_the_database_in_slices_with_the_same_answer(reported, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL refuses a statement with more than 65,535 parameters: a plan tree's status and the returned
+    reports' dates ask for their ids in slices (IDS_PER_STATEMENT), here of one id each, and answer as in one."""
+    from models.assignment import Assignment
+    from models.submission import ReviewAction, Submission
+    from tasks.cascading import duty_tree
+    from tasks.intake.review import review_submission
+    from tasks.reporting import queries
+
+    with session_scope() as session:
+        first = session.scalars(select(Submission.id).order_by(Submission.id).limit(1)).one()
+    review_submission(first, ReviewAction.RETURN, reviewer="ROOT", as_of=date(2024, 11, 3), comment="Thiếu số liệu.")
+
+    def answers() -> tuple[tuple[str, list[queries.AssignmentRow]], dict[int, object]]:
+        with session_scope() as session:
+            returned = duty_tree.returned_at(session, list(session.scalars(select(Assignment.id).order_by(Assignment.id))))
+        return queries.plan_status(reported.plan, date(2024, 11, 8), all_levels=True), returned
+
+    whole = answers()
+    monkeypatch.setattr(queries, "IDS_PER_STATEMENT", 1)
+    monkeypatch.setattr(duty_tree, "IDS_PER_STATEMENT", 1)
+    sliced = answers()
+    assert sliced == whole
+    (_code, rows), returned = whole
+    assert sum(row.versions for row in rows) == 3 and sum(row.emails_sent for row in rows) >= 4 and len(returned) == 1
