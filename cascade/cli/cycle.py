@@ -74,7 +74,9 @@ def collect(
                 return
             time.sleep(every * 60)
     except KeyboardInterrupt:  # a run cut short files nothing it has not committed: the next one picks up
-        console.print("Stopped.")
+        # Not through rich: it empties its buffer only after flushing it, so a Ctrl-C just after a line
+        # was printed would print that line again before this one
+        typer.echo("Stopped.")
 
 
 @app.command("replies")
