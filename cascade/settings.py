@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     imap_timeout_seconds: float = Field(60.0, gt=0)
 
     outbox_batch_size: int = Field(200, ge=1, description="Emails claimed and sent over one SMTP connection.")
+    outbox_connections: int = Field(
+        2, ge=1, description="SMTP connections a delivery run sends over at once, a batch each (a provider may cap them: 1 for one at a time)."
+    )
     outbox_commit_every: int = Field(
         20, ge=1, description="Sent messages recorded per commit: after a crash at most this many are sent again (1: only the one in flight)."
     )

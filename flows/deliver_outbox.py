@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import time
+from contextlib import ExitStack
 from datetime import date
 from uuid import UUID
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 
 from cascade import clock
@@ -51,10 +54,15 @@ def deliver_outbox(as_of: date | None = None) -> DeliveryTally:
     waited = 0.0
     with track(message("progress.deliver"), waiting) as bar:
         while True:
-            ids = claim_batch(size, worker, day)
-            if ids:
-                tally += send_batch(ids, day)
-                bar.advance(len(ids))
+            claimed = _claim_round(size, settings.outbox_connections, worker, day)
+            if claimed:
+                if len(claimed) == 1:
+                    tally += send_batch(claimed[0], day)
+                    bar.advance(len(claimed[0]))
+                else:  # a connection each, at once: each spends most of its time waiting for the server's replies
+                    for ids, sending in [(ids, send_batch.submit(ids, day)) for ids in claimed]:
+                        tally += sending.result()
+                        bar.advance(len(ids))
                 if isinstance(progress, UUID):  # None below one batch (async_dispatch also types it as a coroutine; a sync flow gets the UUID)
                     done = tally.sent + tally.retrying + tally.failed
                     update_progress_artifact(
@@ -70,3 +78,57 @@ def deliver_outbox(as_of: date | None = None) -> DeliveryTally:
                 get_run_logger().warning("SMTP quota per %s reached: %d message(s) wait for the next run", room.limited_by, left)
             break
     return tally
+
+
+def _claim_round(size: int, connections: int, worker: str, day: date) -> list[list[int]]:
+    """Up to `connections` batches to send at once, sharing what waits evenly (each at most `size`)."""
+    each = min(size, max(1, math.ceil(waiting_count() / connections))) if connections > 1 else size
+    claimed: list[list[int]] = []
+    while len(claimed) < connections and (ids := claim_batch(each, worker, day)):
+        claimed.append(ids)
+    return claimed
+
+
+class SendingAlongside:
+    """Sends what a flow has queued so far while it queues the rest, showing its progress as `deliver_outbox`
+    does (`expected`: how many messages the flow means to queue). `more()` after each queued batch starts a
+    batch on every connection not busy (`outbox_connections`); `finish()` sends the rest and returns the
+    tally. What the quotas hold back, and the retries, go with the `deliver_outbox` run that follows."""
+
+    def __init__(self, as_of: date, expected: int) -> None:
+        self.as_of, self.worker = as_of, worker_name()
+        self._sending: list[tuple[int, PrefectFuture[DeliveryTally]]] = []
+        self._tally = DeliveryTally()
+        self._bar = ExitStack()
+        self._progress = self._bar.enter_context(track(message("progress.deliver"), expected))
+
+    def __enter__(self) -> SendingAlongside:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.close()
+
+    def more(self) -> None:
+        settings = get_settings()
+        for done in [(count, f) for count, f in self._sending if f.wrapped_future.done()]:  # type: ignore[attr-defined]  # a thread pool's future
+            self._sending.remove(done)
+            self._collect(*done)
+        free = settings.outbox_connections - len(self._sending)
+        if free > 0:
+            claimed = _claim_round(settings.outbox_batch_size, free, self.worker, self.as_of)
+            self._sending += [(len(ids), send_batch.submit(ids, self.as_of)) for ids in claimed]
+
+    def finish(self) -> DeliveryTally:
+        """Wait for the batches under way, then send the rest as `deliver_outbox` would (until nothing is left
+        to claim); returns what these sends did."""
+        while self._sending:
+            for count, sending in self._sending:
+                self._collect(count, sending)
+            self._sending.clear()
+            self.more()
+        self._bar.close()
+        return self._tally
+
+    def _collect(self, count: int, sending: PrefectFuture[DeliveryTally]) -> None:
+        self._tally += sending.result()
+        self._progress.advance(count)

@@ -8,7 +8,7 @@ from prefect import flow
 
 from cascade.progress import tracked
 from cascade.settings import get_settings
-from flows.deliver_outbox import deliver_outbox
+from flows.deliver_outbox import SendingAlongside, deliver_outbox
 from flows.hooks import FAILURE_HOOKS
 from flows.naming import run_name
 from tasks.batching import batches
@@ -41,8 +41,11 @@ def send_reminders(as_of: date, plan: str | None = None, duty: str | None = None
     else:
         due = find_due_reminders(as_of, plan_id)
 
-    # Queue
-    queued = sum(queue_reminders(batch, as_of) for batch in tracked(message("progress.remind"), batches(due, get_settings().cascade_batch_size)))
-
-    # Deliver
-    return queued, deliver_outbox(as_of)
+    # Queue, sending each batch while the next is queued; then deliver the rest
+    queued = 0
+    with SendingAlongside(as_of, len(due)) as sending:
+        for batch in tracked(message("progress.remind"), batches(due, get_settings().cascade_batch_size)):
+            queued += queue_reminders(batch, as_of)
+            sending.more()
+        sent = sending.finish()
+    return queued, sent + deliver_outbox(as_of)

@@ -10,6 +10,9 @@ from sqlalchemy import JSON, DateTime, MetaData, Numeric, String
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+# PostgreSQL takes at most 65,535 parameters in one statement: a list of ids goes to `IN (…)` in slices of this many
+IDS_PER_STATEMENT = 10_000
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

@@ -16,9 +16,6 @@ from cascade.settings import get_settings
 
 _engines: dict[str, Engine] = {}
 
-# PostgreSQL takes at most 65,535 parameters in one statement: a list of ids goes to `IN (…)` in slices of this many
-IDS_PER_STATEMENT = 10_000
-
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()

@@ -10,7 +10,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Select, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from models.base import Base
+from models.base import IDS_PER_STATEMENT, Base
 
 
 class UnitKind(StrEnum):
@@ -78,6 +78,18 @@ def has_active_children(session: Session, unit_id: int, on: date) -> bool:
         children = session.execute(select(Unit.valid_from, Unit.valid_to).where(Unit.parent_id == unit_id)).all()
         memo[unit_id, on] = any((start is None or start <= on) and (end is None or on <= end) for start, end in children)
     return memo[unit_id, on]
+
+
+def note_active_children(session: Session, unit_ids: Iterable[int], on: date) -> None:
+    """Answer `has_active_children` for all these units in one query (for a batch of messages, one per unit)."""
+    memo: dict[tuple[int, date], bool] = session.info.setdefault("has_active_children", {})
+    wanted = sorted({unit_id for unit_id in unit_ids if (unit_id, on) not in memo})
+    found: set[int] = set()
+    for start in range(0, len(wanted), IDS_PER_STATEMENT):
+        part = wanted[start : start + IDS_PER_STATEMENT]
+        rows = session.execute(select(Unit.parent_id, Unit.valid_from, Unit.valid_to).where(Unit.parent_id.in_(part)))
+        found.update(parent for parent, start, end in rows if (start is None or start <= on) and (end is None or on <= end))
+    memo.update(((unit_id, on), unit_id in found) for unit_id in wanted)
 
 
 def parents_with_active_children(session: Session, unit_ids: Select[tuple[int]], on: date) -> list[int]:

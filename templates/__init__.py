@@ -141,9 +141,10 @@ def catalogue(area: str) -> Mapping[str, Any]:
 def _entry(key: str) -> Any:
     """The entry at 'area.path.to.entry'; a KeyError naming the key and the file when there is none."""
     area, _, rest = key.partition(".")
-    if not (MESSAGE_DIR / f"{area}.yaml").is_file():
-        raise KeyError(f"no message {key!r}: templates/messages/{area}.yaml does not exist")
-    node: Any = catalogue(area)
+    try:
+        node: Any = catalogue(area)  # parsed once: no look at the disk after the first entry of an area
+    except KeyError:
+        raise KeyError(f"no message {key!r}: templates/messages/{area}.yaml does not exist") from None
     walked = []
     for part in rest.split(".") if rest else []:
         walked.append(part)

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from cascade import clock
 from models.assignment import EXPECTED_STATUSES, Assignment, AssignmentStatus
+from models.base import IDS_PER_STATEMENT
 from models.consolidation import LevelRate
-from models.db import IDS_PER_STATEMENT
 from models.plan import Plan, PlanStatus, ReportDuty
 from models.submission import Review, ReviewAction, Submission
 from models.unit import Unit

@@ -11,6 +11,7 @@ import logging
 import os
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from email.generator import Generator
 from email.message import Message
@@ -231,6 +232,29 @@ def wire_bytes(text: str) -> bytes:
     return (text.replace("\n", "\r\n") if "\r" not in text else _LINE_ENDS.sub("\r\n", text)).encode("ascii")
 
 
+@dataclass(frozen=True)
+class WireMessage:
+    """A message ready for the SMTP connection: its envelope recipients and its bytes as sent."""
+
+    email: OutgoingEmail
+    recipients: list[str]
+    data: bytes
+
+
+def wire_message(email: OutgoingEmail, settings: Settings, *, date: datetime | None = None) -> WireMessage:
+    """`email` as `Mailer.send` sends it (see there), built without a connection: a thread may make the
+    next messages while one is on the wire. Raises DeliveryError (permanent) for a missing attachment
+    and ValueError for a message that cannot be built."""
+    when = date if date is not None else email.date
+    if when is None:
+        raise ValueError(f"{email.message_id}: no date given for the Date header")
+    try:
+        msg = build_message(email, sender=settings.smtp_user, sender_name=email.sender_name or settings.mail_from_name, date=when)
+    except MissingAttachmentError as exc:
+        raise DeliveryError(email.message_id, str(exc), permanent=True) from exc
+    return WireMessage(email, envelope_recipients(email), wire_bytes(message_text(msg)))
+
+
 def _describe(exc: BaseException) -> tuple[str, bool, dict[str, tuple[int, str]]]:
     """Reason, permanence and refused recipients of an SMTP or socket error, read by attribute."""
     refused: dict[str, tuple[int, str]] = {}
@@ -292,18 +316,13 @@ class Mailer:
         Raises DeliveryError unless the server accepted the message for every recipient;
         the connection stays usable after a refusal.
         """
+        self.transmit(wire_message(email, self.settings, date=date))
+
+    def transmit(self, message: WireMessage) -> None:
+        """Send a message `wire_message` made over the open connection; raises DeliveryError as `send` does."""
         if self._client is None:
             raise RuntimeError("Mailer is not open: use `with Mailer(...) as mailer:`")
-        when = date if date is not None else email.date
-        if when is None:
-            raise ValueError(f"{email.message_id}: no date given for the Date header")
-        try:
-            sender_name = email.sender_name or self.settings.mail_from_name
-            msg = build_message(email, sender=self.settings.smtp_user, sender_name=sender_name, date=when)
-        except MissingAttachmentError as exc:
-            raise DeliveryError(email.message_id, str(exc), permanent=True) from exc
-        recipients = envelope_recipients(email)
-        data = wire_bytes(message_text(msg))
+        email, recipients, data = message.email, message.recipients, message.data
         try:
             # Private API of yagmail 0.16.0 (pinned): sendmail over the current connection; on a
             # dropped connection it logs in again and retries (sleeping 3, 6, 9 s), then returns False.
@@ -353,7 +372,9 @@ __all__ = [
     "MailServerError",
     "Mailer",
     "MissingAttachmentError",
+    "WireMessage",
     "build_message",
     "envelope_recipients",
     "new_message_id",
+    "wire_message",
 ]

@@ -3,7 +3,8 @@
 The table decides what has been sent. Messages accepted by the SMTP server are marked 'sent'
 in groups of `outbox_commit_every`, one commit a group (and before any failure is recorded),
 so a crash loses nothing and sends again at most the messages accepted since the last commit:
-at most `outbox_commit_every` (1: one commit a message, and only the message in flight).
+at most `outbox_commit_every` a connection, and a delivery run sends over `outbox_connections` at
+once (1 and 1: one commit a message, and only the message in flight).
 Messages left 'sending' by a crashed run are claimed again once their lease has expired.
 """
 
@@ -27,12 +28,14 @@ from models.db import affected_rows, session_scope
 from models.outbox import EmailKind, EmailStatus, OutboundEmail, OutgoingEmail
 from models.plan import Plan, ReportDuty
 from models.unit import Unit
+from tasks.outbound.ahead import built_ahead
 from tasks.outbound.mail import (
     DeliveryError,
     Mailer,
     MailServerError,
     envelope_recipients,
     new_message_id,
+    wire_message,
 )
 from tasks.outbound.quota import lock_for_quota, quotas_set
 from tasks.outbound.quota import room as quota_room
@@ -96,8 +99,28 @@ def queue_email(
     attachments: list[str] | None = None,
 ) -> bool:
     """Add a message to the outbox unless one with the same key exists; True if it was added."""
-    settings = get_settings()
-    values = dict(
+    row = outbox_row(
+        key=key, kind=kind, email_to=email_to, rendered=rendered, created_at=created_at, assignment_id=assignment_id,
+        email_cc=email_cc, reply_to=reply_to, in_reply_to=in_reply_to, attachments=attachments,
+    )  # fmt: skip
+    return queue_rows(session, [row]) == 1
+
+
+def outbox_row(
+    *,
+    key: str,
+    kind: EmailKind,
+    email_to: list[str],
+    rendered: RenderedEmail,
+    created_at: datetime,
+    assignment_id: int | None = None,
+    email_cc: list[str] | None = None,
+    reply_to: str | None = None,
+    in_reply_to: str | None = None,
+    attachments: list[str] | None = None,
+) -> dict[str, object]:
+    """The outbox row of a message to queue (`queue_rows`), with a new Message-ID; `queue_email` explains the fields."""
+    return dict(
         idempotency_key=key,
         kind=kind,
         assignment_id=assignment_id,
@@ -108,7 +131,7 @@ def queue_email(
         html=rendered.html,
         text=rendered.text,
         attachments=attachments or [],
-        message_id=new_message_id(settings.mail_domain),
+        message_id=new_message_id(get_settings().mail_domain),
         in_reply_to=in_reply_to,
         references=in_reply_to,
         priority=PRIORITY[kind],
@@ -116,8 +139,14 @@ def queue_email(
         attempts=0,
         created_at=created_at,
     )
+
+
+def queue_rows(session: Session, rows: list[dict[str, object]]) -> int:
+    """Add the rows (`outbox_row`) whose key is not in the outbox yet, in one statement; returns how many were added."""
+    if not rows:
+        return 0
     # Core, on the session's connection and transaction: the ORM would take a dict of values as a bulk insert
-    return bool(affected_rows(session.connection().execute(_insert_once(session.get_bind().dialect.name), values)))
+    return affected_rows(session.connection().execute(_insert_once(session.get_bind().dialect.name), rows))
 
 
 @lru_cache(maxsize=4)
@@ -260,12 +289,14 @@ def send_batch(ids: list[int], as_of: date) -> DeliveryTally:
         names = sender_names(session, [row for row in rows if row.status == EmailStatus.SENDING])
         pending = [(row.id, row.attempts, OutgoingEmail.from_row(row, sender_name=names.get(row.id))) for row in rows if row.status == EmailStatus.SENDING]
         session.commit()
-        sent, attempted = _SentLater(session, as_of), 0
+        sent, attempted, settings = _SentLater(session, as_of), 0, get_settings()
         try:
-            with Mailer(get_settings()) as mailer:
-                for row_id, attempts, email in pending:
+            with Mailer(settings) as mailer:
+                # Each message is built while the one before it is on the wire (tasks.outbound.ahead)
+                for built in built_ahead(pending, lambda one: wire_message(one[2], settings, date=sent_at)):
+                    row_id, attempts, email = built.item
                     try:
-                        mailer.send(email, date=sent_at)
+                        mailer.transmit(built.result())
                     except DeliveryError as exc:
                         sent.record()
                         tally += _record_failure(session, row_id, attempts, email, exc, as_of)

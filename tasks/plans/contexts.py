@@ -140,6 +140,8 @@ def assignment_context(session: Session, assignment: Assignment, *, as_of: date)
             "due_on": assignment.due_on,
             # an implementing plan is issued, not typed into a page
             "portal_url": portal_link(assignment) if duty.kind != DutyKind.IMPLEMENTING_PLAN else None,
+            # the unit's data-entry form, made afresh for it on the portal (portal.unit_routes)
+            "form_url": f"{portal_link(assignment)}/bieu-mau.xlsx" if duty.kind != DutyKind.IMPLEMENTING_PLAN else None,
         },
         "targets": [
             {

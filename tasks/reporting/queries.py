@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from cascade.clock import local_date
 from cascade.errors import NotFound
 from models.assignment import Assignment, AssignmentStatus
-from models.db import IDS_PER_STATEMENT, session_scope
+from models.base import IDS_PER_STATEMENT
+from models.db import session_scope
 from models.outbox import EmailStatus, OutboundEmail
 from models.plan import ReportDuty, plan_tree
 from models.reminders import reminder_steps

@@ -1,12 +1,17 @@
 from datetime import date
+from io import BytesIO
 
 import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 from sqlalchemy import select
 
+from cascade.settings import get_settings
 from flows.record_submission import submit_report
 from flows.send_reminders import send_reminders
 from models.db import session_scope
 from models.outbox import EmailKind, OutboundEmail
+from portal.app import create_app
 from tests.flows.helpers import by_subject, submission, text_part
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -31,11 +36,23 @@ def test_reminders_are_threaded_to_the_assignment_notice(cascaded, smtp_server) 
         assert reminder["Message-ID"] != notice["Message-ID"]
         assert "còn 7 ngày (hạn 30/10/2024)" in reminder["Subject"]
         assert "ngày 23 tháng 10 năm 2024" in text_part(reminder)
-        # The unit's own form goes again with every reminder, the same file as with its notice.
-        form = [part for part in notice.iter_attachments() if part.get_filename().endswith(".xlsx")]
-        assert [part.get_filename() for part in reminder.iter_attachments()] == [form[0].get_filename()]
-        assert next(reminder.iter_attachments()).get_content() == form[0].get_content()
-        assert "Biểu mẫu báo cáo (Excel) được gửi kèm lại thư này" in text_part(reminder)
+        # The unit's form is not sent again: the reminder links to it on the unit's page, where the
+        # portal makes it afresh, the same sheets as the file that came with the notice.
+        assert list(reminder.iter_attachments()) == []
+        [link] = [line.split(": ", 1)[1] for line in text_part(reminder).splitlines() if line.startswith("Biểu mẫu báo cáo (Excel) của đơn vị tải về tại: ")]
+        assert link.startswith(get_settings().portal_base_url) and link.endswith("/bieu-mau.xlsx")
+        with TestClient(create_app(lambda: date(2024, 10, 23))) as portal:
+            download = portal.get(link.removeprefix(get_settings().portal_base_url))
+        assert download.status_code == 200
+        [attached] = [part.get_content() for part in notice.iter_attachments() if part.get_filename().endswith(".xlsx")]
+        assert _cells(download.content) == _cells(attached)
+        assert "gửi kèm lại" not in text_part(reminder)
+
+
+def _cells(workbook: bytes) -> dict[str, list[tuple[object, ...]]]:
+    """Every sheet's values, row by row."""
+    book = load_workbook(BytesIO(workbook))
+    return {sheet.title: list(sheet.iter_rows(values_only=True)) for sheet in book.worksheets}
 
 
 def test_only_unsubmitted_units_each_step_once_and_missed_days_caught_up(cascaded, smtp_server) -> None:
