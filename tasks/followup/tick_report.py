@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
@@ -15,7 +14,7 @@ from models.milestones import Milestone, milestone_title
 from models.plan import Plan, PlanStatus, ReportDuty
 from tasks.outbound.outbox import DeliveryTally
 from tasks.reporting.consolidation import artifact_key
-from tasks.reporting.queries import plan_status
+from tasks.reporting.queries import status_summary
 from templates import message, render, words
 
 
@@ -60,11 +59,11 @@ def publish_tick_artifacts(result: TickResult, day: date) -> None:
     )
     c, state_words = words("reporting.columns"), words("reporting.state")
     for key, _, _ in roots:
-        code, rows = plan_status(key, day, all_levels=True)
-        states = Counter(row.state for row in rows)
-        shown = rows if len(rows) <= MAX_TABLE_ROWS else [row for row in rows if row.state in ("pending", "overdue")][:MAX_TABLE_ROWS]
-        counts = [(state_words[state], n) for state, n in sorted(states.items())]
-        description = message("milestones.tick.unit_state", code=code, day=day, states=counts, listed=None if shown is rows else len(shown))
+        summary = status_summary(key, day, at_most=MAX_TABLE_ROWS)
+        shown = summary.rows
+        counts = [(word, summary.counts[state]) for state, word in state_words.items() if summary.counts.get(state)]  # in the catalogue's order
+        listed = None if len(shown) == sum(summary.counts.values()) else len(shown)
+        description = message("milestones.tick.unit_state", code=summary.code, day=day, states=counts, listed=listed)
         create_table_artifact(
             key=f"unit-state-{artifact_key(key)}",
             table=[

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Row, Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from cascade.clock import local_date
@@ -16,7 +17,7 @@ from models.assignment import Assignment, AssignmentStatus
 from models.base import IDS_PER_STATEMENT
 from models.db import session_scope
 from models.outbox import EmailStatus, OutboundEmail
-from models.plan import ReportDuty, plan_tree
+from models.plan import Plan, ReportDuty, plan_tree
 from models.reminders import reminder_steps
 from models.report import Report
 from models.submission import Submission, SubmissionValue
@@ -62,49 +63,113 @@ def plan_status(plan: str, as_of: date, *, all_levels: bool = False, include_mer
     with session_scope() as session:
         found = find_plan(session, plan)
         plan_levels = plan_tree(session, found.id) if all_levels else {found.id: 0}
-        query = (
-            select(Assignment, Unit, ReportDuty)
-            .join(Unit, Unit.id == Assignment.unit_id)
-            .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
-            .where(ReportDuty.plan_id.in_(plan_levels))
-            .order_by(ReportDuty.due_on, ReportDuty.code, Unit.code)
-        )
+        query = _assignments(plan_levels)
         if not include_merged:
             query = query.where(Assignment.status != AssignmentStatus.MERGED)
         rows = session.execute(query).all()
         rows = sorted(rows, key=lambda row: (plan_levels[row[2].plan_id], row[2].code, row[1].code))
-        versions: dict[int, int] = {}
-        mail: Counter[tuple[int | None, bool]] = Counter()
-        for ids in batches([a.id for a, _, _ in rows], IDS_PER_STATEMENT):
-            versions.update(
-                session.execute(select(Submission.assignment_id, func.count()).where(Submission.assignment_id.in_(ids)).group_by(Submission.assignment_id))
-                .tuples()
-                .all()
+        return found.code, _rows(session, rows, plan_levels, as_of)
+
+
+@dataclass(frozen=True)
+class StatusSummary:
+    """A plan's assignments at every level on a day: how many in each state, and the rows to show."""
+
+    code: str
+    counts: dict[str, int]  # state (see `state_of`) → assignments, merged ones left out
+    rows: list[AssignmentRow]  # every assignment, or when there are more than asked for, the first still awaited
+
+
+def status_summary(plan: str, as_of: date, *, at_most: int) -> StatusSummary:
+    """`plan_status(all_levels=True)` for a page that shows `at_most` rows: the states counted by the
+    database, and the rows made only for what is shown (a tree of 200,000 assignments costs its count,
+    not 200,000 rows): every one when they fit, else the first `at_most` pending or overdue."""
+    with session_scope() as session:
+        found = find_plan(session, plan)
+        plan_levels = plan_tree(session, found.id)
+        state = _state(as_of)
+        counts = dict(
+            session.execute(
+                select(state, func.count())
+                .select_from(Assignment)
+                .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
+                .where(ReportDuty.plan_id.in_(plan_levels), Assignment.status != AssignmentStatus.MERGED)
+                .group_by(state)
             )
-            sent = session.execute(select(OutboundEmail.assignment_id, OutboundEmail.status).where(OutboundEmail.assignment_id.in_(ids))).tuples()
-            mail.update((assignment_id, status == EmailStatus.SENT) for assignment_id, status in sent)
-        result = []
-        for assignment, unit, duty in rows:
-            steps = {s.rank: s.name for s in reminder_steps(duty.reminder_days, duty.overdue_days)}
-            result.append(
-                AssignmentRow(
-                    level=plan_levels[duty.plan_id] + 1,
-                    unit_code=unit.code,
-                    unit_name=unit.name,
-                    duty_code=duty.code,
-                    due_on=assignment.due_on,
-                    state=state_of(assignment.due_on, assignment.submitted_on, as_of, assignment.status),
-                    submitted_on=assignment.submitted_on,
-                    versions=versions.get(assignment.id, 0),
-                    last_reminder=steps.get(assignment.reminder_rank),
-                    emails_sent=mail[(assignment.id, True)],
-                    emails_waiting=mail[(assignment.id, False)],
-                    plan_code=duty.plan.code,
-                    merged_into=merged_into(unit, as_of) if assignment.status == AssignmentStatus.MERGED else None,
-                    transferred_from=assignment.transferred_from.name if assignment.transferred_from is not None else None,
-                )
+            .tuples()
+            .all()
+        )
+        if sum(counts.values()) <= at_most:
+            return StatusSummary(found.code, counts, plan_status(plan, as_of, all_levels=True)[1])
+        # A plan's level in the tree is its own level less the root's: the same order as plan_status's
+        awaited = (
+            _assignments(plan_levels)
+            .join(Plan, Plan.id == ReportDuty.plan_id)
+            .where(state.in_(("pending", "overdue")))
+            .order_by(None)
+            .order_by(Plan.level, ReportDuty.code, Unit.code)
+            .limit(at_most)
+        )
+        return StatusSummary(found.code, counts, _rows(session, session.execute(awaited).all(), plan_levels, as_of))
+
+
+def _assignments(plan_levels: dict[int, int]) -> Select[tuple[Assignment, Unit, ReportDuty]]:
+    return (
+        select(Assignment, Unit, ReportDuty)
+        .join(Unit, Unit.id == Assignment.unit_id)
+        .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
+        .where(ReportDuty.plan_id.in_(plan_levels))
+        .order_by(ReportDuty.due_on, ReportDuty.code, Unit.code)
+    )
+
+
+def _state(as_of: date) -> ColumnElement[str]:
+    """`state_of` in SQL, for counting in the database."""
+    submitted = and_(Assignment.submitted_on.is_not(None), Assignment.submitted_on <= as_of)
+    return case(
+        (Assignment.status == AssignmentStatus.MERGED, "merged"),
+        (Assignment.status == AssignmentStatus.RETURNED, "returned"),
+        (and_(submitted, Assignment.submitted_on <= Assignment.due_on), "on_time"),
+        (submitted, "late"),
+        (Assignment.due_on < as_of, "overdue"),
+        else_="pending",
+    )
+
+
+def _rows(session: Session, rows: Sequence[Row[tuple[Assignment, Unit, ReportDuty]]], plan_levels: dict[int, int], as_of: date) -> list[AssignmentRow]:
+    """The rows for these assignments, in their order, with their versions and emails counted."""
+    versions: dict[int, int] = {}
+    mail: Counter[tuple[int | None, bool]] = Counter()
+    for ids in batches([a.id for a, _, _ in rows], IDS_PER_STATEMENT):
+        versions.update(
+            session.execute(select(Submission.assignment_id, func.count()).where(Submission.assignment_id.in_(ids)).group_by(Submission.assignment_id))
+            .tuples()
+            .all()
+        )
+        sent = session.execute(select(OutboundEmail.assignment_id, OutboundEmail.status).where(OutboundEmail.assignment_id.in_(ids))).tuples()
+        mail.update((assignment_id, status == EmailStatus.SENT) for assignment_id, status in sent)
+    result = []
+    for assignment, unit, duty in rows:
+        steps = {s.rank: s.name for s in reminder_steps(duty.reminder_days, duty.overdue_days)}
+        result.append(
+            AssignmentRow(
+                level=plan_levels[duty.plan_id] + 1,
+                unit_code=unit.code,
+                unit_name=unit.name,
+                duty_code=duty.code,
+                due_on=assignment.due_on,
+                state=state_of(assignment.due_on, assignment.submitted_on, as_of, assignment.status),
+                submitted_on=assignment.submitted_on,
+                versions=versions.get(assignment.id, 0),
+                last_reminder=steps.get(assignment.reminder_rank),
+                emails_sent=mail[(assignment.id, True)],
+                emails_waiting=mail[(assignment.id, False)],
+                plan_code=duty.plan.code,
+                merged_into=merged_into(unit, as_of) if assignment.status == AssignmentStatus.MERGED else None,
+                transferred_from=assignment.transferred_from.name if assignment.transferred_from is not None else None,
             )
-        return found.code, result
+        )
+    return result
 
 
 def merged_into(unit: Unit, on: date) -> str | None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import date, timedelta
 
 import pytest
+from prefect import get_client
 from sqlalchemy import select, update
 
 from cascade.settings import get_settings
@@ -17,6 +19,8 @@ from models.milestones import Milestone, MilestoneStatus
 from models.outbox import EmailKind, EmailStatus, OutboundEmail
 from models.report import Report
 from models.unit import Unit
+from tasks.followup import tick_report
+from tasks.reporting.queries import plan_status, status_summary
 from tests.flows.helpers import by_subject, text_part
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -142,3 +146,30 @@ def _a_rerun_of_any_day_sends_nothing_again(smtp_server) -> None:  # type: ignor
     with session_scope() as session:
         kinds = Counter(session.scalars(select(OutboundEmail.kind)))
     assert kinds[EmailKind.ESCALATION] == 2
+
+
+def test_the_tick_publishes_every_units_state_counted_by_the_database(month, cascaded, monkeypatch) -> None:
+    """The unit-state table of the last tick (15/11): U1 on time, U2 late, U3 and U4 overdue; its counts come
+    from the database and agree with the rows of `cascade status` on every day; a long table lists only the
+    first units still awaited and says so."""
+    with get_client(sync_client=True) as client:
+        [table] = [a for a in client.read_latest_artifacts() if a.key and a.key.startswith("unit-state-")]
+    rows = json.loads(str(table.data))
+    assert Counter(row["Trạng thái"] for row in rows) == {"Đã nộp đúng hạn": 1, "Nộp muộn": 1, "Quá hạn, chưa nộp": 2}
+    assert "đã nộp đúng hạn 1, nộp muộn 1, quá hạn, chưa nộp 2" in str(table.description) and "chỉ liệt kê" not in str(table.description)
+
+    for day in (date(2024, 10, 20), date(2024, 10, 24), date(2024, 11, 1), date(2024, 11, 15)):
+        _, listed = plan_status(cascaded.plan, day, all_levels=True)
+        summary = status_summary(cascaded.plan, day, at_most=10)
+        assert summary.counts == Counter(row.state for row in listed) and summary.rows == listed, day
+
+    summary = status_summary(cascaded.plan, date(2024, 11, 15), at_most=1)
+    assert summary.counts == {"on_time": 1, "late": 1, "overdue": 2}
+    assert summary.rows == [row for row in plan_status(cascaded.plan, date(2024, 11, 15), all_levels=True)[1] if row.state == "overdue"][:1]
+
+    monkeypatch.setattr(tick_report, "MAX_TABLE_ROWS", 1)
+    daily_tick(date(2024, 11, 18))
+    with get_client(sync_client=True) as client:
+        [table] = [a for a in client.read_latest_artifacts() if a.key and a.key.startswith("unit-state-")]
+    assert [row["Đơn vị"] for row in json.loads(str(table.data))] == [summary.rows[0].unit_name]
+    assert "(chỉ liệt kê 1 đơn vị chưa nộp)" in str(table.description)
