@@ -156,6 +156,13 @@ def test_code_changed_on_disk_or_server_stop_ends_the_command_server(tmp_path: P
         assert len(shell.handed_over("calendar", "104/KH-UBND")) == 1
         assert f"{source} changed on disk; process {pid} ends" in shell.log and _ends(pid, 30)
 
+        # A template is code too: Jinja reads it once, so the server ends when one changes
+        pid = int(shell.run("server", "start").stdout.split("Command server ready (process ", 1)[1].split(")", 1)[0])
+        template = code / "templates" / "email" / "reminder.txt.j2"
+        template.write_text(template.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+        assert shell.run("calendar", "104/KH-UBND").stderr == served.stderr
+        assert f"{template} changed on disk; process {pid} ends" in shell.log and _ends(pid, 30)
+
         # Started again, then stopped with the workspace's servers: its socket goes with it
         again = shell.run("server", "start")
         pid = int(again.stdout.split("Command server ready (process ", 1)[1].split(")", 1)[0])

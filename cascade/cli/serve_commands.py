@@ -244,11 +244,14 @@ def _exactly(connection: socket.socket, size: int) -> bytes:
 
 
 def _sources() -> dict[str, int]:
-    """The files whose change makes the loaded code stale: the project's loaded modules, and the folder
-    of installed packages (an install or removal changes it)."""
-    files = {
-        str(module.__file__): 0 for module in list(sys.modules.values()) if getattr(module, "__file__", None) and _name(module).partition(".")[0] in PROJECT
-    }
+    """The files whose change makes the loaded code stale: the project's loaded modules, every file of
+    the templates package (Jinja reads a template once, message catalogues are parsed once), and the
+    folder of installed packages (an install or removal changes it)."""
+    modules = [module for module in list(sys.modules.values()) if getattr(module, "__file__", None) and _name(module).partition(".")[0] in PROJECT]
+    files = {str(module.__file__): 0 for module in modules}
+    for module in modules:
+        if _name(module) == "templates":
+            files.update({str(path): 0 for path in Path(str(module.__file__)).parent.rglob("*") if path.is_file() and "__pycache__" not in path.parts})
     files[sysconfig.get_paths()["purelib"]] = 0
     return {name: _mtime(name) for name in files}
 

@@ -8,6 +8,8 @@ from datetime import date, timedelta
 
 import pytest
 from prefect import get_client
+from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
+from prefect.client.schemas.objects import ArtifactCollection
 from sqlalchemy import select, update
 
 from cascade.settings import get_settings
@@ -20,6 +22,7 @@ from models.outbox import EmailKind, EmailStatus, OutboundEmail
 from models.report import Report
 from models.unit import Unit
 from tasks.followup import tick_report
+from tasks.reporting.consolidation import artifact_key
 from tasks.reporting.queries import plan_status, status_summary
 from tests.flows.helpers import by_subject, text_part
 
@@ -152,8 +155,7 @@ def test_the_tick_publishes_every_units_state_counted_by_the_database(month, cas
     """The unit-state table of the last tick (15/11): U1 on time, U2 late, U3 and U4 overdue; its counts come
     from the database and agree with the rows of `cascade status` on every day; a long table lists only the
     first units still awaited and says so."""
-    with get_client(sync_client=True) as client:
-        [table] = [a for a in client.read_latest_artifacts() if a.key and a.key.startswith("unit-state-")]
+    [table] = _latest(f"unit-state-{artifact_key(cascaded.plan)}")
     rows = json.loads(str(table.data))
     assert Counter(row["Trạng thái"] for row in rows) == {"Đã nộp đúng hạn": 1, "Nộp muộn": 1, "Quá hạn, chưa nộp": 2}
     assert "đã nộp đúng hạn 1, nộp muộn 1, quá hạn, chưa nộp 2" in str(table.description) and "chỉ liệt kê" not in str(table.description)
@@ -169,7 +171,12 @@ def test_the_tick_publishes_every_units_state_counted_by_the_database(month, cas
 
     monkeypatch.setattr(tick_report, "MAX_TABLE_ROWS", 1)
     daily_tick(date(2024, 11, 18))
-    with get_client(sync_client=True) as client:
-        [table] = [a for a in client.read_latest_artifacts() if a.key and a.key.startswith("unit-state-")]
+    [table] = _latest(f"unit-state-{artifact_key(cascaded.plan)}")
     assert [row["Đơn vị"] for row in json.loads(str(table.data))] == [summary.rows[0].unit_name]
     assert "(chỉ liệt kê 1 đơn vị chưa nộp)" in str(table.description)
+
+
+def _latest(key: str) -> list[ArtifactCollection]:
+    """The latest version of the artifact with this key, asked for by its key (the server holds the other tests' too)."""
+    with get_client(sync_client=True) as client:
+        return client.read_latest_artifacts(artifact_filter=ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(any_=[key])))
