@@ -212,6 +212,8 @@ def one_run(args: argparse.Namespace) -> None:
                 figures = run(widths, tick_units, url, workspace / "data", port)
         else:
             figures = run(widths, tick_units, "sqlite", workspace / "data", port)
+        if sink.poll() is not None:  # every message would have waited for a retry: the figures would be the retries'
+            raise RuntimeError(f"the SMTP sink ended during the run (exit status {sink.returncode})")
     finally:
         sink.terminate()
         sink.wait(timeout=30)
