@@ -15,6 +15,7 @@ import socket
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from typing import Required, TypedDict, Unpack
 
 from prefect import get_run_logger, task
 from sqlalchemy import and_, func, or_, select, update
@@ -85,60 +86,48 @@ def sender_names(session: Session, rows: list[OutboundEmail]) -> dict[int, str]:
     return {row_id: issuers[assignment_id] for row_id, assignment_id in wanted.items() if assignment_id in issuers}
 
 
-def queue_email(
-    session: Session,
-    *,
-    key: str,
-    kind: EmailKind,
-    email_to: list[str],
-    rendered: RenderedEmail,
-    created_at: datetime,
-    assignment_id: int | None = None,
-    email_cc: list[str] | None = None,
-    reply_to: str | None = None,
-    in_reply_to: str | None = None,
-    attachments: list[str] | None = None,
-) -> bool:
+class MessageFields(TypedDict, total=False):
+    """What a message to queue is made of: its outbox key (one message per key), kind, recipients, text,
+    and when it was queued; the assignment it is about, Cc, Reply-To, the message it answers, its files."""
+
+    key: Required[str]
+    kind: Required[EmailKind]
+    email_to: Required[list[str]]
+    rendered: Required[RenderedEmail]
+    created_at: Required[datetime]
+    assignment_id: int | None
+    email_cc: list[str] | None
+    reply_to: str | None
+    in_reply_to: str | None
+    attachments: list[str] | None
+
+
+def queue_email(session: Session, **fields: Unpack[MessageFields]) -> bool:
     """Add a message to the outbox unless one with the same key exists; True if it was added."""
-    row = outbox_row(
-        key=key, kind=kind, email_to=email_to, rendered=rendered, created_at=created_at, assignment_id=assignment_id,
-        email_cc=email_cc, reply_to=reply_to, in_reply_to=in_reply_to, attachments=attachments,
-    )  # fmt: skip
-    return queue_rows(session, [row]) == 1
+    return queue_rows(session, [outbox_row(**fields)]) == 1
 
 
-def outbox_row(
-    *,
-    key: str,
-    kind: EmailKind,
-    email_to: list[str],
-    rendered: RenderedEmail,
-    created_at: datetime,
-    assignment_id: int | None = None,
-    email_cc: list[str] | None = None,
-    reply_to: str | None = None,
-    in_reply_to: str | None = None,
-    attachments: list[str] | None = None,
-) -> dict[str, object]:
-    """The outbox row of a message to queue (`queue_rows`), with a new Message-ID; `queue_email` explains the fields."""
+def outbox_row(**fields: Unpack[MessageFields]) -> dict[str, object]:
+    """The outbox row of a message to queue (`queue_rows`), with a new Message-ID."""
+    rendered, in_reply_to = fields["rendered"], fields.get("in_reply_to")
     return dict(
-        idempotency_key=key,
-        kind=kind,
-        assignment_id=assignment_id,
-        email_to=email_to,
-        email_cc=email_cc or [],
-        reply_to=reply_to,
+        idempotency_key=fields["key"],
+        kind=fields["kind"],
+        assignment_id=fields.get("assignment_id"),
+        email_to=fields["email_to"],
+        email_cc=fields.get("email_cc") or [],
+        reply_to=fields.get("reply_to"),
         subject=rendered.subject,
         html=rendered.html,
         text=rendered.text,
-        attachments=attachments or [],
+        attachments=fields.get("attachments") or [],
         message_id=new_message_id(get_settings().mail_domain),
         in_reply_to=in_reply_to,
         references=in_reply_to,
-        priority=PRIORITY[kind],
+        priority=PRIORITY[fields["kind"]],
         status=EmailStatus.QUEUED,
         attempts=0,
-        created_at=created_at,
+        created_at=fields["created_at"],
     )
 
 
