@@ -88,7 +88,7 @@ def note_active_children(session: Session, unit_ids: Iterable[int], on: date) ->
     for start in range(0, len(wanted), IDS_PER_STATEMENT):
         part = wanted[start : start + IDS_PER_STATEMENT]
         rows = session.execute(select(Unit.parent_id, Unit.valid_from, Unit.valid_to).where(Unit.parent_id.in_(part)))
-        found.update(parent for parent, start, end in rows if (start is None or start <= on) and (end is None or on <= end))
+        found.update(parent for parent, begins, ends in rows if (begins is None or begins <= on) and (ends is None or on <= ends))
     memo.update(((unit_id, on), unit_id in found) for unit_id in wanted)
 
 
