@@ -8,14 +8,54 @@ server works, so the two overlap instead of taking turns.
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 _END = object()
+
+PROMPT_SWITCH_SECONDS = 0.0005
+
+
+class _Switching:
+    """How many threads want prompt switching, and the interval to restore when none does."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0
+        self.usual = 0.0
+
+
+_SWITCHING = _Switching()
+
+
+@contextmanager
+def prompt_switching() -> Iterator[None]:
+    """While any thread is inside, the interpreter lock passes between threads every half millisecond
+    instead of every 5 ms (the default), then the interval in force before comes back.
+
+    A sending thread woken by the server's reply must take the lock back from a thread that is building
+    or queueing, and by default waits out that thread's whole interval, four times a message (MAIL, RCPT,
+    DATA, the message): on one connection beside one busy thread, 42 messages a second instead of 550.
+    """
+    state = _SWITCHING
+    with state.lock:
+        if state.users == 0:
+            state.usual = sys.getswitchinterval()
+            sys.setswitchinterval(min(state.usual, PROMPT_SWITCH_SECONDS))
+        state.users += 1
+    try:
+        yield
+    finally:
+        with state.lock:
+            state.users -= 1
+            if state.users == 0:
+                sys.setswitchinterval(state.usual)
 
 
 class Built(Generic[T, R]):

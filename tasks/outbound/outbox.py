@@ -30,7 +30,7 @@ from models.db import affected_rows, session_scope
 from models.outbox import EmailKind, EmailStatus, OutboundEmail, OutgoingEmail
 from models.plan import Plan, ReportDuty
 from models.unit import Unit
-from tasks.outbound.ahead import built_ahead
+from tasks.outbound.ahead import built_ahead, prompt_switching
 from tasks.outbound.mail import (
     DeliveryError,
     Mailer,
@@ -282,7 +282,7 @@ def send_batch(ids: list[int], as_of: date) -> DeliveryTally:
         session.commit()
         sent, attempted, settings = _SentLater(session, as_of), 0, get_settings()
         try:
-            with Mailer(settings) as mailer:
+            with prompt_switching(), Mailer(settings) as mailer:
                 # Each message is built while the one before it is on the wire (tasks.outbound.ahead)
                 for built in built_ahead(pending, lambda one: wire_message(one[2], settings, date=sent_at)):
                     row_id, attempts, email = built.item

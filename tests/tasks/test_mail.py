@@ -202,6 +202,35 @@ def test_the_text_sent_is_what_the_stdlib_writes(tmp_path: Path, attachment: Pat
     assert wire_bytes("a\r\nb\rc\nd") == b"a\r\nb\r\nc\r\nd"  # any other line end as smtplib turns it
 
 
+def test_short_ascii_headers_are_written_as_compat32_folds_them() -> None:
+    """Headers that fit on a line skip email.header: spaces, tabs, quotes and lengths at the limit must
+    come out as the stdlib folds them, and one past the limit is folded as before."""
+    msg = Message()
+    values = ["", " lead", "trail ", "two  spaces", "tab\there", 'multipart/mixed; boundary="===x=="', "a;b,c=d<e@f>(g)"]
+    for value in values:
+        msg["X-Test"] = value
+    for width in (77, 78, 79, 80):  # "Subject: " and the value: at, one past and two past the 78 limit
+        msg["Subject"] = " ".join(["word"] * 40)[: width - len("Subject: ")]
+    msg["X-Control"] = "bell\x07here"
+    assert message_text(msg) == msg.as_string(maxheaderlen=78)
+
+
+def test_a_boundary_found_in_the_text_is_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The generator picks a multipart boundary that no part contains (the stdlib's rule, by substring): with
+    the random token fixed, each enclosing multipart finds the nested ones' boundaries and takes the next."""
+    token = 1234567890123456789
+    monkeypatch.setattr("tasks.outbound.mail.random.randrange", lambda _: token)
+    msg = build_message(make_email(), sender=SENDER, sender_name=SENDER_NAME, date=DATE)
+    text = message_text(msg)
+    alternative = msg.get_payload()[0]
+    related = alternative.get_payload()[1]
+    boundary = f"==============={token}=="
+    assert [related.get_boundary(), alternative.get_boundary(), msg.get_boundary()] == [boundary, f"{boundary}.0", f"{boundary}.1"]
+    parsed = BytesParser(policy=policy.default).parsebytes(text.encode())
+    assert [part.get_content_type() for part in parsed.walk()] == [part.get_content_type() for part in msg.walk()]
+    assert body(parsed, "text/plain") == TEXT
+
+
 def test_new_message_id_is_unique() -> None:
     ids = {new_message_id("plan-cascade.test") for _ in range(1000)}
     assert len(ids) == 1000
