@@ -68,7 +68,7 @@ system-deps:
 clean:
 	rm -rf .venv .tools demo-workspace .pytest_cache test-artifacts
 
-bench: env
+bench: env system-deps
 	$(UV) run --frozen python benchmarks/bench_cycle.py
 
 # A province-sized tree (20,210 units) through the cycle on SQLite and on PostgreSQL; writes BENCHMARKS-LARGE.md.
