@@ -41,9 +41,17 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
         yield ws
 
 
-# The longest modules (a whole cycle run command by command as processes, the demo, the four-level
-# scenario): started first, so that a worker is not left alone with one of them at the end.
-LONGEST_FIRST = ("tests/test_walkthrough.py", "tests/test_cli.py", "tests/flows/test_levels.py", "tests/flows/test_serve.py")
+# The longest modules, longest first (a whole cycle run command by command as processes, the demo, two
+# workspaces' Prefect servers, the four-level scenario, the command server): started first, so that a
+# worker is not left alone with one of them at the end.
+LONGEST_FIRST = (
+    "tests/test_walkthrough.py",
+    "tests/test_cli.py",
+    "tests/test_workspace_server.py",
+    "tests/flows/test_levels.py",
+    "tests/test_command_server.py",
+    "tests/flows/test_serve.py",
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
