@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from cascade import clock
 from models.assignment import Assignment, AssignmentStatus
-from models.submission import Channel, Draft, Submission
+from models.submission import Channel, Draft, ReviewAction, Submission
 from tasks.documents.forms import FormSpec, form_spec, needs_form
 from tasks.intake.access import check_open, latest_version, refusal
 from tasks.intake.evidence import StoredFile
@@ -93,6 +93,24 @@ def page_fields(session: Session, assignment: Assignment, spec: FormSpec) -> tup
     return fields_of_version(spec, values, sections, latest.self_score, latest.self_assessment), None
 
 
+def standing(session: Session, assignment: Assignment) -> dict[str, Any] | None:
+    """Where the unit's report stands, for the top of its page: its latest version (when, how, how late,
+    consolidated from its own units or not) and the decision on it; None before anything is received."""
+    latest = latest_version(session, assignment.id)
+    if latest is None:
+        return None
+    received_on = clock.local_date(latest.received_at)
+    decided = [r.at for r in latest.reviews if r.action in (ReviewAction.ACCEPT, ReviewAction.RETURN)]
+    return {
+        "version": latest.version,
+        "received_on": received_on,
+        "channel": str(latest.channel),
+        "days_late": max(0, (received_on - assignment.due_on).days),
+        "review_status": str(latest.review_status),
+        "decided_on": clock.local_date(decided[-1]) if decided else None,
+    }
+
+
 def page_context(session: Session, assignment: Assignment, as_of: date) -> dict[str, Any]:
     """Everything the unit's page shows but the form's fields and errors."""
     context = assignment_context(session, assignment, as_of=as_of)
@@ -109,6 +127,7 @@ def page_context(session: Session, assignment: Assignment, as_of: date) -> dict[
         refusal=str(reason) if reason else None,
         assignment_status=str(assignment.status),
         returned=returned,
+        standing=standing(session, assignment),
         closed_on=plan.closed_on,
         versions=versions_context(session, assignment),
         plan_purposes=plan.purposes,

@@ -11,10 +11,12 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from email.message import EmailMessage
+from html import unescape
 from pathlib import Path
 
 import pytest
 from docx import Document
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from cascade import clock
@@ -28,7 +30,11 @@ from models.plan import Plan, ReportDuty
 from models.report import Report
 from models.submission import Channel, ReviewAction, Submission
 from models.unit import Unit
+from portal.app import create_app
+from portal.jobs import Jobs
 from tasks.intake.review import review_submission
+from tasks.plans.contexts import portal_link
+from tasks.plans.lookup import find_assignment, find_plan
 from tests.fixtures.builders import make_plan, make_unit_tree
 from tests.flows.helpers import submission, text_part
 
@@ -182,3 +188,21 @@ def test_a_returned_report_waits_for_its_correction_and_keeps_its_first_day(tree
     # A replay of the day it was returned still leaves it out.
     r = consolidate(ward_plan, "bao_cao_nam", date(2025, 10, 22), all_levels=False).result
     assert [u.code for u in r.returned] == ["U1.1"]
+
+
+def test_a_ward_whose_report_is_its_consolidation_sees_that_report_first_not_an_empty_form(tree) -> None:
+    for unit in ("U2.1", "U2.2"):
+        report(unit, date(2025, 10, 20), houses=150)
+    consolidate(KEY, "bao_cao_nam", TOP_DAY)
+    with session_scope() as session:
+        link = portal_link(find_assignment(session, find_plan(session, KEY), "bao_cao_nam", "U2"))
+    jobs = Jobs()
+    with TestClient(create_app(lambda: TOP_DAY, jobs=jobs), base_url="http://127.0.0.1:8765") as client:
+        html = unescape(client.get("/u/" + link.rsplit("/u/", 1)[1]).text)
+    jobs.shutdown()
+    standing = html[html.index("Tình trạng báo cáo") : html.index("</section>", html.index("Tình trạng báo cáo"))]
+    assert "được <b>tổng hợp từ báo cáo của các đơn vị trực thuộc</b> ngày 24/10/2025 (lần 1), trong hạn" in standing
+    assert '<td>Nhà ở xã hội hoàn thành</td><td class="num">300 căn</td>' in standing  # the report itself: two units' 150 houses
+    # The form is there to send another report instead, folded away below the consolidated one.
+    folded = html.index('<details class="replace">')
+    assert html.index("Tình trạng báo cáo") < folded < html.index("Nhập báo cáo") < html.index("</details>", html.index("Tải lên và gửi báo cáo"))

@@ -3,6 +3,7 @@ email, drafts, validation next to the field, submitting, evidence, the Excel for
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from html import unescape
@@ -15,8 +16,9 @@ from sqlalchemy import select
 from cascade.settings import get_settings
 from models.assignment import Assignment, AssignmentStatus
 from models.db import session_scope
-from models.submission import Channel, Draft, Submission
+from models.submission import Channel, Draft, ReviewAction, Submission
 from tasks.intake.access import close_plan, revoke_link
+from tasks.intake.review import review_submission
 from tests.flows.helpers import by_subject, text_part
 from tests.portal.conftest import SUBMIT_KEY, Portal, link_in_notice
 
@@ -298,9 +300,6 @@ def test_repeated_bad_links_from_one_address_are_slowed_then_refused(portal: Por
 
 
 def test_an_accepted_report_takes_no_new_version(portal: Portal) -> None:
-    from models.submission import ReviewAction
-    from tasks.intake.review import review_submission
-
     path = portal.path("U1")
     post(portal, path, good_fields(), "submit")
     (version,) = versions("U1")
@@ -313,6 +312,35 @@ def test_an_accepted_report_takes_no_new_version(portal: Portal) -> None:
     with session_scope() as session:
         assert session.scalar(select(Assignment.status).where(Assignment.id == version.assignment_id)) == AssignmentStatus.ACCEPTED
     assert len(versions("U1")) == 1
+
+
+def standing_of(html: str) -> str:
+    """The text of the page's status card ('Tình trạng báo cáo'), which must come before the form."""
+    text = unescape(html)
+    start = text.index("Tình trạng báo cáo")
+    assert "Nhập báo cáo" not in text or start < text.index("Nhập báo cáo")
+    return re.sub(r"<[^>]+>", "", text[start : text.index("</section>", start)])
+
+
+def test_where_the_report_stands_is_at_the_top_of_the_page(portal: Portal) -> None:
+    """Before anything is sent there is no status; then sent (in time, awaiting review), returned, sent
+    again after the deadline, and accepted, each said above the form."""
+    path = portal.path("U1")
+    assert "Tình trạng báo cáo" not in portal.client.get(path).text
+    post(portal, path, good_fields(), "submit")
+    assert standing_of(portal.client.get(path).text).split("\n")[1] == (
+        "Đơn vị đã gửi báo cáo lần 1 ngày 20/10/2024 qua trang báo cáo trực tuyến, trong hạn; đang chờ Sở Xây dựng tỉnh Đồng Nai xem xét."
+    )
+    (first,) = versions("U1")
+    review_submission(first.id, ReviewAction.RETURN, reviewer="vanphong", as_of=date(2024, 10, 22), comment="Bổ sung số liệu quý III.")
+    assert "đã được trả lại ngày 22/10/2024 để bổ sung" in standing_of(portal.client.get(path).text)
+
+    portal.day.value = date(2024, 11, 2)
+    post(portal, path, good_fields(), "submit")
+    assert "Đơn vị đã gửi báo cáo lần 2 ngày 02/11/2024 qua trang báo cáo trực tuyến, sau hạn 3 ngày; đang chờ" in standing_of(portal.client.get(path).text)
+    second = versions("U1")[1]
+    review_submission(second.id, ReviewAction.ACCEPT, reviewer="vanphong", as_of=date(2024, 11, 4))
+    assert "sau hạn 3 ngày; đã được chấp nhận ngày 04/11/2024." in standing_of(portal.client.get(path).text)
 
 
 def test_a_unit_with_nothing_to_count_reports_zero_over_zero_on_its_page(portal: Portal, smtp_server) -> None:
