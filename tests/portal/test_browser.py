@@ -314,6 +314,50 @@ def test_the_form_works_on_a_phone_and_without_javascript(live_portal: LivePorta
         with_js.close()
 
 
+def no_sideways_scrolling(page: Page, what: str) -> None:
+    """Neither the page nor any table on it is wider than the phone's screen."""
+    widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], f"{what} scrolls sideways on a phone: {widths[0]}px wide in a {widths[1]}px window"
+    wide = page.evaluate("[...document.querySelectorAll('table, .scroll')].filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.id || e.className)")
+    assert wide == [], f"{what}: these scroll sideways inside the page: {wide}"
+
+
+def test_the_secretariat_reviews_on_a_phone(live_portal: LivePortal, browser: Browser) -> None:
+    """The board (levels and units) and a unit's review page at 390 px: each unit a card of labelled
+    rows, nothing scrolling sideways, and the review buttons reachable."""
+    live = live_portal
+    link = link_in_notice(live.smtp.messages(), "u2@sxd.example.gov.vn")
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True, locale="vi-VN")
+    phone.set_default_timeout(TIMEOUT_MS)
+    try:
+        unit = phone.new_page()
+        unit.goto(link)
+        fill_report(unit, "U2")
+        unit.get_by_role("button", name="Gửi báo cáo", exact=True).click()
+        expect(unit).to_have_url(re.compile(r"\?ok=sent-1$"))
+
+        office = phone.new_page()
+        login(office, live)
+        office.goto(f"{live.base_url}{BOARD}")
+        row = office.locator("table#units tr[data-unit=U2]")
+        expect(row).to_have_attribute("data-state", "submitted")
+        no_sideways_scrolling(office, "the board")
+        # A unit is a card: its cells stacked, each after its column's name.
+        cells = [row.locator("td").nth(i).bounding_box() for i in range(3)]
+        assert all(c is not None for c in cells) and cells[0]["y"] < cells[1]["y"] < cells[2]["y"]  # type: ignore[index]
+        label = row.locator("td[data-label='Trạng thái']").evaluate("e => getComputedStyle(e, '::before').content")
+        assert label == '"Trạng thái"'
+        shot(office, "phone-admin-board")
+
+        row.locator("a").click()
+        expect(office).to_have_url(re.compile(r"/admin/assignments/\d+$"))
+        expect(office.get_by_role("button", name="Trả lại để bổ sung")).to_be_visible()
+        no_sideways_scrolling(office, "the review page")
+        shot(office, "phone-admin-review")
+    finally:
+        phone.close()
+
+
 def test_a_page_on_another_site_cannot_submit_for_the_unit(live_portal: LivePortal, context: BrowserContext) -> None:
     """A unit's office that opened its page, then a page on another site that knows the link (it leaked)
     and posts a report to it: the browser keeps the unit's cookie to itself and the post has no token."""

@@ -48,7 +48,7 @@ def test_the_dashboard_needs_the_configured_login(portal: Portal) -> None:
 
 def level_cells(html: str) -> list[str]:
     """The cells of the board's table of rates per level, in order."""
-    levels = re.search(r'<table class="grid" id="levels">.*?<tbody>(.*?)</tbody>', html, re.S).group(1)  # type: ignore[union-attr]
+    levels = re.search(r'<table class="grid stack" id="levels">.*?<tbody>(.*?)</tbody>', html, re.S).group(1)  # type: ignore[union-attr]
     return re.findall(r"<td[^>]*>([^<]*)</td>", levels)
 
 
