@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
 from datetime import date
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -25,11 +26,8 @@ from tasks.intake.submissions import (
     store_version,
 )
 from tasks.intake.web_form import WebReport, fields_of_version
-from tasks.plans.contexts import (
-    assignment_context,
-    portal_link,
-    shown_value,
-)
+from tasks.plans.changes import changes_between
+from tasks.plans.contexts import assignment_context, portal_link, shown_version
 from tasks.plans.targets import duty_targets
 
 
@@ -39,11 +37,12 @@ def version_inputs(submission: Submission) -> tuple[dict[str, FigureInput], dict
 
 
 def versions_context(session: Session, assignment: Assignment) -> list[dict[str, Any]]:
-    """The assignment's versions, newest first, with their figures, files and reviews."""
+    """The assignment's versions, newest first, with their figures, files and reviews, and what each
+    changed from the one before it (`changes`, None for the first)."""
     targets = {t.code: t for t in duty_targets(session, assignment.duty)}
     titles = {s["code"]: s["title"] for s in assignment.duty.sections}
     versions = session.scalars(select(Submission).where(Submission.assignment_id == assignment.id).order_by(Submission.version.desc())).all()
-    return [
+    shown: list[dict[str, Any]] = [
         {
             "id": s.id,
             "version": s.version,
@@ -55,15 +54,7 @@ def versions_context(session: Session, assignment: Assignment) -> list[dict[str,
             "self_score": s.self_score,
             "reviewed_score": s.reviewed_score,
             "self_assessment": s.self_assessment,
-            "figures": [
-                {
-                    "metric": targets[v.indicator_code].metric if v.indicator_code in targets else v.indicator_code,
-                    "shown": shown_value(targets.get(v.indicator_code), v.value, v.numerator, v.denominator),
-                    "note": v.note,
-                }
-                for v in sorted(s.values, key=lambda v: targets[v.indicator_code].position if v.indicator_code in targets else 0)
-            ],
-            "sections": [{"title": titles.get(sec.code, sec.code), "text": sec.text} for sec in s.sections],
+            **shown_version(s, targets, titles),
             "attachments": [{"id": a.id, "filename": a.filename, "size": a.size} for a in s.attachments],
             "reviews": [
                 {
@@ -79,6 +70,11 @@ def versions_context(session: Session, assignment: Assignment) -> list[dict[str,
         }
         for s in versions
     ]
+    for newer, older in pairwise(shown):
+        newer["changes"] = changes_between(older["version"], older, newer)
+    if shown:
+        shown[-1]["changes"] = None
+    return shown
 
 
 def page_fields(session: Session, assignment: Assignment, spec: FormSpec) -> tuple[dict[str, str], Draft | None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from email.utils import formataddr
 from typing import Any
@@ -24,6 +25,7 @@ from models.plan import (
 )
 from models.submission import Review, ReviewAction, Submission
 from models.unit import Unit, has_active_children
+from tasks.plans.changes import changes_between
 from tasks.plans.targets import duty_targets, targets_for_unit, unit_share
 from templates import message, words
 
@@ -207,26 +209,39 @@ def shown_value(target: Target | None, value: Any, numerator: Any, denominator: 
     return f"{vn_number(value)}{unit}"
 
 
+def shown_version(submission: Submission, targets: Mapping[str, Any], titles: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """A version's figures ({metric, shown, note}, in the duty's order) and sections ({title, text}) as
+    pages and emails show them; `targets` by code (duty_targets), `titles` of the duty's sections by code."""
+    return {
+        "figures": [
+            {
+                "metric": targets[v.indicator_code].metric if v.indicator_code in targets else v.indicator_code,
+                "shown": shown_value(targets.get(v.indicator_code), v.value, v.numerator, v.denominator),
+                "note": v.note,
+            }
+            for v in sorted(submission.values, key=lambda v: targets[v.indicator_code].position if v.indicator_code in targets else 0)
+        ],
+        "sections": [{"title": titles.get(sec.code, sec.code), "text": sec.text} for sec in submission.sections],
+    }
+
+
 def receipt_context(session: Session, submission: Submission, *, as_of: date) -> dict[str, Any]:
-    """The assignment context plus what was received in this version."""
+    """The assignment context plus what was received in this version, and what it changed from the one before."""
     assignment = submission.assignment
     context = assignment_context(session, assignment, as_of=as_of)
     targets = {t.code: t for t in duty_targets(session, assignment.duty)}
     section_titles = {s["code"]: s["title"] for s in assignment.duty.sections}
     received = {s.code for s in submission.sections if s.text.strip()}
+    shown = shown_version(submission, targets, section_titles)
+    previous = session.scalar(select(Submission).where(Submission.assignment_id == assignment.id, Submission.version == submission.version - 1))
     context["submission"] = {
         "version": submission.version,
         "received_at": submission.received_at,
         "is_late": local_date(submission.received_at) > assignment.due_on,
-        "figures": [
-            {
-                "metric": targets[v.indicator_code].metric if v.indicator_code in targets else v.indicator_code,
-                "shown": shown_value(targets.get(v.indicator_code), v.value, v.numerator, v.denominator),
-            }
-            for v in sorted(submission.values, key=lambda v: targets[v.indicator_code].position if v.indicator_code in targets else 0)
-        ],
+        "figures": shown["figures"],
         "sections": [title for code, title in section_titles.items() if code in received],
         "missing_sections": [title for code, title in section_titles.items() if code not in received],
         "files": [a.filename for a in submission.attachments],
+        "changes": changes_between(previous.version, shown_version(previous, targets, section_titles), shown) if previous is not None else None,
     }
     return context

@@ -96,8 +96,19 @@ def test_returning_a_report_emails_the_comment_and_the_resubmission_is_the_next_
 
     unit_page = portal.client.get(portal.path("U2"))
     assert comment in unescape(unit_page.text) and 'value="1.234"' in unit_page.text  # corrected from what was sent
-    assert post(portal, portal.path("U2"), {**good_fields("U2"), "v-nha_o_xa_hoi": "1.300"}, "submit").status_code == 303
+    corrected = {**good_fields("U2"), "v-nha_o_xa_hoi": "1.300", "s-ket_qua": "Hoàn thành 812 hồ sơ đúng hạn."}
+    assert post(portal, portal.path("U2"), corrected, "submit").status_code == 303
     assert [v.version for v in versions("U2")] == [1, 2]
+    # The reviewer sees what the correction changed; the unit's receipt lists it too.
+    review_page = unescape(portal.client.get(f"/admin/assignments/{assignment_id('U2')}").text)
+    changes = review_page[review_page.index("Thay đổi so với lần gửi 1") : review_page.index("</div>", review_page.index("Thay đổi so với lần gửi 1"))]
+    assert '<td>Nhà ở xã hội hoàn thành</td><td class="num"><del>1.234 căn</del></td><td class="num"><ins>1.300 căn</ins></td>' in changes
+    assert "Hoàn thành <del>788 </del><ins>812 </ins>hồ sơ đúng hạn." in changes
+    assert "Tình hình chung" not in changes  # unchanged sections are not listed
+    portal.jobs.wait(60)
+    receipt = text_part(by_subject(smtp_server.messages(), "Đã nhận")[-1])
+    assert "So với lần gửi thứ 1:" in receipt and "- Nhà ở xã hội hoàn thành: 1.234 căn -> 1.300 căn" in receipt
+    assert "- Nội dung đã sửa: Kết quả thực hiện." in receipt
     board = portal.client.get(BOARD).text
     assert states(board)["U2"] == "submitted" and level_cells(board)[:4] == ["1", "4", "1", "1"]  # on time: from the first version
     second = versions("U2")[1]
