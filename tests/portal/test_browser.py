@@ -106,6 +106,17 @@ def login(page: Page, live: LivePortal) -> None:
     expect(page.locator("header")).to_contain_text("vanphong")
 
 
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True, "locale": "vi-VN"}
+
+
+def send_report(page: Page, link: str, unit: str) -> None:
+    """The unit's office opens the link from its email, fills in its report and sends it (its first version)."""
+    page.goto(link)
+    fill_report(page, unit)
+    page.get_by_role("button", name="Gửi báo cáo", exact=True).click()
+    expect(page).to_have_url(re.compile(r"\?ok=sent-1$"))
+
+
 def test_a_unit_reports_from_the_link_in_its_email(live_portal: LivePortal, context: BrowserContext) -> None:
     live = live_portal
     link = link_in_notice(live.smtp.messages(), "u1@sxd.example.gov.vn")
@@ -196,10 +207,7 @@ def test_the_secretariat_returns_a_report_and_sees_the_resubmission(live_portal:
     live = live_portal
     link = link_in_notice(live.smtp.messages(), "u2@sxd.example.gov.vn")
     unit = context.new_page()
-    unit.goto(link)
-    fill_report(unit, "U2")
-    unit.get_by_role("button", name="Gửi báo cáo", exact=True).click()
-    expect(unit).to_have_url(re.compile(r"\?ok=sent-1$"))
+    send_report(unit, link, "U2")
     assert "Đã gửi báo cáo (lần gửi thứ 1)" in banner(unit)
 
     # The secretariat, in its own browser profile.
@@ -281,23 +289,18 @@ def test_the_secretariat_returns_a_report_and_sees_the_resubmission(live_portal:
 def test_the_form_works_on_a_phone_and_without_javascript(live_portal: LivePortal, browser: Browser) -> None:
     live = live_portal
     link = link_in_notice(live.smtp.messages(), "u3@sxd.example.gov.vn")
-    phone = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True, "locale": "vi-VN"}
-
-    no_js = browser.new_context(**phone, java_script_enabled=False)
+    no_js = browser.new_context(**PHONE, java_script_enabled=False)
     no_js.set_default_timeout(TIMEOUT_MS)
     try:
         page = no_js.new_page()
-        page.goto(link)
-        fill_report(page, "U3")
-        page.get_by_role("button", name="Gửi báo cáo", exact=True).click()
-        expect(page).to_have_url(re.compile(r"\?ok=sent-1$"))
+        send_report(page, link, "U3")
         assert "Đã gửi báo cáo (lần gửi thứ 1)" in banner(page)
     finally:
         no_js.close()
     (version,) = versions("U3")
     assert version.channel == Channel.WEB and version.self_score == Decimal("92.5")
 
-    with_js = browser.new_context(**phone)
+    with_js = browser.new_context(**PHONE)
     with_js.set_default_timeout(TIMEOUT_MS)
     try:
         page = with_js.new_page()
@@ -327,14 +330,10 @@ def test_the_secretariat_reviews_on_a_phone(live_portal: LivePortal, browser: Br
     rows, nothing scrolling sideways, and the review buttons reachable."""
     live = live_portal
     link = link_in_notice(live.smtp.messages(), "u2@sxd.example.gov.vn")
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True, locale="vi-VN")
+    phone = browser.new_context(**PHONE)
     phone.set_default_timeout(TIMEOUT_MS)
     try:
-        unit = phone.new_page()
-        unit.goto(link)
-        fill_report(unit, "U2")
-        unit.get_by_role("button", name="Gửi báo cáo", exact=True).click()
-        expect(unit).to_have_url(re.compile(r"\?ok=sent-1$"))
+        send_report(phone.new_page(), link, "U2")
 
         office = phone.new_page()
         login(office, live)
