@@ -23,17 +23,20 @@ from flows.deliver_outbox import deliver_outbox
 from flows.send_reminders import send_reminders
 from models.assignment import Assignment
 from models.db import session_scope
+from models.milestones import milestone_title
 from models.plan import ReportDuty, plan_by_ref
 from models.report import Report
 from models.submission import Attachment, ReviewAction, Submission
 from portal import security
 from portal.board import STATES, board, plans
 from portal.pages import client_of, download, not_found, page, read_form, refused
+from portal.progress_chart import progress_chart
 from portal.unit_page import page_context
+from tasks.followup.milestone_calendar import plan_calendar
 from tasks.intake.inbound import OUTCOMES, inbound, inbound_counts
 from tasks.intake.review import review_submission
 from tasks.intake.submissions import attachment_path
-from templates import message
+from templates import message, words
 
 router = APIRouter(prefix="/admin")
 MEDIA_TYPES = {
@@ -140,7 +143,20 @@ def _board(request: Request, user: str, plan_key: str, duty: str) -> Response:
             return not_found()
     rows = [r for r in found.rows if wanted in (None, "", r.state)]
     return page(request, "admin_board.html.j2", user=user, board=found, rows=rows, states=STATES, wanted=wanted or "",
+                chart=progress_chart(found.rows, as_of), calendar=_duty_calendar(found.plan_key, found.duty_title),
                 as_of=as_of, jobs=list(request.app.state.jobs.recent), notice=request.query_params.get("ok"))  # fmt: skip
+
+
+def _duty_calendar(plan_key: str, duty_title: str) -> list[dict[str, Any]]:
+    """The duty's milestones at the plan's own level, in day order, as the board lists them."""
+    _, rows = plan_calendar(plan_key, all_levels=False)
+    statuses = words("milestones.status")
+    return [
+        {"day": r.day, "title": milestone_title(r.kind, r.step, r.duty_kind), "status": str(r.status), "status_word": statuses[r.status],
+         "done_on": r.done_on, "outcome": r.outcome}
+        for r in rows
+        if r.duty_title == duty_title
+    ]  # fmt: skip
 
 
 @router.get("/plans/{plan_key}/{duty}")

@@ -64,6 +64,12 @@ def test_the_board_shows_each_units_state_and_the_rates_per_level(portal: Portal
     assert cells[:6] == ["1", "4", "1", "1", "25%", "25%"]
     only_drafts = portal.client.get(BOARD + "?state=draft")
     assert set(states(only_drafts.text)) == {"U2"}
+    # The reports coming in, drawn on the server (one line for the one level), and the duty's calendar.
+    page = unescape(board.text)
+    chart = page[page.index("<svg") : page.index("</figure>")]
+    assert chart.count("<polyline") == 1 and "Cấp 1: 1/4 đơn vị đã nộp, 1 đúng hạn (hạn 30/10/2024" in chart
+    calendar = page[page.index('id="calendar"') : page.index("</table>", page.index('id="calendar"'))]
+    assert "Nhắc trước hạn 7 ngày" in calendar and "30/10/2024" in calendar and 'data-status="pending"' in calendar
 
     portal.day.value = date(2024, 11, 2)  # past the due date 30/10: nothing submitted is overdue
     assert states(portal.client.get(BOARD).text) == {"U1": "submitted", "U2": "overdue", "U3": "overdue", "U4": "overdue"}
