@@ -1,6 +1,7 @@
 """Imports every model module so that the metadata knows all tables."""
 
 from models.assignment import Assignment, AssignmentStatus
+from models.audit import AuditAction, AuditEvent
 from models.calendar import CalendarOverride  # noqa: F401  (registers the table)
 from models.inbound import InboundEmail, IntakeOutcome, IntakeReason
 from models.milestones import Milestone, MilestoneKind, MilestoneStatus
@@ -15,6 +16,8 @@ __all__ = [
     "Assignment",
     "AssignmentStatus",
     "Attachment",
+    "AuditAction",
+    "AuditEvent",
     "Channel",
     "Comparator",
     "Draft",

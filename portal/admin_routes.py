@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from flows.consolidate import consolidate
 from flows.deliver_outbox import deliver_outbox
 from flows.send_reminders import send_reminders
 from models.assignment import Assignment
+from models.audit import AuditAction, recent_acts, record_act
 from models.db import session_scope
 from models.milestones import milestone_title
 from models.plan import ReportDuty, plan_by_ref
@@ -80,8 +82,10 @@ async def login(request: Request) -> Response:
     expected = settings.dashboard_password.get_secret_value() if settings.dashboard_password else None
     name = str(form.get("user") or "")
     if name != settings.dashboard_user or not security.password_ok(str(form.get("password") or ""), expected):
+        await run_in_threadpool(_record, name[:200], AuditAction.SIGN_IN_FAILED, "", client)
         await throttle.slow_down(client)
         return page(request, "login.html.j2", status=401, error=message("portal.login_failed"), user=name)
+    await run_in_threadpool(_record, name, AuditAction.SIGN_IN, "", client)
     response = RedirectResponse("/admin", status_code=303)
     cookie = security.session_cookie(request.app.state.key, name, time.time())
     response.set_cookie(security.SESSION_COOKIE, cookie, httponly=True, samesite="strict", secure=request.app.state.secure,
@@ -89,9 +93,17 @@ async def login(request: Request) -> Response:
     return response
 
 
+def _record(actor: str, action: AuditAction, subject: str, client: str | None, as_of: date | None = None) -> None:
+    """One act in the audit log, in a transaction of its own (the act itself is already done)."""
+    with session_scope() as session:
+        record_act(session, actor, action, subject, as_of=as_of, client=client)
+
+
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     await read_form(request)
+    if (user := _user(request)) is not None:
+        await run_in_threadpool(_record, user, AuditAction.SIGN_OUT, "", client_of(request))
     response = _login_redirect()
     response.delete_cookie(security.SESSION_COOKIE, path="/admin")
     return response
@@ -123,6 +135,23 @@ def _replies(request: Request, user: str) -> Response:
 @router.get("/replies")
 async def replies_page(request: Request) -> Response:
     return await _signed_in(request, _replies)
+
+
+def _audit(request: Request, user: str) -> Response:
+    wanted = request.query_params.get("action") or ""
+    if wanted and wanted not in {a.value for a in AuditAction}:
+        return not_found()
+    with session_scope() as session:
+        acts = [
+            {"at": e.at, "as_of": e.as_of, "actor": e.actor, "action": str(e.action), "subject": e.subject, "client": e.client, "detail": e.detail}
+            for e in recent_acts(session, limit=300, action=AuditAction(wanted) if wanted else None)
+        ]
+    return page(request, "admin_audit.html.j2", user=user, acts=acts, actions=[a.value for a in AuditAction], wanted=wanted)
+
+
+@router.get("/audit")
+async def audit_page(request: Request) -> Response:
+    return await _signed_in(request, _audit)
 
 
 @router.get("")
@@ -188,6 +217,8 @@ async def start_flow(request: Request, plan_key: str, duty: str, action: str) ->
         jobs.start(f"consolidate {plan_key} {duty}", consolidate, plan_key, duty, as_of)
     else:
         return not_found()
+    acts = {"remind": AuditAction.REMIND_NOW, "consolidate": AuditAction.CONSOLIDATE}
+    await run_in_threadpool(_record, user, acts[action], f"{plan_key} · {duty}", client_of(request), as_of)
     return RedirectResponse(f"/admin/plans/{plan_key}/{duty}?ok={action}", status_code=303)
 
 
@@ -239,7 +270,13 @@ def _review(request: Request, user: str, submission_id: int, form: Any) -> Respo
         return _assignment(request, user, assignment_id, error=str(exc), status=409)
     request.app.state.jobs.start("deliver-outbox", deliver_outbox, request.app.state.today())
     with session_scope() as session:
-        assignment_id = session.get_one(Submission, review.submission_id).assignment_id
+        submission = session.get_one(Submission, review.submission_id)
+        assignment_id = submission.assignment_id
+        subject = (
+            f"{submission.assignment.duty.plan.code} · {submission.assignment.duty.code} · {submission.assignment.unit.name} · lần gửi {submission.version}"
+        )
+        record_act(session, user, AuditAction.REVIEW, subject, as_of=request.app.state.today(), client=client_of(request),
+                   decision=action, comment=review.comment, score=str(review.score_after) if review.score_after is not None else None)  # fmt: skip
     return RedirectResponse(f"/admin/assignments/{assignment_id}?ok={action}", status_code=303)
 
 

@@ -6,13 +6,17 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from cascade.cli import common as cli
 from cascade.cli.main import app
+from models.audit import AuditEvent
+from models.db import session_scope
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "department-2024"
@@ -33,6 +37,11 @@ def test_the_annual_cycle_from_the_command_line(workspace, smtp_server, monkeypa
     assert "7 new assignment(s) over 1 level(s); implementing plans drafted 0, issued 0; emails sent 7" in cascade(
         "plan", "cascade", "74/KH-SXD", "--as-of", "05/04/2024"
     )
+    with session_scope() as session:  # what the commands did is in the audit log, by the system user who ran them
+        acts = [(str(e.action), e.subject, e.as_of) for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+        actors = {e.actor for e in session.scalars(select(AuditEvent))}
+    assert acts == [("import", "units.yaml", None), ("import", "plan.yaml → 74-kh-sxd-2024", None), ("cascade", "74-kh-sxd-2024", date(2024, 4, 5))]
+    assert len(actors) == 1 and actors.pop().startswith("cli:")
 
     out = cascade("submit", str(EXAMPLE / "submissions" / "sxd.vp.yaml"), "--as-of", "2024-10-20")
     assert "Recorded version 1." in out

@@ -134,3 +134,18 @@ def ready() -> None:
         from models.schema import ensure_current  # Alembic costs half a second: only when there is work for it
 
         ensure_current()
+
+
+def note_act(action: str, subject: str, as_of: date | None = None, note: str = "") -> None:
+    """Keep a command's act in the audit log (models.audit), by `cli:<system user>`, once it has succeeded."""
+    import getpass
+
+    from models.audit import AuditAction, record_act
+    from models.db import session_scope
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for the process's uid (a container's)
+        user = str(os.getuid())
+    with session_scope() as session:
+        record_act(session, f"cli:{user}", AuditAction(action), subject, as_of=as_of, note=note)

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from cascade import clock
-from cascade.cli.common import AsOf, checked, console, parse_day, ready, run
+from cascade.cli.common import AsOf, checked, console, note_act, parse_day, ready, run
 from cascade.cli.tables import show
 
 # Commands import what they use inside their bodies: flows and tasks pull in Prefect (seconds), models
@@ -165,7 +165,9 @@ def consolidate(
     # Imported after the check: a mistyped code is refused without loading Prefect.
     from flows.consolidate import consolidate as consolidate_flow
 
-    outcome = run(lambda: consolidate_flow(plan, duty, parse_day(as_of), all_levels))
+    day = parse_day(as_of)
+    outcome = run(lambda: consolidate_flow(plan, duty, day, all_levels))
+    note_act("consolidate", f"{plan} · {duty}", day)
     r = outcome.result
     if outcome.below:
         console.print(f"Implementing plans consolidated below: {outcome.below}.")

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cascade.cli.common import AsOf, checked, console, parse_day, ready, run, warn
+from cascade.cli.common import AsOf, checked, console, note_act, parse_day, ready, run, warn
 from cascade.cli.tables import show
 from cascade.settings import get_settings
 
@@ -54,6 +54,7 @@ def units_import(file: Path) -> None:
 
     ready()
     result = checked(lambda: import_units(file))
+    note_act("import", file.name, note=f"{result.created} created, {result.updated} updated")
     console.print(f"Units: {result.created} created, {result.updated} updated.")
 
 
@@ -98,6 +99,7 @@ def plan_import(file: Path, replace: Annotated[bool, typer.Option(help="Replace 
 
     ready()
     result = checked(lambda: import_plan_file(file, replace=replace))
+    note_act("import", f"{file.name} → {result.key}")
     warn(result.warnings)
     console.print(f"Plan imported: {result.key}")
 
@@ -147,7 +149,9 @@ def plan_cascade(
     # Imported after the check: a mistyped code is refused without loading Prefect.
     from flows.cascade_plan import cascade_plan
 
-    result = run(lambda: cascade_plan(plan, parse_day(as_of), only))
+    day = parse_day(as_of)
+    result = run(lambda: cascade_plan(plan, day, only))
+    note_act("cascade", result.plan_key, day, note=f"{result.assigned} assignments, {result.delivery.sent} emails")
     warn(result.warnings)
     console.print(
         f"{result.plan_key}: {result.assigned} new assignment(s) over {result.levels} level(s); implementing plans drafted {result.drafted}, "
@@ -169,7 +173,9 @@ def plan_issue(
     # Imported after the check: a mistyped code is refused without loading Prefect.
     from flows.issue_plan import issue_plan
 
-    result = run(lambda: issue_plan(plan, parse_day(as_of), number))
+    day = parse_day(as_of)
+    result = run(lambda: issue_plan(plan, day, number))
+    note_act("issue", result.plan_key, day, note=f"{result.assigned} assignments")
     warn(result.warnings)
     console.print(f"{result.plan_key} issued; {result.assigned} new assignment(s), emails sent {result.delivery.sent}.")
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from models.assignment import Assignment, AssignmentStatus
+from models.audit import AuditAction, AuditEvent
 from models.db import session_scope
 from models.report import Report
 from models.submission import Review, ReviewAction, ReviewStatus, Submission
@@ -224,3 +225,40 @@ def test_a_burst_of_deliveries_waiting_to_start_is_one_flow_run() -> None:
     finally:
         gate.set()
         jobs.shutdown()
+
+
+def test_every_sign_in_decision_and_flow_started_by_hand_is_in_the_audit_log(portal: Portal) -> None:
+    """Who did what, when, from where: a failed and a good sign-in, a return with its comment, an adjusted
+    score, a reminder started by hand and a sign-out, shown newest first on the admin's page, and kept
+    in the database."""
+    page = portal.client.get("/admin/login")
+    portal.client.post("/admin/login", data={"csrf": portal.csrf(page.text), "user": "vanphong", "password": "sai"})
+    post(portal, portal.path("U1"), good_fields(), "submit")
+    portal.login()
+    (version,) = versions("U1")
+    token = portal.csrf(portal.client.get(f"/admin/assignments/{assignment_id('U1')}").text)
+    review_url = f"/admin/submissions/{version.id}/review"
+    comment = "Bổ sung số liệu quý IV."
+    assert portal.client.post(review_url, data={"csrf": token, "action": "return", "comment": comment}, follow_redirects=False).status_code == 303
+    adjust = {"csrf": token, "action": "adjust_score", "score": "80", "comment": "Chưa đạt tiêu chí 2."}
+    assert portal.client.post(review_url, data=adjust, follow_redirects=False).status_code == 303
+    assert portal.client.post(BOARD + "/remind", data={"csrf": token}, follow_redirects=False).status_code == 303
+    portal.jobs.wait(60)
+
+    html = unescape(portal.client.get("/admin/audit").text)
+    table = html[html.index('id="audit"') : html.index("</table>", html.index('id="audit"'))]
+    acts = re.findall(r'<tr data-action="(\w+)">', table)
+    assert acts == ["remind_now", "review", "review", "sign_in", "sign_in_failed"]  # newest first
+    assert "Xem xét báo cáo: trả lại" in table and comment in table and "74/KH-SXD · bao_cao_nam · Văn phòng Sở · lần gửi 1" in table
+    assert "Xem xét báo cáo: điều chỉnh điểm" in table and "(80 điểm)" in table
+    assert "testclient" in table  # the client address (TestClient's)
+    only_reviews = unescape(portal.client.get("/admin/audit?action=review").text)
+    assert re.findall(r'<tr data-action="(\w+)">', only_reviews) == ["review", "review"]
+    assert portal.client.get("/admin/audit?action=nonsense").status_code == 404
+
+    portal.client.post("/admin/logout", data={"csrf": token})
+    with session_scope() as session:
+        kept = list(session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+    assert [(e.actor, str(e.action)) for e in kept][-1] == ("vanphong", "sign_out")
+    assert kept[0].actor == "vanphong" and kept[0].action == AuditAction.SIGN_IN_FAILED and kept[0].as_of is None
+    assert portal.client.get("/admin/audit", follow_redirects=False).status_code == 303  # signed out: the log is not shown
