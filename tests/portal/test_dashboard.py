@@ -114,7 +114,7 @@ def test_returning_a_report_emails_the_comment_and_the_resubmission_is_the_next_
     assert "Tình hình chung" not in changes  # unchanged sections are not listed
     portal.jobs.wait(60)
     receipt = text_part(by_subject(smtp_server.messages(), "Đã nhận")[-1])
-    assert "So với lần gửi thứ 1:" in receipt and "- Nhà ở xã hội hoàn thành: 1.234 căn -> 1.300 căn" in receipt
+    assert "So với lần gửi thứ 1:" in receipt and "- Nhà ở xã hội hoàn thành: 1.234 căn → 1.300 căn" in receipt
     assert "- Nội dung đã sửa: Kết quả thực hiện." in receipt
     board = portal.client.get(BOARD).text
     assert states(board)["U2"] == "submitted" and level_cells(board)[:4] == ["1", "4", "1", "1"]  # on time: from the first version
