@@ -68,7 +68,7 @@ async def _signed_in(request: Request, render: Callable[..., Response], *args: A
 
 @router.get("/login")
 async def login_page(request: Request) -> Response:
-    return page(request, "login.html.j2", error=None, user=get_settings().dashboard_user)
+    return page(request, "login.html.j2", error=None, user="")  # nothing pre-filled: the name is half of what a guesser needs
 
 
 @router.post("/login")

@@ -10,6 +10,7 @@ which consolidates the wards' reports into its own.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import time
 from collections import Counter
@@ -86,7 +87,6 @@ RETURN_DAY, RESUBMIT_DAY = date(2024, 10, 22), date(2024, 10, 23)
 EMAIL_UNIT = "tb.giabinh.qs"  # replies to its notice with the filled Excel form: once with a slip, then corrected
 AWAY_UNIT = "tb.lochung.yt"  # its autoresponder answers the first reminder; the reply is set aside
 REPLY_MAILBOX = "baocao@trangbang.example.gov.vn"
-DASHBOARD_PASSWORD = "demo"
 
 
 @dataclass
@@ -188,6 +188,13 @@ def type_into_form(path: Path, data: SubmissionInput) -> None:
     wb.save(path)
 
 
+def dashboard_password() -> str:
+    """The dashboard's password `use_workspace` made for this run."""
+    password = get_settings().dashboard_password
+    assert password is not None, "use_workspace sets the dashboard's password"
+    return password.get_secret_value()
+
+
 def use_workspace(workspace: Path, smtp_port: int, portal_url: str, imap: LocalImapServer | None = None) -> None:
 
     for name in ("CASCADE_IMAP_HOST", "CASCADE_IMAP_PORT", "CASCADE_IMAP_SECURITY", "CASCADE_IMAP_USER", "CASCADE_IMAP_PASSWORD"):
@@ -196,7 +203,7 @@ def use_workspace(workspace: Path, smtp_port: int, portal_url: str, imap: LocalI
         os.environ.update(imap.settings_env())
 
     os.environ["CASCADE_PORTAL_BASE_URL"] = portal_url
-    os.environ["CASCADE_DASHBOARD_PASSWORD"] = DASHBOARD_PASSWORD
+    os.environ["CASCADE_DASHBOARD_PASSWORD"] = secrets.token_urlsafe(9)  # a new one each run, printed at the end: none to guess
     os.environ["CASCADE_WORKSPACE"] = str(workspace)
     os.environ["CASCADE_SMTP_HOST"] = "127.0.0.1"
     os.environ["CASCADE_SMTP_PORT"] = str(smtp_port)
@@ -387,7 +394,7 @@ def run_demo(workspace: Path, console: Console) -> None:
                 how = "typed on the portal"
                 if action == "return":
                     assignment_id, submission_id = latest_submission(data.unit)
-                    with Secretariat(portal_url, get_settings().dashboard_user, DASHBOARD_PASSWORD) as ward_office:
+                    with Secretariat(portal_url, get_settings().dashboard_user, dashboard_password()) as ward_office:
                         ward_office.return_report(assignment_id, submission_id, message("demo.typed.return_comment"))
                     jobs.wait(300)
                     console.print(f"  {when:%d/%m/%Y}  the ward returns the report of {data.unit} with a comment (emailed to the unit)", highlight=False)
@@ -483,8 +490,8 @@ def run_demo(workspace: Path, console: Console) -> None:
             console.print(f"{code:<15} {portal_link(assignment)}", highlight=False)
     console.print(
         f"Each unit's page is the link in its emails. Dashboard: {get_settings().portal_base_url}/admin (user {get_settings().dashboard_user}, "
-        f"password {DASHBOARD_PASSWORD}). To browse the demo's portal now:\n"
-        f"  CASCADE_WORKSPACE={workspace} CASCADE_DASHBOARD_PASSWORD={DASHBOARD_PASSWORD} CASCADE_PORTAL_BASE_URL={get_settings().portal_base_url} "
+        f"password {dashboard_password()}). To browse the demo's portal now:\n"
+        f"  CASCADE_WORKSPACE={workspace} CASCADE_DASHBOARD_PASSWORD={dashboard_password()} CASCADE_PORTAL_BASE_URL={get_settings().portal_base_url} "
         f"uv run cascade portal --as-of {town_day.isoformat()}",
         highlight=False,
     )

@@ -143,6 +143,9 @@ def test_demo_runs_the_whole_cycle(tmp_path) -> None:
     assert re.search(r"quansu@giabinh\S*\s+│.*│ Đã ghi nhận\s+│ Đã xử lý", output)
     assert re.search(r"tramyte@lochung\S*\s+│.*│ Cần xem xét\s+│ Cần xem xét", output)
     assert len(re.findall(r"^tb\.\S+\s+http://127\.0\.0\.1:\d+/u/[A-Za-z0-9_-]{32}$", output, re.M)) == 16
+    # The dashboard's password is made by this run and printed, never a fixed word.
+    password = re.search(r"/admin \(user vanphong, password ([A-Za-z0-9_-]{12})\)", output)
+    assert password is not None and f"CASCADE_DASHBOARD_PASSWORD={password.group(1)} " in output
     reports = {path.parent.name: path.read_text(encoding="utf-8") for path in (tmp_path / "demo" / "reports").rglob("*.md")}
     assert set(reports) == {"104-kh-ubnd-2024", *(f"104-kh-ubnd-2024--tb.{ward}" for ward in ("giabinh", "gialoc", "antinh", "lochung"))}
     assert "Đơn vị chưa báo cáo: Trạm Y tế phường Lộc Hưng" in reports["104-kh-ubnd-2024--tb.lochung"]

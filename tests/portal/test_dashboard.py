@@ -37,8 +37,9 @@ def test_the_dashboard_needs_the_configured_login(portal: Portal) -> None:
     assert portal.client.get("/admin", follow_redirects=False).headers["location"] == "/admin/login"
     assert portal.client.get(BOARD, follow_redirects=False).status_code == 303
     page = portal.client.get("/admin/login")
+    assert 'name="user" value=""' in page.text  # nothing pre-filled
     wrong = portal.client.post("/admin/login", data={"csrf": portal.csrf(page.text), "user": "vanphong", "password": "sai"})
-    assert wrong.status_code == 401 and "không đúng" in unescape(wrong.text)
+    assert wrong.status_code == 401 and "không đúng" in unescape(wrong.text) and 'name="user" value="vanphong"' in wrong.text
     portal.client.cookies.set("cascade_session", "dmFucGhvbmd8OTk5OTk5OTk5OXxmb3JnZWQ=", path="/admin")  # 'vanphong|9999999999|forged'
     assert portal.client.get("/admin", follow_redirects=False).status_code == 303
     portal.client.cookies.clear()
