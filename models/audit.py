@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, String, select
+from sqlalchemy import JSON, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cascade import clock
@@ -58,3 +58,12 @@ def recent_acts(session: Session, limit: int = 200, action: AuditAction | None =
     if action is not None:
         query = query.where(AuditEvent.action == action)
     return list(session.scalars(query))
+
+
+def failed_sign_ins(session: Session, client: str, since: datetime) -> int:
+    """How many sign-ins from `client` failed since `since`: the sign-in throttle's count, which every
+    process of the portal shares and a restart keeps."""
+    query = (
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.action == AuditAction.SIGN_IN_FAILED, AuditEvent.client == client, AuditEvent.at >= since)
+    )
+    return session.scalar(query) or 0

@@ -4,9 +4,10 @@ reminder and consolidation flows (visible in the Prefect UI like any other run).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from cascade import clock
 from cascade.errors import ConflictError, NotFound
 from cascade.formatting import parse_vn_number
 from cascade.settings import get_settings
@@ -23,7 +25,7 @@ from flows.consolidate import consolidate
 from flows.deliver_outbox import deliver_outbox
 from flows.send_reminders import send_reminders
 from models.assignment import Assignment
-from models.audit import AuditAction, recent_acts, record_act
+from models.audit import AuditAction, failed_sign_ins, recent_acts, record_act
 from models.db import session_scope
 from models.milestones import milestone_title
 from models.plan import ReportDuty, plan_by_ref
@@ -71,19 +73,27 @@ async def login_page(request: Request) -> Response:
     return page(request, "login.html.j2", error=None, user="")  # nothing pre-filled: the name is half of what a guesser needs
 
 
+def _failed_sign_ins(client: str) -> int:
+    with session_scope() as session:
+        return failed_sign_ins(session, client, clock.utc_now() - timedelta(seconds=security.THROTTLE_WINDOW_SECONDS))
+
+
 @router.post("/login")
 async def login(request: Request) -> Response:
-    throttle = request.app.state.throttle
+    """Failed sign-ins are counted from the audit log, so that every process of the portal, and a restart,
+    slows down and then refuses (429) the same guesser."""
     client = client_of(request)
-    if throttle.blocked(client):
+    settings = get_settings()
+    failures = await run_in_threadpool(_failed_sign_ins, client)
+    if failures >= settings.portal_throttle_block:
         return refused(429)
     form = await read_form(request)
-    settings = get_settings()
     expected = settings.dashboard_password.get_secret_value() if settings.dashboard_password else None
     name = str(form.get("user") or "")
     if name != settings.dashboard_user or not security.password_ok(str(form.get("password") or ""), expected):
         await run_in_threadpool(_record, name[:200], AuditAction.SIGN_IN_FAILED, "", client)
-        await throttle.slow_down(client)
+        if delay := security.backoff(failures + 1, free=settings.portal_throttle_free, base_delay=settings.portal_throttle_delay_seconds):
+            await asyncio.sleep(delay)
         return page(request, "login.html.j2", status=401, error=message("portal.login_failed"), user=name)
     await run_in_threadpool(_record, name, AuditAction.SIGN_IN, "", client)
     response = RedirectResponse("/admin", status_code=303)

@@ -90,12 +90,22 @@ def password_ok(given: str, expected: str | None) -> bool:
     return hmac.compare_digest(hashlib.sha256(given.encode()).digest(), hashlib.sha256(expected.encode()).digest())
 
 
+THROTTLE_WINDOW_SECONDS = 900.0
+
+
+def backoff(attempts: int, *, free: int, base_delay: float, max_delay: float = 8.0) -> float:
+    """How long to hold back the answer to the `attempts`-th bad attempt in the window: nothing for the
+    first `free`, then `base_delay`, doubling with each further one, up to `max_delay`."""
+    over = attempts - free
+    return 0.0 if over <= 0 else min(base_delay * 2 ** (over - 1), max_delay)
+
+
 class Throttle:
-    """Counts bad attempts (unknown links, failed logins) per client address over a window: the first
+    """Counts bad attempts (unknown links to units' pages) per client address over a window: the first
     `free` cost nothing, each further one waits twice as long as the last (up to `max_delay`), and from
     `block` on the address is refused with 429 until its attempts age out of the window."""
 
-    def __init__(self, *, free: int, block: int, base_delay: float, max_delay: float = 8.0, window: float = 900.0,
+    def __init__(self, *, free: int, block: int, base_delay: float, max_delay: float = 8.0, window: float = THROTTLE_WINDOW_SECONDS,
                  clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
         self.free, self.block, self.base_delay, self.max_delay, self.window = free, block, base_delay, max_delay, window
         self.clock = clock
@@ -119,10 +129,7 @@ class Throttle:
         """Record a bad attempt; returns how long to hold the answer back."""
         attempts = self._recent(client)
         attempts.append(self.clock())
-        over = len(attempts) - self.free
-        if over <= 0:
-            return 0.0
-        return min(self.base_delay * 2 ** (over - 1), self.max_delay)
+        return backoff(len(attempts), free=self.free, base_delay=self.base_delay, max_delay=self.max_delay)
 
     async def slow_down(self, client: str) -> None:
         delay = self.failure(client)

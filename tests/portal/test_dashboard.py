@@ -4,20 +4,24 @@ buttons that start the reminder and consolidation flows."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from html import unescape
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from cascade.settings import get_settings
 from models.assignment import Assignment, AssignmentStatus
 from models.audit import AuditAction, AuditEvent
 from models.db import session_scope
 from models.report import Report
 from models.submission import Review, ReviewAction, ReviewStatus, Submission
+from portal.app import create_app
+from portal.jobs import Jobs
 from tests.flows.helpers import by_subject, text_part
-from tests.portal.conftest import Portal
+from tests.portal.conftest import PASSWORD, Portal
 from tests.portal.test_unit_pages import good_fields, post, versions
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -263,3 +267,26 @@ def test_every_sign_in_decision_and_flow_started_by_hand_is_in_the_audit_log(por
     assert [(e.actor, str(e.action)) for e in kept][-1] == ("vanphong", "sign_out")
     assert kept[0].actor == "vanphong" and kept[0].action == AuditAction.SIGN_IN_FAILED and kept[0].as_of is None
     assert portal.client.get("/admin/audit", follow_redirects=False).status_code == 303  # signed out: the log is not shown
+
+
+def test_failed_sign_ins_are_counted_in_the_database_so_a_restart_does_not_forget_them(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three wrong passwords with a block at three: the next try is refused (429), the right password too, and
+    also by a new portal process (a restart: nothing kept in memory); once the window has passed, it signs in."""
+    monkeypatch.setenv("CASCADE_PORTAL_THROTTLE_BLOCK", "3")
+    monkeypatch.setenv("CASCADE_PORTAL_THROTTLE_DELAY_SECONDS", "0")
+    get_settings.cache_clear()
+    token = portal.csrf(portal.client.get("/admin/login").text)
+    for _ in range(3):
+        assert portal.client.post("/admin/login", data={"csrf": token, "user": "vanphong", "password": "sai"}).status_code == 401
+    good = {"csrf": token, "user": "vanphong", "password": PASSWORD}
+    assert portal.client.post("/admin/login", data=good, follow_redirects=False).status_code == 429
+
+    restarted = Jobs()
+    with TestClient(create_app(lambda: portal.day.value, jobs=restarted), base_url="http://127.0.0.1:8765") as client:
+        fresh = portal.csrf(client.get("/admin/login").text)
+        assert client.post("/admin/login", data={**good, "csrf": fresh}, follow_redirects=False).status_code == 429
+        with session_scope() as session:  # fifteen minutes later
+            for event in session.scalars(select(AuditEvent)):
+                event.at -= timedelta(minutes=16)
+        assert client.post("/admin/login", data={**good, "csrf": fresh}, follow_redirects=False).status_code == 303
+    restarted.shutdown()
