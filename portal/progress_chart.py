@@ -10,8 +10,8 @@ from datetime import date, timedelta
 
 from portal.board import BoardRow
 
-WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 44, 16, 14, 40
+WIDTH, HEIGHT = 560, 250
+LEFT, RIGHT, TOP, BOTTOM = 52, 20, 14, 40
 COLOURS = ("#8b1a1a", "#1f4e8c", "#1b6e20", "#a15c00", "#5b2a86")
 DAYS_BEFORE = 14  # the chart starts this many days before the earliest deadline, or at the first report if earlier
 DAYS_AFTER = 3
