@@ -89,20 +89,21 @@ def page_fields(session: Session, assignment: Assignment, spec: FormSpec) -> tup
     return fields_of_version(spec, values, sections, latest.self_score, latest.self_assessment), None
 
 
-def standing(session: Session, assignment: Assignment) -> dict[str, Any] | None:
-    """Where the unit's report stands, for the top of its page: its latest version (when, how, how late,
-    consolidated from its own units or not) and the decision on it; None before anything is received."""
-    latest = latest_version(session, assignment.id)
-    if latest is None:
+def standing(versions: Sequence[Mapping[str, Any]], assignment: Assignment) -> dict[str, Any] | None:
+    """Where the unit's report stands, for the top of its page, from its versions as `versions_context` shows
+    them (newest first): the latest one (when, how, how late, consolidated from its own units or not) and the
+    decision on it; None before anything is received."""
+    if not versions:
         return None
-    received_on = clock.local_date(latest.received_at)
-    decided = [r.at for r in latest.reviews if r.action in (ReviewAction.ACCEPT, ReviewAction.RETURN)]
+    latest = versions[0]
+    received_on = clock.local_date(latest["received_at"])
+    decided = [r["at"] for r in latest["reviews"] if r["action"] in (ReviewAction.ACCEPT, ReviewAction.RETURN)]
     return {
-        "version": latest.version,
+        "version": latest["version"],
         "received_on": received_on,
-        "channel": str(latest.channel),
+        "channel": latest["channel"],
         "days_late": max(0, (received_on - assignment.due_on).days),
-        "review_status": str(latest.review_status),
+        "review_status": latest["review_status"],
         "decided_on": clock.local_date(decided[-1]) if decided else None,
     }
 
@@ -118,14 +119,15 @@ def page_context(session: Session, assignment: Assignment, as_of: date) -> dict[
         comments = [r for r in (latest.reviews if latest else []) if r.action == "return"]
         returned = {"comment": comments[-1].comment, "at": comments[-1].at, "version": latest.version} if comments and latest else None
     plan = assignment.duty.plan
+    versions = versions_context(session, assignment)
     context.update(
         spec=spec,
         refusal=str(reason) if reason else None,
         assignment_status=str(assignment.status),
         returned=returned,
-        standing=standing(session, assignment),
+        standing=standing(versions, assignment),
         closed_on=plan.closed_on,
-        versions=versions_context(session, assignment),
+        versions=versions,
         plan_purposes=plan.purposes,
         submit_key=secrets.token_urlsafe(16),
         link=portal_link(assignment),
