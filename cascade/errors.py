@@ -64,3 +64,7 @@ class NotFound(CascadeError):
 
 class ConflictError(CascadeError):
     """The request contradicts what the database already holds (e.g. a submission after the cycle closed)."""
+
+
+class InvalidValue(CascadeError):
+    """A value typed on a page or a command line is not acceptable; the message says what is expected."""

@@ -105,8 +105,14 @@ class Settings(BaseSettings):
     portal_throttle_free: int = Field(5, ge=0, description="Bad links or logins from one address before answers slow down.")
     portal_throttle_block: int = Field(50, ge=1, description="Bad attempts from one address (in 15 minutes) after which it gets 429.")
     portal_throttle_delay_seconds: float = Field(0.5, ge=0, description="First delay once slowed; doubles with each further bad attempt, up to 8 s.")
-    dashboard_user: str = Field("vanphong", description="Login name of the secretariat's dashboard.")
-    dashboard_password: SecretStr | None = Field(None, description="Password of the dashboard; without one the dashboard refuses every login.")
+    dashboard_user: str = Field(
+        "vanphong", description="Login name of the workspace's built-in admin (every unit; accounts are added with `cascade accounts add`)."
+    )
+    dashboard_password: SecretStr | None = Field(None, description="Password of the built-in admin; without one only accounts sign in.")
+    session_hours: float = Field(8, gt=0, description="A sign-in lasts at most this long.")
+    session_idle_minutes: float = Field(60, gt=0, description="A sign-in not used for this long ends.")
+    sign_in_link_minutes: float = Field(15, gt=0, description="A sign-in link sent by email works once, within this many minutes.")
+    password_min_length: int = Field(10, ge=8, description="Shortest password an account may set.")
 
     @property
     def resolved_database_url(self) -> str:

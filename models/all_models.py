@@ -1,5 +1,6 @@
 """Imports every model module so that the metadata knows all tables."""
 
+from models.account import Account, AccountRole, AccountSession, SignInLink
 from models.assignment import Assignment, AssignmentStatus
 from models.audit import AuditAction, AuditEvent
 from models.calendar import CalendarOverride  # noqa: F401  (registers the table)
@@ -12,6 +13,9 @@ from models.submission import Attachment, Channel, Draft, Review, ReviewAction, 
 from models.unit import Unit, UnitKind
 
 __all__ = [
+    "Account",
+    "AccountRole",
+    "AccountSession",
     "Aggregation",
     "Assignment",
     "AssignmentStatus",
@@ -39,6 +43,7 @@ __all__ = [
     "Review",
     "ReviewAction",
     "ReviewStatus",
+    "SignInLink",
     "Submission",
     "SubmissionSection",
     "SubmissionValue",

@@ -28,6 +28,11 @@ class AuditAction(StrEnum):
     ISSUE = "issue"
     CASCADE = "cascade"
     IMPORT = "import"
+    ACCOUNT_ADD = "account_add"
+    ACCOUNT_DISABLE = "account_disable"
+    ACCOUNT_ENABLE = "account_enable"
+    PASSWORD_SET = "password_set"
+    SIGN_IN_LINK = "sign_in_link"  # a one-time link asked for: detail['sent'] says whether one went out
 
 
 class AuditEvent(Base):

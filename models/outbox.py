@@ -27,6 +27,7 @@ class EmailKind(StrEnum):
     INTAKE = "intake"  # an emailed report that could not be recorded: the problems found
     ALERT = "alert"  # to the secretariat: a reply quarantined for its sender
     ESCALATION = "escalation"  # a day's digest of units overdue past the escalation step, to a head or the secretariat
+    SIGN_IN = "sign_in"  # a one-time link to the secretariat's pages, asked for on the sign-in page
 
 
 class EmailStatus(StrEnum):

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cascade import clock
 from cascade.settings import get_settings
-from portal import admin_routes, security, unit_routes
+from portal import account_routes, admin_routes, security, sign_in_routes, unit_routes
 from portal.jobs import Jobs
 from portal.pages import not_found, refused
 from templates import TEMPLATE_DIR, render
@@ -63,6 +63,8 @@ def create_app(today: Callable[[], date] = clock.today, *, jobs: Jobs | None = N
         return HTMLResponse(render("web/home.html.j2"))
 
     app.include_router(unit_routes.router)
+    app.include_router(sign_in_routes.router)
+    app.include_router(account_routes.router)
     app.include_router(admin_routes.router)
     app.add_middleware(security.SecurityHeaders)
     limit = int(settings.portal_max_request_mb * 1024 * 1024)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from cascade import clock
@@ -85,9 +85,10 @@ class Board:
     reports: list[dict[str, object]]
 
 
-def plans(session: Session) -> list[Plan]:
-    """The plans the system follows, top-level first, then by year and key."""
-    return list(session.scalars(select(Plan).order_by(Plan.level, Plan.year.desc(), Plan.key)))
+def plans(session: Session, where: ColumnElement[bool] | None = None) -> list[Plan]:
+    """The plans the system follows (those `where` keeps, if given), top-level first, then by year and key."""
+    query = select(Plan).order_by(Plan.level, Plan.year.desc(), Plan.key)
+    return list(session.scalars(query if where is None else query.where(where)))
 
 
 def board(session: Session, plan: Plan, duty_code: str, as_of: date) -> Board:

@@ -22,6 +22,7 @@ class Job:
     started_at: datetime
     state: str = "queued"  # queued, running, completed, failed
     key: tuple[Any, ...] = ()
+    owner: str | None = None
     flow_run_id: str | None = None
     error: str | None = None
     future: Future[Any] | None = field(default=None, repr=False)
@@ -35,17 +36,18 @@ class Jobs:
         self.recent: deque[Job] = deque(maxlen=keep)
         self.lock = threading.Lock()
 
-    def start(self, name: str, flow: Callable[..., Any], *args: Any, **kwargs: Any) -> Job:
+    def start(self, name: str, flow: Callable[..., Any], *args: Any, owner: str | None = None, **kwargs: Any) -> Job:
         """Run `flow(*args, **kwargs)` on the worker with the caller's context (Prefect's settings
-        live in context variables); the job records the flow run's id and how it ended. A job still
-        waiting to start with the same flow and arguments is returned instead of a new one: a burst of
-        submissions is one delivery run, not one per receipt."""
+        live in context variables); the job records the flow run's id and how it ended, and who started
+        it (`owner`: a signed-in login; None for the portal's own deliveries). A job still waiting to start
+        with the same flow and arguments is returned instead of a new one: a burst of submissions is one
+        delivery run, not one per receipt."""
         key = (name, getattr(flow, "name", flow), args, tuple(sorted(kwargs.items())))
         with self.lock:
             waiting = next((j for j in self.recent if j.state == "queued" and j.key == key), None)
             if waiting is not None:
                 return waiting
-            job = Job(name=name, started_at=datetime.now(UTC), key=key)
+            job = Job(name=name, started_at=datetime.now(UTC), key=key, owner=owner)
             self.recent.appendleft(job)
         context = contextvars.copy_context()
 

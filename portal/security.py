@@ -1,5 +1,6 @@
-"""The portal's protections: its key, CSRF tokens, the dashboard's session, slowing down guessers,
-the request-size limit and the security headers.
+"""The portal's protections: its key, CSRF tokens, the name of the session cookie (the sessions
+themselves are kept in the database: tasks.accounts.signin), slowing down guessers, the request-size
+limit and the security headers.
 
 CSRF uses a double-submit pair: a random cookie (SameSite=Lax, HttpOnly) and a form field holding an
 HMAC of it under the portal's key. A page from another site can make the browser send the cookie
@@ -9,7 +10,6 @@ but cannot read it, so it cannot compute the field; a foreign Origin header is r
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import hmac
 import secrets
@@ -23,7 +23,6 @@ from cascade.settings import Settings
 CSRF_COOKIE = "cascade_csrf"
 CSRF_FIELD = "csrf"
 SESSION_COOKIE = "cascade_session"
-SESSION_SECONDS = 8 * 3600
 
 
 def portal_key(settings: Settings) -> bytes:
@@ -61,33 +60,6 @@ def csrf_ok(key: bytes, cookie: str | None, field: str | None, origin: str | Non
     if not cookie or not field:
         return False
     return hmac.compare_digest(csrf_token(key, cookie), field)
-
-
-def session_cookie(key: bytes, user: str, now: float) -> str:
-    """'user|expiry|signature', base64: the dashboard's login, checked without any server-side state."""
-    body = f"{user}|{int(now) + SESSION_SECONDS}"
-    return base64.urlsafe_b64encode(f"{body}|{_sign(key, 'session:' + body)}".encode()).decode()
-
-
-def session_user(key: bytes, cookie: str | None, now: float) -> str | None:
-    """The logged-in user of a session cookie, or None when it is missing, forged or expired."""
-    if not cookie:
-        return None
-    try:
-        user, expiry, signature = base64.urlsafe_b64decode(cookie.encode()).decode().rsplit("|", 2)
-        expires = int(expiry)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not hmac.compare_digest(_sign(key, f"session:{user}|{expiry}"), signature) or expires < now:
-        return None
-    return user
-
-
-def password_ok(given: str, expected: str | None) -> bool:
-    """Constant-time comparison; no configured password means no login at all."""
-    if not expected:
-        return False
-    return hmac.compare_digest(hashlib.sha256(given.encode()).digest(), hashlib.sha256(expected.encode()).digest())
 
 
 THROTTLE_WINDOW_SECONDS = 900.0

@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from cascade import clock
 from cascade.cli.cycle import replies_table
 from cascade.cli.prefect_server import recorded as recorded_server
 from cascade.cli.prefect_server import stop_workspace_server
@@ -34,6 +35,7 @@ from flows.collect_replies import collect_replies
 from flows.daily_tick import daily_tick
 from flows.issue_plan import issue_plan
 from flows.record_submission import submit_report
+from models.account import AccountRole
 from models.aggregation import Verdict
 from models.assignment import Assignment
 from models.consolidation import consolidate
@@ -50,6 +52,7 @@ from sandbox.email_units import EmailingUnit, latest_to, mistype_score, save_for
 from sandbox.imap_server import LocalImapServer
 from sandbox.portal_visitors import Secretariat, UnitOffice, link_in, minimal_pdf
 from sandbox.smtp_sink import LocalMailbox, read_maildir
+from tasks.accounts.registry import add_account
 from tasks.cascading.implementing import derived_key
 from tasks.documents.forms import form_spec
 from tasks.documents.pdf import pdf_available, to_pdf
@@ -82,6 +85,13 @@ AWAY_ANSWERS = date(2024, 10, 17)  # the day after the first reminder of the ann
 DEMO_END = date(2024, 11, 15)  # the daily tick runs every milestone up to this day: the cycle's calendar is then accounted for
 FORM_UNIT = "tb.gialoc.yt"  # uploads on the portal the Excel form sent with its notice, instead of typing
 EVIDENCE_UNIT = "tb.antinh.ca"  # attaches scanned minutes as evidence
+# The demo's accounts, one per level's office (and a viewer at the town): (address, unit, role). Their passwords
+# are made by each run and printed; the ward's office returns a report through its own account, which sees only its ward.
+DEMO_ACCOUNTS = [
+    ("vanphong@trangbang.example.gov.vn", "tb", "secretariat"),
+    ("lanhdao@trangbang.example.gov.vn", "tb", "viewer"),
+    ("vanphong@antinh.example.gov.vn", "tb.antinh", "secretariat"),
+]
 RETURNED_UNIT = "tb.antinh.qs"  # its ward returns its report with a comment; it corrects and resubmits
 RETURN_DAY, RESUBMIT_DAY = date(2024, 10, 22), date(2024, 10, 23)
 EMAIL_UNIT = "tb.giabinh.qs"  # replies to its notice with the filled Excel form: once with a slip, then corrected
@@ -193,6 +203,16 @@ def dashboard_password() -> str:
     password = get_settings().dashboard_password
     assert password is not None, "use_workspace sets the dashboard's password"
     return password.get_secret_value()
+
+
+def add_demo_accounts() -> dict[str, str]:
+    """The demo's accounts (DEMO_ACCOUNTS) with a new password each: address → password."""
+    made = {}
+    with session_scope() as session:
+        for email, unit, role in DEMO_ACCOUNTS:
+            made[email] = secrets.token_urlsafe(9)
+            add_account(session, unit, email, AccountRole(role), actor="cli:demo", now=clock.utc_now(), password=made[email])
+    return made
 
 
 def use_workspace(workspace: Path, smtp_port: int, portal_url: str, imap: LocalImapServer | None = None) -> None:
@@ -338,6 +358,7 @@ def run_demo(workspace: Path, console: Console) -> None:
             console.rule("[bold]1. Import the org chart (3 levels) and the town's plan")
             units = import_units(EXAMPLE / "units.yaml")
             key = import_plan(EXAMPLE / "plan.yaml")
+            passwords = add_demo_accounts()
             console.print(
                 f"Units: {units.created} created. Plan: {key}. Local SMTP server on 127.0.0.1:{mailbox.port}; reply mailbox {REPLY_MAILBOX} "
                 f"in Dovecot (IMAP 127.0.0.1:{imap.port}); portal on {portal_url}."
@@ -394,7 +415,8 @@ def run_demo(workspace: Path, console: Console) -> None:
                 how = "typed on the portal"
                 if action == "return":
                     assignment_id, submission_id = latest_submission(data.unit)
-                    with Secretariat(portal_url, get_settings().dashboard_user, dashboard_password()) as ward_office:
+                    ward_office_email = next(email for email, unit, _ in DEMO_ACCOUNTS if unit == RETURNED_UNIT.rsplit(".", 1)[0])
+                    with Secretariat(portal_url, ward_office_email, passwords[ward_office_email]) as ward_office:
                         ward_office.return_report(assignment_id, submission_id, message("demo.typed.return_comment"))
                     jobs.wait(300)
                     console.print(f"  {when:%d/%m/%Y}  the ward returns the report of {data.unit} with a comment (emailed to the unit)", highlight=False)
@@ -488,6 +510,11 @@ def run_demo(workspace: Path, console: Console) -> None:
             select(Unit.code, Assignment).join(Assignment, Assignment.unit_id == Unit.id).join(ReportDuty).where(ReportDuty.code == DUTY).order_by(Unit.code)
         ).tuples():
             console.print(f"{code:<15} {portal_link(assignment)}", highlight=False)
+    accounts = Table("account", "unit", "role", "password", title="Accounts of the offices (each sees its unit and those below it)")
+    for email, unit, role in DEMO_ACCOUNTS:
+        accounts.add_row(email, unit, role, passwords[email])
+    accounts.add_row(get_settings().dashboard_user, "(every unit)", "admin (built-in)", dashboard_password())
+    console.print(accounts)
     console.print(
         f"Each unit's page is the link in its emails. Dashboard: {get_settings().portal_base_url}/admin (user {get_settings().dashboard_user}, "
         f"password {dashboard_password()}). To browse the demo's portal now:\n"

@@ -4,6 +4,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 from datetime import date
@@ -146,6 +147,16 @@ def test_demo_runs_the_whole_cycle(tmp_path) -> None:
     # The dashboard's password is made by this run and printed, never a fixed word.
     password = re.search(r"/admin \(user vanphong, password ([A-Za-z0-9_-]{12})\)", output)
     assert password is not None and f"CASCADE_DASHBOARD_PASSWORD={password.group(1)} " in output
+    # Each level's office has its own account, its password made by this run; the ward's office returned the report itself
+    for account, unit, role in (
+        ("vanphong@trangbang", "tb", "secretariat"),
+        ("lanhdao@trangbang", "tb", "viewer"),
+        ("vanphong@antinh", "tb.antinh", "secretariat"),
+    ):
+        assert re.search(rf"{account}\.example\.gov\.vn\s+│ {re.escape(unit)}\s+│ {role}\s+│ [A-Za-z0-9_-]{{12}}", output), account
+    with sqlite3.connect(tmp_path / "demo" / "cascade.db") as db:
+        reviewers = db.execute("select actor from audit_event where action = 'review'").fetchall()
+    assert reviewers == [("vanphong@antinh.example.gov.vn",)]
     reports = {path.parent.name: path.read_text(encoding="utf-8") for path in (tmp_path / "demo" / "reports").rglob("*.md")}
     assert set(reports) == {"104-kh-ubnd-2024", *(f"104-kh-ubnd-2024--tb.{ward}" for ward in ("giabinh", "gialoc", "antinh", "lochung"))}
     assert "Đơn vị chưa báo cáo: Trạm Y tế phường Lộc Hưng" in reports["104-kh-ubnd-2024--tb.lochung"]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from models.assignment import Assignment
 from models.inbound import InboundEmail, IntakeOutcome
+from models.plan import Plan, ReportDuty
 from models.unit import Unit
 
 
@@ -33,12 +35,29 @@ class InboundRow:
 OUTCOMES = ("set_aside", "quarantined", "refused", "recorded")
 
 
-def inbound(session: Session, *, ids: list[int] | None = None, outcome: str | None = None, limit: int = 50) -> list[InboundRow]:
-    """The replies read (those of `ids`, or all; of one outcome), newest first."""
-    query = (
+def _about_plans(query: Select[Any], issuers: ColumnElement[bool] | None) -> Select[Any]:
+    """`query` (over InboundEmail) kept to the replies about an assignment of a plan `issuers` keeps (a filter on
+    Plan.issuer_id); unchanged without one. Replies matched to no assignment belong to no plan, so they go too."""
+    if issuers is None:
+        return query
+    about = (
+        select(InboundEmail.id)
+        .join(Assignment, Assignment.id == InboundEmail.assignment_id)
+        .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
+        .join(Plan, Plan.id == ReportDuty.plan_id)
+        .where(issuers)
+    )
+    return query.where(InboundEmail.id.in_(about))
+
+
+def inbound(session: Session, *, ids: list[int] | None = None, outcome: str | None = None, limit: int = 50,
+            issuers: ColumnElement[bool] | None = None) -> list[InboundRow]:  # fmt: skip
+    """The replies read (those of `ids`, or all; of one outcome; about the plans `issuers` keeps), newest first."""
+    query = _about_plans(
         select(InboundEmail, Unit.code, Unit.name)
         .outerjoin(Assignment, Assignment.id == InboundEmail.assignment_id)
-        .outerjoin(Unit, Unit.id == Assignment.unit_id)
+        .outerjoin(Unit, Unit.id == Assignment.unit_id),
+        issuers,
     )
     if ids is not None:
         query = query.where(InboundEmail.id.in_(ids))
@@ -50,7 +69,8 @@ def inbound(session: Session, *, ids: list[int] | None = None, outcome: str | No
     ]
 
 
-def inbound_counts(session: Session) -> dict[str, int]:
-    """How many replies each outcome has had."""
-    counts = dict(session.execute(select(InboundEmail.outcome, func.count()).group_by(InboundEmail.outcome)).tuples().all())
+def inbound_counts(session: Session, issuers: ColumnElement[bool] | None = None) -> dict[str, int]:
+    """How many replies each outcome has had (of those about the plans `issuers` keeps, if given)."""
+    query = _about_plans(select(InboundEmail.outcome, func.count()), issuers).group_by(InboundEmail.outcome)
+    counts = dict(session.execute(query).tuples().all())
     return {outcome: int(counts.get(IntakeOutcome(outcome), 0)) for outcome in OUTCOMES}

@@ -45,6 +45,7 @@ from templates import RenderedEmail
 
 # Lower is sooner: a receipt or an overdue notice must not wait behind a bulk cascade.
 PRIORITY = {
+    EmailKind.SIGN_IN: 0,  # someone waits at the sign-in page for it
     EmailKind.RECEIPT: 1,
     EmailKind.LINK: 1,
     EmailKind.INTAKE: 1,

@@ -101,7 +101,7 @@ def login(page: Page, live: LivePortal) -> None:
     expect(page).to_have_url(f"{live.base_url}/admin/login")
     page.fill("#user", "vanphong")
     page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
+    page.get_by_role("button", name="Đăng nhập", exact=True).click()
     expect(page).to_have_url(f"{live.base_url}/admin")
     expect(page.locator("header")).to_contain_text("vanphong")
 

@@ -41,20 +41,6 @@ def test_a_csrf_field_matches_only_its_own_cookie_and_our_origin() -> None:
     assert not security.csrf_ok(b"x" * 32, cookie, field, None, own)  # another portal's key
 
 
-def test_a_session_cookie_is_signed_and_expires() -> None:
-    cookie = security.session_cookie(KEY, "vanphong", now=1000.0)
-    assert security.session_user(KEY, cookie, now=1001.0) == "vanphong"
-    assert security.session_user(KEY, cookie, now=1000.0 + security.SESSION_SECONDS + 1) is None
-    assert security.session_user(b"x" * 32, cookie, now=1001.0) is None
-    assert security.session_user(KEY, "bm90IGEgY29va2ll", now=1001.0) is None
-    assert security.session_user(KEY, "%%%", now=1001.0) is None
-
-
-def test_no_configured_password_means_no_login() -> None:
-    assert not security.password_ok("", None) and not security.password_ok("x", "")
-    assert security.password_ok("đúng", "đúng") and not security.password_ok("sai", "đúng")
-
-
 def test_the_throttle_is_free_then_doubles_then_blocks_and_forgets_after_its_window() -> None:
     now = [0.0]
     throttle = security.Throttle(free=2, block=5, base_delay=0.5, max_delay=1.5, window=60, clock=lambda: now[0])

@@ -1,0 +1,1 @@
+"""Accounts of the secretariats: passwords, sessions, one-time sign-in links, and what each account may see."""
