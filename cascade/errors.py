@@ -16,6 +16,9 @@ class Problem:
     message: str
     line: int | None = None
     path: str | None = None
+    # What kind of problem, with its facts, for a page that words it in its own language (the message stays as is)
+    code: str | None = field(default=None, compare=False)
+    facts: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
         parts = [str(self.line)] if self.line else []

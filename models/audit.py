@@ -32,6 +32,7 @@ class AuditAction(StrEnum):
     ACCOUNT_DISABLE = "account_disable"
     ACCOUNT_ENABLE = "account_enable"
     PASSWORD_SET = "password_set"
+    PLAN_EDIT = "plan_edit"  # a drafted plan adjusted on the portal
     SIGN_IN_LINK = "sign_in_link"  # a one-time link asked for: detail['sent'] says whether one went out
 
 

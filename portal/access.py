@@ -17,6 +17,7 @@ from models.db import session_scope
 from portal import security
 from tasks.accounts.scope import Principal
 from tasks.accounts.signin import principal_of
+from templates import message
 
 
 def _lookup(token: str | None) -> Principal | None:
@@ -42,10 +43,15 @@ async def signed_in(request: Request, render: Callable[..., Response], *args: An
     return await run_in_threadpool(render, request, who, *args)
 
 
+def visible_jobs(request: Request, who: Principal) -> list[Any]:
+    """The flow runs started from the portal that this principal may see: an admin all, others their own."""
+    return [job for job in request.app.state.jobs.recent if who.is_admin or job.owner == who.login]
+
+
 def may_act(who: Principal) -> None:
     """Raise 403 unless the principal may change things (a viewer may not)."""
     if not who.can_act:
-        raise StarletteHTTPException(403)
+        raise StarletteHTTPException(403, detail=message("accounts.viewer_only"))
 
 
 def admin_only(who: Principal) -> None:

@@ -27,7 +27,7 @@ from models.milestones import milestone_title
 from models.plan import Plan, ReportDuty, plan_by_ref
 from models.report import Report
 from models.submission import Attachment, ReviewAction, Submission
-from portal.access import admin_only, login_redirect, may_act, principal, signed_in
+from portal.access import admin_only, login_redirect, may_act, principal, signed_in, visible_jobs
 from portal.board import STATES, board, plans
 from portal.pages import client_of, download, not_found, page, read_form
 from portal.progress_chart import progress_chart
@@ -55,11 +55,6 @@ def _record(actor: str, action: AuditAction, subject: str, client: str | None, a
         record_act(session, actor, action, subject, as_of=as_of, client=client)
 
 
-def _jobs(request: Request, who: Principal) -> list[Any]:
-    """The flow runs started from the portal that this principal may see: an admin all, others their own."""
-    return [job for job in request.app.state.jobs.recent if who.is_admin or job.owner == who.login]
-
-
 def _plans(request: Request, who: Principal) -> Response:
     with session_scope() as session:
         rows = [
@@ -68,7 +63,7 @@ def _plans(request: Request, who: Principal) -> Response:
             for p in plans(session, within(who, Plan.issuer_id))
         ]  # fmt: skip
         replies = inbound_counts(session, within(who, Plan.issuer_id))
-    return page(request, "admin_plans.html.j2", user=who.login, me=who, plans=rows, replies=replies, jobs=_jobs(request, who),
+    return page(request, "admin_plans.html.j2", user=who.login, me=who, plans=rows, replies=replies, jobs=visible_jobs(request, who),
                 as_of=request.app.state.today())  # fmt: skip
 
 
@@ -131,7 +126,7 @@ def _board(request: Request, who: Principal, plan_key: str, duty: str) -> Respon
     rows = [r for r in found.rows if wanted in (None, "", r.state)]
     return page(request, "admin_board.html.j2", user=who.login, me=who, board=found, rows=rows, states=STATES, wanted=wanted or "",
                 chart=progress_chart(found.rows, as_of), calendar=_duty_calendar(found.plan_key, found.duty_title),
-                as_of=as_of, jobs=_jobs(request, who), notice=request.query_params.get("ok"))  # fmt: skip
+                as_of=as_of, jobs=visible_jobs(request, who), notice=request.query_params.get("ok"))  # fmt: skip
 
 
 def _duty_calendar(plan_key: str, duty_title: str) -> list[dict[str, Any]]:

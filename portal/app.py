@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
@@ -18,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cascade import clock
 from cascade.settings import get_settings
-from portal import account_routes, admin_routes, security, sign_in_routes, unit_routes
+from portal import account_routes, admin_routes, plan_routes, security, sign_in_routes, unit_routes
 from portal.jobs import Jobs
 from portal.pages import not_found, refused
 from templates import TEMPLATE_DIR, render
@@ -49,7 +50,9 @@ def create_app(today: Callable[[], date] = clock.today, *, jobs: Jobs | None = N
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
             return not_found()
-        return refused(exc.status_code)
+        # A reason the route gave (not the status's own phrase, which Starlette puts there by default)
+        detail = exc.detail if exc.detail and exc.detail != HTTPStatus(exc.status_code).phrase else None
+        return refused(exc.status_code, detail=detail)
 
     @app.get("/static/{name}")
     def static(name: str) -> Response:
@@ -65,6 +68,7 @@ def create_app(today: Callable[[], date] = clock.today, *, jobs: Jobs | None = N
     app.include_router(unit_routes.router)
     app.include_router(sign_in_routes.router)
     app.include_router(account_routes.router)
+    app.include_router(plan_routes.router)
     app.include_router(admin_routes.router)
     app.add_middleware(security.SecurityHeaders)
     limit = int(settings.portal_max_request_mb * 1024 * 1024)

@@ -12,7 +12,7 @@ import csv
 import difflib
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -254,8 +254,9 @@ class LoadedPlan:
         """The line of `plan.<loc>` (or of its nearest parent given in the file)."""
         return self.locator.line(("plan", *loc))
 
-    def problem(self, loc: Loc, message: str) -> Problem:
-        return problem_at(self.locator, ("plan", *loc), message)
+    def problem(self, loc: Loc, message: str, code: str | None = None, **facts: str) -> Problem:
+        found = problem_at(self.locator, ("plan", *loc), message)
+        return replace(found, code=code, facts=facts) if code else found
 
 
 def load_plan(path: str | Path) -> LoadedPlan:
@@ -369,6 +370,10 @@ def _inheritance_problems(session: Session, loaded: LoadedPlan, parent: Plan, is
                     ("targets", i, "value"),
                     f"'{target.code}' asks {SYMBOLS[target.comparator]} {plain_number(target.value)}, looser than the parent plan {parent.code}, "
                     f"which asks this unit {SYMBOLS[source.comparator]} {plain_number(asked)}: an implementing plan may only keep or tighten a target",
+                    "target_looser",
+                    given=f"{SYMBOLS[target.comparator]} {plain_number(target.value)}",
+                    parent=parent.code,
+                    asked=f"{SYMBOLS[source.comparator]} {plain_number(asked)}",
                 )
             )
         elif (
@@ -421,6 +426,10 @@ def _deadline_problems(session: Session, loaded: LoadedPlan, parent: Plan, issue
                 ("duties", i, "due_on"),
                 f"due {duty.due_on:%d/%m/%Y}, after this unit's own deadline {deadline:%d/%m/%Y} for '{duty.code}' "
                 f"in the parent plan {parent.code}: its units must report before it does",
+                "deadline_later",
+                due=f"{duty.due_on:%d/%m/%Y}",
+                deadline=f"{deadline:%d/%m/%Y}",
+                parent=parent.code,
             )
         )
     return problems
