@@ -44,6 +44,23 @@ class Chart:
     grid: tuple[tuple[float, int], ...]  # y and percent of the horizontal lines
 
 
+MIN_LABEL_GAP = 48  # px between labelled days: a label is five characters ('23/10') at 16 px
+
+
+def _apart(ticks: tuple[tuple[float, date], ...]) -> tuple[tuple[float, date], ...]:
+    """The labelled days with none closer than MIN_LABEL_GAP to the one before; the first and the last
+    are kept, a day too close to the last giving way to it (two labels on one spot print as one smudge)."""
+    kept: list[tuple[float, date]] = []
+    for tick in ticks:
+        if kept and tick[0] - kept[-1][0] < MIN_LABEL_GAP:
+            if tick is not ticks[-1]:
+                continue
+            if len(kept) > 1:
+                kept.pop()
+        kept.append(tick)
+    return tuple(kept)
+
+
 def progress_chart(rows: Sequence[BoardRow], as_of: date) -> Chart | None:
     """The chart for the board's rows (every unit at every level), up to `as_of`; None when there are none.
 
@@ -80,6 +97,6 @@ def progress_chart(rows: Sequence[BoardRow], as_of: date) -> Chart | None:
         on_time = sum(1 for r in at if r.submitted_on is not None and r.submitted_on <= r.due_on)
         level_deadlines = tuple((x(d), d) for d in sorted({r.due_on for r in at}))
         lines.append(LevelLine(level, len(at), COLOURS[index % len(COLOURS)], " ".join(points), level_deadlines, len(came), on_time))
-    ticks = tuple((x(d), d) for d in sorted({first, *deadlines, shown_until}))
+    ticks = _apart(tuple((x(d), d) for d in sorted({first, *deadlines, shown_until})))
     grid = tuple((y(percent), percent) for percent in (0, 50, 100))
     return Chart(WIDTH, HEIGHT, LEFT, TOP, right, bottom, first, last, shown_until, tuple(lines), ticks, grid)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from itertools import pairwise
 
 from portal.board import BoardRow
-from portal.progress_chart import progress_chart
+from portal.progress_chart import MIN_LABEL_GAP, _apart, progress_chart
 
 
 def row(level: int, code: str, due_on: date, submitted_on: date | None) -> BoardRow:
@@ -37,9 +38,17 @@ def test_each_level_climbs_on_the_days_its_reports_came_and_stops_at_the_day_sho
     assert xs[0] == chart.left and xs == sorted(xs) and xs[-1] < chart.right  # left to right, ending on 25/10
     assert [d for _, d in top.deadlines] == [due] and [d for _, d in bottom.deadlines] == [ward_due]
     assert top.deadlines[0][0] > bottom.deadlines[0][0]
-    assert [d for _, d in chart.ticks] == [date(2024, 10, 9), ward_due, date(2024, 10, 25), due]
+    # 25/10, two days after the ward's deadline, would print over its label: the deadlines keep theirs
+    assert [d for _, d in chart.ticks] == [date(2024, 10, 9), ward_due, due]
     assert top.colour != bottom.colour
 
 
 def test_no_units_no_chart() -> None:
     assert progress_chart([], as_of=date(2024, 10, 25)) is None
+
+
+def test_labelled_days_never_overlap_and_the_last_day_keeps_its_label() -> None:
+    days = [date(2024, 10, d) for d in (9, 20, 23, 24)]
+    ticks = _apart(((0.0, days[0]), (200.0, days[1]), (300.0, days[2]), (310.0, days[3])))
+    assert ticks == ((0.0, days[0]), (200.0, days[1]), (310.0, days[3]))  # 23/10 gives way to the last day, 24/10
+    assert all(b[0] - a[0] >= MIN_LABEL_GAP for a, b in pairwise(ticks))
