@@ -11,11 +11,14 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -107,6 +110,44 @@ def _read_units_csv(path: Path) -> tuple[dict[str, Any], CsvLocator, list[Proble
             start = reader.line_num + 1
     except csv.Error as exc:
         raise ImportFileError(source, [Problem(f"CSV syntax error: {exc}", line=reader.line_num)]) from None
+    return _units_from_rows(source, rows)
+
+
+MAX_SHEET_ROWS = 100_000  # a province has tens of thousands of units; more rows than this is not a units sheet
+
+
+def _cell_text(value: object) -> str:
+    """A cell as the CSV would hold it: a date as YYYY-MM-DD, a whole number without '.0'."""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def _read_units_xlsx(path: Path) -> tuple[dict[str, Any], CsvLocator, list[Problem]]:
+    """The first sheet of an Excel units workbook, read as a CSV file with the same columns (its row numbers as lines)."""
+    source = str(path)
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise ImportFileError(source, [Problem(f"not an Excel workbook (.xlsx): {exc}")]) from None
+    try:
+        sheet = workbook.worksheets[0]
+        rows: list[tuple[int, list[str]]] = []
+        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if number > MAX_SHEET_ROWS:
+                raise ImportFileError(source, [Problem(f"more than {MAX_SHEET_ROWS:,} rows: not a units sheet", line=number)])
+            rows.append((number, [_cell_text(v) for v in row]))
+    finally:
+        workbook.close()
+    return _units_from_rows(source, rows)
+
+
+def _units_from_rows(source: str, rows: list[tuple[int, list[str]]]) -> tuple[dict[str, Any], CsvLocator, list[Problem]]:
+    """A header row and unit rows (line or row number, cells) as {'units': [row dicts]}, with the problems of the header and the rows."""
     rows = [(line, row) for line, row in rows if any(cell.strip() for cell in row)]
     if not rows:
         raise ImportFileError(source, [Problem(f"the file is empty; expected a header row with the columns {', '.join(UNIT_COLUMNS)}", line=1)])
@@ -145,16 +186,18 @@ def _load_units(path: Path) -> tuple[list[UnitSpec], Locator]:
     locator: Locator
     if suffix == ".csv":
         data, locator, problems = _read_units_csv(path)
+    elif suffix == ".xlsx":
+        data, locator, problems = _read_units_xlsx(path)
     elif suffix in (".yaml", ".yml", ".json"):
         data, locator, problems = read_tree(path, ImportFileError)
     else:
-        raise ImportFileError(str(path), [Problem(f"expected a .yaml, .yml, .json or .csv file; got '{path.suffix or path.name}'")])
+        raise ImportFileError(str(path), [Problem(f"expected a .yaml, .yml, .json, .csv or .xlsx file; got '{path.suffix or path.name}'")])
     spec = validate(UnitsFile, data, locator, problems, source=str(path), error=ImportFileError, empty_hint="a top-level 'units:' list")
     return spec.units, locator
 
 
 def load_units(path: str | Path) -> list[UnitSpec]:
-    """Read and validate a units file (YAML/JSON with a top-level `units:` list, or CSV with a header row)."""
+    """Read and validate a units file (YAML/JSON with a top-level `units:` list, or CSV or Excel with a header row)."""
     units, _ = _load_units(Path(path))
     return units
 

@@ -315,3 +315,89 @@ def test_the_admin_adds_and_disables_accounts_on_its_pages(wards: Wards) -> None
     audit = unescape(admin.get("/admin/audit").text)
     for act in ("Tạo tài khoản", "Khóa tài khoản", "Mở lại tài khoản"):
         assert act in audit
+
+
+# Every route of the secretariat's pages, and what an account of another subtree gets from it (with that subtree's
+# objects); the routes open to every signed-in account are listed apart. A new route fails the next test until
+# it is added to one of them.
+OPEN_TO_EVERY_ACCOUNT = {
+    ("GET", "/admin"), ("GET", "/admin/replies"), ("GET", "/admin/units"), ("GET", "/admin/account"), ("POST", "/admin/account"),
+    ("GET", "/admin/login"), ("POST", "/admin/login"), ("POST", "/admin/login/link"), ("GET", "/admin/login/link/{token}"),
+    ("POST", "/admin/login/link/{token}"), ("POST", "/admin/logout"), ("POST", "/admin/plans/import"),
+}  # fmt: skip
+PROBES = {
+    ("GET", "/admin/plans/{plan_key}/{duty}"): "/admin/plans/{other}/bao_cao_nam",
+    ("POST", "/admin/plans/{plan_key}/{duty}/{action}"): "/admin/plans/{other}/bao_cao_nam/remind",
+    ("GET", "/admin/assignments/{assignment_id}"): "/admin/assignments/{assignment}",
+    ("POST", "/admin/submissions/{submission_id}/review"): "/admin/submissions/{submission}/review",
+    ("GET", "/admin/reports/{report_id}/{index}"): "/admin/reports/{report}/0",
+    ("GET", "/admin/attachments/{attachment_id}"): "/admin/attachments/{attachment}",
+    ("GET", "/admin/plan/{key}"): "/admin/plan/{other}",
+    ("POST", "/admin/plan/{key}"): "/admin/plan/{other}",
+    ("GET", "/admin/plan/{key}/preview.pdf"): "/admin/plan/{other}/preview.pdf",
+    ("GET", "/admin/plan/{key}/document.docx"): "/admin/plan/{other}/document.docx",
+    ("POST", "/admin/plan/{key}/issue"): "/admin/plan/{other}/issue",
+    ("POST", "/admin/plan/{key}/cascade"): "/admin/plan/{root}/cascade",
+    ("GET", "/admin/units/{code}"): "/admin/units/U2",
+    ("POST", "/admin/units/import"): "/admin/units/import",
+    ("GET", "/admin/audit"): "/admin/audit",
+    ("GET", "/admin/accounts"): "/admin/accounts",
+    ("POST", "/admin/accounts"): "/admin/accounts",
+    ("POST", "/admin/accounts/{account_id}/{action}"): "/admin/accounts/{account}/disable",
+}
+
+
+def test_every_route_refuses_another_subtree_and_a_viewer_changes_nothing(wards: Wards) -> None:
+    routes = {
+        (method, route.path)
+        for entry in wards.app.routes  # type: ignore[attr-defined]  # a FastAPI app
+        for route in getattr(getattr(entry, "original_router", None), "routes", [entry])  # an included router's own routes
+        for method in getattr(route, "methods", None) or ()
+        if route.path.startswith("/admin") and method != "HEAD"
+    }
+    assert routes == set(PROBES) | OPEN_TO_EVERY_ACCOUNT, "a route of the secretariat's pages is neither probed here nor listed as open"
+
+    assignment, submission, attachment = ids("U2.1")
+    with session_scope() as session:
+        account = session.scalars(select(Account.id).where(Account.email == "vp@u2.example.vn")).one()
+    values = {"other": wards.plans["U2"], "root": wards.root, "assignment": assignment, "submission": submission, "report": report_of("U2"),
+              "attachment": attachment, "account": account}  # fmt: skip
+    office = wards.sign_in("vp@u1.example.vn")
+    for (method, _), probe in PROBES.items():
+        path = probe.format(**values)
+        status = office.get(path).status_code if method == "GET" else post(office, path, action="accept", number="5", unit="U1", email="a@u1.vn", role="admin")
+        assert status == 404, f"{method} {path}: {status}"
+
+    # A viewer of the whole tree reads all of it and changes none of it
+    viewer = wards.sign_in("lanhdao@root.example.vn")
+    for path in (f"/admin/plan/{wards.plans['U2']}", "/admin/units/U2", f"/admin/plans/{wards.root}/bao_cao_nam"):
+        assert viewer.get(path).status_code == 200, path
+    for path in (f"/admin/plan/{wards.plans['U2']}", f"/admin/plan/{wards.root}/cascade", "/admin/plans/import"):
+        response = viewer.post(path, data={"csrf": csrf(viewer.get("/admin/login").text), "title": "Đổi tên"}, follow_redirects=False)
+        assert response.status_code in (403, 404), path
+    refused = viewer.post(f"/admin/submissions/{submission}/review", data={"csrf": csrf(viewer.get("/admin/login").text), "action": "accept"})
+    assert refused.status_code == 403 and "Tài khoản chỉ xem" in unescape(refused.text)
+
+
+def test_the_org_chart_shows_each_office_its_subtree_and_admins_upload_units_files(wards: Wards, tmp_path: Path) -> None:
+    office = wards.sign_in("vp@u1.example.vn")
+    tree = office.get("/admin/units").text
+    assert "/admin/units/U1.1" in tree and "/admin/units/U1.2" in tree and "/admin/units/U2" not in tree and "/admin/units/ROOT" not in tree
+    unit = office.get("/admin/units/U1")
+    assert unit.status_code == 200 and "vp@u1.example.vn" in unit.text and "new@u1.example.vn" in unit.text
+    assert f"/admin/plan/{wards.plans['U1']}" in unit.text
+
+    admin = wards.sign_in(get_settings().dashboard_user, ADMIN_PASSWORD)
+    token = csrf(admin.get("/admin/units").text)
+    bad = "code,name,kind,parent,emails\nU1.3,Tổ công tác số 3,office,U1,to3@sxd.example.gov.vn\nU1.4,Tổ số 4,office,U1,khong-phai-dia-chi\n"
+    refused = admin.post("/admin/units/import", data={"csrf": token}, files={"file": ("Danh sách.csv", bad.encode(), "text/csv")})
+    shown = unescape(re.sub(r"<[^>]+>", "", refused.text))  # the text a person reads
+    assert refused.status_code == 400 and "Dòng 3, cột emails: expected an email address" in shown and "tệp Danh sách.csv" in shown
+    with session_scope() as session:
+        assert session.scalar(select(Unit).where(Unit.code == "U1.3")) is None  # all or nothing
+    good = bad.replace("khong-phai-dia-chi", "to4@sxd.example.gov.vn")
+    done = admin.post("/admin/units/import", data={"csrf": token}, files={"file": ("Danh sách.csv", good.encode(), "text/csv")}, follow_redirects=False)
+    assert done.status_code == 303
+    listed = admin.get(done.headers["location"]).text
+    assert "Đã nhập tệp đơn vị" in unescape(listed) and "/admin/units/U1.4" in listed
+    assert "/admin/units/U1.4" in office.get("/admin/units").text  # the ward's office sees its new unit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from cascade.errors import ImportFileError, SubmissionError
@@ -795,3 +797,35 @@ def test_a_submission_of_zero_over_zero_is_taken_and_a_computed_rate_is_not_give
     with pytest.raises(SubmissionError) as caught:
         check(path)
     assert_problem(caught.value, path, line_of(text, "ty_le_truc_tuyen:"), "values.ty_le_truc_tuyen", "computed from 'truc_tuyen' / 'tiep_nhan'")
+
+
+def xlsx_from_csv(csv_path: Path, xlsx_path: Path) -> Path:
+    """The CSV's rows typed into the first sheet of a workbook, as an office keeps its units in Excel."""
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    with csv_path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.reader(handle):
+            sheet.append(row)
+    workbook.save(xlsx_path)
+    return xlsx_path
+
+
+def test_an_excel_units_sheet_reads_as_the_csv_does(tmp_path: Path, workspace: Path) -> None:
+    workbook = xlsx_from_csv(EXAMPLE / "units.csv", tmp_path / "Danh sách đơn vị.xlsx")
+    assert load_units(workbook) == load_units(EXAMPLE / "units.csv")
+    assert import_units(workbook) == ImportResult(created=8, updated=0, unchanged=0)
+
+
+def test_an_excel_bad_row_names_its_row_and_column(tmp_path: Path, workspace: Path) -> None:
+    text = "code,name,kind,parent,emails\nso,Sở Thử nghiệm,department,,vanthu@so.example.gov.vn\nso.tt,Thanh tra,office,so,thanh tra@so\n"
+    source = write(tmp_path, "units.csv", text)
+    workbook = xlsx_from_csv(source, tmp_path / "units.xlsx")
+    with pytest.raises(ImportFileError) as caught:
+        import_units(workbook)
+    assert_problem(caught.value, workbook, 3, "emails", "expected an email address", "'thanh tra@so'")
+    assert counts()["Unit"] == 0
+    renamed = tmp_path / "not-a-workbook.xlsx"
+    renamed.write_text("code,name\n", encoding="utf-8")
+    with pytest.raises(ImportFileError, match="not an Excel workbook"):
+        import_units(renamed)
