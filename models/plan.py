@@ -85,6 +85,9 @@ class Plan(Base):
     cascade_policy: Mapped[dict[str, Any]] = mapped_column(
         default=dict, comment="How the plan passes down: {levels: [{lead_days, issue}]} (see models.cascading); derived plans copy it."
     )
+    drafted: Mapped[dict[str, Any] | None] = mapped_column(
+        comment="A drafted plan as it was drafted for its unit (the plan file's mapping), kept when the unit first adjusts it."
+    )
 
     issuer: Mapped[Unit] = relationship()
     parent_plan: Mapped[Plan | None] = relationship(remote_side=[id])

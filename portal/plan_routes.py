@@ -6,6 +6,7 @@ route holds to the account's scope (portal.access)."""
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from tasks.accounts.scope import Principal, sees_unit
 from tasks.cascading.implementing import next_number
 from tasks.documents.pdf import pdf_available, to_pdf
 from tasks.documents.word import write_plan_document
+from tasks.plans.changes import PlanChange, plan_changes
 from tasks.plans.editing import FieldProblem, edited_document, form_problems, save_edited
 from tasks.plans.exports import plan_document
 from tasks.plans.imports import import_plan_file, load_plan
@@ -67,13 +69,24 @@ def _asked_of_issuer(session: Session, plan: Plan) -> tuple[dict[str, Any], dict
     return targets, deadlines
 
 
+def _shown(change: PlanChange) -> PlanChange:
+    """A change as the page prints it: days as 23/10/2024, numbers with a decimal comma."""
+    if change.kind == "deadline":
+        return replace(change, before=f"{date.fromisoformat(change.before):%d/%m/%Y}", after=f"{date.fromisoformat(change.after):%d/%m/%Y}")
+    if change.kind == "target":
+        return replace(change, before=change.before.replace(".", ","), after=change.after.replace(".", ","))
+    return change
+
+
 def _plan_page(request: Request, who: Principal, key: str, *, form: dict[str, str] | None = None, problems: list[FieldProblem] | None = None,
                status: int = 200) -> Response:  # fmt: skip
     with session_scope() as session:
         plan = _plan_in_scope(session, who, key)
         if plan is None:
             return not_found()
-        document = plan_document(session, plan)["plan"]
+        whole = plan_document(session, plan)
+        document = whole["plan"]
+        changes = [_shown(c) for c in plan_changes(plan.drafted, whole)] if plan.drafted else None
         for duty in document["duties"]:
             duty["due_date"] = date.fromisoformat(duty["due_on"])
         asked_targets, asked_deadlines = _asked_of_issuer(session, plan)
@@ -84,7 +97,7 @@ def _plan_page(request: Request, who: Principal, key: str, *, form: dict[str, st
                      "parent_key": plan.parent_plan.key if plan.parent_plan else None,
                      "parent_in_scope": plan.parent_plan is not None and sees_unit(session, who, plan.parent_plan.issuer_id)},
             "doc": document, "asked_targets": asked_targets, "asked_deadlines": asked_deadlines, "assigned": assigned,
-            "next_number": next_number(session, plan.issuer_id, plan.year),
+            "next_number": next_number(session, plan.issuer_id, plan.year), "changes": changes,
         }  # fmt: skip
     ok = request.query_params.get("ok") or ""
     return page(request, "admin_plan.html.j2", status=status, user=who.login, me=who, form=form or {}, problems=problems or [],

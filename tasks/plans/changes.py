@@ -73,3 +73,52 @@ def changes_between(since: int, before: Mapping[str, Any], after: Mapping[str, A
     ]
     sections += [SectionChange(title, (("removed", text),)) for title, text in old_sections.items() if title not in new_sections and text.strip()]
     return Changes(since, tuple(figures), tuple(sections))
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    """One thing a unit changed in the plan drafted for it. `kind`: title, purposes, requirements (texts, with
+    `pieces` word by word), target (`before`/`after` values), deadline (`before`/`after` days), task_added,
+    task_removed, task_changed (its content word by word); `name`: the target, report or task it is about."""
+
+    kind: str
+    name: str
+    before: str = ""
+    after: str = ""
+    pieces: tuple[tuple[str, str], ...] = ()
+
+
+def _target_value(target: Mapping[str, Any]) -> str:
+    value = target.get("value")
+    return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def plan_changes(drafted: Mapping[str, Any], issued: Mapping[str, Any]) -> tuple[PlanChange, ...]:
+    """What `issued` (a plan file's `{plan: …}` mapping) changed from `drafted`, in reading order."""
+    before, after = drafted["plan"], issued["plan"]
+    changes: list[PlanChange] = []
+    for field in ("title", "purposes", "requirements"):
+        if (before.get(field) or "") != (after.get(field) or ""):
+            changes.append(PlanChange(field, field, pieces=word_diff(before.get(field) or "", after.get(field) or "")))
+    old_targets = {t["code"]: t for t in before.get("targets", [])}
+    for target in after.get("targets", []):
+        old = old_targets.get(target["code"])
+        if old is not None and _target_value(old) != _target_value(target):
+            changes.append(PlanChange("target", target["text"], _target_value(old), _target_value(target)))
+    old_duties = {d["code"]: d for d in before.get("duties", [])}
+    for duty in after.get("duties", []):
+        old = old_duties.get(duty["code"])
+        if old is not None and old["due_on"] != duty["due_on"]:
+            changes.append(PlanChange("deadline", duty["title"], old["due_on"], duty["due_on"]))
+    old_tasks = {t["code"]: t for t in before.get("tasks", [])}
+    new_codes = {t["code"] for t in after.get("tasks", [])}
+    for task in after.get("tasks", []):
+        old = old_tasks.get(task["code"])
+        if old is None:
+            changes.append(PlanChange("task_added", task["title"], after=task.get("content") or ""))
+        elif (old.get("title"), old.get("content")) != (task.get("title"), task.get("content")):
+            text_before = f"{old.get('title') or ''}: {old.get('content') or ''}"
+            text_after = f"{task.get('title') or ''}: {task.get('content') or ''}"
+            changes.append(PlanChange("task_changed", task["title"], pieces=word_diff(text_before, text_after)))
+    changes += [PlanChange("task_removed", t["title"]) for code, t in old_tasks.items() if code not in new_codes]
+    return tuple(changes)

@@ -50,6 +50,7 @@ from models.specs import (
     plain_number,
 )
 from models.unit import Unit, children_from
+from tasks.plans.exports import plan_document
 from tasks.plans.sources import (
     CsvLocator,
     Locator,
@@ -603,6 +604,8 @@ def import_plan_file(path: str | Path, *, replace: bool = False) -> ImportedPlan
 
         if existing is not None:
             plan = existing
+            if plan.status == PlanStatus.DRAFT and plan.drafted is None:  # the draft as its unit received it, to show what the unit changed
+                plan.drafted = plan_document(session, plan)
             plan.tasks.clear()
             plan.targets.clear()
             plan.duties.clear()

@@ -192,6 +192,9 @@ def test_a_ward_office_runs_its_part_of_the_cycle_in_the_browser(town: Town, bro
     assert {m["To"].addresses[0].addr_spec.split("@")[0] for m in notices} >= {"congan", "quansu", "tramyte"}
     page.reload()
     expect(page.locator("h1")).to_have_text("Kế hoạch số 12/KH-UBND")
+    changes = page.locator("#changes")  # what the ward changed from the draft it received
+    expect(changes).to_contain_text("90 → 95")
+    expect(changes).to_contain_text("Thêm nhiệm vụ: Tổ chức đối thoại với Nhân dân về cải cách hành chính")
     shot(page, "ward-4-issued")
 
     # The units report; the office returns one with a comment, then accepts its corrected version

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tasks.plans.changes import FigureChange, changes_between, word_diff
+import copy
+
+from tasks.plans.changes import FigureChange, changes_between, plan_changes, word_diff
 
 
 def test_words_removed_and_added_in_reading_order() -> None:
@@ -35,3 +37,29 @@ def test_only_what_changed_is_listed() -> None:
     assert [s.title for s in changes.sections] == ["Kết quả", "Kiến nghị"]  # a trailing newline is no change; a dropped section is
     assert changes.sections[1].pieces == (("removed", "Không."),)
     assert not changes_between(2, after, after).any
+
+
+def test_a_plan_adjusted_by_its_unit_lists_what_it_changed_from_its_draft() -> None:
+    drafted = {"plan": {
+        "title": "Thực hiện công tác Dân vận năm 2024", "purposes": "Nâng cao chất lượng.", "requirements": "Bám sát kế hoạch.",
+        "targets": [{"code": "hai_long", "text": "Hài lòng từ 90%", "value": 90}, {"code": "kheo", "text": "Mô hình Dân vận khéo", "value": 3}],
+        "duties": [{"code": "bao_cao_nam", "title": "Báo cáo năm", "due_on": "2024-10-23"}],
+        "tasks": [{"code": "t1", "title": "Quán triệt", "content": "Tổ chức học tập nghị quyết."}, {"code": "t2", "title": "Thi đua", "content": "Phát động."}],
+    }}  # fmt: skip
+    issued = copy.deepcopy(drafted)
+    plan = issued["plan"]
+    plan["targets"][0]["value"] = 95.0
+    plan["duties"][0]["due_on"] = "2024-10-21"
+    plan["tasks"][0]["content"] = "Tổ chức học tập nghị quyết cho toàn thể cán bộ."
+    plan["tasks"] = [plan["tasks"][0], {"code": "nv3", "title": "Đối thoại", "content": "Đối thoại với Nhân dân."}]
+    changes = plan_changes(drafted, issued)
+    assert [(c.kind, c.name, c.before, c.after) for c in changes if c.kind in ("target", "deadline")] == [
+        ("target", "Hài lòng từ 90%", "90", "95"), ("deadline", "Báo cáo năm", "2024-10-23", "2024-10-21")
+    ]  # fmt: skip
+    changed = next(c for c in changes if c.kind == "task_changed")
+    assert changed.pieces == (("same", "Quán triệt: Tổ chức học tập nghị "), ("removed", "quyết."), ("added", "quyết cho toàn thể cán bộ."))
+    assert [(c.kind, c.name) for c in changes if c.kind.startswith("task_") and c.kind != "task_changed"] == [
+        ("task_added", "Đối thoại"),
+        ("task_removed", "Thi đua"),
+    ]
+    assert plan_changes(drafted, copy.deepcopy(drafted)) == ()
