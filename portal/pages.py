@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -57,6 +61,21 @@ def download(content: bytes, filename: str, media_type: str) -> Response:
     ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
     disposition = f"attachment; filename=\"{ascii_name}\"; filename*=utf-8''{quote(filename)}"
     return Response(content, media_type=media_type, headers={"content-disposition": disposition})
+
+
+@contextmanager
+def upload_on_disk(content: bytes, suffix: str) -> Iterator[Path]:
+    """An uploaded file's bytes in a temporary file of the workspace named only by `suffix` (no name from
+    the request reaches the file system), for the importers that read paths; removed afterwards."""
+    folder = get_settings().workspace / "tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("wb", suffix=suffix, dir=folder, delete=False) as handle:
+        handle.write(content)
+        path = Path(handle.name)
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def client_of(request: Request) -> str:

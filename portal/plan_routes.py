@@ -28,7 +28,7 @@ from models.db import session_scope
 from models.plan import Plan, PlanStatus, ReportDuty, plan_by_ref
 from models.unit import Unit
 from portal.access import login_redirect, may_act, principal, signed_in, visible_jobs
-from portal.pages import client_of, download, not_found, page, read_form, refused
+from portal.pages import client_of, download, not_found, page, read_form, refused, upload_on_disk
 from tasks.accounts.scope import Principal, sees_unit
 from tasks.cascading.implementing import next_number
 from tasks.documents.pdf import pdf_available, to_pdf
@@ -36,7 +36,7 @@ from tasks.documents.word import write_plan_document
 from tasks.plans.changes import PlanChange, plan_changes
 from tasks.plans.editing import FieldProblem, edited_document, form_problems, save_edited
 from tasks.plans.exports import plan_document
-from tasks.plans.imports import import_plan_file, load_plan
+from tasks.plans.imports import import_plan_file, load_plan, own_deadlines
 from tasks.plans.targets import inherited_value, target_sharers
 from templates import message
 
@@ -57,16 +57,7 @@ def _asked_of_issuer(session: Session, plan: Plan) -> tuple[dict[str, Any], dict
         return {}, {}
     sharers = target_sharers(session, parent, plan.issued_on)
     targets = {t.code: inherited_value(t, plan.issuer.code, sharers.get(t.code, [])) for t in parent.targets}
-    deadlines = dict(
-        session.execute(
-            select(ReportDuty.code, Assignment.due_on)
-            .join(Assignment, Assignment.duty_id == ReportDuty.id)
-            .where(ReportDuty.plan_id == parent.id, Assignment.unit_id == plan.issuer_id)
-        )
-        .tuples()
-        .all()
-    )
-    return targets, deadlines
+    return targets, own_deadlines(session, parent, plan.issuer_id)
 
 
 def _shown(change: PlanChange) -> PlanChange:
@@ -231,13 +222,8 @@ async def cascade(request: Request, key: str) -> Response:
 
 def _import(request: Request, who: Principal, name: str, content: bytes) -> Response:
     """Import an uploaded plan file whose issuer is in the principal's scope; its problems by line, all or nothing."""
-    folder = get_settings().workspace / "tmp"
-    folder.mkdir(parents=True, exist_ok=True)
     suffix = ".json" if name.lower().endswith(".json") else ".yaml"
-    with tempfile.NamedTemporaryFile("wb", suffix=suffix, dir=folder, delete=False) as handle:
-        handle.write(content)
-        path = Path(handle.name)
-    try:
+    with upload_on_disk(content, suffix) as path:
         try:
             issuer = load_plan(path).spec.issuer
             with session_scope() as session:
@@ -249,8 +235,6 @@ def _import(request: Request, who: Principal, name: str, content: bytes) -> Resp
             return _plans_with_error(request, who, name, [str(p) for p in exc.problems])
         except CascadeError as exc:
             return _plans_with_error(request, who, name, [str(exc)])
-    finally:
-        path.unlink(missing_ok=True)
     with session_scope() as session:
         record_act(session, who.login, AuditAction.IMPORT, f"{name} → {imported.key}", client=client_of(request))
     return RedirectResponse(f"/admin/plan/{imported.key}?ok=imported", status_code=303)

@@ -4,7 +4,6 @@ of a units file (CSV, Excel or YAML) read by the same importer as `cascade units
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -14,13 +13,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from cascade.errors import ImportFileError, Problem
-from cascade.settings import get_settings
 from models.audit import AuditAction, record_act
 from models.db import session_scope
 from models.plan import Plan
 from models.unit import Unit, tree_order
 from portal.access import admin_only, login_redirect, principal, signed_in
-from portal.pages import client_of, not_found, page, read_form
+from portal.pages import client_of, not_found, page, read_form, upload_on_disk
 from tasks.accounts.registry import account_rows
 from tasks.accounts.scope import Principal, sees_unit
 from tasks.plans.imports import import_units
@@ -81,17 +79,11 @@ def _import(request: Request, who: Principal, name: str, content: bytes) -> Resp
     suffix = Path(name).suffix.lower()
     if suffix not in UNIT_FILES:
         return _tree(request, who, problems=[Problem(message("unit_pages.bad_suffix", suffix=suffix or name))], file_name=name, status=400)
-    folder = get_settings().workspace / "tmp"
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("wb", suffix=suffix, dir=folder, delete=False) as handle:
-        handle.write(content)
-        path = Path(handle.name)
-    try:
-        result = import_units(path)
-    except ImportFileError as exc:  # the temporary file's name means nothing to the office: the problems name rows and columns
-        return _tree(request, who, problems=exc.problems, file_name=name, status=400)
-    finally:
-        path.unlink(missing_ok=True)
+    with upload_on_disk(content, suffix) as path:
+        try:
+            result = import_units(path)
+        except ImportFileError as exc:  # the temporary file's name means nothing to the office: the problems name rows and columns
+            return _tree(request, who, problems=exc.problems, file_name=name, status=400)
     with session_scope() as session:
         record_act(session, who.login, AuditAction.IMPORT, name, client=client_of(request), created=result.created, updated=result.updated)
     return RedirectResponse(f"/admin/units?ok={result.created}-{result.updated}-{result.unchanged}", status_code=303)

@@ -448,18 +448,23 @@ def _inheritance_problems(session: Session, loaded: LoadedPlan, parent: Plan, is
     return problems + _deadline_problems(session, loaded, parent, issuer)
 
 
-def _deadline_problems(session: Session, loaded: LoadedPlan, parent: Plan, issuer: Unit) -> list[Problem]:
-    """A duty answering a parent duty must be due no later than the unit's own deadline for it: the
-    unit needs its subordinates' reports before it can send its own."""
-    own_due = dict(
+def own_deadlines(session: Session, parent: Plan, unit_id: int) -> dict[str, date]:
+    """Duty code → the day the parent plan asks the unit to answer it by (its assignment's due date)."""
+    return dict(
         session.execute(
             select(ReportDuty.code, Assignment.due_on)
             .join(Assignment, Assignment.duty_id == ReportDuty.id)
-            .where(ReportDuty.plan_id == parent.id, Assignment.unit_id == issuer.id)
+            .where(ReportDuty.plan_id == parent.id, Assignment.unit_id == unit_id)
         )
         .tuples()
         .all()
     )
+
+
+def _deadline_problems(session: Session, loaded: LoadedPlan, parent: Plan, issuer: Unit) -> list[Problem]:
+    """A duty answering a parent duty must be due no later than the unit's own deadline for it: the
+    unit needs its subordinates' reports before it can send its own."""
+    own_due = own_deadlines(session, parent, issuer.id)
     problems = []
     for i, duty in enumerate(loaded.spec.duties):
         deadline = own_due.get(duty.code)
