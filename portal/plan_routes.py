@@ -5,6 +5,7 @@ route holds to the account's scope (portal.access)."""
 
 from __future__ import annotations
 
+import io
 import tempfile
 from dataclasses import replace
 from datetime import date
@@ -38,10 +39,12 @@ from tasks.plans.editing import FieldProblem, edited_document, form_problems, sa
 from tasks.plans.exports import plan_document
 from tasks.plans.imports import import_plan_file, load_plan, own_deadlines
 from tasks.plans.targets import inherited_value, target_sharers
+from tasks.plans.workbook import plan_workbook
 from templates import message
 
 router = APIRouter(prefix="/admin")
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NOTICES = ("saved", "issued", "imported", "cascaded")
 
 
@@ -222,7 +225,7 @@ async def cascade(request: Request, key: str) -> Response:
 
 def _import(request: Request, who: Principal, name: str, content: bytes) -> Response:
     """Import an uploaded plan file whose issuer is in the principal's scope; its problems by line, all or nothing."""
-    suffix = ".json" if name.lower().endswith(".json") else ".yaml"
+    suffix = next((s for s in (".json", ".xlsx") if name.lower().endswith(s)), ".yaml")
     with upload_on_disk(content, suffix) as path:
         try:
             issuer = load_plan(path).spec.issuer
@@ -242,6 +245,18 @@ def _import(request: Request, who: Principal, name: str, content: bytes) -> Resp
 
 def _plans_with_error(request: Request, who: Principal, name: str, problems: list[str]) -> Response:
     return page(request, "admin_plan_import.html.j2", status=400, user=who.login, me=who, file_name=name, problems=problems)
+
+
+def _template(request: Request, who: Principal) -> Response:
+    buffer = io.BytesIO()
+    plan_workbook().save(buffer)
+    return download(buffer.getvalue(), message("plan_pages.template_name"), XLSX)
+
+
+@router.get("/plans/template.xlsx")
+async def template(request: Request) -> Response:
+    """The plan workbook's template: fill it in and import it like a plan file."""
+    return await signed_in(request, _template)
 
 
 @router.post("/plans/import")

@@ -62,6 +62,7 @@ from tasks.plans.sources import (
     validate,
 )
 from tasks.plans.targets import inherited_value, target_sharers
+from tasks.plans.workbook import CellLocator, read_plan_workbook
 
 # ---------------------------------------------------------------------------------------------
 # Results
@@ -288,11 +289,11 @@ def import_units(path: str | Path) -> ImportResult:
 
 @dataclass(frozen=True)
 class LoadedPlan:
-    """A validated plan file and the lines of its fields."""
+    """A validated plan file and the lines (or, from a workbook, the cells) of its fields."""
 
     spec: PlanSpec
     source: Path
-    locator: YamlLocator
+    locator: YamlLocator | CellLocator
 
     def line_of(self, *loc: str | int) -> int | None:
         """The line of `plan.<loc>` (or of its nearest parent given in the file)."""
@@ -304,9 +305,13 @@ class LoadedPlan:
 
 
 def load_plan(path: str | Path) -> LoadedPlan:
-    """Read and validate a plan file (YAML or JSON with a top-level `plan:` mapping)."""
+    """Read and validate a plan file (YAML or JSON with a top-level `plan:` mapping, or the plan workbook)."""
     path = Path(path)
-    data, locator, problems = read_tree(path, ImportFileError)
+    locator: YamlLocator | CellLocator
+    if path.suffix.lower() == ".xlsx":
+        data, locator, problems = read_plan_workbook(path)
+    else:
+        data, locator, problems = read_tree(path, ImportFileError)
     spec = validate(PlanFile, data, locator, problems, source=str(path), error=ImportFileError, empty_hint="a top-level 'plan:' mapping")
     return LoadedPlan(spec.plan, path, locator)
 

@@ -5,6 +5,7 @@ expiry; a one-time link sent through a real SMTP server signs in once."""
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -12,9 +13,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from html import unescape
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from cascade import clock
@@ -34,6 +38,7 @@ from portal.jobs import Jobs
 from tasks.accounts.registry import add_account, set_disabled
 from tasks.cascading.implementing import derived_key
 from tasks.intake.submissions import record_submission
+from tasks.plans.workbook import plan_workbook
 from tests.fixtures.builders import make_plan, make_unit_tree
 from tests.fixtures.smtp import SmtpServer
 from tests.flows.helpers import submission, text_part
@@ -323,7 +328,7 @@ def test_the_admin_adds_and_disables_accounts_on_its_pages(wards: Wards) -> None
 OPEN_TO_EVERY_ACCOUNT = {
     ("GET", "/admin"), ("GET", "/admin/replies"), ("GET", "/admin/units"), ("GET", "/admin/account"), ("POST", "/admin/account"),
     ("GET", "/admin/login"), ("POST", "/admin/login"), ("POST", "/admin/login/link"), ("GET", "/admin/login/link/{token}"),
-    ("POST", "/admin/login/link/{token}"), ("POST", "/admin/logout"), ("POST", "/admin/plans/import"),
+    ("POST", "/admin/login/link/{token}"), ("POST", "/admin/logout"), ("POST", "/admin/plans/import"), ("GET", "/admin/plans/template.xlsx"),
 }  # fmt: skip
 PROBES = {
     ("GET", "/admin/plans/{plan_key}/{duty}"): "/admin/plans/{other}/bao_cao_nam",
@@ -401,3 +406,45 @@ def test_the_org_chart_shows_each_office_its_subtree_and_admins_upload_units_fil
     listed = admin.get(done.headers["location"]).text
     assert "Đã nhập tệp đơn vị" in unescape(listed) and "/admin/units/U1.4" in listed
     assert "/admin/units/U1.4" in office.get("/admin/units").text  # the ward's office sees its new unit
+
+
+def small_plan(issuer: str, due_on: str = "2024-11-15") -> dict[str, Any]:
+    """A plan of `issuer` with one annual report and nothing else, as `plan_document` gives one."""
+    return {"plan": {
+        "key": f"5-kh-{issuer.lower()}-2024", "number": "5", "symbol": f"KH-{issuer}", "issuer": issuer, "issued_on": "2024-10-01",
+        "place": "Biên Hòa", "title": "Kiểm tra công tác dân vận năm 2024", "year": 2024, "signer": {"title": "TRƯỞNG PHÒNG", "name": "Nguyễn Thị Huệ"},
+        "duties": [{"code": "bao_cao_kiem_tra", "kind": "annual", "title": "Báo cáo kết quả kiểm tra", "due_on": due_on,
+                    "sections": [{"code": "ket_qua", "title": "Kết quả kiểm tra"}]}],
+    }}  # fmt: skip
+
+
+def upload(client: TestClient, name: str, content: bytes) -> Any:
+    token = csrf(client.get("/admin").text)
+    return client.post("/admin/plans/import", data={"csrf": token}, files={"file": (name, content, "application/octet-stream")}, follow_redirects=False)
+
+
+def workbook_bytes(document: dict[str, Any] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    plan_workbook(document).save(buffer)
+    return buffer.getvalue()
+
+
+def test_an_office_imports_its_plan_from_the_workbook_template_with_problems_by_cell(wards: Wards) -> None:
+    office = wards.sign_in("vp@u1.example.vn")
+    template = office.get("/admin/plans/template.xlsx")
+    assert template.status_code == 200 and "Mẫu kế hoạch.xlsx" in unquote(template.headers["content-disposition"])
+    assert load_workbook(io.BytesIO(template.content)).sheetnames == ["Kế hoạch", "Nhiệm vụ", "Chỉ tiêu", "Báo cáo"]
+
+    # Out of its scope: refused, nothing imported
+    refused = upload(office, "Kế hoạch Thanh tra.xlsx", workbook_bytes(small_plan("U2")))
+    assert refused.status_code == 400 and "không thuộc phạm vi" in unescape(refused.text)
+    # A bad cell: named by sheet and cell
+    bad = small_plan("U1", due_on="31/02/2024")
+    refused = upload(office, "Kế hoạch 5.xlsx", workbook_bytes(bad))
+    assert refused.status_code == 400 and "Báo cáo!F3" in unescape(refused.text)
+    with session_scope() as session:
+        assert session.scalar(select(Plan).where(Plan.key.like("5-kh-%"))) is None
+    # Corrected: imported, its page opens
+    done = upload(office, "Kế hoạch 5.xlsx", workbook_bytes(small_plan("U1")))
+    assert done.status_code == 303 and done.headers["location"] == "/admin/plan/5-kh-u1-2024?ok=imported"
+    assert "Kiểm tra công tác dân vận năm 2024" in office.get(done.headers["location"]).text
