@@ -510,7 +510,10 @@ def run_demo(workspace: Path, console: Console) -> None:
             select(Unit.code, Assignment).join(Assignment, Assignment.unit_id == Unit.id).join(ReportDuty).where(ReportDuty.code == DUTY).order_by(Unit.code)
         ).tuples():
             console.print(f"{code:<15} {portal_link(assignment)}", highlight=False)
-    accounts = Table("account", "unit", "role", "password", title="Accounts of the offices (each sees its unit and those below it)")
+    accounts = Table(
+        "account", "unit", "role", "password",
+        title=f"Accounts of the offices: sign in at {get_settings().portal_base_url}/admin with the address and password (each sees its unit and those below it)",
+    )  # fmt: skip
     for email, unit, role in DEMO_ACCOUNTS:
         accounts.add_row(email, unit, role, passwords[email])
     accounts.add_row(get_settings().dashboard_user, "(every unit)", "admin (built-in)", dashboard_password())
