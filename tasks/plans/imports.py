@@ -14,7 +14,7 @@ import io
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,7 @@ from tasks.plans.sources import (
     validate,
 )
 from tasks.plans.targets import inherited_value, target_sharers
-from tasks.plans.workbook import CellLocator, read_plan_workbook
+from tasks.plans.workbook import CellLocator, cell_text, read_plan_workbook
 
 # ---------------------------------------------------------------------------------------------
 # Results
@@ -118,17 +118,6 @@ def _read_units_csv(path: Path) -> tuple[dict[str, Any], CsvLocator, list[Proble
 MAX_SHEET_ROWS = 100_000  # a province has tens of thousands of units; more rows than this is not a units sheet
 
 
-def _cell_text(value: object) -> str:
-    """A cell as the CSV would hold it: a date as YYYY-MM-DD, a whole number without '.0'."""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return "" if value is None else str(value)
-
-
 def _read_units_xlsx(path: Path) -> tuple[dict[str, Any], CsvLocator, list[Problem]]:
     """The first sheet of an Excel units workbook, read as a CSV file with the same columns (its row numbers as lines)."""
     source = str(path)
@@ -142,7 +131,7 @@ def _read_units_xlsx(path: Path) -> tuple[dict[str, Any], CsvLocator, list[Probl
         for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
             if number > MAX_SHEET_ROWS:
                 raise ImportFileError(source, [Problem(f"more than {MAX_SHEET_ROWS:,} rows: not a units sheet", line=number)])
-            rows.append((number, [_cell_text(v) for v in row]))
+            rows.append((number, [cell_text(v) for v in row]))
     finally:
         workbook.close()
     return _units_from_rows(source, rows)

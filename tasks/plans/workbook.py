@@ -99,7 +99,8 @@ class CellLocator:
         return None, f"{PLAN_SHEET}!C{found}" if found else PLAN_SHEET
 
 
-def _text(value: object) -> str:
+def cell_text(value: object) -> str:
+    """A cell as a CSV file would hold it: a date as YYYY-MM-DD, a whole number without '.0', empty for none."""
     if isinstance(value, datetime):
         return value.date().isoformat()
     if isinstance(value, date):
@@ -115,7 +116,7 @@ def _codes(text: str) -> list[str]:
 
 def _cell_value(field: str, value: object, where: str, problems: list[Problem]) -> Any:
     """A cell's value as the plan file holds that field (lists split, numbers kept as numbers)."""
-    text = _text(value)
+    text = cell_text(value)
     if field in CODE_LISTS:
         return _codes(text)
     if field in DAY_LISTS:
@@ -176,7 +177,7 @@ def read_plan_workbook(path: Path) -> tuple[dict[str, Any], CellLocator, list[Pr
         plan: dict[str, Any] = {}
         plan_rows: dict[str, int] = {}
         for number, row in enumerate(workbook[PLAN_SHEET].iter_rows(min_row=1, max_row=200, max_col=3, values_only=True), start=1):
-            field = _text(row[0]) if row else ""
+            field = cell_text(row[0]) if row else ""
             if field not in dict(PLAN_FIELDS):
                 continue
             plan_rows[field] = number
@@ -192,7 +193,7 @@ def read_plan_workbook(path: Path) -> tuple[dict[str, Any], CellLocator, list[Pr
                 continue
             rows = workbook[sheet].iter_rows(values_only=True)
             next(rows, None)  # the office's words
-            header = [_text(v) for v in next(rows, ())]
+            header = [cell_text(v) for v in next(rows, ())]
             known = dict(wanted)
             columns[field] = {name: i + 1 for i, name in enumerate(header) if name in known}
             items = []
@@ -200,7 +201,7 @@ def read_plan_workbook(path: Path) -> tuple[dict[str, Any], CellLocator, list[Pr
                 if number > MAX_ROWS:
                     problems.append(Problem(f"more than {MAX_ROWS:,} rows", path=f"{sheet}!{number}:{number}"))
                     break
-                if not any(_text(v) for v in row):
+                if not any(cell_text(v) for v in row):
                     continue
                 item: dict[str, Any] = {}
                 for name, column in columns[field].items():
