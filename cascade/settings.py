@@ -44,7 +44,7 @@ class Settings(BaseSettings):
 
     mail_from_name: str = "Hệ thống theo dõi thực hiện kế hoạch"
     mail_reply_to: str | None = Field(None, description="Mailbox that receives the units' replies.")
-    mail_domain: str = Field("plan-cascade.local", description="Right-hand side of the Message-IDs we generate.")
+    mail_domain: str | None = Field(None, description="Right-hand side of the Message-IDs we generate; default: the domain of smtp_user, the sender's.")
     secretariat_email: str | None = Field(None, description="The secretariat's mailbox: escalation digests of the root plans, quarantine alerts.")
     admin_emails: list[str] = Field(default_factory=list, description="Who is told when a flow run fails or crashes (JSON list in the environment).")
     escalate_after_days: int = Field(
@@ -119,6 +119,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.workspace / 'cascade.db').resolve()}"
+
+    @property
+    def message_id_domain(self) -> str:
+        """The domain our Message-IDs end with: `mail_domain`, else the sending account's own domain."""
+        return self.mail_domain or self.smtp_user.rpartition("@")[2] or "localhost"
 
     @property
     def resolved_imap_port(self) -> int:

@@ -44,7 +44,7 @@ def notify_admins(flow: Flow[..., Any], flow_run: FlowRun, state: State) -> None
     )  # fmt: skip
     email = OutgoingEmail(
         email_to=tuple(settings.admin_emails), subject=rendered.subject, html=rendered.html, text=rendered.text,
-        message_id=new_message_id(settings.mail_domain),
+        message_id=new_message_id(settings.message_id_domain),
     )  # fmt: skip
     try:
         with Mailer(settings) as mailer:

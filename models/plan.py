@@ -97,8 +97,9 @@ class Plan(Base):
 
     @property
     def code(self) -> str:
-        """'74/KH-SXD', or '/KH-UBND' before a number is given."""
-        return f"{self.number or ''}/{self.symbol}"
+        """'74/KH-SXD', '01/KH-UBND' (Decree 30 writes numbers below 10 with a leading zero), or '/KH-UBND'
+        before a number is given."""
+        return f"{written_number(self.number)}/{self.symbol}"
 
 
 class TaskRole(StrEnum):
@@ -206,6 +207,13 @@ class ReportDuty(Base):
     plan: Mapped[Plan] = relationship(back_populates="duties")
 
 
+def written_number(number: str | None) -> str:
+    """A document's number as Decree 30/2020 writes it: '1' → '01', '74' → '74'; other forms ('12a') as given."""
+    if not number:
+        return ""
+    return f"{int(number):02d}" if number.isdigit() else number
+
+
 def plan_by_ref(session: Session, ref: str) -> Plan | None:
     """A plan by key ('74-kh-sxd-2024') or number/symbol ('74/KH-SXD', the latest year if several).
 
@@ -215,7 +223,9 @@ def plan_by_ref(session: Session, ref: str) -> Plan | None:
     found = session.scalar(select(Plan).where(Plan.key == ref))
     if found is None and "/" in ref:
         number, _, symbol = (part.strip() for part in ref.partition("/"))
-        same_number = Plan.number == number if number else or_(Plan.number.is_(None), Plan.number == "")
+        # '1/KH-UBND' and '01/KH-UBND' name the same plan, whichever way its number was stored
+        spellings = {number, number.lstrip("0") or "0", written_number(number.lstrip("0") or "0")} if number.isdigit() else {number}
+        same_number = Plan.number.in_(spellings) if number else or_(Plan.number.is_(None), Plan.number == "")
         matches = session.scalars(select(Plan).where(Plan.symbol == symbol, same_number).order_by(Plan.year.desc(), Plan.key)).all()
         latest = [plan for plan in matches if plan.year == matches[0].year] if matches else []
         if len(latest) > 1:

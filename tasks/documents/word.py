@@ -15,6 +15,7 @@ from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 from docxtpl import DocxTemplate
 from jinja2 import Template
@@ -27,6 +28,7 @@ from models.assignment import Assignment
 from models.consolidation import Consolidation, ReportHeader
 from models.plan import Aggregation, Plan, TaskRole, duty_assignees
 from models.unit import Unit
+from tasks.documents.signing import signature_lines
 from tasks.plans.contexts import assignment_context, reference
 from tasks.plans.targets import target_sharers, unit_share
 from templates import TEMPLATE_DIR, document_environment, environment, measure, message
@@ -39,6 +41,7 @@ NOTICE_TEMPLATE = "cong_van_giao_nhiem_vu.docx"
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n|\n")
 _UNSAFE_IN_NAME = re.compile(r'[\\/:*?"<>|]+')
 _DOCUMENT_PART = "word/document.xml"
+_CORE_PART = "docProps/core.xml"
 
 
 @dataclass(frozen=True)
@@ -59,20 +62,38 @@ def _compiled(template: str) -> _CompiledTemplate:
     base = BytesIO()
     with zipfile.ZipFile(BytesIO(raw)) as archive, zipfile.ZipFile(base, "w", compression=zipfile.ZIP_DEFLATED) as out:
         for info in archive.infolist():
-            if info.filename != _DOCUMENT_PART:
+            if info.filename not in (_DOCUMENT_PART, _CORE_PART):
                 out.writestr(info, archive.read(info))
         xml = archive.read(_DOCUMENT_PART).decode("utf-8")
     source = re.sub(r"<w:p([ >])", r"\n<w:p\1", docx.patch_xml(xml))
     return _CompiledTemplate(base.getvalue(), document_environment().from_string(source), docx)
 
 
-def render_docx(template: str, context: dict[str, Any], path: Path) -> Path:
+def signer_context(issuer_name: str, title: str, name: str) -> dict[str, Any]:
+    """The signer's block for a template: the lines above the signature (tasks.documents.signing) and the name."""
+    return {"title": title, "name": name, "lines": signature_lines(issuer_name, title)}
+
+
+def _core_properties(title: str, author: str) -> bytes:
+    """The package's core properties: what Word shows as the document's title and author (never the library's name)."""
+    return (
+        "<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
+        '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+        'xmlns:dcmitype="http://purl.org/dc/dcmitype/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        f"<dc:title>{xml_escape(title)}</dc:title><dc:creator>{xml_escape(author)}</dc:creator>"
+        f"<cp:lastModifiedBy>{xml_escape(author)}</cp:lastModifiedBy><cp:revision>1</cp:revision></cp:coreProperties>"
+    ).encode()
+
+
+def render_docx(template: str, context: dict[str, Any], path: Path, *, title: str = "", author: str = "") -> Path:
     """Render `templates/documents/<template>` with `context` into `path` (atomically); returns the path.
 
     Same tags and result as docxtpl's `render` for the document body (its patching, autoescape,
     line breaks), without re-reading, re-serialising and re-compressing the package's other parts
     for every document (its styles alone are 0.8 MB of XML): the rendered body is appended to a
-    copy of the compressed rest. The rendered XML is checked to parse.
+    copy of the compressed rest. The rendered XML is checked to parse. `title` and `author` (the
+    issuing body) are the document's core properties.
     """
     compiled = _compiled(template)
     xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", compiled.body.render(context))
@@ -88,6 +109,7 @@ def render_docx(template: str, context: dict[str, Any], path: Path) -> Path:
     partial.write_bytes(compiled.base)
     with zipfile.ZipFile(partial, "a", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(_DOCUMENT_PART, data)
+        archive.writestr(_CORE_PART, _core_properties(title, author))
     partial.replace(path)
     return path
 
@@ -195,7 +217,7 @@ def plan_document_context(session: Session, plan: Plan) -> dict[str, Any]:
             "assignees": sorted(assignees.values()),
         },
         "recipients": with_archive_line(list(plan.recipients)),
-        "signer": {"title": plan.signer_title, "name": plan.signer_name},
+        "signer": signer_context(plan.issuer.name, plan.signer_title, plan.signer_name),
     }
 
 
@@ -205,7 +227,8 @@ def plan_document_path(plan: Plan) -> Path:
 
 def write_plan_document(session: Session, plan: Plan) -> Path:
     """Render the plan's Word document into the workspace (rewritten each time: a draft changes)."""
-    return render_docx(PLAN_TEMPLATE, plan_document_context(session, plan), plan_document_path(plan))
+    title = message("plans.files.plan_title", title=plan.title)
+    return render_docx(PLAN_TEMPLATE, plan_document_context(session, plan), plan_document_path(plan), title=title, author=plan.issuer.name)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -221,7 +244,7 @@ def notice_document_context(session: Session, assignment: Assignment, *, as_of: 
         **assignment_context(session, assignment, as_of=as_of),
         "issuer": issuer_context(issuer),
         "place_date": f"{issuer.place or plan.place}, {vn_date(as_of)}",
-        "signer": {"title": plan.signer_title, "name": plan.signer_name},
+        "signer": signer_context(issuer.name, plan.signer_title, plan.signer_name),
     }
 
 
@@ -231,7 +254,9 @@ def notice_document_path(assignment: Assignment) -> Path:
 
 
 def write_notice_document(session: Session, assignment: Assignment, *, as_of: date) -> Path:
-    return render_docx(NOTICE_TEMPLATE, notice_document_context(session, assignment, as_of=as_of), notice_document_path(assignment))
+    context = notice_document_context(session, assignment, as_of=as_of)
+    title = message("plans.files.notice_title", code=assignment.duty.plan.code)
+    return render_docx(NOTICE_TEMPLATE, context, notice_document_path(assignment), title=title, author=context["issuer"]["name"])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -279,9 +304,10 @@ def report_document_context(header: ReportHeader, result: Consolidation) -> dict
             "sections": sections,
         },
         "recipients": with_archive_line(list(header.report_recipients)),
-        "signer": {"title": header.signer_title, "name": header.signer_name},
+        "signer": signer_context(header.issuer["name"], header.signer_title, header.signer_name),
     }
 
 
 def write_report_document(header: ReportHeader, result: Consolidation, path: Path) -> Path:
-    return render_docx(REPORT_TEMPLATE, report_document_context(header, result), path)
+    context = report_document_context(header, result)
+    return render_docx(REPORT_TEMPLATE, context, path, title=context["report"]["title"], author=header.issuer["name"])

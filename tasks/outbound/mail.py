@@ -167,12 +167,17 @@ def build_message(email: OutgoingEmail, *, sender: str, sender_name: str, date: 
 
     # yagmail fills the text/plain alternative with the HTML source (newlines as <br>), and
     # send() offers no way to give a plain-text body: put our own text there.
+    # It also wraps the HTML in a <div>, around our DOCTYPE: the HTML part gets our document as it is.
     alternative = next(p for p in msg.get_payload() if p.get_content_type() == "multipart/alternative")
     parts = alternative.get_payload()
     for i, part in enumerate(parts):
         if part.get_content_type() == "text/plain":
             parts[i] = MIMEText(email.text, "plain", _ENCODING)
-            break
+        elif part.get_content_type() == "multipart/related" and email.html:
+            related = part.get_payload()
+            for j, inner in enumerate(related):
+                if inner.get_content_type() == "text/html":
+                    related[j] = MIMEText(email.html, "html", _ENCODING)
 
     # yagmail sets Content-Disposition only on application/* files, and writes 'None/None' as
     # the type of an extension mimetypes does not know: fix both so every file is an attachment.

@@ -122,7 +122,7 @@ def outbox_row(**fields: Unpack[MessageFields]) -> dict[str, object]:
         html=rendered.html,
         text=rendered.text,
         attachments=fields.get("attachments") or [],
-        message_id=new_message_id(get_settings().mail_domain),
+        message_id=new_message_id(get_settings().message_id_domain),
         in_reply_to=in_reply_to,
         references=in_reply_to,
         priority=PRIORITY[fields["kind"]],

@@ -669,6 +669,8 @@ def import_plan_file(path: str | Path, *, replace: bool = False) -> ImportedPlan
         calendar = load_calendar(session)
         duties = expand_duties(spec, calendar)
         warnings = settle_imported_deadlines(loaded, duties, calendar)
+        if not spec.signer.name.strip():
+            warnings.append(f"{loaded.source}:{loaded.problem(('signer', 'name'), 'no signer name: the plan prints without one until it is given')}")
         for duty in duties:
             duty.source_duty_id = sources.get(duty.code)
             plan.duties.append(duty)

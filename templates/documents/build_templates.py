@@ -248,7 +248,9 @@ def closing(doc: WordDocument, *, recipients: list[str] | None = None) -> None:
     else:
         for i, line in enumerate(recipients):
             cell_para(left, f"- {line}{'.' if i == len(recipients) - 1 else ';'}", size=11, align=LEFT)
-    cell_para(right, "{{ signer.title }}", first=True, bold=True, size=14)
+    cell_para(right, "{%p for line in signer.lines %}", first=True, size=14)  # TM./KT. lines, then the title (Decree 30)
+    cell_para(right, "{{ line }}", bold=True, size=14)
+    cell_para(right, "{%p endfor %}", size=14)
     for _ in range(4):
         cell_para(right, "", size=14)
     cell_para(right, "{{ signer.name }}", bold=True, size=14)

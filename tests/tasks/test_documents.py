@@ -109,7 +109,9 @@ def test_the_plan_has_every_element_decree_30_asks_for(town) -> None:
     recipients, signer = signature_cells(path)
     assert recipients[0] == "Nơi nhận:" and recipients[-1] == "- Lưu: VT."
     assert all(line.endswith(";") for line in recipients[1:-1]) and "- Phòng Nội vụ thị xã;" in recipients
-    assert signer == ["CHỦ TỊCH", "Nguyễn Thanh Hải"]
+    assert signer == ["TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH", "Nguyễn Thanh Hải"]  # a People's Committee signs as a collective (Decree 30)
+    properties = Document(str(path)).core_properties  # what Word shows in File > Properties
+    assert (properties.title, properties.author) == ("Kế hoạch Thực hiện công tác Dân vận chính quyền năm 2024", "Ủy ban nhân dân thị xã Trảng Bàng")
 
     run = Document(str(path)).tables[0].rows[0].cells[0].paragraphs[1].runs[0]
     assert run.bold  # the issuer's name is bold, the governing body is not

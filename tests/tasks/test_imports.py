@@ -26,7 +26,7 @@ from tasks.intake.submission_files import (
     load_submission,
     resolve_submission,
 )
-from tasks.plans.imports import ImportResult, import_plan, import_units, load_plan, load_units
+from tasks.plans.imports import ImportResult, import_plan, import_plan_file, import_units, load_plan, load_units
 from tests.fixtures.database import isolated_database
 from tests.fixtures.problems import assert_problem, line_of
 
@@ -829,3 +829,16 @@ def test_an_excel_bad_row_names_its_row_and_column(tmp_path: Path, workspace: Pa
     renamed.write_text("code,name\n", encoding="utf-8")
     with pytest.raises(ImportFileError, match="not an Excel workbook"):
         import_units(renamed)
+
+
+def test_a_plan_without_a_signer_name_is_imported_with_a_warning_at_its_line(tmp_path: Path, units: Path) -> None:
+    text = BASE_PLAN.replace("name: Hồ Văn Hà", 'name: ""')
+    path = write(tmp_path, "plan.yaml", text)
+    imported = import_plan_file(path)
+    assert imported.key == "12-kh-sxd-2024"
+    line = line_of(text, 'name: ""')
+    assert imported.warnings == (f"{path}:{line}: plan.signer.name: no signer name: the plan prints without one until it is given",)
+    assert (
+        import_plan_file(write(tmp_path, "signed.yaml", BASE_PLAN.replace("12-kh-sxd-2024", "13-kh-sxd-2024").replace('number: "12"', 'number: "13"'))).warnings
+        == ()
+    )

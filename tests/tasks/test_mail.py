@@ -128,6 +128,7 @@ def test_build_message_headers_and_parts(attachment: Path) -> None:
     assert "<br>" not in html, "newlines must be collapsed before yagmail sees the HTML"
     assert "p { color: #123456; }" in html
     assert "<p>Hạn nộp báo cáo là ngày 23/11/2026.</p>" in html
+    assert html == HTML, "the HTML part is our document as it is (yagmail would wrap it in a <div>, DOCTYPE inside)"
 
 
 def test_build_message_without_optional_headers() -> None:
@@ -414,3 +415,15 @@ def test_send_needs_an_open_mailer(smtp_server: SmtpServer) -> None:
         mailer.send(make_email(), date=DATE)
     mailer.close()  # closing twice is harmless
     assert len(smtp_server.messages()) == 1
+
+
+def test_message_ids_carry_the_senders_domain_unless_one_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CASCADE_SMTP_USER", "vanthu@trangbang.example.gov.vn")
+    monkeypatch.delenv("CASCADE_MAIL_DOMAIN", raising=False)
+    get_settings.cache_clear()
+    assert get_settings().message_id_domain == "trangbang.example.gov.vn"
+    assert new_message_id(get_settings().message_id_domain).endswith("@trangbang.example.gov.vn>")
+    monkeypatch.setenv("CASCADE_MAIL_DOMAIN", "mail.example.vn")
+    get_settings.cache_clear()
+    assert get_settings().message_id_domain == "mail.example.vn"
+    get_settings.cache_clear()
