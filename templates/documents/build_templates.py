@@ -235,10 +235,16 @@ def paragraphs(doc: Container, items: str, text: str = "{{ p }}", var: str = "p"
 def closing(doc: WordDocument, *, recipients: list[str] | None = None) -> None:
     """'Nơi nhận:' bottom left, the signer's title and name bottom right (Decree 30, items 7-9).
 
-    The recipients are the context's `recipients` list, or the fixed lines given.
+    The recipients are the context's `recipients` list, or the fixed lines given. The block prints whole
+    (its row never splits across pages) on the page of the paragraph before it, and the document ends
+    right after it: no page holding only its number.
     """
+    last = doc.paragraphs[-1] if doc.paragraphs else None
+    if last is not None:
+        last.paragraph_format.keep_with_next = True  # the closing sentence ("… ./.") goes where the signature goes
     table = doc.add_table(rows=1, cols=2)
     no_borders(table)
+    etree.SubElement(table.rows[0]._tr.get_or_add_trPr(), qn("w:cantSplit"))
     left, right = table.rows[0].cells
     cell_para(left, "Nơi nhận:", first=True, bold=True, italic=True, size=12, align=LEFT)
     if recipients is None:
@@ -255,6 +261,12 @@ def closing(doc: WordDocument, *, recipients: list[str] | None = None) -> None:
         cell_para(right, "", size=14)
     cell_para(right, "{{ signer.name }}", bold=True, size=14)
     set_widths(table, [Cm(7.5), Cm(21.0 - 3.0 - 1.5 - 7.5)])
+    # A document cannot end with a table: Word and LibreOffice add a paragraph after it, which, full size,
+    # can spill onto a page of its own. This one is 1 pt high.
+    end = para(doc, indent=False, space_after=0)
+    end.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    end.paragraph_format.line_spacing = Pt(1)
+    end.add_run("").font.size = Pt(1)
 
 
 def data_table(doc: WordDocument, headers: list[str], cells: list[str], widths_cm: list[float], *, loop: str) -> Table:

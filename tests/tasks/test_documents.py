@@ -308,3 +308,41 @@ def test_share_values_are_vietnamese_numbers(town) -> None:
         path = write_plan_document(session, plan)
     lines = texts(path)
     assert any("(1.234,5 mô hình)" in line for line in lines)
+
+
+def page_texts(pdf: Path) -> list[str]:
+    """Each page's text, as pdftotext reads it back from the printed PDF."""
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))  # type: ignore[union-attr]
+    return [
+        subprocess.run(["pdftotext", "-f", str(n), "-l", str(n), "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        for n in range(1, pages + 1)
+    ]
+
+
+def test_letters_of_every_length_end_with_their_signature_block_whole_and_no_empty_page(department, assigned, tmp_path: Path) -> None:
+    """The same letter with 0 to 11 more tasks, so that its end falls at every place of a page, the page break
+    among them: the block of Nơi nhận and signer always prints whole on the last page, beside the closing
+    sentence, and no page holds only its number."""
+    soffice_required()
+    letters = []
+    for extra in range(12):
+        with session_scope() as session:  # a session each: a session reads the plan's tasks once
+            if extra:
+                plan = session.scalars(select(Plan).where(Plan.key == department.plan)).one()
+                title = f"Nhiệm vụ bổ sung số {extra} về công tác dân vận của cơ quan, đơn vị trong năm 2024"
+                plan.tasks.append(PlanTask(code=f"x{extra}", position=10 + extra, title=title, content="..."))
+        with session_scope() as session:
+            letter = write_notice_document(session, session.get_one(Assignment, assigned[0]), as_of=date(2024, 4, 5))
+            letters.append(letter.rename(tmp_path / f"letter-{extra:02d}.docx"))
+    pdfs = to_pdf(letters, outdir=tmp_path / "pdf")
+    page_counts = set()
+    for pdf in pdfs:
+        pages = page_texts(pdf)
+        page_counts.add(len(pages))
+        assert not [n for n, text in enumerate(pages, 1) if re.fullmatch(r"\s*\d*\s*", text)], f"{pdf.name}: a page holds only its number"
+        last = pages[-1]
+        assert "Nơi nhận:" in last and "- Lưu: VT." in last and "GIÁM ĐỐC" in last and "Hồ Văn Hà" in last, f"{pdf.name}: the block split"
+        assert "triển khai thực hiện./." in last, f"{pdf.name}: the closing sentence left its signature"
+        assert sum(text.count("Nơi nhận:") for text in pages) == 1
+    assert len(page_counts) > 1, "the letters never crossed a page: the test proves nothing"
