@@ -404,8 +404,8 @@ def report_template() -> WordDocument:
     tag(doc, "{%p for s in report.sections %}")
     heading(doc, "{{ s.numeral }}. {{ s.title | upper }}")
     tag(doc, "{%p for u in s.texts %}")
-    para(doc, "- {{ u.unit_name }}: {{ u.paragraphs[0] }}")
-    paragraphs(doc, "u.paragraphs[1:]")
+    para(doc, "{{ u.unit_name }}", bold=True, italic=True, keep_with_next=True)  # each unit's text once, under its name
+    paragraphs(doc, "u.paragraphs")
     tag(doc, "{%p endfor %}")
     tag(doc, "{%p if not s.texts %}")
     para(doc, "Chưa có đơn vị nào báo cáo nội dung này.", italic=True)

@@ -51,7 +51,7 @@ def test_consolidation_judges_every_target_and_lists_late_and_missing(reported, 
     assert "Đơn vị chưa báo cáo: Phòng Quản lý hoạt động xây dựng (quá hạn 9 ngày)" in markdown
     assert "| Nhà ở xã hội hoàn thành | ít nhất 715 căn | 725 căn | 3/4 | Đạt (chưa đủ số liệu) |" in markdown
     assert "| Dân số đô thị dùng nước sạch | ít nhất 89% | 89,1% (9.800/11.000) | 2/4 | Đạt (chưa đủ số liệu) |" in markdown
-    assert "- **Văn phòng Sở**: Tình hình chung của đơn vị U1." in markdown
+    assert "- **Văn phòng Sở**\n  - Tình hình chung của đơn vị U1." in markdown  # the unit's name, then its text
     assert "ngày 08 tháng 11 năm 2024" in markdown
 
     html = Path(outcome.files[1]).read_text(encoding="utf-8")

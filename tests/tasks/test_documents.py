@@ -254,7 +254,9 @@ def test_the_report_has_the_indicator_table_late_and_missing_units_and_the_narra
     assert by_metric["Đơn vị đạt tiêu chí Dân vận khéo"][5] == "Không đạt (chưa đủ số liệu)"  # two offices have not reported
 
     assert "III. TÌNH HÌNH CHUNG" in lines and "IV. KẾT QUẢ THỰC HIỆN" in lines
-    assert "- Thanh tra Sở: Sở & các phòng <đã> triển khai." in lines and "Đoạn thứ hai." in lines
+    # each unit's text once, under its name, paragraph by paragraph
+    at = lines.index("Thanh tra Sở", lines.index("III. TÌNH HÌNH CHUNG"))
+    assert lines[at + 1 : at + 3] == ["Sở & các phòng <đã> triển khai.", "Đoạn thứ hai."]
     recipients, signer = signature_cells(path)
     assert recipients[-1] == "- Lưu: VT." and signer == ["GIÁM ĐỐC", "Hồ Văn Hà"]
 
