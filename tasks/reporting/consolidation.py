@@ -36,7 +36,7 @@ from models.submission import Review, ReviewAction, Submission, SubmissionSectio
 from models.unit import Unit
 from tasks.cascading.duty_tree import duty_tree
 from tasks.documents.pdf import pdf_available, to_pdf
-from tasks.documents.report_workbook import report_workbook_name, write_report_workbook
+from tasks.documents.report_workbook import report_file_name, report_workbook_name, write_report_workbook
 from tasks.documents.word import issuer_context, with_archive_line, write_report_document
 from tasks.outbound.outbox import queue_email
 from tasks.plans.contexts import plan_context, recipients
@@ -223,7 +223,7 @@ def report_documents(header: ReportHeader, data: ConsolidationInput, result: Con
         partial.write_text(render(f"reports/consolidation.{suffix}.j2", **context), encoding="utf-8")
         partial.replace(path)
         paths.append(path)
-    word = write_report_document(header, result, folder / message("reporting.files.document", duty_code=header.duty["code"], as_of=result.as_of))
+    word = write_report_document(header, result, folder / report_file_name("reporting.files.document", header, result))
     paths += [word, write_report_workbook(header, data, result, folder / report_workbook_name(header, result))]
     return [str(path.resolve()) for path in paths]
 

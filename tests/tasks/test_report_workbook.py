@@ -364,12 +364,11 @@ def test_no_template_names_or_expressions_left(book: Path) -> None:
                 assert "{{" not in cell.number_format, cell.coordinate
 
 
-def test_workbook_name_is_unique_per_plan_duty_and_day(tmp_path: Path, consolidation: tuple[ConsolidationInput, Consolidation]) -> None:
+def test_the_workbook_is_named_by_the_report_its_maker_and_its_day(tmp_path: Path, consolidation: tuple[ConsolidationInput, Consolidation]) -> None:
     data, result = consolidation
     name = report_workbook_name(make_header(), result)
-    assert name == "Tổng hợp số liệu 74-kh-sxd-2024 bao_cao_nam 05-11-2024.xlsx"
-    assert report_workbook_name(make_header(duty_code="bao_cao_6_thang"), result) != name
-    assert report_workbook_name(make_header(plan_key="104-kh-ubnd-2024"), result) != name
+    assert name == "Tổng hợp số liệu - Báo cáo kết quả công tác dân vận chính quyền năm 2024 - Sở Xây dựng (05-11-2024).xlsx"
+    assert "bao_cao_nam" not in name and "74-kh-sxd" not in name  # no codes of the system's own
     assert "/" not in report_workbook_name(make_header(plan_key="104/KH-UBND"), result)
     path = write_report_workbook(make_header(), data, result, tmp_path / "sub" / "x.xlsx")
     assert path == tmp_path / "sub" / "x.xlsx" and path.exists()
