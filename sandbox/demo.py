@@ -10,6 +10,7 @@ which consolidates the wards' reports into its own.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import time
@@ -480,7 +481,7 @@ def run_demo(workspace: Path, console: Console) -> None:
         console.print(f"  {node.unit_code}: {measure(node.value, '')} ← {leaves}", highlight=False)
 
     messages = read_maildir(maildir)
-    kinds = Counter(m["Subject"].split(":")[0] for m in messages)
+    kinds = Counter(re.split(r" – | \[|:", m["Subject"], maxsplit=1)[0] for m in messages)  # what kind of message: the words before its facts
     attached = Counter((part.get_filename() or "").rsplit(".", 1)[-1] for m in messages for part in m.iter_attachments())
     documents = sorted(p for p in (workspace / "documents").rglob("*") if p.suffix in (".docx", ".xlsx"))
     town_documents = [Path(f) for f in town_files if f.endswith((".docx", ".xlsx"))]

@@ -139,7 +139,7 @@ def test_demo_runs_the_whole_cycle(tmp_path) -> None:
     # another unit's autoresponder is set aside, unanswered. The replies went through SMTP into Dovecot and back over IMAP.
     assert "tb.giabinh.qs   replies to its notice with the Excel form; the system answers: Nội dung báo cáo!B" in output
     assert "“khoảng 90”, không phải là số" in output
-    assert "tb.giabinh.qs   replies again with the form corrected: recorded 1; receipt “Đã nhận báo cáo:" in output
+    assert "tb.giabinh.qs   replies again with the form corrected: recorded 1; receipt “Đã nhận báo cáo – lần 1 [GV-" in output
     assert "tb.lochung.yt's autoresponder answers the reminder: collected, set aside 1" in output
     assert re.search(r"quansu@giabinh\S*\s+│.*│ Đã ghi nhận\s+│ Đã xử lý", output)
     assert re.search(r"tramyte@lochung\S*\s+│.*│ Cần xem xét\s+│ Cần xem xét", output)

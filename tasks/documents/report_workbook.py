@@ -683,13 +683,14 @@ def build_report_workbook(header: ReportHeader, data: ConsolidationInput, result
 
 def report_workbook_name(header: ReportHeader, result: Consolidation) -> str:
     """'Tổng hợp số liệu - Báo cáo kết quả … năm 2024 - Sở Xây dựng (31-10-2024).xlsx': one per plan, duty and day."""
-    return report_file_name("reporting.files.workbook", header, result)
+    return report_file_name("workbook", header, result)
 
 
 def report_file_name(kind: str, header: ReportHeader, result: Consolidation) -> str:
-    """A report file's name (`kind`: the catalogue entry) from the duty's title, the issuer's short name and the day,
-    safe on every file system."""
-    name = message(kind, title=header.duty["title"].rstrip(". "), issuer=header.issuer.get("short_name") or header.issuer["name"], as_of=result.as_of)
+    """A report file's name (`kind`: 'document' or 'workbook', an entry of reporting.files) from the duty's title,
+    the issuer's short name and the day, safe on every file system."""
+    facts = {"title": header.duty["title"].rstrip(". "), "issuer": header.issuer.get("short_name") or header.issuer["name"], "as_of": result.as_of}
+    name = message("reporting.files", kind, **facts)
     return unicodedata.normalize("NFC", _FILE_NAME_UNSAFE.sub("-", name))
 
 

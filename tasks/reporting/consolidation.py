@@ -223,7 +223,7 @@ def report_documents(header: ReportHeader, data: ConsolidationInput, result: Con
         partial.write_text(render(f"reports/consolidation.{suffix}.j2", **context), encoding="utf-8")
         partial.replace(path)
         paths.append(path)
-    word = write_report_document(header, result, folder / report_file_name("reporting.files.document", header, result))
+    word = write_report_document(header, result, folder / report_file_name("document", header, result))
     paths += [word, write_report_workbook(header, data, result, folder / report_workbook_name(header, result))]
     return [str(path.resolve()) for path in paths]
 

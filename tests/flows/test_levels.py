@@ -296,7 +296,7 @@ def test_the_plan_reaches_every_unit_through_an_issued_plan_at_every_level(scena
     due = {1: "30/10/2024", 2: "23/10/2024", 3: "18/10/2024"}
     assert sorted(to for to, _ in scenario.notices) == sorted(c.lower() for c in scenario.units[1:])
     for to, subject in scenario.notices:
-        assert subject.startswith("Giao nhiệm vụ báo cáo") and re.search(f"hạn {due[depth_of(to.upper())]} \\[GV-\\d{{6}}\\]$", subject), (to, subject)
+        assert subject.startswith("Giao nhiệm vụ báo cáo") and re.search(f"– hạn {due[depth_of(to.upper())]} \\[GV-\\d{{6}}\\]: ", subject), (to, subject)
 
     with session_scope() as session:
         plans = session.scalars(select(Plan)).all()

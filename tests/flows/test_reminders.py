@@ -34,7 +34,7 @@ def test_reminders_are_threaded_to_the_assignment_notice(cascaded, smtp_server) 
         assert reminder["In-Reply-To"] == notice["Message-ID"]
         assert notice["Message-ID"] in reminder["References"]
         assert reminder["Message-ID"] != notice["Message-ID"]
-        assert "còn 7 ngày (hạn 30/10/2024)" in reminder["Subject"]
+        assert "còn 7 ngày, hạn 30/10/2024" in reminder["Subject"]
         assert "ngày 23 tháng 10 năm 2024" in text_part(reminder)
         # The unit's form is not sent again: the reminder links to it on the unit's page, where the
         # portal makes it afresh, the same sheets as the file that came with the notice.

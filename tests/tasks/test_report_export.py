@@ -88,7 +88,7 @@ def rows_by_first_text(ws: Worksheet) -> dict[str, list]:
 
 def test_units_by_indicators_with_totals_targets_and_verdicts(exported) -> None:
     result, path = exported
-    assert path.suffix == ".xlsx" and "bao_cao_nam" in path.name and "08-11-2024" in path.name
+    assert path.suffix == ".xlsx" and "Báo cáo kết quả công tác dân vận chính quyền năm 2024" in path.name and "08-11-2024" in path.name
     ws = load_workbook(path)["Tổng hợp"]
     text = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
     assert "SỞ XÂY DỰNG TỈNH ĐỒNG NAI" in text and "BẢNG TỔNG HỢP SỐ LIỆU" in text
