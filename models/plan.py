@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -98,8 +99,20 @@ class Plan(Base):
     @property
     def code(self) -> str:
         """'74/KH-SXD', '01/KH-UBND' (Decree 30 writes numbers below 10 with a leading zero), or '/KH-UBND'
-        before a number is given."""
+        before a number is given; a Party document's 'number-kind/issuer': '215-KH/HU' (Hướng dẫn 36)."""
+        if is_party_symbol(self.symbol):
+            return f"{self.number or ''}-{self.symbol}"
         return f"{written_number(self.number)}/{self.symbol}"
+
+    @property
+    def kind_word(self) -> str:
+        """What the document is, as a sentence names it: 'Kế hoạch', 'Chương trình' (from its symbol's kind)."""
+        return DOCUMENT_KINDS.get(symbol_kind(self.symbol), DOCUMENT_KINDS["KH"])
+
+    @property
+    def kind_title(self) -> str:
+        """The title line over the document's subject: 'KẾ HOẠCH', 'CHƯƠNG TRÌNH'."""
+        return self.kind_word.upper()
 
 
 class TaskRole(StrEnum):
@@ -207,6 +220,23 @@ class ReportDuty(Base):
     plan: Mapped[Plan] = relationship(back_populates="duties")
 
 
+# A document's kind by the first part of its symbol, in both systems (Decree 30/2020, Hướng dẫn 36-HD/VPTW)
+DOCUMENT_KINDS = {
+    "KH": "Kế hoạch", "CTR": "Chương trình", "BC": "Báo cáo", "CT": "Chỉ thị", "HD": "Hướng dẫn", "NQ": "Nghị quyết",
+    "CV": "Công văn", "QĐ": "Quyết định", "TB": "Thông báo", "KL": "Kết luận", "QC": "Quy chế",
+}  # fmt: skip
+
+
+def is_party_symbol(symbol: str) -> bool:
+    """A Party document's symbol is kind/issuer ('KH/HU', 'KH/BDVTU-BCS.UBND'); a state one's kind-issuer ('KH-SXD')."""
+    return "/" in symbol
+
+
+def symbol_kind(symbol: str) -> str:
+    """'KH' of 'KH-SXD' and of 'KH/HU'; 'CTR' of 'CTr-UBND' (compared in capitals)."""
+    return (symbol.split("/", 1)[0] if is_party_symbol(symbol) else symbol.split("-", 1)[0]).upper()
+
+
 def written_number(number: str | None) -> str:
     """A document's number as Decree 30/2020 writes it: '1' → '01', '74' → '74'; other forms ('12a') as given."""
     if not number:
@@ -221,6 +251,9 @@ def plan_by_ref(session: Session, ref: str) -> Plan | None:
     (every ward may have its own 1/KH-UBND): the key tells them apart.
     """
     found = session.scalar(select(Plan).where(Plan.key == ref))
+    party = re.fullmatch(r"\s*(\d+[A-Za-z]?)-(\S+/\S+)\s*", ref)  # '215-KH/HU'
+    if found is None and party is not None:
+        return session.scalars(select(Plan).where(Plan.symbol == party[2], Plan.number == party[1]).order_by(Plan.year.desc())).first()
     if found is None and "/" in ref:
         number, _, symbol = (part.strip() for part in ref.partition("/"))
         # '1/KH-UBND' and '01/KH-UBND' name the same plan, whichever way its number was stored

@@ -44,7 +44,7 @@ from pydantic_core import PydanticCustomError, core_schema
 from cascade.formatting import parse_vn_number, plain_number
 from models.cascading import AllocationRule, IssueMode
 from models.plan import Aggregation, Comparator, DayOffRule, DutyKind
-from models.unit import UnitKind
+from models.unit import UnitKind, UnitSystem
 
 # ---------------------------------------------------------------------------------------------
 # Helpers shared by the loaders
@@ -131,18 +131,24 @@ ItemCode = Annotated[str, _Pattern(r"[A-Za-z0-9_.\-]+", "a code of letters, digi
 IndicatorCode = Annotated[str, _Pattern(r"[a-z0-9_]+", "an indicator code of lowercase letters, digits and '_' (e.g. 'nha_o_xa_hoi')", 32)]
 PlanKey = Annotated[str, _Pattern(r"[\w.\-]+", "a plan key of letters, digits, '.', '_' or '-' (e.g. '74-kh-sxd-2024')", 96)]
 
-_SYMBOL_RE = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
+_SYMBOL_RE = re.compile(r"[^\W_]+(?:-[^\W_]+)+")  # a state body's KIND-ISSUER (Decree 30): KH-SXD
+_PARTY_SYMBOL_RE = re.compile(r"[^\W_]+/[^\W_]+(?:[-.][^\W_]+)*")  # a Party body's KIND/ISSUER (HD 36): KH/HU, KH/BDVTU-BCS.UBND
 
 
 def _symbol(value: str) -> str:
-    if not _SYMBOL_RE.fullmatch(value) or value != value.upper() or len(value) > 32:
+    kind, rest = re.split(r"[-/]", value, maxsplit=1) if re.search(r"[-/]", value) else (value, "")
+    capitals = value == value.upper() or (kind == "CTr" and rest == rest.upper())  # 'CTr' (chương trình) is written so
+    if not (_SYMBOL_RE.fullmatch(value) or _PARTY_SYMBOL_RE.fullmatch(value)) or not capitals or len(value) > 32:
         raise PydanticCustomError(
-            "symbol", "expected a symbol KIND-ISSUER in capitals such as 'KH-SXD' or 'KH-UBND' (the number goes in 'number'); got {got}", {"got": show(value)}
+            "symbol",
+            "expected a symbol in capitals: a state body's KIND-ISSUER such as 'KH-SXD', or a Party body's KIND/ISSUER such as 'KH/HU' "
+            "(the number goes in 'number'); got {got}",
+            {"got": show(value)},
         )
     return value
 
 
-Symbol = Annotated[str, AfterValidator(_symbol), Field(json_schema_extra={"pattern": r"^[^\W_]+(-[^\W_]+)+$"})]
+Symbol = Annotated[str, AfterValidator(_symbol), Field(json_schema_extra={"pattern": r"^[^\W_]+((-[^\W_]+)+|/[^\W_]+([-.][^\W_]+)*)$"})]
 
 
 def _plan_number(value: Any) -> Any:
@@ -318,6 +324,9 @@ class UnitSpec(Spec):
     name: str = Field(min_length=1, description="Full name as printed in documents: 'Phòng Quản lý hoạt động xây dựng'.")
     short_name: str | None = Field(None, description="Short name for tables and emails: 'Phòng QLHĐXD'.")
     kind: UnitKind = Field(UnitKind.OTHER, description="Kind of unit: " + ", ".join(k.value for k in UnitKind) + ".")
+    system: UnitSystem = Field(
+        UnitSystem.STATE, description="state: its documents follow Decree 30/2020; party (Huyện ủy, Đảng ủy, Ban Dân vận): Hướng dẫn 36-HD/VPTW."
+    )
     issuer_symbol: str | None = Field(None, description="Abbreviation used in the symbol of its documents: 'SXD' in '74/KH-SXD'.")
     governing_body: str | None = Field(None, description="The body above it, printed over its name in document headers: 'UBND TỈNH ĐỒNG NAI'.")
     parent: UnitCode | None = Field(None, description="Code of the parent unit (in this file or already imported); null for a root.")

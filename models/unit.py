@@ -24,6 +24,13 @@ class UnitKind(StrEnum):
     OTHER = "other"
 
 
+class UnitSystem(StrEnum):
+    """Which rules its documents follow: a state body's Decree 30/2020, a Party body's Hướng dẫn 36-HD/VPTW."""
+
+    STATE = "state"
+    PARTY = "party"
+
+
 class Unit(Base):
     """A body that receives assignments by email: a department, an office, a ward..."""
 
@@ -34,6 +41,7 @@ class Unit(Base):
     name: Mapped[str]
     short_name: Mapped[str | None]
     kind: Mapped[UnitKind] = mapped_column(String(16), default=UnitKind.OTHER)
+    system: Mapped[UnitSystem] = mapped_column(String(8), default=UnitSystem.STATE, server_default="state", comment="state (Decree 30) or party (HD 36).")
     issuer_symbol: Mapped[str | None] = mapped_column(String(32), comment="Abbreviation in document symbols: SXD, UBND.")
     governing_body: Mapped[str | None] = mapped_column(comment="The body above it, printed over its name in document headers.")
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)

@@ -407,3 +407,24 @@ def imported_town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspac
         space.run("units", "import", str(EXAMPLE / "units.yaml"))
         space.run("plan", "import", str(EXAMPLE / "plan.yaml"))
         yield space
+
+
+def test_a_party_committees_plan_from_the_examples_prints_as_hd_36_asks(tmp_path: Path) -> None:
+    """examples/party-2024 through the commands, each in its own process: the units (system: party), the plan
+    215-KH/HU, looked up by its Party number, written to Word and PDF, read back from the PDF."""
+    party = ROOT / "examples" / "party-2024"
+    with fresh_database() if ON_POSTGRESQL else _no_database() as url:
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("CASCADE_")}, "CASCADE_WORKSPACE": str(tmp_path), "COLUMNS": "250"}
+        env.pop("PREFECT_API_URL", None)
+        if url:
+            env["CASCADE_DATABASE_URL"] = url
+        ws = Workspace(tmp_path, env, url or f"sqlite:///{tmp_path / 'cascade.db'}")
+        assert "Units: 4 created" in ws.out("units", "import", str(party / "units.yaml"))
+        assert "Plan imported: 215-kh-hu-2024" in ws.out("plan", "import", str(party / "plan.yaml"))
+        assert "215-KH/HU" in ws.look("plan", "list")
+        written = ws.out("document", "plan", "215-KH/HU", "--pdf")
+        pdfs = list((tmp_path / "documents" / "215-kh-hu-2024").glob("*.pdf"))
+        assert len(pdfs) == 1, written
+        text = subprocess.run(["pdftotext", "-layout", str(pdfs[0]), "-"], capture_output=True, text=True, check=True).stdout
+        assert "ĐẢNG CỘNG SẢN VIỆT NAM" in text and "CỘNG HÒA XÃ HỘI" not in text and "Số 215-KH/HU" in text
+        assert "T/M BAN THƯỜNG VỤ" in text and "HUYỆN ỦY VĨNH CỬU" in text

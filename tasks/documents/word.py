@@ -26,8 +26,8 @@ from cascade.formatting import vn_date
 from cascade.settings import get_settings
 from models.assignment import Assignment
 from models.consolidation import Consolidation, ReportHeader
-from models.plan import Aggregation, Plan, TaskRole, duty_assignees
-from models.unit import Unit
+from models.plan import Aggregation, Plan, TaskRole, duty_assignees, is_party_symbol
+from models.unit import Unit, UnitSystem
 from tasks.documents.signing import signature_lines
 from tasks.plans.contexts import assignment_context, reference
 from tasks.plans.targets import target_sharers, unit_share
@@ -69,9 +69,9 @@ def _compiled(template: str) -> _CompiledTemplate:
     return _CompiledTemplate(base.getvalue(), document_environment().from_string(source), docx)
 
 
-def signer_context(issuer_name: str, title: str, name: str) -> dict[str, Any]:
+def signer_context(issuer_name: str, title: str, name: str, *, party: bool = False) -> dict[str, Any]:
     """The signer's block for a template: the lines above the signature (tasks.documents.signing) and the name."""
-    return {"title": title, "name": name, "lines": signature_lines(issuer_name, title)}
+    return {"title": title, "name": name, "lines": signature_lines(issuer_name, title, party=party)}
 
 
 def _core_properties(title: str, author: str) -> bytes:
@@ -149,12 +149,20 @@ def roman(number: int) -> str:
     return "".join(out)
 
 
+def number_line(plan: Plan) -> str:
+    """'Số: 74/KH-SXD' (Decree 30), 'Số 215-KH/HU' (Hướng dẫn 36: no colon); a draft leaves room for the number."""
+    if is_party_symbol(plan.symbol):
+        return f"Số {plan.number}-{plan.symbol}" if plan.number else f"Số {' ' * 8}-{plan.symbol}"
+    return f"Số: {plan.code}" if plan.number else f"Số: {' ' * 8}/{plan.symbol}"
+
+
 def issuer_context(unit: Unit) -> dict[str, Any]:
     """How the issuing body appears in a document header."""
     return {
         "name": unit.name,
         "name_upper": unit.name.upper(),
         "governing_body": (unit.governing_body or "").upper(),
+        "party": unit.system == UnitSystem.PARTY,
         "symbol": unit.issuer_symbol or "",
         "place": unit.place or "",
     }
@@ -201,9 +209,11 @@ def plan_document_context(session: Session, plan: Plan) -> dict[str, Any]:
     return {
         "issuer": issuer_context(plan.issuer),
         "place_date": f"{plan.place}, {vn_date(plan.issued_on)}",
-        "number_line": plan.code if plan.number else f"{' ' * 8}/{plan.symbol}",
+        "number_line": number_line(plan),
         "plan": {
             "code": plan.code,
+            "kind_word": plan.kind_word,
+            "kind_title": plan.kind_title,
             "title": plan.title,
             "year": plan.year,
             "basis": list(plan.basis),
@@ -217,7 +227,7 @@ def plan_document_context(session: Session, plan: Plan) -> dict[str, Any]:
             "assignees": sorted(assignees.values()),
         },
         "recipients": with_archive_line(list(plan.recipients)),
-        "signer": signer_context(plan.issuer.name, plan.signer_title, plan.signer_name),
+        "signer": signer_context(plan.issuer.name, plan.signer_title, plan.signer_name, party=plan.issuer.system == UnitSystem.PARTY),
     }
 
 
@@ -244,7 +254,7 @@ def notice_document_context(session: Session, assignment: Assignment, *, as_of: 
         **assignment_context(session, assignment, as_of=as_of),
         "issuer": issuer_context(issuer),
         "place_date": f"{issuer.place or plan.place}, {vn_date(as_of)}",
-        "signer": signer_context(issuer.name, plan.signer_title, plan.signer_name),
+        "signer": signer_context(issuer.name, plan.signer_title, plan.signer_name, party=issuer.system == UnitSystem.PARTY),
     }
 
 
@@ -304,7 +314,7 @@ def report_document_context(header: ReportHeader, result: Consolidation) -> dict
             "sections": sections,
         },
         "recipients": with_archive_line(list(header.report_recipients)),
-        "signer": signer_context(header.issuer["name"], header.signer_title, header.signer_name),
+        "signer": signer_context(header.issuer["name"], header.signer_title, header.signer_name, party=bool(header.issuer.get("party"))),
     }
 
 

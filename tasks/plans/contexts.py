@@ -112,6 +112,7 @@ def plan_context(plan: Plan) -> dict[str, Any]:
         "issuer_name": plan.issuer.name,
         "issuer_short": plan.issuer.display_name,
         "year": plan.year,
+        "kind_word": plan.kind_word,
     }
 
 

@@ -87,6 +87,7 @@ _UNIT_FIELDS = (
     "name",
     "short_name",
     "kind",
+    "system",
     "issuer_symbol",
     "governing_body",
     "emails",

@@ -99,6 +99,7 @@ def para(
     space_after: float | None = None,
     space_before: float | None = None,
     keep_with_next: bool = False,
+    underline: bool = False,
 ) -> Paragraph:
     """A paragraph of one run (docxtpl needs each tag whole inside one run)."""
     paragraph = container.add_paragraph()
@@ -117,6 +118,7 @@ def para(
         run = paragraph.add_run(text.upper() if upper else text)
         run.bold = bold or None
         run.italic = italic or None
+        run.underline = underline or None
         if size is not None:
             run.font.size = Pt(size)
     return paragraph
@@ -194,20 +196,30 @@ def cell_para(cell: _Cell, text: str = "", *, first: bool = False, **kwargs: Any
 
 
 def header(doc: WordDocument, number_line: str, *, subject: str | None = None) -> None:
-    """The two-column header: governing body, issuer and number on the left; the national motto
-    and the place-date line on the right (Decree 30/2020, Appendix I, items 1-4)."""
+    """The two-column header. A state body's (Decree 30/2020, Appendix I, items 1-4): governing body, issuer
+    and number on the left; the national motto and the place-date line on the right. A Party body's
+    (Hướng dẫn 36-HD/VPTW): its superior Party body, the issuer and a star on the left, then the number;
+    ĐẢNG CỘNG SẢN VIỆT NAM, underlined, over the place-date line on the right."""
     table = doc.add_table(rows=1, cols=2)
     no_borders(table)
     left, right = table.rows[0].cells
     cell_para(left, "{{ issuer.governing_body }}", first=True, size=13)
     cell_para(left, "{{ issuer.name_upper }}", bold=True, size=13)
+    cell_para(left, "{%p if issuer.party %}", size=13)
+    cell_para(left, "*", size=13)
+    cell_para(left, "{%p else %}", size=13)
     rule(left, 2.5, LEFT_COLUMN.cm)
+    cell_para(left, "{%p endif %}", size=13)
     cell_para(left, number_line, size=13, space_before=6)
     if subject:
         cell_para(left, subject, size=12)
-    cell_para(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", first=True, bold=True, size=12)
+    cell_para(right, "{%p if issuer.party %}", first=True, size=13)
+    cell_para(right, "ĐẢNG CỘNG SẢN VIỆT NAM", bold=True, underline=True, size=13)
+    cell_para(right, "{%p else %}", size=13)
+    cell_para(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold=True, size=12)
     cell_para(right, "Độc lập - Tự do - Hạnh phúc", bold=True, size=13)
     rule(right, 5.6, RIGHT_COLUMN.cm)
+    cell_para(right, "{%p endif %}", size=13)
     cell_para(right, "{{ place_date }}", italic=True, size=13, space_before=6)
     set_widths(table, [LEFT_COLUMN, RIGHT_COLUMN])
     para(doc, indent=False, space_after=0)
@@ -294,12 +306,12 @@ def _mark_repeat_header(table: Table) -> None:
 def plan_template() -> WordDocument:
     """KẾ HOẠCH: the plan a level issues (or the implementing plan drafted for a unit)."""
     doc = new_document()
-    header(doc, "Số: {{ number_line }}")
-    title(doc, "KẾ HOẠCH", "{{ plan.title }}")
+    header(doc, "{{ number_line }}")
+    title(doc, "{{ plan.kind_title }}", "{{ plan.title }}")
     tag(doc, "{%p for b in plan.basis %}")
     para(doc, "{{ 'Thực hiện' if plan.implements else 'Căn cứ' }} {{ b }}{{ '.' if loop.last else ';' }}")
     tag(doc, "{%p endfor %}")
-    para(doc, "{{ issuer.name }} xây dựng Kế hoạch {{ plan.title | lower_first }} như sau:")
+    para(doc, "{{ issuer.name }} xây dựng {{ plan.kind_word }} {{ plan.title | lower_first }} như sau:")
 
     heading(doc, "I. MỤC ĐÍCH, YÊU CẦU")
     heading(doc, "1. Mục đích")
@@ -340,7 +352,7 @@ def plan_template() -> WordDocument:
     )
     tag(doc, "{%p endfor %}")
     para(doc, "Trong quá trình thực hiện, nếu có khó khăn, vướng mắc, đề nghị các đơn vị kịp thời phản ánh về {{ issuer.name }} để được hướng dẫn, giải quyết.")
-    para(doc, "Trên đây là Kế hoạch {{ plan.title | lower_first }} của {{ issuer.name }}./.")
+    para(doc, "Trên đây là {{ plan.kind_word }} {{ plan.title | lower_first }} của {{ issuer.name }}./.")
     closing(doc)
     return doc
 
@@ -348,11 +360,11 @@ def plan_template() -> WordDocument:
 def report_template() -> WordDocument:
     """BÁO CÁO: a level's consolidated report, which goes up as its own report."""
     doc = new_document()
-    header(doc, "Số:        /BC-{{ issuer.symbol }}")
+    header(doc, "{% if issuer.party %}Số        -BC/{{ issuer.symbol }}{% else %}Số:        /BC-{{ issuer.symbol }}{% endif %}")
     title(doc, "BÁO CÁO", "{{ report.title }}")
     para(
         doc,
-        "Thực hiện Kế hoạch số {{ plan.code }} ngày {{ plan.issued_on | short_date }} của {{ plan.issuer_name }} {{ plan.title | lower_first }}, trên cơ sở báo cáo của {{ r.submitted | length }}/{{ r.expected }} đơn vị{{ ' (số liệu tính đến ngày ' ~ (duty.cutoff_on | short_date) ~ ')' if duty.cutoff_on else '' }}, {{ issuer.name }} báo cáo kết quả như sau:",
+        "Thực hiện {{ plan.kind_word }} số {{ plan.code }} ngày {{ plan.issued_on | short_date }} của {{ plan.issuer_name }} {{ plan.title | lower_first }}, trên cơ sở báo cáo của {{ r.submitted | length }}/{{ r.expected }} đơn vị{{ ' (số liệu tính đến ngày ' ~ (duty.cutoff_on | short_date) ~ ')' if duty.cutoff_on else '' }}, {{ issuer.name }} báo cáo kết quả như sau:",
     )
 
     heading(doc, "I. TÌNH HÌNH THỰC HIỆN CHẾ ĐỘ BÁO CÁO")
@@ -420,11 +432,15 @@ def notice_template() -> WordDocument:
     """The letter (công văn) that assigns a plan's duty to one unit, sent with the plan and the form.
     Its context is the assignment email's (tasks.plans.contexts.assignment_context) plus issuer and signer."""
     doc = new_document()
-    header(doc, "Số:        /{{ issuer.symbol }}-VP", subject="V/v triển khai thực hiện Kế hoạch số {{ plan.code }}")
+    header(
+        doc,
+        "{% if issuer.party %}Số        -CV/{{ issuer.symbol }}{% else %}Số:        /{{ issuer.symbol }}-VP{% endif %}",
+        subject="V/v triển khai thực hiện {{ plan.kind_word }} số {{ plan.code }}",
+    )
     para(doc, "Kính gửi: {{ unit.name }}.", align=CENTER, indent=False, space_after=12)
     para(
         doc,
-        "Thực hiện Kế hoạch số {{ plan.code }} ngày {{ plan.issued_on | short_date }} của {{ plan.issuer_name }} {{ plan.title | lower_first }} (gửi kèm theo), {{ issuer.name }} đề nghị {{ unit.name }} thực hiện các nội dung sau:",
+        "Thực hiện {{ plan.kind_word }} số {{ plan.code }} ngày {{ plan.issued_on | short_date }} của {{ plan.issuer_name }} {{ plan.title | lower_first }} (gửi kèm theo), {{ issuer.name }} đề nghị {{ unit.name }} thực hiện các nội dung sau:",
     )
 
     heading(doc, "1. Nhiệm vụ")

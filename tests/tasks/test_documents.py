@@ -22,7 +22,7 @@ from cascade import clock
 from models.assignment import Assignment
 from models.consolidation import consolidate
 from models.db import session_scope
-from models.plan import DutyKind, Plan, PlanTask, ReportDuty
+from models.plan import DutyKind, Plan, PlanTask, ReportDuty, plan_by_ref
 from models.unit import Unit
 from tasks.documents.forms import form_filename, form_spec, write_form
 from tasks.documents.pdf import to_pdf
@@ -348,3 +348,46 @@ def test_letters_of_every_length_end_with_their_signature_block_whole_and_no_emp
         assert "triển khai thực hiện./." in last, f"{pdf.name}: the closing sentence left its signature"
         assert sum(text.count("Nơi nhận:") for text in pages) == 1
     assert len(page_counts) > 1, "the letters never crossed a page: the test proves nothing"
+
+
+PARTY = Path(__file__).resolve().parents[2] / "examples" / "party-2024"
+
+
+def test_a_party_plan_is_written_as_hd_36_asks(workspace) -> None:  # type: ignore[no-untyped-def]
+    """Hướng dẫn 36-HD/VPTW: the superior Party body over the issuer and a star on the left, 'Số 215-KH/HU'
+    (number-kind/issuer, no colon); ĐẢNG CỘNG SẢN VIỆT NAM underlined over the place-date line on the right;
+    the secretary signs 'T/M BAN THƯỜNG VỤ / BÍ THƯ'; the archive line is the office's own."""
+    import_units(PARTY / "units.yaml")
+    key = import_plan(PARTY / "plan.yaml")
+    with session_scope() as session:
+        plan = session.scalars(select(Plan).where(Plan.key == key)).one()
+        assert plan.code == "215-KH/HU" and plan_by_ref(session, "215-KH/HU") is plan
+        path = write_plan_document(session, plan)
+    left, right = header_cells(path)
+    assert left == ["ĐẢNG BỘ TỈNH ĐỒNG NAI", "HUYỆN ỦY VĨNH CỬU", "*", "Số 215-KH/HU"]
+    assert right == ["ĐẢNG CỘNG SẢN VIỆT NAM", "Vĩnh Cửu, ngày 22 tháng 4 năm 2024"]
+    motto = Document(str(path)).tables[0].rows[0].cells[1].paragraphs[0].runs[0]
+    assert motto.bold and motto.underline
+    recipients, signer = signature_cells(path)
+    assert signer == ["T/M BAN THƯỜNG VỤ", "BÍ THƯ", "Trần Văn Hùng"] and recipients[-1] == "- Lưu Văn phòng Huyện ủy."
+    assert "KẾ HOẠCH" in texts(path)
+
+
+def test_a_programme_is_titled_chuong_trinh_and_both_symbol_forms_are_accepted(town, tmp_path: Path) -> None:
+    text = (
+        (TOWN / "plan.yaml")
+        .read_text(encoding="utf-8")
+        .replace("symbol: KH-UBND", "symbol: CTr-UBND")
+        .replace("key: 104-kh-ubnd-2024", "key: 7-ctr-ubnd-2024")
+        .replace('number: "104"', 'number: "7"')
+    )
+    programme = tmp_path / "programme.yaml"
+    programme.write_text(text, encoding="utf-8")
+    key = import_plan(programme)
+    with session_scope() as session:
+        plan = session.scalars(select(Plan).where(Plan.key == key)).one()
+        assert (plan.code, plan.kind_title) == ("07/CTr-UBND", "CHƯƠNG TRÌNH")
+        path = write_plan_document(session, plan)
+    lines = texts(path)
+    assert "CHƯƠNG TRÌNH" in lines and "KẾ HOẠCH" not in lines
+    assert any(line.startswith("Ủy ban nhân dân thị xã Trảng Bàng xây dựng Chương trình") for line in lines)

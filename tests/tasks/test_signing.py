@@ -21,3 +21,17 @@ from tasks.documents.signing import signature_lines
 )
 def test_the_signer_signs_with_the_authority_decree_30_gives(issuer: str, title: str, lines: list[str]) -> None:
     assert signature_lines(issuer, title) == lines
+
+
+@pytest.mark.parametrize(
+    ("issuer", "title", "lines"),
+    [
+        ("Huyện ủy Vĩnh Cửu", "BÍ THƯ", ["T/M BAN THƯỜNG VỤ", "BÍ THƯ"]),
+        ("Huyện ủy Vĩnh Cửu", "PHÓ BÍ THƯ", ["T/M BAN THƯỜNG VỤ", "K/T BÍ THƯ", "PHÓ BÍ THƯ"]),
+        ("Đảng ủy xã Thạnh Phú", "Bí thư", ["T/M ĐẢNG ỦY", "BÍ THƯ"]),
+        ("Ban Dân vận Huyện ủy Vĩnh Cửu", "PHÓ TRƯỞNG BAN", ["K/T TRƯỞNG BAN", "PHÓ TRƯỞNG BAN"]),
+        ("Huyện ủy Vĩnh Cửu", "T/M BAN THƯỜNG VỤ / PHÓ BÍ THƯ THƯỜNG TRỰC", ["T/M BAN THƯỜNG VỤ", "PHÓ BÍ THƯ THƯỜNG TRỰC"]),
+    ],
+)
+def test_a_party_body_signs_as_hd_36_writes_it(issuer: str, title: str, lines: list[str]) -> None:
+    assert signature_lines(issuer, title, party=True) == lines
