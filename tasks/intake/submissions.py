@@ -157,7 +157,9 @@ def queue_to_unit(
     session: Session, assignment: Assignment, *, key: str, kind: EmailKind, rendered: RenderedEmail, created_at: datetime, in_reply_to: str | None = None
 ) -> int:
     """Queue an email to the assignment's unit, answerable at its reply address and threaded to its notice
-    (or to `in_reply_to`, the unit's own message it answers)."""
+    (or to `in_reply_to`, the unit's own message it answers, its References then naming the notice too)."""
+    notice = message_id_for(session, notice_key(assignment))
+    thread = " ".join(dict.fromkeys(found for found in (notice, in_reply_to) if found))  # the whole thread, oldest first
     return queue_email(
         session,
         key=key,
@@ -165,7 +167,8 @@ def queue_to_unit(
         assignment_id=assignment.id,
         email_to=recipients(assignment.unit),
         reply_to=reply_to_header(assignment),
-        in_reply_to=in_reply_to or message_id_for(session, notice_key(assignment)),
+        in_reply_to=in_reply_to or notice,
+        references=thread or None,
         rendered=rendered,
         created_at=created_at,
     )

@@ -100,6 +100,7 @@ class MessageFields(TypedDict, total=False):
     email_cc: list[str] | None
     reply_to: str | None
     in_reply_to: str | None
+    references: str | None  # the thread's Message-IDs, oldest first; default: the message it answers
     attachments: list[str] | None
 
 
@@ -124,7 +125,7 @@ def outbox_row(**fields: Unpack[MessageFields]) -> dict[str, object]:
         attachments=fields.get("attachments") or [],
         message_id=new_message_id(get_settings().message_id_domain),
         in_reply_to=in_reply_to,
-        references=in_reply_to,
+        references=fields.get("references") or in_reply_to,
         priority=PRIORITY[fields["kind"]],
         status=EmailStatus.QUEUED,
         attempts=0,

@@ -62,6 +62,8 @@ def test_a_correct_reply_becomes_a_version_and_gets_a_receipt(replies: Replies) 
     # The receipt answers the unit's own message, lists what was read and says it was on time.
     [receipt] = replies.answers("U1", "Đã nhận báo cáo")
     assert receipt["In-Reply-To"] == message_id
+    [notice] = replies.answers("U1", "Giao nhiệm vụ")
+    assert receipt["References"].split() == [notice["Message-ID"], message_id]  # the whole thread: the notice, then the unit's reply
     assert "1.234 căn" in text_part(receipt) and "đúng hạn" in text_part(receipt)
     assert "Bien ban hop.pdf" in text_part(receipt)
     assert delivery.sent >= 1
