@@ -343,6 +343,11 @@ def _add_validations(ws: Worksheet, cells: dict[str, list[str]]) -> None:
         ws.add_data_validation(validation)
 
 
+# Up to this many rows, the indicator sheet is printed on one page (scaled to fit); a longer one runs on over pages
+# of the page's width, its header row repeated.
+ONE_PAGE_ROWS = 45
+
+
 def _value_kind(indicator: FormIndicator) -> str:
     if indicator.is_yes_no:
         return "yes_no"
@@ -428,6 +433,8 @@ def _fill(spec: FormSpec, filler: _Filler) -> Workbook:
                 at(name).value = None
                 set_style(at(name), disabled_style)
     _add_validations(ws, cells)
+    if ws.max_row <= ONE_PAGE_ROWS:  # a short sheet prints on one page: its signature block stays with its table
+        ws.page_setup.fitToHeight = 1
 
     # Sections: one block each; then the self-assessment, moved down with the rows
     block = places[SECTION_BLOCK]

@@ -280,6 +280,8 @@ def test_the_plan_and_the_report_convert_to_pdf_and_render(town, department, ass
     assert [p.name for p in pdfs] == ["Kế hoạch 104-KH-UBND.pdf", "Báo cáo.pdf", f"{form.stem}.pdf"]
     form_text = subprocess.run(["pdftotext", str(pdfs[2]), "-"], capture_output=True, text=True, check=True).stdout
     assert "BIỂU MẪU BÁO CÁO" in form_text and "Văn phòng Sở" in form_text  # an Excel file converts too
+    form_pages = page_texts(pdfs[2])  # on A4, the indicator sheet on one page with its signature block, then the narrative
+    assert len(form_pages) == 2 and "STT" in form_pages[0] and "THỦ TRƯỞNG ĐƠN VỊ" in form_pages[0] and "NỘI DUNG BÁO CÁO" in form_pages[1]
     pdfs = pdfs[:2]
     for pdf, must_read in zip(pdfs, ["KẾ HOẠCH", "BÁO CÁO"], strict=True):
         info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
