@@ -280,6 +280,7 @@ def test_the_plan_and_the_report_convert_to_pdf_and_render(town, department, ass
     assert [p.name for p in pdfs] == ["Kế hoạch 104-KH-UBND.pdf", "Báo cáo.pdf", f"{form.stem}.pdf"]
     form_text = subprocess.run(["pdftotext", str(pdfs[2]), "-"], capture_output=True, text=True, check=True).stdout
     assert "BIỂU MẪU BÁO CÁO" in form_text and "Văn phòng Sở" in form_text  # an Excel file converts too
+    assert len(pages_as_png(pdfs[2], "department-form")) == 2
     form_pages = page_texts(pdfs[2])  # on A4, the indicator sheet on one page with its signature block, then the narrative
     assert len(form_pages) == 2 and "STT" in form_pages[0] and "THỦ TRƯỞNG ĐƠN VỊ" in form_pages[0] and "NỘI DUNG BÁO CÁO" in form_pages[1]
     pdfs = pdfs[:2]
@@ -290,10 +291,8 @@ def test_the_plan_and_the_report_convert_to_pdf_and_render(town, department, ass
         assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and "Độc lập - Tự do - Hạnh phúc" in text and must_read in text
         fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
         assert "LiberationSerif" in fonts or "Times" in fonts, fonts  # the metric twin of Times New Roman, embedded
-        prefix = tmp_path / pdf.stem
-        subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "1", str(pdf), str(prefix)], check=True)
-        page = next(tmp_path.glob(f"{pdf.stem}*.png"))
-        assert page.stat().st_size > 5_000  # a rendered page, not an empty image
+        for page in pages_as_png(pdf, {"KẾ HOẠCH": "town-plan", "BÁO CÁO": "department-report"}[must_read]):
+            assert page.stat().st_size > 5_000  # a rendered page, not an empty image
     assert "Trảng Bàng, ngày 30 tháng 01 năm 2024" in subprocess.run(["pdftotext", str(pdfs[0]), "-"], capture_output=True, text=True, check=True).stdout
 
 
@@ -312,6 +311,18 @@ def test_share_values_are_vietnamese_numbers(town) -> None:
         path = write_plan_document(session, plan)
     lines = texts(path)
     assert any("(1.234,5 mô hình)" in line for line in lines)
+
+
+PAGES = Path(__file__).resolve().parents[2] / "test-artifacts" / "pages"
+
+
+def pages_as_png(pdf: Path, name: str) -> list[Path]:
+    """Every page of the PDF as a PNG in test-artifacts/pages/ (<name>-1.png, …), for a person to look at."""
+    PAGES.mkdir(parents=True, exist_ok=True)
+    for old in PAGES.glob(f"{name}-*.png"):
+        old.unlink()
+    subprocess.run(["pdftoppm", "-r", "60", "-png", str(pdf), str(PAGES / name)], check=True)
+    return sorted(PAGES.glob(f"{name}-*.png"))
 
 
 def page_texts(pdf: Path) -> list[str]:
@@ -373,6 +384,11 @@ def test_a_party_plan_is_written_as_hd_36_asks(workspace) -> None:  # type: igno
     recipients, signer = signature_cells(path)
     assert signer == ["T/M BAN THƯỜNG VỤ", "BÍ THƯ", "Trần Văn Hùng"] and recipients[-1] == "- Lưu Văn phòng Huyện ủy."
     assert "KẾ HOẠCH" in texts(path)
+    soffice_required()
+    [pdf] = to_pdf([path], outdir=path.parent / "pdf")
+    pages = page_texts(pdf)
+    assert "ĐẢNG CỘNG SẢN VIỆT NAM" in pages[0] and "Số 215-KH/HU" in pages[0] and "T/M BAN THƯỜNG VỤ" in pages[-1]
+    assert len(pages_as_png(pdf, "party-plan")) == len(pages)
 
 
 def test_a_programme_is_titled_chuong_trinh_and_both_symbol_forms_are_accepted(town, tmp_path: Path) -> None:
