@@ -67,6 +67,8 @@ def test_the_link_in_the_email_opens_the_units_page(portal: Portal, smtp_server)
     assert "Báo cáo kết quả công tác dân vận chính quyền năm 2024" in text
     assert "trước ngày 30/10/2024" in text and "(còn 10 ngày)" in text
     assert "Nhà ở xã hội hoàn thành" in text and "ít nhất 715 căn" in text
+    # a yes/no figure: its target worded as the letter words the plan's (trên 80%), its unit no '%'
+    assert "Đạt (kế hoạch: trên 80% đơn vị đạt)" in text and "Mục tiêu: Đạt (kế hoạch: trên 80% đơn vị đạt)." in text
     assert "Đẩy mạnh cải cách hành chính (chủ trì)" in text
     assert 'name="n-nuoc_sach"' in text and 'name="d-nuoc_sach"' in text and 'name="v-nuoc_sach"' not in text
     with session_scope() as session:
