@@ -227,6 +227,13 @@ def test_a_first_cycle_by_hand(walk: tuple[Workspace, LocalImapServer], tmp_path
     assert again.returncode == 1 and f"Địa chỉ {ward_office} đã có tài khoản." in again.stderr
     listed = ws.look("accounts", "list", "--under", "tb")
     assert ward_office in listed and "secretariat" in listed
+    # The office sets a new password; an admin disables the account (someone left) and enables it again
+    assert f"Password of {ward_office} set." in ws.run("accounts", "password", ward_office, "--password-stdin", stdin="mat-khau-moi-gia-binh\n").stdout
+    assert "disabled: its sessions have ended" in ws.out("accounts", "disable", ward_office)
+    assert ws.scalar("select disabled_at is not null from account where email = :e", e=ward_office)
+    assert "disabled" in ws.look("accounts", "list")
+    assert f"Account {ward_office} enabled." in ws.out("accounts", "enable", ward_office)
+    assert not ws.scalar("select disabled_at is not null from account where email = :e", e=ward_office)
     assert f"Plan imported: {TOWN}" in ws.out("plan", "import", str(EXAMPLE / "plan.yaml"))
     assert ws.scalar("select status from plan where key = :k", k=TOWN) == "issued"
     assert TOWN in ws.look("plan", "list")
@@ -312,7 +319,7 @@ def test_a_first_cycle_by_hand(walk: tuple[Workspace, LocalImapServer], tmp_path
         with httpx.Client(base_url=ws.env["CASCADE_PORTAL_BASE_URL"], timeout=30) as office:  # the ward's office signs in
             login = office.get("/admin/login").text
             token = login.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-            signed = office.post("/admin/login", data={"csrf": token, "user": ward_office, "password": "mat-khau-gia-binh"})
+            signed = office.post("/admin/login", data={"csrf": token, "user": ward_office, "password": "mat-khau-moi-gia-binh"})
             assert signed.status_code == 303
             home = office.get("/admin").text
             assert WARD in home and f"/admin/plans/{TOWN}/" not in home and "tb.gialoc" not in home
