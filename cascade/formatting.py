@@ -94,3 +94,39 @@ def plain_number(number: Decimal) -> str:
     """715, 86.5: a Decimal without trailing zeros or exponent, for messages and stored text."""
     text = f"{number:f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+_ACRONYMS = {"UBND", "HĐND", "MTTQ", "BCH", "BTV", "TW", "VP", "CAND", "QĐND"}
+_PLACE_NOUNS = (("THÀNH", "PHỐ"), ("THỊ", "XÃ"), ("THỊ", "TRẤN"), ("TỈNH",), ("HUYỆN",), ("QUẬN",), ("XÃ",), ("PHƯỜNG",))
+_FIELD_BODIES = {"SỞ", "BAN", "PHÒNG", "BỘ", "CỤC", "VỤ"}  # their next word opens the field's name: 'Sở Xây dựng', 'Ban Dân vận'
+
+
+def body_in_sentence(name: str) -> str:
+    """A body's name written in capitals for a header ('UBND TỈNH ĐỒNG NAI') as a list or a sentence writes
+    it: 'UBND tỉnh Đồng Nai', 'Huyện ủy Vĩnh Cửu', 'Sở Xây dựng'. Acronyms stay, the place noun is lower
+    case and the place name capitalised; a name not all in capitals is returned as it is."""
+    words = name.split()
+    if not words or name != name.upper():
+        return name
+    out: list[str] = []
+    i, in_place = 0, False
+    while i < len(words):
+        word = words[i]
+        noun = next((n for n in _PLACE_NOUNS if tuple(words[i : i + len(n)]) == n), None)
+        if noun is not None and not in_place and i + len(noun) < len(words) and words[i + len(noun)] in ("ỦY", "UỶ"):
+            out += [noun[0].capitalize(), *(w.lower() for w in noun[1:]), "ủy"]  # a Party committee: 'Huyện ủy', 'Thị ủy'
+            i += len(noun) + 1
+            in_place = True
+        elif noun is not None and not in_place:
+            out += [w.lower() for w in noun]
+            i += len(noun)
+            in_place = True
+        else:
+            if word in _ACRONYMS:
+                out.append(word)
+            elif in_place or not out or (out[-1].upper() in _FIELD_BODIES and len(out) == 1):
+                out.append(word.capitalize())
+            else:
+                out.append(word.lower())
+            i += 1
+    return " ".join(out)

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from models.aggregation import TargetResult, TargetRule, UnitFigure, Verdict, judge, rate
+from models.report_outline import OutlineSection
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,8 @@ class ReportHeader:
     signer_name: str
     duty_id: int
     issuer_id: int
-    report_recipients: tuple[str, ...] = ()  # where the report goes: the level above
+    report_recipients: tuple[str, ...] = ()  # Nơi nhận: the plan's report_recipients, or the body above
+    above: str | None = None  # the body the report goes up to (the issuer of the plan this one implements)
+    outline: tuple[OutlineSection, ...] = ()  # the report's numbered sections (models.report_outline)
     issuer_emails: tuple[str, ...] = ()  # the consolidating unit's own mailboxes (its secretariat)
     top_level: bool = True  # the plan implements no plan in the system

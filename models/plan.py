@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, or_, select
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, or_, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from cascade.errors import ConflictError, NotFound
@@ -50,6 +51,13 @@ class DutyKind(StrEnum):
     AD_HOC = "ad_hoc"
 
 
+class ReportBlock(StrEnum):
+    """A part of a consolidated report that the system writes, placed in a section the plan names."""
+
+    FIGURES = "figures"  # the targets' results table
+    REPORTING = "reporting"  # who reported, on time, late, not yet
+
+
 class DayOffRule(StrEnum):
     """Where a deadline that falls on a weekend or public holiday goes."""
 
@@ -78,6 +86,12 @@ class Plan(Base):
     purposes: Mapped[str] = mapped_column(Text, default="")
     requirements: Mapped[str] = mapped_column(Text, default="")
     recipients: Mapped[list[str]] = mapped_column(default=list)
+    report_recipients: Mapped[list[str]] = mapped_column(
+        default=list, server_default=text("'[]'"), comment="Nơi nhận of the plan's own consolidated reports; empty: the body above."
+    )
+    co_issuers: Mapped[list[dict[str, Any]]] = mapped_column(
+        default=list, server_default=text("'[]'"), comment="A joint plan's other issuers: [{code, name, signer_title, signer_name}] (liên tịch)."
+    )
     signer_title: Mapped[str]
     signer_name: Mapped[str]
     status: Mapped[PlanStatus] = mapped_column(String(16), default=PlanStatus.ISSUED)
@@ -113,6 +127,12 @@ class Plan(Base):
     def kind_title(self) -> str:
         """The title line over the document's subject: 'KẾ HOẠCH', 'CHƯƠNG TRÌNH'."""
         return self.kind_word.upper()
+
+    @property
+    def issuer_names(self) -> str:
+        """Who issued it, as a citation names it: 'Sở Xây dựng'; a joint plan's issuers joined, the lead first
+        ('Ban Dân vận Tỉnh ủy và Ban cán sự đảng UBND tỉnh')."""
+        return joined_names([self.issuer.name, *(str(c["name"]) for c in self.co_issuers or ())])
 
 
 class TaskRole(StrEnum):
@@ -210,7 +230,9 @@ class ReportDuty(Base):
     back_scheduled_on: Mapped[date | None] = mapped_column(
         comment="The back-scheduled deadline, when the plan reached this level too late for it: due_on is then the first feasible working day."
     )
-    sections: Mapped[list[dict[str, Any]]] = mapped_column(default=list, comment="[{code, title}] narrative sections.")
+    sections: Mapped[list[dict[str, Any]]] = mapped_column(
+        default=list, comment="[{code, title[, shows][, asked]}] the report's sections, in order (shows: ReportBlock values; asked: units write it)."
+    )
     indicator_codes: Mapped[list[str]] = mapped_column(default=list, comment="Targets reported; empty = all the plan's targets.")
     assignee_codes: Mapped[list[str]] = mapped_column(default=list, comment="Units; empty = the issuer's direct subordinates.")
     source_duty_id: Mapped[int | None] = mapped_column(
@@ -220,9 +242,20 @@ class ReportDuty(Base):
     plan: Mapped[Plan] = relationship(back_populates="duties")
 
 
+def joined_names(names: Sequence[str]) -> str:
+    """'A', 'A và B', 'A, B và C': names as a sentence lists them."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} và {names[-1]}"
+
+
+def asked_sections(duty: ReportDuty) -> list[dict[str, Any]]:
+    """The duty's sections its units write ({code, title}), in order; the report's own sections (`asked`
+    false: only blocks the system writes, see ReportBlock) are left out."""
+    return [s for s in duty.sections if s.get("asked", True)]
+
+
 # A document's kind by the first part of its symbol, in both systems (Decree 30/2020, Hướng dẫn 36-HD/VPTW)
 DOCUMENT_KINDS = {
-    "KH": "Kế hoạch", "CTR": "Chương trình", "BC": "Báo cáo", "CT": "Chỉ thị", "HD": "Hướng dẫn", "NQ": "Nghị quyết",
+    "KH": "Kế hoạch", "KHLT": "Kế hoạch liên tịch", "CTR": "Chương trình", "BC": "Báo cáo", "CT": "Chỉ thị", "HD": "Hướng dẫn", "NQ": "Nghị quyết",
     "CV": "Công văn", "QĐ": "Quyết định", "TB": "Thông báo", "KL": "Kết luận", "QC": "Quy chế",
 }  # fmt: skip
 

@@ -43,7 +43,7 @@ from pydantic_core import PydanticCustomError, core_schema
 
 from cascade.formatting import parse_vn_number, plain_number
 from models.cascading import AllocationRule, IssueMode
-from models.plan import Aggregation, Comparator, DayOffRule, DutyKind
+from models.plan import Aggregation, Comparator, DayOffRule, DutyKind, ReportBlock
 from models.unit import UnitKind, UnitSystem
 
 # ---------------------------------------------------------------------------------------------
@@ -400,6 +400,13 @@ class SignerSpec(Spec):
     name: str = Field("", description="Name of the signer; may be empty on a draft.")
 
 
+class CoIssuerSpec(Spec):
+    """Another issuer of a joint plan, and who signs for it."""
+
+    unit: UnitCode = Field(description="Code of the co-issuing unit: 'bcs_ubnd'.")
+    signer: SignerSpec = Field(description="Its signer: {title, name}.")
+
+
 class TaskSpec(Spec):
     """A key task (nhiệm vụ trọng tâm) with its lead (chủ trì) and supporting (phối hợp) units."""
 
@@ -570,8 +577,33 @@ class TargetSpec(Spec):
 
 
 class SectionSpec(Spec):
+    """A numbered section of the report (I, II, III…): what the units write under it, and the parts the
+    consolidated report prints at its head."""
+
     code: IndicatorCode = Field(description="Code of the narrative section, unique in the duty: 'ket_qua'.")
     title: str = Field(min_length=1, description="Heading of the section: 'Kết quả triển khai, thực hiện'.")
+    shows: list[ReportBlock] = Field(
+        default_factory=list,
+        description="Parts of the consolidated report printed at the head of this section: figures (the targets' results table), "
+        "reporting (who reported, on time, late, not yet); each at most once in a duty. Where the duty places neither: "
+        "reporting heads the first section and figures the first section titled 'Kết quả…' (or a section of their own after the first).",
+    )
+    asked: bool = Field(True, description="The units write this section (default); false: the report fills it with its parts only.")
+
+    @model_validator(mode="after")
+    def _holds_something(self) -> SectionSpec:
+        if not self.asked and not self.shows:
+            raise cross_check([(("shows",), "a section the units do not write must show figures or reporting; otherwise it stays empty")])
+        return self
+
+    def stored(self) -> dict[str, Any]:
+        """As ReportDuty.sections keeps it: {code, title}, with shows and asked only when they are not the default."""
+        out: dict[str, Any] = {"code": self.code, "title": self.title}
+        if self.shows:
+            out["shows"] = [str(block) for block in self.shows]
+        if not self.asked:
+            out["asked"] = False
+        return out
 
 
 PERIODIC_KINDS = (DutyKind.QUARTERLY, DutyKind.SIX_MONTH, DutyKind.NINE_MONTH, DutyKind.ANNUAL)
@@ -623,6 +655,12 @@ class DutySpec(Spec):
     @classmethod
     def _unique_sections(cls, sections: list[SectionSpec]) -> list[SectionSpec]:
         issues = _unique_codes(sections, "section")
+        placed: dict[str, int] = {}
+        for index, section in enumerate(sections):
+            for j, block in enumerate(section.shows):
+                if block in placed:
+                    issues.append(((index, "shows", j), f"'{block}' is already shown by section [{placed[block]}]: each part prints once"))
+                placed.setdefault(block, index)
         if issues:
             raise cross_check(issues)
         return sections
@@ -638,8 +676,8 @@ class DutySpec(Spec):
     @model_validator(mode="after")
     def _dates_in_order(self) -> DutySpec:
         issues: list[tuple[Loc, str]] = []
-        if not self.sections and self.kind != DutyKind.IMPLEMENTING_PLAN:
-            issues.append((("sections",), "expected at least one narrative section (only an implementing_plan duty may have none)"))
+        if not any(s.asked for s in self.sections) and self.kind != DutyKind.IMPLEMENTING_PLAN:
+            issues.append((("sections",), "expected at least one narrative section the units write (only an implementing_plan duty may have none)"))
         if self.due_after_cutoff is not None:
             if self.kind not in PERIODIC_KINDS:
                 issues.append((("due_after_cutoff",), f"only for periodic duties ({', '.join(PERIODIC_KINDS)}); this duty is {self.kind}"))
@@ -705,6 +743,16 @@ class PlanSpec(Spec):
     requirements: str = Field("", description="Requirements (Yêu cầu), prose.")
     recipients: list[str] = Field(default_factory=list, description="Recipients (Nơi nhận), one per line: 'Sở Nội vụ', 'Lưu: VT, VP Sở'.")
     signer: SignerSpec = Field(description="Signer: {title, name}.")
+    joint_with: list[CoIssuerSpec] = Field(
+        default_factory=list,
+        description="A joint plan (liên tịch): the other issuers, each with its signer. The symbol names every issuer, the lead first "
+        "('KH/BDVTU-BCS.UBND'); the document prints every issuer in its header and a signature block for each.",
+    )
+    report_recipients: list[str] = Field(
+        default_factory=list,
+        description="Nơi nhận of the consolidated reports this plan's issuer makes, one per line: 'UBND tỉnh (qua Sở Nội vụ)', "
+        "'Lưu: VT'. Default: the body above (the issuer of the plan this one implements, or the issuer's superior).",
+    )
     tasks: list[TaskSpec] = Field(default_factory=list, description="Key tasks with their lead and supporting units.")
     targets: list[TargetSpec] = Field(default_factory=list, description="Quantified targets; each code is an indicator units report.")
     duties: list[DutySpec] = Field(default_factory=list, description="Reporting duties: what is reported, by whom and when.")

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from cascade.formatting import parse_vn_number, plain_number
 from models.assignment import Assignment
-from models.plan import Aggregation, Comparator, DutyKind, ReportDuty
+from models.plan import Aggregation, Comparator, DutyKind, ReportDuty, asked_sections
 from models.specs import YES_WORDS
 from tasks.documents.workbooks import (
     PreparedPackage,
@@ -259,7 +259,7 @@ def form_spec(session: Session, assignment: Assignment, *, as_of: date) -> FormS
             )
             for t in targets
         ),
-        sections=tuple(FormSection(code=s["code"], title=s["title"]) for s in duty.sections),
+        sections=tuple(FormSection(code=s["code"], title=s["title"]) for s in asked_sections(duty)),
     )
 
 

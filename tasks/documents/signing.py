@@ -12,6 +12,7 @@ STATE_COLLECTIVES = (("ỦY BAN NHÂN DÂN", "ỦY BAN NHÂN DÂN"), ("UỶ BAN 
 PARTY_COLLECTIVES = (
     ("TỈNH ỦY", "BAN THƯỜNG VỤ"), ("THÀNH ỦY", "BAN THƯỜNG VỤ"), ("THỊ ỦY", "BAN THƯỜNG VỤ"), ("HUYỆN ỦY", "BAN THƯỜNG VỤ"),
     ("QUẬN ỦY", "BAN THƯỜNG VỤ"), ("ĐẢNG ỦY", "ĐẢNG ỦY"), ("CHI BỘ", "CHI BỘ"),
+    ("BAN CÁN SỰ ĐẢNG", "BAN CÁN SỰ ĐẢNG"), ("ĐẢNG ĐOÀN", "ĐẢNG ĐOÀN"),
 )  # fmt: skip
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -26,7 +27,8 @@ from cascade.formatting import vn_date
 from cascade.settings import get_settings
 from models.assignment import Assignment
 from models.consolidation import Consolidation, ReportHeader
-from models.plan import Aggregation, Plan, TaskRole, duty_assignees, is_party_symbol
+from models.plan import Aggregation, Plan, TaskRole, duty_assignees, is_party_symbol, joined_names
+from models.report_outline import report_outline
 from models.unit import Unit, UnitSystem
 from tasks.documents.signing import signature_lines
 from tasks.plans.contexts import assignment_context, reference
@@ -156,11 +158,25 @@ def number_line(plan: Plan) -> str:
     return f"Số: {plan.code}" if plan.number else f"Số: {' ' * 8}/{plan.symbol}"
 
 
-def issuer_context(unit: Unit) -> dict[str, Any]:
-    """How the issuing body appears in a document header."""
+def header_lines(units: Sequence[Unit]) -> list[dict[str, Any]]:
+    """The left column of a header above the number, in capitals: the superior body (plain), then the issuing
+    body (bold). A joint document's issuers under one superior body share its line; else each has its own."""
+    superiors = [(unit.governing_body or "").upper() for unit in units]
+    lines: list[dict[str, Any]] = []
+    for i, unit in enumerate(units):
+        if superiors[i] and (i == 0 or superiors[i] != superiors[i - 1]):
+            lines.append({"text": superiors[i], "bold": False})
+        lines.append({"text": unit.name.upper(), "bold": True})
+    return lines
+
+
+def issuer_context(unit: Unit, co_issuers: Sequence[Unit] = ()) -> dict[str, Any]:
+    """How the issuing body appears in a document header (with a joint document's other issuers, lead first)."""
     return {
         "name": unit.name,
         "name_upper": unit.name.upper(),
+        "lines": header_lines([unit, *co_issuers]),
+        "names": joined_names([unit.name, *(co.name for co in co_issuers)]),
         "governing_body": (unit.governing_body or "").upper(),
         "party": unit.system == UnitSystem.PARTY,
         "symbol": unit.issuer_symbol or "",
@@ -206,8 +222,17 @@ def plan_document_context(session: Session, plan: Plan) -> dict[str, Any]:
         lead = sorted(tu.unit.name for tu in task.units if tu.role == TaskRole.LEAD)
         support = sorted(tu.unit.name for tu in task.units if tu.role == TaskRole.SUPPORT)
         tasks.append({"title": task.title, "paragraphs": paragraphs(task.content), "lead": ", ".join(lead), "support": ", ".join(support)})
+    co_units = {u.code: u for u in session.query(Unit).filter(Unit.code.in_([c["code"] for c in plan.co_issuers or ()]))}
+    co_issuers = [(co_units[c["code"]], c) for c in plan.co_issuers or () if c["code"] in co_units]
+    signer = signer_context(plan.issuer.name, plan.signer_title, plan.signer_name, party=plan.issuer.system == UnitSystem.PARTY)
+    co_signers = [signer_context(unit.name, c["signer_title"], c["signer_name"], party=unit.system == UnitSystem.PARTY) for unit, c in co_issuers]
+    if co_signers:  # signatures side by side: their names on one line
+        depth = max(len(block["lines"]) for block in [signer, *co_signers])
+        for block in [signer, *co_signers]:
+            block["lines"] = block["lines"] + [""] * (depth - len(block["lines"]))
     return {
-        "issuer": issuer_context(plan.issuer),
+        "issuer": issuer_context(plan.issuer, [unit for unit, _ in co_issuers]),
+        "co_signers": co_signers,
         "place_date": f"{plan.place}, {vn_date(plan.issued_on)}",
         "number_line": number_line(plan),
         "plan": {
@@ -227,7 +252,7 @@ def plan_document_context(session: Session, plan: Plan) -> dict[str, Any]:
             "assignees": sorted(assignees.values()),
         },
         "recipients": with_archive_line(list(plan.recipients)),
-        "signer": signer_context(plan.issuer.name, plan.signer_title, plan.signer_name, party=plan.issuer.system == UnitSystem.PARTY),
+        "signer": signer,
     }
 
 
@@ -238,7 +263,7 @@ def plan_document_path(plan: Plan) -> Path:
 def write_plan_document(session: Session, plan: Plan) -> Path:
     """Render the plan's Word document into the workspace (rewritten each time: a draft changes)."""
     title = message("plans.files.plan_title", title=plan.title)
-    return render_docx(PLAN_TEMPLATE, plan_document_context(session, plan), plan_document_path(plan), title=title, author=plan.issuer.name)
+    return render_docx(PLAN_TEMPLATE, plan_document_context(session, plan), plan_document_path(plan), title=title, author=plan.issuer_names)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -255,6 +280,7 @@ def notice_document_context(session: Session, assignment: Assignment, *, as_of: 
         "issuer": issuer_context(issuer),
         "place_date": f"{issuer.place or plan.place}, {vn_date(as_of)}",
         "signer": signer_context(issuer.name, plan.signer_title, plan.signer_name, party=issuer.system == UnitSystem.PARTY),
+        "co_signers": [],  # the letter is the lead issuer's own, even for a joint plan
     }
 
 
@@ -286,11 +312,20 @@ def report_subject(duty_title: str) -> str:
 def report_document_context(header: ReportHeader, result: Consolidation) -> dict[str, Any]:
     """Everything templates/documents/bao_cao.docx shows."""
     row = vars(environment().get_template("reports/_target.j2").module)  # the macros it defines, by name
-    fixed = 2  # sections I (reporting) and II (targets) come before the narrative ones
-    sections = []
-    for i, (code, title, texts) in enumerate(result.sections, start=fixed + 1):
-        units = [{"unit_name": t.unit_name, "paragraphs": paragraphs(t.text) or [""]} for t in texts]
-        sections.append({"code": code, "numeral": roman(i), "title": title, "texts": units})
+    outline = header.outline or report_outline([{"code": code, "title": title} for code, title, _ in result.sections], has_figures=bool(result.results))
+    written = {code: texts for code, _, texts in result.sections}
+    sections = [
+        {
+            "code": s.code,
+            "numeral": roman(i),
+            "title": s.title or message("reporting.added_section", s.code),
+            "asked": s.asked,
+            "reporting": s.reporting,
+            "figures": s.figures,
+            "texts": [{"unit_name": t.unit_name, "paragraphs": paragraphs(t.text) or [""]} for t in written.get(s.code, ())],
+        }
+        for i, s in enumerate(outline, start=1)
+    ]
     targets = [
         {
             "metric": t.rule.metric,
@@ -315,6 +350,7 @@ def report_document_context(header: ReportHeader, result: Consolidation) -> dict
         },
         "recipients": with_archive_line(list(header.report_recipients)),
         "signer": signer_context(header.issuer["name"], header.signer_title, header.signer_name, party=bool(header.issuer.get("party"))),
+        "co_signers": [],  # a report is its consolidating unit's own
     }
 
 

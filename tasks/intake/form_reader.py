@@ -37,7 +37,7 @@ from cascade.formatting import (
 )
 from models.assignment import Assignment, AssignmentStatus
 from models.db import session_scope
-from models.plan import Aggregation, ReportDuty, Target
+from models.plan import Aggregation, ReportDuty, Target, asked_sections
 from models.submission import Channel
 from models.unit import Unit
 from tasks.documents.forms import (
@@ -156,13 +156,13 @@ def _identify(session: Session, meta: _Meta, source: str, expected_assignment_id
 def _check_codes(meta: _Meta, targets: list[Target], duty: ReportDuty, reference_: str, source: str) -> None:
     """The form must ask for what the duty asks now: the plan may have changed since it was made."""
     indicators = [t.code for t in targets]
-    sections = [s["code"] for s in duty.sections]
+    sections = [s["code"] for s in asked_sections(duty)]
     if set(meta.indicators) != set(indicators) or set(meta.sections) != set(sections):
         raise FormError(source, [_problem(
             "plan_changed", reference=reference_,
             added_indicators=[f"“{t.metric}”" for t in targets if t.code not in meta.indicators],
             removed_indicators=[c for c in meta.indicators if c not in indicators],
-            added_sections=[f"“{s['title']}”" for s in duty.sections if s["code"] not in meta.sections],
+            added_sections=[f"“{s['title']}”" for s in asked_sections(duty) if s["code"] not in meta.sections],
             removed_sections=[c for c in meta.sections if c not in sections],
         )])  # fmt: skip
 
@@ -423,7 +423,7 @@ def read_form(
         _check_codes(meta, targets, duty, reference(assignment), source)
         reader = _FormReader(values, formulas, meta)
         figures = reader.figures(targets)
-        sections, score, assessment = reader.narrative(duty.sections)
+        sections, score, assessment = reader.narrative(asked_sections(duty))
         plan_key, duty_code, unit_code = duty.plan.key, duty.code, unit.code
     if reader.problems:
         raise FormError(source, reader.problems)

@@ -19,6 +19,7 @@ from models.plan import (
     Plan,
     ReportDuty,
     Target,
+    asked_sections,
     plan_by_ref,
 )
 from models.specs import (
@@ -143,7 +144,7 @@ def check_submission_against_duty(doc: LoadedSubmission, duty: ReportDuty, targe
         if target.code not in spec.values:
             problems.append(doc.problem(("values",), f"missing value for indicator '{target.code}' ({target.metric})"))
 
-    titles = {s["code"]: s["title"] for s in duty.sections}
+    titles = {s["code"]: s["title"] for s in asked_sections(duty)}
     for code in spec.sections:
         if code not in titles:
             problems.append(doc.problem(("sections", code), f"unknown section '{code}' for duty '{duty.code}'; expected one of: {', '.join(titles)}"))

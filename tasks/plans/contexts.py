@@ -22,6 +22,7 @@ from models.plan import (
     Target,
     TaskRole,
     TaskUnit,
+    asked_sections,
 )
 from models.submission import Review, ReviewAction, Submission
 from models.unit import Unit, has_active_children
@@ -109,7 +110,7 @@ def plan_context(plan: Plan) -> dict[str, Any]:
         "code": plan.code,
         "title": plan.title,
         "issued_on": plan.issued_on,
-        "issuer_name": plan.issuer.name,
+        "issuer_name": plan.issuer_names,  # a joint plan's issuers: 'Ban Dân vận Tỉnh ủy và Ban cán sự đảng UBND tỉnh'.
         "issuer_short": plan.issuer.display_name,
         "year": plan.year,
         "kind_word": plan.kind_word,
@@ -132,7 +133,7 @@ def assignment_context(session: Session, assignment: Assignment, *, as_of: date)
             "title": duty.title,
             "cutoff_on": duty.cutoff_on,
             "back_scheduled_on": duty.back_scheduled_on,  # set when the plan reached the unit's level too late for it
-            "sections": [s["title"] for s in duty.sections],
+            "sections": [s["title"] for s in asked_sections(duty)],
             "is_plan": duty.kind == DutyKind.IMPLEMENTING_PLAN,
             "noun": words("plans.duty_noun")["plan" if duty.kind == DutyKind.IMPLEMENTING_PLAN else "report"],
         },
@@ -231,7 +232,7 @@ def receipt_context(session: Session, submission: Submission, *, as_of: date) ->
     assignment = submission.assignment
     context = assignment_context(session, assignment, as_of=as_of)
     targets = {t.code: t for t in duty_targets(session, assignment.duty)}
-    section_titles = {s["code"]: s["title"] for s in assignment.duty.sections}
+    section_titles = {s["code"]: s["title"] for s in asked_sections(assignment.duty)}
     received = {s.code for s in submission.sections if s.text.strip()}
     shown = shown_version(submission, targets, section_titles)
     previous = session.scalar(select(Submission).where(Submission.assignment_id == assignment.id, Submission.version == submission.version - 1))

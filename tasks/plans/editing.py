@@ -26,7 +26,7 @@ from templates import message, render_string, words
 
 # The plan's own fields a form may change, beside its tasks, targets and deadlines.
 TEXT_FIELDS = ("title", "place", "purposes", "requirements")
-LINE_FIELDS = ("basis", "recipients")  # one entry per line of a text box
+LINE_FIELDS = ("basis", "recipients", "report_recipients")  # one entry per line of a text box
 _PATH = re.compile(r"^plan\.(\w+)(?:\[(\d+)\])?(?:\.(\w+))?")
 
 

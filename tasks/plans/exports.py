@@ -35,6 +35,12 @@ def plan_document(session: Session, plan: Plan) -> dict[str, Any]:
         "requirements": plan.requirements,
         "recipients": list(plan.recipients),
         "signer": {"title": plan.signer_title, "name": plan.signer_name},
+    }
+    if plan.co_issuers:
+        doc["joint_with"] = [{"unit": co["code"], "signer": {"title": co["signer_title"], "name": co["signer_name"]}} for co in plan.co_issuers]
+    if plan.report_recipients:
+        doc["report_recipients"] = list(plan.report_recipients)
+    doc |= {
         "tasks": [
             {
                 "code": task.code,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -39,6 +40,7 @@ from models.plan import (
     TaskRole,
     TaskUnit,
     plan_by_ref,
+    symbol_kind,
 )
 from models.specs import (
     UNIT_COLUMNS,
@@ -49,7 +51,7 @@ from models.specs import (
     UnitSpec,
     plain_number,
 )
-from models.unit import Unit, children_from
+from models.unit import Unit, UnitSystem, children_from
 from tasks.plans.exports import plan_document
 from tasks.plans.sources import (
     CsvLocator,
@@ -308,6 +310,7 @@ def load_plan(path: str | Path) -> LoadedPlan:
 
 def _unit_references(spec: PlanSpec) -> list[tuple[Loc, str]]:
     refs: list[tuple[Loc, str]] = [(("issuer",), spec.issuer)]
+    refs += [(("joint_with", i, "unit"), co.unit) for i, co in enumerate(spec.joint_with)]
     for i, task in enumerate(spec.tasks):
         refs += [(("tasks", i, "lead", j), code) for j, code in enumerate(task.lead)]
         refs += [(("tasks", i, "support", j), code) for j, code in enumerate(task.support)]
@@ -348,6 +351,8 @@ def _plan_problems(session: Session, loaded: LoadedPlan, *, replace: bool) -> tu
             if assigned:
                 problems.append(loaded.problem(("key",), f"plan '{spec.key}' cannot be replaced: it has already been cascaded ({assigned} assignments exist)"))
     issuer = units.get(spec.issuer)
+    if issuer is not None and spec.joint_with:
+        problems += _joint_problems(loaded, issuer, units)
     if spec.number:
         # Numbers run per issuer and year (as tasks.cascading.implementing numbers and checks issued plans): every ward may have its 1/KH-UBND.
         same = [Plan.number == spec.number, Plan.symbol == spec.symbol, Plan.year == spec.year, Plan.key != spec.key]
@@ -366,6 +371,36 @@ def _plan_problems(session: Session, loaded: LoadedPlan, *, replace: bool) -> tu
 
 
 SYMBOLS = {"eq": "=", "gt": ">", "ge": "≥", "lt": "<", "le": "≤"}
+
+
+def joint_symbol(kind: str, issuers: Sequence[Unit]) -> str:
+    """The symbol of a joint document: the kind, then every issuer's own symbol, the lead first. A Party
+    document's 'KH/BDVTU-BCS.UBND' (Hướng dẫn 36); a state one's 'KHLT-SVHTTDL-SGDĐT' (Decree 30: the
+    kind marked liên tịch)."""
+    symbols = "-".join(unit.issuer_symbol or unit.code.upper() for unit in issuers)
+    if issuers[0].system == UnitSystem.PARTY:
+        return f"{kind}/{symbols}"
+    return f"{kind}{'' if kind.endswith('LT') else 'LT'}-{symbols}"
+
+
+def _joint_problems(loaded: LoadedPlan, issuer: Unit, units: dict[str, Unit]) -> list[Problem]:
+    """A joint plan names other issuers than its lead, each once, and its symbol names them all, the lead first."""
+    spec = loaded.spec
+    problems: list[Problem] = []
+    seen = {spec.issuer}
+    for i, co in enumerate(spec.joint_with):
+        if co.unit in seen:
+            problems.append(loaded.problem(("joint_with", i, "unit"), f"'{co.unit}' is already an issuer of this plan: each issuer is named once"))
+        seen.add(co.unit)
+    issuers = [issuer, *(units[co.unit] for co in spec.joint_with if co.unit in units)]
+    if len(issuers) == len(spec.joint_with) + 1 and not problems:
+        named = re.split(r"[-/]", spec.symbol, maxsplit=1)[-1]  # what follows the kind
+        if named.upper() != "-".join(unit.issuer_symbol or unit.code.upper() for unit in issuers).upper():
+            expected = joint_symbol(symbol_kind(spec.symbol), issuers)
+            problems.append(
+                loaded.problem(("symbol",), f"a joint plan's symbol names every issuer, the lead first: expected '{expected}', got '{spec.symbol}'")
+            )
+    return problems
 
 
 def _inheritance_problems(session: Session, loaded: LoadedPlan, parent: Plan, issuer: Unit) -> list[Problem]:
@@ -504,7 +539,7 @@ def expand_duties(spec: PlanSpec, calendar: WorkingCalendar) -> list[ReportDuty]
             "reminder_days": list(duty.reminder_days),
             "overdue_days": list(duty.overdue_days),
             "on_day_off": duty.on_day_off,
-            "sections": [{"code": s.code, "title": s.title} for s in duty.sections],
+            "sections": [s.stored() for s in duty.sections],
             "indicator_codes": list(duty.indicators),
             "assignee_codes": list(duty.assignees),
         }
@@ -632,6 +667,10 @@ def import_plan_file(path: str | Path, *, replace: bool = False) -> ImportedPlan
         plan.purposes = spec.purposes
         plan.requirements = spec.requirements
         plan.recipients = list(spec.recipients)
+        plan.report_recipients = list(spec.report_recipients)
+        plan.co_issuers = [
+            {"code": co.unit, "name": units[co.unit].name, "signer_title": co.signer.title, "signer_name": co.signer.name} for co in spec.joint_with
+        ]
         plan.signer_title = spec.signer.title
         plan.signer_name = spec.signer.name
 
@@ -670,8 +709,10 @@ def import_plan_file(path: str | Path, *, replace: bool = False) -> ImportedPlan
         calendar = load_calendar(session)
         duties = expand_duties(spec, calendar)
         warnings = settle_imported_deadlines(loaded, duties, calendar)
-        if not spec.signer.name.strip():
-            warnings.append(f"{loaded.source}:{loaded.problem(('signer', 'name'), 'no signer name: the plan prints without one until it is given')}")
+        unsigned: list[Loc] = [("signer", "name")] if not spec.signer.name.strip() else []
+        unsigned += [("joint_with", i, "signer", "name") for i, co in enumerate(spec.joint_with) if not co.signer.name.strip()]
+        for loc in unsigned:
+            warnings.append(f"{loaded.source}:{loaded.problem(loc, 'no signer name: the plan prints without one until it is given')}")
         for duty in duties:
             duty.source_duty_id = sources.get(duty.code)
             plan.duties.append(duty)

@@ -40,6 +40,8 @@ PLAN_FIELDS: tuple[tuple[str, str], ...] = (
     ("purposes", "Mục đích"),
     ("requirements", "Yêu cầu"),
     ("recipients", "Nơi nhận (mỗi dòng một nơi)"),
+    ("report_recipients", "Nơi nhận của báo cáo tổng hợp (mỗi dòng một nơi; để trống: cơ quan cấp trên)"),
+    ("joint_with", "Cơ quan cùng ban hành, kế hoạch liên tịch (mỗi dòng: mã | chức vụ người ký | họ tên)"),
     ("signer.title", "Chức vụ người ký"),
     ("signer.name", "Họ tên người ký"),
     ("cascade", "Giao xuống các cấp (mỗi dòng một cấp: số ngày làm việc, wait hoặc auto; ví dụ “5 wait”)"),
@@ -60,10 +62,13 @@ LISTS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         ("code", "Mã"), ("kind", "Loại (annual, quarterly, implementing_plan…)"), ("title", "Tên báo cáo"), ("period_start", "Từ ngày"),
         ("cutoff_on", "Số liệu tính đến ngày"), ("due_on", "Hạn nộp"), ("reminder_days", "Nhắc trước hạn (ngày, ;)"),
         ("overdue_days", "Nhắc sau hạn (ngày, ;)"), ("on_day_off", "Hạn rơi vào ngày nghỉ (before, after, keep)"),
-        ("sections", "Các phần nội dung (mỗi dòng: mã=tiêu đề)"), ("indicators", "Chỉ tiêu báo cáo (mã, ;)"), ("assignees", "Đơn vị phải nộp (mã, ;)"),
+        ("sections", "Các phần của báo cáo (mỗi dòng: mã=tiêu đề, có thể thêm | bảng chỉ tiêu | tình hình báo cáo | đơn vị không viết)"), ("indicators", "Chỉ tiêu báo cáo (mã, ;)"), ("assignees", "Đơn vị phải nộp (mã, ;)"),
     )),
 )  # fmt: skip
 CODE_LISTS = {"lead", "support", "reporters", "indicators", "assignees"}
+LINE_FIELDS = {"basis", "recipients", "report_recipients"}  # one entry a line of the cell
+# a report section's flags after its title, as the office writes them → the plan file's words (models.plan.ReportBlock)
+SECTION_FLAGS = {"bảng chỉ tiêu": "figures", "tình hình báo cáo": "reporting", "đơn vị không viết": "asked"}
 DAY_LISTS = {"reminder_days", "overdue_days"}
 DATES = {"issued_on", "period_start", "cutoff_on", "due_on"}
 HEADER_ROWS = 2  # the office's words, then the field names
@@ -127,16 +132,34 @@ def _cell_value(field: str, value: object, where: str, problems: list[Problem]) 
                 continue
             days.append(int(part))
         return days
-    if field in ("basis", "recipients"):
+    if field in LINE_FIELDS:
         return [line.strip() for line in text.splitlines() if line.strip()]
+    if field == "joint_with":
+        issuers = []
+        for line in (line.strip() for line in text.splitlines() if line.strip()):
+            parts = [part.strip() for part in line.split("|")]
+            if len(parts) != 3:
+                problems.append(Problem(f"expected one issuer a line as code | signer's title | signer's name; got '{line}'", path=where))
+                continue
+            issuers.append({"unit": parts[0], "signer": {"title": parts[1], "name": parts[2]}})
+        return issuers
     if field == "sections":
         sections = []
         for line in (line.strip() for line in text.splitlines() if line.strip()):
-            code, sep, title = line.partition("=")
-            if not sep:
-                problems.append(Problem(f"expected one section a line as code=title; got '{line}'", path=where))
+            head, *flags = [part.strip() for part in line.split("|")]
+            code, sep, title = head.partition("=")
+            unknown = [flag for flag in flags if flag.casefold() not in SECTION_FLAGS]
+            if not sep or unknown:
+                wanted = ", ".join(f"'{flag}'" for flag in SECTION_FLAGS)
+                problems.append(Problem(f"expected one section a line as code=title, then | and any of {wanted}; got '{line}'", path=where))
                 continue
-            sections.append({"code": code.strip(), "title": title.strip()})
+            section: dict[str, Any] = {"code": code.strip(), "title": title.strip()}
+            for flag in (SECTION_FLAGS[flag.casefold()] for flag in flags):
+                if flag == "asked":
+                    section["asked"] = False
+                else:
+                    section.setdefault("shows", []).append(flag)
+            sections.append(section)
         return sections
     if field == "allocations":
         shares: dict[str, Any] = {}
@@ -262,10 +285,17 @@ def _written(field: str, item: Mapping[str, Any]) -> Any:
         return None
     if field in CODE_LISTS | DAY_LISTS:
         return "; ".join(str(v) for v in value)
-    if field in ("basis", "recipients"):
+    if field in LINE_FIELDS:
         return "\n".join(value)
+    if field == "joint_with":
+        return "\n".join(f"{co['unit']} | {co['signer']['title']} | {co['signer']['name']}" for co in value)
     if field == "sections":
-        return "\n".join(f"{s['code']}={s['title']}" for s in value)
+        flag_words = {field: word for word, field in SECTION_FLAGS.items()}
+        lines = []
+        for s in value:
+            flags = [flag_words[block] for block in s.get("shows", ())] + ([flag_words["asked"]] if s.get("asked") is False else [])
+            lines.append(" | ".join([f"{s['code']}={s['title']}", *flags]))
+        return "\n".join(lines)
     if field == "allocations":
         return "; ".join(f"{code}={share}" for code, share in value.items())
     if field == "unit_threshold":

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cascade import clock
+from cascade.formatting import body_in_sentence
 from cascade.settings import get_settings
 from models.aggregation import TargetRule, UnitFigure
 from models.assignment import EXPECTED_STATUSES, Assignment
@@ -32,6 +33,7 @@ from models.db import session_scope
 from models.outbox import EmailKind
 from models.plan import DutyKind, Plan, ReportDuty
 from models.report import Report
+from models.report_outline import report_outline
 from models.submission import Review, ReviewAction, Submission, SubmissionSection, SubmissionValue
 from models.unit import Unit
 from tasks.cascading.duty_tree import duty_tree
@@ -123,7 +125,13 @@ def load_input(session: Session, duty: ReportDuty, as_of: date) -> tuple[ReportH
     tree = duty_tree(session, duty.id)
     weights = tree.weights()
     issuer = plan.issuer
-    above = plan.parent_plan.issuer.name if plan.parent_plan is not None else issuer.parent.name if issuer.parent is not None else issuer.governing_body
+    above = (
+        plan.parent_plan.issuer_names
+        if plan.parent_plan is not None
+        else issuer.parent.name
+        if issuer.parent is not None
+        else body_in_sentence(issuer.governing_body or "") or None
+    )
     header = ReportHeader(
         plan=plan_context(plan),
         issuer={**issuer_context(issuer), "short_name": issuer.display_name},
@@ -133,7 +141,9 @@ def load_input(session: Session, duty: ReportDuty, as_of: date) -> tuple[ReportH
         signer_name=issuer.head_name or plan.signer_name,
         duty_id=duty.id,
         issuer_id=issuer.id,
-        report_recipients=(above,) if above else (),
+        report_recipients=tuple(plan.report_recipients) or ((above,) if above else ()),
+        above=above,
+        outline=report_outline(duty.sections, has_figures=bool(targets)),
         issuer_emails=tuple(recipients(issuer)),
         top_level=plan.parent_plan_id is None,
     )
@@ -297,7 +307,7 @@ def queue_report_summary(session: Session, header: ReportHeader, result: Consoli
         rendered=render_email(
             "report",
             **report_context(header, result),
-            above=header.report_recipients[0] if header.report_recipients else None,
+            above=header.above,
             submitted_upward=submitted_upward,
             has_pdf=any(path.endswith(".pdf") for path in attachments),
         ),

@@ -203,8 +203,14 @@ def header(doc: WordDocument, number_line: str, *, subject: str | None = None) -
     table = doc.add_table(rows=1, cols=2)
     no_borders(table)
     left, right = table.rows[0].cells
-    cell_para(left, "{{ issuer.governing_body }}", first=True, size=13)
-    cell_para(left, "{{ issuer.name_upper }}", bold=True, size=13)
+    # superior body (plain), issuing body (bold): one pair per issuer of a joint document (tasks.documents.word.header_lines)
+    cell_para(left, "{%p for line in issuer.lines %}", first=True, size=13)
+    cell_para(left, "{%p if line.bold %}", size=13)
+    cell_para(left, "{{ line.text }}", bold=True, size=13)
+    cell_para(left, "{%p else %}", size=13)
+    cell_para(left, "{{ line.text }}", size=13)
+    cell_para(left, "{%p endif %}", size=13)
+    cell_para(left, "{%p endfor %}", size=13)
     cell_para(left, "{%p if issuer.party %}", size=13)
     cell_para(left, "*", size=13)
     cell_para(left, "{%p else %}", size=13)
@@ -254,10 +260,20 @@ def closing(doc: WordDocument, *, recipients: list[str] | None = None) -> None:
     last = doc.paragraphs[-1] if doc.paragraphs else None
     if last is not None:
         last.paragraph_format.keep_with_next = True  # the closing sentence ("… ./.") goes where the signature goes
-    table = doc.add_table(rows=1, cols=2)
+    # A joint document (co_signers in the context) signs in a row of its own: the co-issuers on the left, the
+    # lead issuer on the right (Decree 30, Appendix I, item 8); Nơi nhận follows under them.
+    table = doc.add_table(rows=4, cols=2)
     no_borders(table)
-    etree.SubElement(table.rows[0]._tr.get_or_add_trPr(), qn("w:cantSplit"))
-    left, right = table.rows[0].cells
+    first_paragraph(table.rows[0].cells[0]).add_run("{%tr if co_signers %}")
+    co_left, co_right = table.rows[1].cells
+    cell_para(co_left, "{%p for sg in co_signers %}", first=True, size=14)
+    _signature(co_left, "sg", keep_with_next=True)
+    cell_para(co_left, "{%p endfor %}", size=14)
+    _signature(co_right, "signer", keep_with_next=True, first=True)
+    first_paragraph(table.rows[2].cells[0]).add_run("{%tr endif %}")
+    for row in (table.rows[1], table.rows[3]):
+        etree.SubElement(row._tr.get_or_add_trPr(), qn("w:cantSplit"))
+    left, right = table.rows[3].cells
     cell_para(left, "Nơi nhận:", first=True, bold=True, italic=True, size=12, align=LEFT)
     if recipients is None:
         tag(left, "{%p for r in recipients %}")
@@ -266,12 +282,9 @@ def closing(doc: WordDocument, *, recipients: list[str] | None = None) -> None:
     else:
         for i, line in enumerate(recipients):
             cell_para(left, f"- {line}{'.' if i == len(recipients) - 1 else ';'}", size=11, align=LEFT)
-    cell_para(right, "{%p for line in signer.lines %}", first=True, size=14)  # TM./KT. lines, then the title (Decree 30)
-    cell_para(right, "{{ line }}", bold=True, size=14)
-    cell_para(right, "{%p endfor %}", size=14)
-    for _ in range(4):
-        cell_para(right, "", size=14)
-    cell_para(right, "{{ signer.name }}", bold=True, size=14)
+    cell_para(right, "{%p if not co_signers %}", first=True, size=14)
+    _signature(right, "signer")
+    cell_para(right, "{%p endif %}", size=14)
     set_widths(table, [Cm(7.5), Cm(21.0 - 3.0 - 1.5 - 7.5)])
     # A document cannot end with a table: Word and LibreOffice add a paragraph after it, which, full size,
     # can spill onto a page of its own. This one is 1 pt high.
@@ -279,6 +292,17 @@ def closing(doc: WordDocument, *, recipients: list[str] | None = None) -> None:
     end.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
     end.paragraph_format.line_spacing = Pt(1)
     end.add_run("").font.size = Pt(1)
+
+
+def _signature(cell: _Cell, signer: str, *, keep_with_next: bool = False, first: bool = False) -> None:
+    """A signer's block in a cell (from the cell's own first paragraph when `first`): the TM./KT. lines and
+    the title (Decree 30, item 7), room to sign, the name."""
+    cell_para(cell, f"{{%p for line in {signer}.lines %}}", size=14, first=first)
+    cell_para(cell, "{{ line }}", bold=True, size=14, keep_with_next=keep_with_next)
+    cell_para(cell, "{%p endfor %}", size=14)
+    for _ in range(4):
+        cell_para(cell, "", size=14, keep_with_next=keep_with_next)
+    cell_para(cell, f"{{{{ {signer}.name }}}}", bold=True, size=14, keep_with_next=keep_with_next)
 
 
 def data_table(doc: WordDocument, headers: list[str], cells: list[str], widths_cm: list[float], *, loop: str) -> Table:
@@ -311,7 +335,7 @@ def plan_template() -> WordDocument:
     tag(doc, "{%p for b in plan.basis %}")
     para(doc, "{{ 'Thực hiện' if plan.implements else 'Căn cứ' }} {{ b }}{{ '.' if loop.last else ';' }}")
     tag(doc, "{%p endfor %}")
-    para(doc, "{{ issuer.name }} xây dựng {{ plan.kind_word }} {{ plan.title | lower_first }} như sau:")
+    para(doc, "{{ issuer.names }} xây dựng {{ plan.kind_word }} {{ plan.title | lower_first }} như sau:")
 
     heading(doc, "I. MỤC ĐÍCH, YÊU CẦU")
     heading(doc, "1. Mục đích")
@@ -352,7 +376,7 @@ def plan_template() -> WordDocument:
     )
     tag(doc, "{%p endfor %}")
     para(doc, "Trong quá trình thực hiện, nếu có khó khăn, vướng mắc, đề nghị các đơn vị kịp thời phản ánh về {{ issuer.name }} để được hướng dẫn, giải quyết.")
-    para(doc, "Trên đây là {{ plan.kind_word }} {{ plan.title | lower_first }} của {{ issuer.name }}./.")
+    para(doc, "Trên đây là {{ plan.kind_word }} {{ plan.title | lower_first }} của {{ issuer.names }}./.")
     closing(doc)
     return doc
 
@@ -367,7 +391,11 @@ def report_template() -> WordDocument:
         "Thực hiện {{ plan.kind_word }} số {{ plan.code }} ngày {{ plan.issued_on | short_date }} của {{ plan.issuer_name }} {{ plan.title | lower_first }}, trên cơ sở báo cáo của {{ r.submitted | length }}/{{ r.expected }} đơn vị{{ ' (số liệu tính đến ngày ' ~ (duty.cutoff_on | short_date) ~ ')' if duty.cutoff_on else '' }}, {{ issuer.name }} báo cáo kết quả như sau:",
     )
 
-    heading(doc, "I. TÌNH HÌNH THỰC HIỆN CHẾ ĐỘ BÁO CÁO")
+    # The numbered sections as the duty lists them (models.report_outline): each may open with the reporting
+    # status and the figures table, then gives every unit's text once, under the unit's name.
+    tag(doc, "{%p for s in report.sections %}")
+    heading(doc, "{{ s.numeral }}. {{ s.title | upper }}")
+    tag(doc, "{%p if s.reporting %}")
     para(
         doc,
         "Số đơn vị phải báo cáo: {{ r.expected }}; đã báo cáo: {{ r.submitted | length }} (đạt {{ r.completeness | vn_percent }}); báo cáo đúng hạn (trước ngày {{ duty.due_on | short_date }}): {{ r.on_time | length }} (đạt {{ r.timeliness | vn_percent }}).",
@@ -401,9 +429,9 @@ def report_template() -> WordDocument:
     )
     para(doc, indent=False, space_after=0)
     tag(doc, "{%p endif %}")
-
-    heading(doc, "II. KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU")
-    para(doc, "Đạt {{ r.met }}/{{ r.judged }} chỉ tiêu, cụ thể:", keep_with_next=True)
+    tag(doc, "{%p endif %}")
+    tag(doc, "{%p if s.figures %}")
+    para(doc, "Kết quả thực hiện các chỉ tiêu: đạt {{ r.met }}/{{ r.judged }} chỉ tiêu, cụ thể:", keep_with_next=True)
     data_table(
         doc,
         ["STT", "Chỉ tiêu", "Mục tiêu", "Kết quả", "Đơn vị báo cáo", "Đánh giá"],
@@ -412,15 +440,15 @@ def report_template() -> WordDocument:
         loop="t in report.targets",
     )
     para(doc, indent=False, space_after=0)
-
-    tag(doc, "{%p for s in report.sections %}")
-    heading(doc, "{{ s.numeral }}. {{ s.title | upper }}")
+    tag(doc, "{%p endif %}")
+    tag(doc, "{%p if s.asked %}")
     tag(doc, "{%p for u in s.texts %}")
     para(doc, "{{ u.unit_name }}", bold=True, italic=True, keep_with_next=True)  # each unit's text once, under its name
     paragraphs(doc, "u.paragraphs")
     tag(doc, "{%p endfor %}")
     tag(doc, "{%p if not s.texts %}")
     para(doc, "Chưa có đơn vị nào báo cáo nội dung này.", italic=True)
+    tag(doc, "{%p endif %}")
     tag(doc, "{%p endif %}")
     tag(doc, "{%p endfor %}")
     para(doc, "Trên đây là báo cáo {{ report.title | lower_first }} của {{ issuer.name }}./.")

@@ -63,8 +63,10 @@ INDICATOR_COLUMNS = [
     ("G", "Mẫu số", 13),
     ("H", "Ghi chú", 26),
 ]
+# A yes/no figure's goal as the letter words the plan's target: 'Đạt (kế hoạch: trên 80% đơn vị đạt)'.
 GOAL = (
-    "{% if ind.is_yes_no %}Đạt{% elif ind.goal_comparator is none %}"
+    "{% if ind.is_yes_no %}Đạt{% if ind.comparator is not none and ind.target_value is not none %} (kế hoạch: "
+    "{{ ind.comparator | comparator_word }} {{ ind.target_value | measure('%') }} đơn vị đạt){% endif %}{% elif ind.goal_comparator is none %}"
     "{% else %}{{ ind.goal_comparator | comparator_word }} {{ ind.goal_value | measure(ind.unit_of_measure) }}{% endif %}"
 )
 
@@ -188,7 +190,7 @@ def indicator_sheet(wb: Workbook) -> None:
     row = header + 1
     put(ws, f"A{row}", "{{ index }}", align="center", border=BOX)
     put(ws, f"B{row}", "{{ ind.metric }}", border=BOX)
-    put(ws, f"C{row}", "{{ ind.unit_of_measure }}", align="center", border=BOX)
+    put(ws, f"C{row}", "{{ '—' if ind.is_yes_no else ind.unit_of_measure }}", align="center", border=BOX)
     put(ws, f"D{row}", GOAL, align="center", border=BOX)
     for column in "EFG":
         input_cell(ws, f"{column}{row}")

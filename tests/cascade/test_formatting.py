@@ -3,7 +3,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from cascade.formatting import parse_vn_number, short_date, vn_date, vn_number, vn_percent
+from cascade.formatting import body_in_sentence, parse_vn_number, short_date, vn_date, vn_number, vn_percent
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,19 @@ def test_parse_vn_number(text: str, expected: D) -> None:
 def test_parse_vn_number_rejects(text: str) -> None:
     with pytest.raises(ValueError):
         parse_vn_number(text)
+
+
+@pytest.mark.parametrize(
+    ("header", "written"),
+    [
+        ("UBND TỈNH ĐỒNG NAI", "UBND tỉnh Đồng Nai"),
+        ("UBND THỊ XÃ TRẢNG BÀNG", "UBND thị xã Trảng Bàng"),
+        ("ĐẢNG BỘ TỈNH ĐỒNG NAI", "Đảng bộ tỉnh Đồng Nai"),
+        ("HUYỆN ỦY VĨNH CỬU", "Huyện ủy Vĩnh Cửu"),
+        ("BAN DÂN VẬN TỈNH ỦY", "Ban Dân vận Tỉnh ủy"),
+        ("SỞ XÂY DỰNG", "Sở Xây dựng"),
+        ("Sở Nội vụ", "Sở Nội vụ"),  # already as a sentence writes it
+    ],
+)
+def test_a_header_name_is_written_as_a_list_writes_it(header: str, written: str) -> None:
+    assert body_in_sentence(header) == written

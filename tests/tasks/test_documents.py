@@ -19,6 +19,7 @@ from docx.shared import Cm, Pt
 from sqlalchemy import select
 
 from cascade import clock
+from cascade.errors import ImportFileError
 from models.assignment import Assignment
 from models.consolidation import consolidate
 from models.db import session_scope
@@ -50,6 +51,23 @@ def texts(path: Path) -> list[str]:
             for cell in row.cells:
                 lines += [p.text for p in cell.paragraphs]
     return lines
+
+
+TABLE = "⊞ "  # how body_flow shows a table: this, then its second header cell
+
+
+def body_flow(path: Path) -> list[str]:
+    """The body in reading order: each paragraph's text, and each table as TABLE + its second header cell."""
+    doc = Document(str(path))
+    flow = []
+    for element in doc.element.body.iterchildren():
+        if element.tag.endswith("}p"):
+            flow.append("".join(t.text or "" for t in element.iter() if t.tag.endswith("}t")))
+        elif element.tag.endswith("}tbl"):
+            cells = [c for c in element.iter() if c.tag.endswith("}tc")]
+            second = "".join(t.text or "" for t in cells[1].iter() if t.tag.endswith("}t")) if len(cells) > 1 else ""
+            flow.append(TABLE + second)
+    return flow
 
 
 def assert_decree_30_page(path: Path) -> None:
@@ -253,12 +271,40 @@ def test_the_report_has_the_indicator_table_late_and_missing_units_and_the_narra
     assert by_metric["Đơn vị đạt tiêu chí Dân vận khéo"][2:4] == ["trên 80%", "25% (1/4 đơn vị)"]
     assert by_metric["Đơn vị đạt tiêu chí Dân vận khéo"][5] == "Không đạt (chưa đủ số liệu)"  # two offices have not reported
 
-    assert "III. TÌNH HÌNH CHUNG" in lines and "IV. KẾT QUẢ THỰC HIỆN" in lines
-    # each unit's text once, under its name, paragraph by paragraph
-    at = lines.index("Thanh tra Sở", lines.index("III. TÌNH HÌNH CHUNG"))
-    assert lines[at + 1 : at + 3] == ["Sở & các phòng <đã> triển khai.", "Đoạn thứ hai."]
+    # The duty's sections numbered from I: by common practice the reporting status heads the first, the
+    # figures table the one titled "Kết quả…"; then each unit's text once, under its name.
+    flow = body_flow(path)
+    headings = [line for line in flow if re.match(r"[IVX]+\. ", line)]
+    assert headings == ["I. TÌNH HÌNH CHUNG", "II. KẾT QUẢ THỰC HIỆN"]
+    reporting = next(i for i, line in enumerate(flow) if line.startswith("Số đơn vị phải báo cáo"))
+    assert flow.index("I. TÌNH HÌNH CHUNG") < reporting < flow.index("Thanh tra Sở") < flow.index("II. KẾT QUẢ THỰC HIỆN") < flow.index(TABLE + "Chỉ tiêu")
+    at = flow.index("Thanh tra Sở")
+    assert flow[at + 1 : at + 3] == ["Sở & các phòng <đã> triển khai.", "Đoạn thứ hai."]
     recipients, signer = signature_cells(path)
-    assert recipients[-1] == "- Lưu: VT." and signer == ["GIÁM ĐỐC", "Hồ Văn Hà"]
+    assert recipients == ["Nơi nhận:", "- UBND tỉnh Đồng Nai;", "- Lưu: VT."]  # by default the body above, as a list writes it
+    assert signer == ["GIÁM ĐỐC", "Hồ Văn Hà"]
+
+
+def test_the_plan_places_the_reports_parts_and_names_its_recipients(department, assigned, tmp_path: Path) -> None:
+    """A duty's sections say where the figures and the reporting status go, and which section the units do not
+    write; the plan's report_recipients are the report's Nơi nhận."""
+    with session_scope() as session:
+        duty = department_duty(session, department.plan)
+        duty.sections = [
+            {"code": "tinh_hinh", "title": "Tình hình triển khai"},
+            {"code": "ket_qua", "title": "Kết quả thực hiện", "shows": ["figures"]},
+            {"code": "bao_cao", "title": "Tình hình báo cáo của các đơn vị", "shows": ["reporting"], "asked": False},
+        ]
+        duty.plan.report_recipients = ["UBND tỉnh (qua Sở Nội vụ)", "Ban Dân vận Tỉnh ủy", "Lưu: VT, VP Sở"]
+    flow = body_flow(consolidated_report(department, assigned, tmp_path))
+    headings = [line for line in flow if re.match(r"[IVX]+\. ", line)]
+    assert headings == ["I. TÌNH HÌNH TRIỂN KHAI", "II. KẾT QUẢ THỰC HIỆN", "III. TÌNH HÌNH BÁO CÁO CỦA CÁC ĐƠN VỊ"]
+    reporting = next(i for i, line in enumerate(flow) if line.startswith("Số đơn vị phải báo cáo"))
+    assert flow.index("II. KẾT QUẢ THỰC HIỆN") < flow.index(TABLE + "Chỉ tiêu") < flow.index("III. TÌNH HÌNH BÁO CÁO CỦA CÁC ĐƠN VỊ") < reporting
+    # the section of the report's own parts asks nothing of the units, so it never says that none wrote it
+    assert "Chưa có đơn vị nào báo cáo nội dung này." not in flow[flow.index("III. TÌNH HÌNH BÁO CÁO CỦA CÁC ĐƠN VỊ") :]
+    recipients, _ = signature_cells(tmp_path / "Báo cáo.docx")
+    assert recipients == ["Nơi nhận:", "- UBND tỉnh (qua Sở Nội vụ);", "- Ban Dân vận Tỉnh ủy;", "- Lưu: VT, VP Sở."]
 
 
 def soffice_required() -> None:
@@ -389,6 +435,59 @@ def test_a_party_plan_is_written_as_hd_36_asks(workspace) -> None:  # type: igno
     pages = page_texts(pdf)
     assert "ĐẢNG CỘNG SẢN VIỆT NAM" in pages[0] and "Số 215-KH/HU" in pages[0] and "T/M BAN THƯỜNG VỤ" in pages[-1]
     assert len(pages_as_png(pdf, "party-plan")) == len(pages)
+
+
+JOINT = Path(__file__).resolve().parents[2] / "examples" / "joint-2024"
+
+
+def test_a_joint_plan_prints_both_issuers_and_a_signature_for_each(workspace) -> None:  # type: ignore[no-untyped-def]
+    """A joint plan (liên tịch): both issuers under their superior body, the joint symbol; the co-issuer signs on
+    the left and the lead on the right, names on one line; Nơi nhận below; citations name both issuers."""
+    import_units(JOINT / "units.yaml")
+    key = import_plan(JOINT / "plan.yaml")
+    with session_scope() as session:
+        plan = session.scalars(select(Plan).where(Plan.key == key)).one()
+        assert plan.code == "12-KH/BDVTU-BCS.UBND" and plan.issuer_names == "Ban Dân vận Tỉnh ủy và Ban cán sự đảng UBND tỉnh"
+        path = write_plan_document(session, plan)
+    left, right = header_cells(path)
+    assert left == ["TỈNH ỦY ĐỒNG NAI", "BAN DÂN VẬN TỈNH ỦY", "BAN CÁN SỰ ĐẢNG UBND TỈNH", "*", "Số 12-KH/BDVTU-BCS.UBND"]
+    assert right == ["ĐẢNG CỘNG SẢN VIỆT NAM", "Đồng Nai, ngày 15 tháng 3 năm 2024"]
+    closing = Document(str(path)).tables[-1]
+    assert len(closing.rows) == 2
+    co, lead = ([p.text for p in cell.paragraphs if p.text] for cell in closing.rows[0].cells)
+    assert co == ["T/M BAN CÁN SỰ ĐẢNG", "BÍ THƯ", "Võ Tấn Đức"] and lead == ["TRƯỞNG BAN", "Nguyễn Thị Hoa"]
+    name_rows = [[i for i, p in enumerate(cell.paragraphs) if p.text in ("Võ Tấn Đức", "Nguyễn Thị Hoa")] for cell in closing.rows[0].cells]
+    assert name_rows[0] == name_rows[1]  # the shorter block is padded: both names on one line
+    recipients = [p.text for p in closing.rows[1].cells[0].paragraphs if p.text]
+    assert recipients[0] == "Nơi nhận:" and recipients[-1] == "- Lưu Văn phòng Ban Dân vận Tỉnh ủy, Văn phòng UBND tỉnh."
+    lines = texts(path)
+    assert any(line.startswith("Ban Dân vận Tỉnh ủy và Ban cán sự đảng UBND tỉnh xây dựng Kế hoạch") for line in lines)
+    assert Document(str(path)).core_properties.author == "Ban Dân vận Tỉnh ủy và Ban cán sự đảng UBND tỉnh"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ("symbol: KH/BDVTU-BCS.UBND", "symbol: KH/BDVTU"),
+            "a joint plan's symbol names every issuer, the lead first: expected 'KH/BDVTU-BCS.UBND', got 'KH/BDVTU'",
+        ),
+        (("symbol: KH/BDVTU-BCS.UBND", "symbol: KH/BCS.UBND-BDVTU"), "expected 'KH/BDVTU-BCS.UBND', got 'KH/BCS.UBND-BDVTU'"),
+        (("    - unit: tu.dn.bcs", "    - unit: tu.dn.bdv"), "'tu.dn.bdv' is already an issuer of this plan"),
+        (("    - unit: tu.dn.bcs", "    - unit: tu.dn.xyz"), "unknown unit 'tu.dn.xyz'"),
+    ],
+)
+def test_a_joint_plan_names_each_issuer_once_and_in_its_symbol(workspace, tmp_path: Path, change: tuple[str, str], message: str) -> None:  # type: ignore[no-untyped-def]
+    import_units(JOINT / "units.yaml")
+    text = (JOINT / "plan.yaml").read_text(encoding="utf-8")
+    assert change[0] in text
+    wrong = tmp_path / "plan.yaml"
+    wrong.write_text(text.replace(change[0], change[1]), encoding="utf-8")
+    with pytest.raises(ImportFileError) as raised:
+        import_plan(wrong)
+    assert message in str(raised.value) and "plan.yaml:" in str(raised.value)
+    with session_scope() as session:
+        assert session.scalar(select(Plan.id)) is None  # nothing written
 
 
 def test_a_programme_is_titled_chuong_trinh_and_both_symbol_forms_are_accepted(town, tmp_path: Path) -> None:

@@ -178,7 +178,13 @@ def test_generated_form_shows_what_the_unit_must_report(tmp_path: Path, departme
         metric: (ws[f"{columns['STT']}{row}"].value, ws[f"{columns['Đơn vị tính']}{row}"].value, ws[f"{columns['Mục tiêu của đơn vị']}{row}"].value)
         for metric, row in form.rows().items()
     }
-    assert shown == {DAN_VAN: ("1", "%", "Đạt"), NHA_O: ("2", "căn", "ít nhất 200 căn"), NUOC_SACH: ("3", "%", "ít nhất 89%"), HAI_LONG: ("4", "%", "trên 95%")}
+    # a yes/no figure: its goal worded as the letter words the plan's target (trên 80% of the units), no unit of measure
+    assert shown == {
+        DAN_VAN: ("1", "—", "Đạt (kế hoạch: trên 80% đơn vị đạt)"),
+        NHA_O: ("2", "căn", "ít nhất 200 căn"),
+        NUOC_SACH: ("3", "%", "ít nhất 89%"),
+        HAI_LONG: ("4", "%", "trên 95%"),
+    }
 
     # Inputs: unlocked where the unit types, greyed and locked where nothing applies
     legend_grey = next(c for row in ws.iter_rows() for c in row if c.value == "Ô không nhập").fill.fgColor.rgb

@@ -30,6 +30,8 @@ def test_the_signer_signs_with_the_authority_decree_30_gives(issuer: str, title:
         ("Huyện ủy Vĩnh Cửu", "PHÓ BÍ THƯ", ["T/M BAN THƯỜNG VỤ", "K/T BÍ THƯ", "PHÓ BÍ THƯ"]),
         ("Đảng ủy xã Thạnh Phú", "Bí thư", ["T/M ĐẢNG ỦY", "BÍ THƯ"]),
         ("Ban Dân vận Huyện ủy Vĩnh Cửu", "PHÓ TRƯỞNG BAN", ["K/T TRƯỞNG BAN", "PHÓ TRƯỞNG BAN"]),
+        ("Ban cán sự đảng UBND tỉnh", "BÍ THƯ", ["T/M BAN CÁN SỰ ĐẢNG", "BÍ THƯ"]),  # a collective, as a Party committee
+        ("Đảng đoàn Hội Nông dân tỉnh", "PHÓ BÍ THƯ", ["T/M ĐẢNG ĐOÀN", "K/T BÍ THƯ", "PHÓ BÍ THƯ"]),
         ("Huyện ủy Vĩnh Cửu", "T/M BAN THƯỜNG VỤ / PHÓ BÍ THƯ THƯỜNG TRỰC", ["T/M BAN THƯỜNG VỤ", "PHÓ BÍ THƯ THƯỜNG TRỰC"]),
     ],
 )
