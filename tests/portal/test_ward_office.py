@@ -162,6 +162,7 @@ def test_a_ward_office_runs_its_part_of_the_cycle_in_the_browser(town: Town, bro
     shot(page, "ward-2-loosened-refused")
     target_input(page, "hài lòng").fill("95")
     page.fill("#tasks\\.new\\.title", "Tổ chức đối thoại với Nhân dân về cải cách hành chính")
+    page.fill("#report-recipients", "Ủy ban nhân dân thị xã Trảng Bàng (qua Phòng Nội vụ)\nThường trực Đảng ủy phường\nLưu: VT")  # its report's Nơi nhận
     page.get_by_role("button", name="Lưu dự thảo").click()
     expect(page.locator("p.ok[role=status]")).to_contain_text("Đã lưu dự thảo")
     assert stored_value("hai_long") == Decimal(95)
@@ -236,6 +237,7 @@ def test_a_ward_office_runs_its_part_of_the_cycle_in_the_browser(town: Town, bro
     with zipfile.ZipFile(io.BytesIO(word.read_bytes())) as docx:
         body = docx.read("word/document.xml").decode("utf-8")
     assert "Gia Bình" in body and "BÁO CÁO" in body
+    assert "- Ủy ban nhân dân thị xã Trảng Bàng (qua Phòng Nội vụ);" in body and "- Thường trực Đảng ủy phường;" in body  # the Nơi nhận it set
     shot(page, "ward-7-consolidated")
 
     # The town's office sees the ward's report on its own board

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import shutil
 import subprocess
 from datetime import date
 from decimal import Decimal
@@ -36,9 +35,12 @@ from tasks.documents.word import (
 from tasks.intake.submissions import store_version
 from tasks.plans.imports import import_plan, import_units
 from tasks.reporting.consolidation import load_input
+from tests.fixtures.printing import assert_prints_well, page_texts, pages_as_png, soffice_required
 from tests.flows.helpers import submission
 
 TOWN = Path(__file__).resolve().parents[2] / "examples" / "town-2024"
+PARTY = TOWN.parent / "party-2024"
+JOINT = TOWN.parent / "joint-2024"
 MM = Cm(0.1)
 
 
@@ -307,39 +309,46 @@ def test_the_plan_places_the_reports_parts_and_names_its_recipients(department, 
     assert recipients == ["Nơi nhận:", "- UBND tỉnh (qua Sở Nội vụ);", "- Ban Dân vận Tỉnh ủy;", "- Lưu: VT, VP Sở."]
 
 
-def soffice_required() -> None:
-    missing = [tool for tool in ("soffice", "pdftoppm", "pdftotext", "pdfinfo") if shutil.which(tool) is None]
-    assert not missing, f"{', '.join(missing)} not installed: `make test` installs libreoffice-writer-nogui and poppler-utils (as root)"
-
-
-def test_the_plan_and_the_report_convert_to_pdf_and_render(town, department, assigned, tmp_path: Path) -> None:
+def test_every_kind_of_document_prints_without_flaws(town, department, assigned, tmp_path: Path) -> None:
+    """A state plan, a Party plan, a joint plan, a consolidated report, an assignment letter and the Excel form,
+    converted to PDF by one LibreOffice process and read back page by page; the pages kept as PNG."""
     soffice_required()
+    import_units(PARTY / "units.yaml")
+    import_units(JOINT / "units.yaml")
+    party, joint = import_plan(PARTY / "plan.yaml"), import_plan(JOINT / "plan.yaml")
     with session_scope() as session:
-        plan_docx = write_plan_document(session, session.scalar(select(Plan).where(Plan.key == town)))
+        plans = [write_plan_document(session, session.scalars(select(Plan).where(Plan.key == key)).one()) for key in (town, party, joint)]
     report_docx = consolidated_report(department, assigned, tmp_path)
     with session_scope() as session:
         assignment = session.get_one(Assignment, assigned[0])
+        letter = write_notice_document(session, assignment, as_of=date(2024, 4, 5))
         spec = form_spec(session, assignment, as_of=date(2024, 4, 5))
         form = write_form(spec, tmp_path / form_filename(spec))
 
-    pdfs = to_pdf([plan_docx, report_docx, form], outdir=tmp_path / "pdf")
-    assert [p.name for p in pdfs] == ["Kế hoạch 104-KH-UBND.pdf", "Báo cáo.pdf", f"{form.stem}.pdf"]
-    form_text = subprocess.run(["pdftotext", str(pdfs[2]), "-"], capture_output=True, text=True, check=True).stdout
-    assert "BIỂU MẪU BÁO CÁO" in form_text and "Văn phòng Sở" in form_text  # an Excel file converts too
-    assert len(pages_as_png(pdfs[2], "department-form")) == 2
-    form_pages = page_texts(pdfs[2])  # on A4, the indicator sheet on one page with its signature block, then the narrative
+    town_pdf, party_pdf, joint_pdf, report_pdf, letter_pdf, form_pdf = to_pdf([*plans, report_docx, letter, form], outdir=tmp_path / "pdf")
+    assert [town_pdf.name, report_pdf.name] == ["Kế hoạch 104-KH-UBND.pdf", "Báo cáo.pdf"]
+    state = ["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc"]
+    pages = assert_prints_well(
+        town_pdf, "town-plan", header=[*state, "Số: 104/KH-UBND", "Trảng Bàng, ngày 30 tháng 01 năm 2024", "KẾ HOẠCH"],
+        signature=["TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH", "Nguyễn Thanh Hải"],
+    )  # fmt: skip
+    assert "CỘNG HÒA" not in " ".join(pages[1:])  # the header once, on page 1
+    assert_prints_well(
+        party_pdf, "party-plan", header=["ĐẢNG CỘNG SẢN VIỆT NAM", "HUYỆN ỦY VĨNH CỬU", "Số 215-KH/HU"], signature=["T/M BAN THƯỜNG VỤ", "Trần Văn Hùng"]
+    )
+    assert_prints_well(
+        joint_pdf, "joint-plan", header=["ĐẢNG CỘNG SẢN VIỆT NAM", "BAN DÂN VẬN TỈNH ỦY", "BAN CÁN SỰ ĐẢNG UBND", "Số 12-KH/BDVTU-BCS.UBND"],
+        signature=["T/M BAN CÁN SỰ ĐẢNG", "TRƯỞNG BAN", "Võ Tấn Đức", "Nguyễn Thị Hoa"],
+    )  # fmt: skip
+    assert_prints_well(report_pdf, "department-report", header=[*state, "BÁO CÁO", "/BC-SXD"], signature=["GIÁM ĐỐC", "Hồ Văn Hà"])
+    assert_prints_well(letter_pdf, "department-letter", header=[*state, "/SXD-VP", "V/v triển khai thực hiện"], signature=["GIÁM ĐỐC", "Hồ Văn Hà"])
+    fonts = subprocess.run(["pdffonts", str(town_pdf)], capture_output=True, text=True, check=True).stdout
+    assert "LiberationSerif" in fonts or "Times" in fonts, fonts  # the metric twin of Times New Roman, embedded
+
+    form_pages = page_texts(form_pdf)  # on A4, the indicator sheet on one page with its signature block, then the narrative
     assert len(form_pages) == 2 and "STT" in form_pages[0] and "THỦ TRƯỞNG ĐƠN VỊ" in form_pages[0] and "NỘI DUNG BÁO CÁO" in form_pages[1]
-    pdfs = pdfs[:2]
-    for pdf, must_read in zip(pdfs, ["KẾ HOẠCH", "BÁO CÁO"], strict=True):
-        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
-        assert ("595.3" in info and "841.8" in info) or "(A4)" in info, info
-        text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-        assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and "Độc lập - Tự do - Hạnh phúc" in text and must_read in text
-        fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
-        assert "LiberationSerif" in fonts or "Times" in fonts, fonts  # the metric twin of Times New Roman, embedded
-        for page in pages_as_png(pdf, {"KẾ HOẠCH": "town-plan", "BÁO CÁO": "department-report"}[must_read]):
-            assert page.stat().st_size > 5_000  # a rendered page, not an empty image
-    assert "Trảng Bàng, ngày 30 tháng 01 năm 2024" in subprocess.run(["pdftotext", str(pdfs[0]), "-"], capture_output=True, text=True, check=True).stdout
+    assert "BIỂU MẪU BÁO CÁO" in form_pages[0] and "Văn phòng Sở" in form_pages[0]  # an Excel file converts too
+    assert len(pages_as_png(form_pdf, "department-form")) == 2
 
 
 def test_a_missing_document_is_a_clear_error(tmp_path: Path) -> None:
@@ -357,28 +366,6 @@ def test_share_values_are_vietnamese_numbers(town) -> None:
         path = write_plan_document(session, plan)
     lines = texts(path)
     assert any("(1.234,5 mô hình)" in line for line in lines)
-
-
-PAGES = Path(__file__).resolve().parents[2] / "test-artifacts" / "pages"
-
-
-def pages_as_png(pdf: Path, name: str) -> list[Path]:
-    """Every page of the PDF as a PNG in test-artifacts/pages/ (<name>-1.png, …), for a person to look at."""
-    PAGES.mkdir(parents=True, exist_ok=True)
-    for old in PAGES.glob(f"{name}-*.png"):
-        old.unlink()
-    subprocess.run(["pdftoppm", "-r", "60", "-png", str(pdf), str(PAGES / name)], check=True)
-    return sorted(PAGES.glob(f"{name}-*.png"))
-
-
-def page_texts(pdf: Path) -> list[str]:
-    """Each page's text, as pdftotext reads it back from the printed PDF."""
-    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
-    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))  # type: ignore[union-attr]
-    return [
-        subprocess.run(["pdftotext", "-f", str(n), "-l", str(n), "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-        for n in range(1, pages + 1)
-    ]
 
 
 def test_letters_of_every_length_end_with_their_signature_block_whole_and_no_empty_page(department, assigned, tmp_path: Path) -> None:
@@ -409,9 +396,6 @@ def test_letters_of_every_length_end_with_their_signature_block_whole_and_no_emp
     assert len(page_counts) > 1, "the letters never crossed a page: the test proves nothing"
 
 
-PARTY = Path(__file__).resolve().parents[2] / "examples" / "party-2024"
-
-
 def test_a_party_plan_is_written_as_hd_36_asks(workspace) -> None:  # type: ignore[no-untyped-def]
     """Hướng dẫn 36-HD/VPTW: the superior Party body over the issuer and a star on the left, 'Số 215-KH/HU'
     (number-kind/issuer, no colon); ĐẢNG CỘNG SẢN VIỆT NAM underlined over the place-date line on the right;
@@ -435,9 +419,6 @@ def test_a_party_plan_is_written_as_hd_36_asks(workspace) -> None:  # type: igno
     pages = page_texts(pdf)
     assert "ĐẢNG CỘNG SẢN VIỆT NAM" in pages[0] and "Số 215-KH/HU" in pages[0] and "T/M BAN THƯỜNG VỤ" in pages[-1]
     assert len(pages_as_png(pdf, "party-plan")) == len(pages)
-
-
-JOINT = Path(__file__).resolve().parents[2] / "examples" / "joint-2024"
 
 
 def test_a_joint_plan_prints_both_issuers_and_a_signature_for_each(workspace) -> None:  # type: ignore[no-untyped-def]
