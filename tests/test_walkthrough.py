@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from openpyxl import load_workbook
 from sqlalchemy import create_engine, text
 
 from cascade.net import free_port
@@ -448,6 +449,9 @@ def test_party_and_joint_plans_from_the_examples_go_round_and_print_well(walk: t
     assert "2 new assignment(s)" in ws.out("plan", "cascade", "12-KH/BDVTU-BCS.UBND", "--as-of", "15/03/2024")
     notice = latest_to(ws.mail(), "bandanvan@huyenuy.vinhcuu.example.vn", "Giao nhiệm vụ báo cáo")
     assert "Ban Dân vận Tỉnh ủy và Ban cán sự đảng UBND tỉnh" in notice.get_body(preferencelist=("plain",)).get_content()
+    form = Path(ws.out("document", "form", "12-KH/BDVTU-BCS.UBND", "bao_cao_nam", "tu.dn.bdv.vc").strip())
+    asked = " ".join(str(c.value) for sheet in load_workbook(form) for row in sheet.iter_rows() for c in row if c.value)
+    assert "Công tác triển khai, quán triệt" in asked and "Tình hình báo cáo của các đơn vị" not in asked  # a section units do not write
     assert "Recorded version 1." in ws.out("submit", str(joint / "submissions" / "tu.dn.bdv.vc.yaml"), "--as-of", "20/11/2024")
     assert "Recorded version 1 (late)." in ws.out("submit", str(joint / "submissions" / "tu.dn.bdv.tb.yaml"), "--as-of", "26/11/2024")
     assert "submitted 2/2" in ws.out("consolidate", "12-KH/BDVTU-BCS.UBND", "bao_cao_nam", "--as-of", "28/11/2024")

@@ -842,3 +842,14 @@ def test_a_plan_without_a_signer_name_is_imported_with_a_warning_at_its_line(tmp
         import_plan_file(write(tmp_path, "signed.yaml", BASE_PLAN.replace("12-kh-sxd-2024", "13-kh-sxd-2024").replace('number: "12"', 'number: "13"'))).warnings
         == ()
     )
+
+
+def test_a_joint_symbol_names_every_issuer_in_its_systems_form() -> None:
+    from models.unit import Unit, UnitSystem
+    from tasks.plans.imports import joint_symbol
+
+    party = [Unit(code="a", name="Ban Dân vận Tỉnh ủy", issuer_symbol="BDVTU", system=UnitSystem.PARTY), Unit(code="b", name="x", issuer_symbol="BCS.UBND")]
+    state = [Unit(code="s", name="Sở Văn hóa", issuer_symbol="SVHTTDL", system=UnitSystem.STATE), Unit(code="g", name="Sở Giáo dục", issuer_symbol="SGDĐT")]
+    assert joint_symbol("KH", party) == "KH/BDVTU-BCS.UBND"  # Hướng dẫn 36
+    assert joint_symbol("KH", state) == "KHLT-SVHTTDL-SGDĐT"  # Decree 30: the kind marked liên tịch
+    assert joint_symbol("KHLT", state) == "KHLT-SVHTTDL-SGDĐT"
