@@ -93,6 +93,21 @@ class Settings(BaseSettings):
         "and environment run in it without loading anything (CASCADE_COMMAND_SERVER=off runs a single command in its own process).",
     )
 
+    input_max_mb: float = Field(20, gt=0, description="Largest input file read (units, plan, submission, form): larger ones are refused unread.")
+    input_max_unpacked_mb: float = Field(
+        50, gt=0, description="Most an Excel workbook (.xlsx) may unpack to; checked on its zip directory before it is opened."
+    )
+    input_max_zip_ratio: int = Field(
+        100, ge=2, description="Most a part of a workbook larger than 1 MB may unpack to, as a multiple of its packed size (a decompression bomb beyond)."
+    )
+    input_max_zip_entries: int = Field(1000, ge=10, description="Most files (parts) in a workbook's package.")
+    input_max_sheets: int = Field(50, ge=1, description="Most sheets in a workbook.")
+    input_max_cells: int = Field(2_000_000, ge=1000, description="Most cells read from one workbook (rows × columns read).")
+    input_max_yaml_aliases: int = Field(100, ge=0, description="Most aliases (*name) in one YAML file.")
+    input_max_yaml_values: int = Field(
+        1_000_000, ge=1000, description="Most values a YAML file may hold once its aliases are expanded (a 'billion laughs' file beyond)."
+    )
+
     report_pdf: bool = Field(False, description="Also make a PDF of each consolidated report (LibreOffice, about 2 s a report).")
 
     cascade_batch_size: int = Field(500, ge=1, description="Units handled by one Prefect task run.")

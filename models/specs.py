@@ -42,6 +42,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
 from cascade.formatting import parse_vn_number, plain_number
+from cascade.settings import get_settings
 from models.cascading import AllocationRule, IssueMode
 from models.plan import Aggregation, Comparator, DayOffRule, DutyKind, ReportBlock
 from models.unit import UnitKind, UnitSystem
@@ -944,7 +945,10 @@ class SubmissionSpec(Spec):
     )
     sections: dict[IndicatorCode, str] = Field(default_factory=dict, description="Section code → narrative text (every section of the duty must be filled).")
     self_assessment: SelfAssessment | None = Field(None, description="Self-assessment: {score (0..100), note}.")
-    attachments: list[str] = Field(default_factory=list, description="Evidence files, paths relative to the submission file; each must exist.")
+    attachments: list[str] = Field(
+        default_factory=list,
+        description="Evidence files, paths relative to the submission file's folder (or the evidence folder given), inside it; each must exist.",
+    )
 
     @field_validator("attachments")
     @classmethod
@@ -952,13 +956,34 @@ class SubmissionSpec(Spec):
         base = (info.context or {}).get("base_dir")
         issues = _unique(attachments, "attachment")
         if base is not None:
+            settings = get_settings()
+            if len(attachments) > settings.portal_max_files:
+                issues.append(((), f"{len(attachments)} evidence files: at most {settings.portal_max_files} on one report (setting portal_max_files)"))
             for i, name in enumerate(attachments):
-                target = Path(base) / name
-                if not target.is_file():
-                    issues.append(((i,), f"attachment not found: {target} (paths are relative to the submission file)"))
+                issues += [((i,), problem) for problem in _evidence_problems(Path(base), name, settings.portal_max_file_mb)]
         if issues:
             raise cross_check(issues)
         return attachments
+
+
+def _evidence_problems(base: Path, name: str, max_mb: float) -> list[str]:
+    """Why the evidence file `name` cannot be taken from the folder `base`: it must lie inside it (no absolute
+    path, no '..', no link out of it), exist, and hold 1 byte to `max_mb` MB, as on the portal."""
+    where = f"{name!r} (paths are relative to the folder {base}, and stay inside it)"
+    if Path(name).is_absolute() or name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in re.split(r"[/\\]", name):
+        return [f"evidence must come from the submission's folder: {where}"]
+    folder = base.resolve()
+    target = (base / name).resolve()
+    if not target.is_relative_to(folder):
+        return [f"evidence must come from the submission's folder: {where} leads outside it"]
+    if not target.is_file():
+        return [f"attachment not found: {base / name} (paths are relative to the submission file)"]
+    size = target.stat().st_size
+    if size == 0:
+        return [f"the evidence file {name!r} is empty"]
+    if size > max_mb * 1024 * 1024:
+        return [f"the evidence file {name!r} is {size / 1024 / 1024:.1f} MB, above the limit of {max_mb:g} MB (setting portal_max_file_mb)"]
+    return []
 
 
 # ---------------------------------------------------------------------------------------------

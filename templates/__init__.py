@@ -3,7 +3,7 @@
 Templates live beside this module: `email/` (one `.subject.j2`, `.html.j2` and `.txt.j2`
 per message kind, on shared layouts), `reports/`, `documents/` (Word, rendered by docxtpl) and
 `forms/` (Excel workbooks whose cells hold Jinja expressions). Undefined names are errors; HTML is
-autoescaped, text and Markdown are not.
+autoescaped, and Markdown (shown as HTML in the Prefect UI); text is not.
 
 The words and sentences code prints on its own (table headers, status words, a reason recorded with
 a reply, a CLI line) live in the message catalogues `messages/<area>.yaml`: `message("cli.plan.list")`
@@ -54,7 +54,8 @@ def environment() -> Environment:
         # a message); the command server ends when one changes (cascade.cli.serve_commands)
         auto_reload=False,
         undefined=StrictUndefined,
-        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False, default=False),
+        # Markdown too: it is shown as HTML (Prefect artifacts), and units' text must not bring tags into it
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2", "md", "md.j2"), default_for_string=False, default=False),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,

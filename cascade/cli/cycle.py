@@ -132,16 +132,23 @@ def tick(
         day += timedelta(days=1)
 
 
+EvidenceDir = Annotated[
+    Path | None, typer.Option("--evidence-dir", help="Folder the file's attachments are read from (default: the file's own folder); never outside it.")
+]
+
+
 @app.command("submit")
-def submit(file: Path, as_of: AsOf = None) -> None:
+def submit(file: Path, as_of: AsOf = None, evidence_dir: EvidenceDir = None) -> None:
     """Record a unit's report from a filled Excel form (.xlsx), or a YAML or JSON file, and send its receipt."""
     from flows.record_submission import submit_report
     from tasks.intake.form_reader import read_form
     from tasks.intake.submission_files import submission_input
 
     ready()
-    read = read_form if file.suffix.lower() == ".xlsx" else submission_input
-    recorded = run(lambda: submit_report(read(file), parse_day(as_of)))
+    if file.suffix.lower() == ".xlsx":
+        recorded = run(lambda: submit_report(read_form(file), parse_day(as_of)))
+    else:
+        recorded = run(lambda: submit_report(submission_input(file, evidence_dir=evidence_dir), parse_day(as_of)))
     if recorded.is_new:
         console.print(f"Recorded version {recorded.version}{' (late)' if recorded.is_late else ''}.")
     else:

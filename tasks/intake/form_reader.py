@@ -35,6 +35,7 @@ from cascade.formatting import (
     vn_number,
     vn_percent,
 )
+from cascade.input_limits import workbook_problem
 from models.assignment import Assignment, AssignmentStatus
 from models.db import session_scope
 from models.plan import Aggregation, ReportDuty, Target, asked_sections
@@ -78,8 +79,17 @@ def _field(name: str, /, **context: Any) -> str:
     return one_line(message("forms.fields", name, **context))
 
 
+def refuse_beyond_limits(data: bytes | Path, source: str) -> None:
+    """Raise FormError when the workbook must not be opened (cascade.input_limits: size, unpacked size, macros…)."""
+    refused = workbook_problem(data)
+    if refused is not None:
+        reason = one_line(message("forms.limits", refused.kind, **refused.facts))
+        raise FormError(source, [_problem("refused", name=Path(source).name, reason=reason)])
+
+
 def _load(data: bytes, source: str) -> tuple[Workbook, Workbook]:
     """The workbook twice: with the values Excel computed, and with the formulas themselves."""
+    refuse_beyond_limits(data, source)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Excel's extensions openpyxl does not read
@@ -381,6 +391,8 @@ class _FormReader:
 def claimed_assignment(data: bytes) -> int | None:
     """The assignment a workbook says it is the form of, unverified (read_form checks its signature);
     None when it is not one of our forms."""
+    if workbook_problem(data) is not None:
+        return None  # never opened: read_form refuses it with the reason
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -413,6 +425,7 @@ def read_form(
     """
     path = Path(path)
     source = str(path)
+    refuse_beyond_limits(path, source)
     data = path.read_bytes()
     values, formulas = _load(data, source)
     meta = _read_meta(values, source)

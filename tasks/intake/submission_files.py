@@ -50,16 +50,18 @@ class LoadedSubmission:
         return problem_at(self.locator, loc, message)
 
 
-def load_submission(path: str | Path) -> LoadedSubmission:
-    """Read a submission file and check its shape (numbers, rates, attachments present); raises SubmissionError."""
+def load_submission(path: str | Path, *, evidence_dir: Path | None = None) -> LoadedSubmission:
+    """Read a submission file and check its shape (numbers, rates, attachments present, inside the file's
+    folder or `evidence_dir`); raises SubmissionError."""
     path = Path(path)
+    base = evidence_dir if evidence_dir is not None else path.parent
     data, locator, problems = read_tree(path, SubmissionError)
     spec = validate(
         SubmissionSpec, data, locator, problems,
         source=str(path), error=SubmissionError, empty_hint="the keys plan, duty, unit, values and sections",
-        context={"base_dir": path.parent},
+        context={"base_dir": base},
     )  # fmt: skip
-    attachments = tuple((path.parent / name).resolve() for name in spec.attachments)
+    attachments = tuple((base / name).resolve() for name in spec.attachments)
     return LoadedSubmission(spec, path, locator, attachments)
 
 
@@ -156,9 +158,10 @@ def check_submission_against_duty(doc: LoadedSubmission, duty: ReportDuty, targe
         raise SubmissionError(str(doc.source), sorted_problems(problems))
 
 
-def submission_input(path: str | Path) -> SubmissionInput:
-    """Read and check a submission file against its duty; the file's content (and its attachments') is its source key."""
-    doc = load_submission(path)
+def submission_input(path: str | Path, *, evidence_dir: Path | None = None) -> SubmissionInput:
+    """Read and check a submission file against its duty; the file's content (and its attachments') is its source key.
+    Evidence is read from the file's folder, or from `evidence_dir` when given."""
+    doc = load_submission(path, evidence_dir=evidence_dir)
     with session_scope() as session:
         plan, duty, unit = resolve_submission(doc, session=session)
         check_submission_against_duty(doc, duty, plan.targets)

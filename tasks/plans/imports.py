@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from cascade.calendar import WorkingCalendar
 from cascade.errors import ImportFileError, Problem
+from cascade.input_limits import CellBudget, workbook_problem
 from models.assignment import Assignment
 from models.calendar import load_calendar, settle_deadline
 from models.cascading import looser_than
@@ -119,21 +120,27 @@ def _read_units_csv(path: Path) -> tuple[dict[str, Any], CsvLocator, list[Proble
 
 
 MAX_SHEET_ROWS = 100_000  # a province has tens of thousands of units; more rows than this is not a units sheet
+MAX_SHEET_COLUMNS = 64  # a units sheet has some fifteen columns; cells beyond these are not read
 
 
 def _read_units_xlsx(path: Path) -> tuple[dict[str, Any], CsvLocator, list[Problem]]:
     """The first sheet of an Excel units workbook, read as a CSV file with the same columns (its row numbers as lines)."""
     source = str(path)
+    if (refused := workbook_problem(path)) is not None:
+        raise ImportFileError(source, [Problem(refused.describe())])
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise ImportFileError(source, [Problem(f"not an Excel workbook (.xlsx): {exc}")]) from None
+    budget = CellBudget()
     try:
         sheet = workbook.worksheets[0]
         rows: list[tuple[int, list[str]]] = []
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        for number, row in enumerate(sheet.iter_rows(values_only=True, max_col=MAX_SHEET_COLUMNS), start=1):
             if number > MAX_SHEET_ROWS:
                 raise ImportFileError(source, [Problem(f"more than {MAX_SHEET_ROWS:,} rows: not a units sheet", line=number)])
+            if (spent := budget.spend(len(row))) is not None:
+                raise ImportFileError(source, [Problem(spent.describe(), line=number)])
             rows.append((number, [cell_text(v) for v in row]))
     finally:
         workbook.close()

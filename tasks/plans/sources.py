@@ -25,6 +25,8 @@ from pydantic import BaseModel, ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from cascade.errors import InputError, Problem
+from cascade.input_limits import LimitProblem, size_problem
+from cascade.settings import get_settings
 from models.specs import (
     Loc,
     show,
@@ -156,8 +158,10 @@ _Loader.add_implicit_resolver(
 
 
 def read_text(path: Path, error: type[InputError]) -> str:
-    """The file as NFC text; a missing file or non-UTF-8 bytes become a problem with its line."""
+    """The file as NFC text; a missing file, one above `input_max_mb` or non-UTF-8 bytes become a problem with its line."""
     try:
+        if (big := size_problem(path.stat().st_size)) is not None:
+            raise error(str(path), [Problem(big.describe())])
         raw = path.read_bytes()
     except FileNotFoundError:
         raise error(str(path), [Problem("file not found")]) from None
@@ -182,6 +186,8 @@ def read_tree(path: Path, error: type[InputError]) -> tuple[Any, YamlLocator, li
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+        if node is not None and (expanded := alias_problem(node)) is not None:
+            raise error(str(path), [Problem(expanded.describe())])
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -195,6 +201,45 @@ def read_tree(path: Path, error: type[InputError]) -> tuple[Any, YamlLocator, li
     finally:
         loader.dispose()
     return data, YamlLocator(node), _duplicate_keys(node)
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [child for pair in node.value for child in pair]
+    return list(node.value) if isinstance(node, SequenceNode) else []
+
+
+def alias_problem(root: Node) -> LimitProblem | None:
+    """Aliases beyond `input_max_yaml_aliases`, or a tree whose aliases expand it beyond `input_max_yaml_values`
+    (a recursive alias expands without end).
+
+    Composing shares an aliased node instead of copying it, so each node is walked once (depth first, a
+    node's values summed after its children's); the values are counted as validation would meet them."""
+    settings = get_settings()
+    done: dict[int, int] = {}  # node → values it expands to
+    open_: set[int] = set()  # nodes on the path from the root
+    aliases = 0
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            open_.discard(key)
+            done[key] = 1 + sum(done[id(child)] for child in _children(node))
+            if done[key] > settings.input_max_yaml_values:
+                return LimitProblem("yaml_values", {"limit": f"{settings.input_max_yaml_values:,}"})
+            continue
+        if key in open_:  # an alias of a node inside itself
+            return LimitProblem("yaml_values", {"limit": f"{settings.input_max_yaml_values:,}"})
+        if key in done:
+            aliases += 1
+            if aliases > settings.input_max_yaml_aliases:
+                return LimitProblem("yaml_aliases", {"count": f"{aliases}+", "limit": settings.input_max_yaml_aliases})
+            continue
+        open_.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node))
+    return None
 
 
 def _duplicate_keys(root: Node | None) -> list[Problem]:

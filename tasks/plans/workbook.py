@@ -22,6 +22,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from cascade.errors import ImportFileError, Problem
+from cascade.input_limits import CellBudget, workbook_problem
 from tasks.plans.sources import Loc
 
 PLAN_SHEET = "Kế hoạch"
@@ -73,6 +74,7 @@ DAY_LISTS = {"reminder_days", "overdue_days"}
 DATES = {"issued_on", "period_start", "cutoff_on", "due_on"}
 HEADER_ROWS = 2  # the office's words, then the field names
 MAX_ROWS = 5_000
+MAX_COLUMNS = 64  # every sheet has fewer columns than this; cells beyond are not read
 
 
 @dataclass(frozen=True)
@@ -188,11 +190,14 @@ def read_plan_workbook(path: Path) -> tuple[dict[str, Any], CellLocator, list[Pr
     """The workbook as the plan file's `{plan: …}` mapping, the cells of its fields, and the problems of
     cells that cannot even be read as their field's kind. Raises ImportFileError for a file that is no workbook."""
     source = str(path)
+    if (refused := workbook_problem(path)) is not None:
+        raise ImportFileError(source, [Problem(refused.describe())])
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise ImportFileError(source, [Problem(f"not an Excel workbook (.xlsx): {exc}")]) from None
     problems: list[Problem] = []
+    budget = CellBudget()
     try:
         names = workbook.sheetnames
         if PLAN_SHEET not in names:
@@ -214,7 +219,7 @@ def read_plan_workbook(path: Path) -> tuple[dict[str, Any], CellLocator, list[Pr
             columns[field] = {}
             if sheet not in names:
                 continue
-            rows = workbook[sheet].iter_rows(values_only=True)
+            rows = workbook[sheet].iter_rows(values_only=True, max_col=MAX_COLUMNS)
             next(rows, None)  # the office's words
             header = [cell_text(v) for v in next(rows, ())]
             known = dict(wanted)
@@ -224,6 +229,8 @@ def read_plan_workbook(path: Path) -> tuple[dict[str, Any], CellLocator, list[Pr
                 if number > MAX_ROWS:
                     problems.append(Problem(f"more than {MAX_ROWS:,} rows", path=f"{sheet}!{number}:{number}"))
                     break
+                if (spent := budget.spend(len(row))) is not None:
+                    raise ImportFileError(source, [Problem(spent.describe(), path=f"{sheet}!{number}:{number}")])
                 if not any(cell_text(v) for v in row):
                     continue
                 item: dict[str, Any] = {}

@@ -27,7 +27,7 @@ def reported(department, smtp_server):
     submit_report(submission(plan, "U1", dan_van_kheo=1, nha_o_xa_hoi=300, nuoc_sach=(9000, 10000), hai_long=97), date(2024, 10, 20))
     submit_report(submission(plan, "U2", dan_van_kheo=1, nha_o_xa_hoi=420, nuoc_sach=(800, 1000), hai_long=96), date(2024, 10, 29))
     late = submission(plan, "U3", dan_van_kheo=0, nha_o_xa_hoi=5, hai_long=90)
-    late = type(late)(**{**late.__dict__, "sections": {"tinh_hinh": "<script>alert('x')</script> Đơn vị đã triển khai."}})
+    late = type(late)(**{**late.__dict__, "sections": {"tinh_hinh": "<script>alert('x')</script> Đơn vị đã triển khai. <img src=x onerror=alert(1)> A & B"}})
     submit_report(late, date(2024, 11, 2))
     return department
 
@@ -56,6 +56,9 @@ def test_consolidation_judges_every_target_and_lists_late_and_missing(reported, 
 
     html = Path(outcome.files[1]).read_text(encoding="utf-8")
     assert "<script>" not in html and "&lt;script&gt;" in html  # what units typed is escaped
+    # the Markdown too: it is the Prefect artifact, shown as HTML in the UI
+    assert "<script>" not in markdown and "<img" not in markdown and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in markdown
+    assert "&lt;img src=x onerror=alert(1)&gt; A &amp; B" in markdown
 
     # The Word report and the Excel table go to the department's own office, attached to a summary.
     word, workbook = (Path(f) for f in outcome.files if f.endswith((".docx", ".xlsx")))
