@@ -7,7 +7,7 @@ turn 101,25 into 101,2).
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
 from cascade.clock import VN_TZ
 
@@ -46,8 +46,11 @@ def vn_number(value: Decimal | int | float | str | None, places: int = 2) -> str
     if value is None:
         return "-"
     number = _to_decimal(value)
+    if not number.is_finite():
+        return str(number)
     quantum = Decimal(1).scaleb(-places)
-    rounded = number.quantize(quantum, rounding=ROUND_HALF_UP)
+    # A precision for any figure a person may type (1e27 in a cell): the default 28 digits would raise
+    rounded = number.quantize(quantum, rounding=ROUND_HALF_UP, context=Context(prec=max(28, number.adjusted() + places + 2)))
     sign = "-" if rounded < 0 else ""
     whole, _, frac = f"{abs(rounded):f}".partition(".")
     frac = frac.rstrip("0")
@@ -65,6 +68,9 @@ def vn_percent(value: Decimal | int | float | str | None, places: int = 1) -> st
     if value is None:
         return "-"
     return f"{vn_number(value, places)}%"
+
+
+MAX_FIGURE = Decimal(10) ** 15  # no figure a unit reports or a plan sets reaches this: beyond it, a typo (and Decimal's precision ends)
 
 
 def parse_vn_number(text: str) -> Decimal:
@@ -85,9 +91,12 @@ def parse_vn_number(text: str) -> Decimal:
     ):
         raw = raw.replace(".", "")
     try:
-        return Decimal(raw)
+        number = Decimal(raw)
     except InvalidOperation as exc:
         raise ValueError(f"not a number: {text!r}") from exc
+    if not number.is_finite() or abs(number) >= MAX_FIGURE:
+        raise ValueError(f"not a figure: {text!r} (figures are below {vn_number(MAX_FIGURE, 0)})")
+    return number
 
 
 def plain_number(number: Decimal) -> str:

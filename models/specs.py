@@ -41,7 +41,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
-from cascade.formatting import parse_vn_number, plain_number
+from cascade.formatting import MAX_FIGURE, parse_vn_number, plain_number
 from cascade.settings import get_settings
 from models.cascading import AllocationRule, IssueMode
 from models.plan import Aggregation, Comparator, DayOffRule, DutyKind, ReportBlock
@@ -217,6 +217,8 @@ def _number(value: Any) -> Decimal:
         raise PydanticCustomError("number", "expected a number such as 715, 86.5 or '86,5'; got {got}", {"got": show(value)})
     if not number.is_finite():
         raise PydanticCustomError("number", "expected a finite number; got {got}", {"got": show(value)})
+    if abs(number) >= MAX_FIGURE:
+        raise PydanticCustomError("number", "expected a number below 1.000.000.000.000.000 (10^15); got {got}", {"got": show(value)})
     return number
 
 
@@ -233,7 +235,9 @@ def _flex_number(value: Any) -> Decimal:
         return Decimal(YES_WORDS[value.strip().lower()])
     try:
         return _number(value)
-    except PydanticCustomError:
+    except PydanticCustomError as exc:
+        if "below" in exc.message_template or "finite" in exc.message_template:  # a number, out of range: say so
+            raise
         raise PydanticCustomError(
             "number", "expected a number (715, 86.5, '86,5%', '1.234'), true/false or đạt/không đạt/có/không; got {got}", {"got": show(value)}
         ) from None
@@ -269,6 +273,9 @@ ComparatorField = Annotated[
     BeforeValidator(_comparator),
     WithJsonSchema({"type": "string", "enum": list(COMPARATOR_WORDS)}),
 ]
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")  # line breaks and other control characters: a name is printed on one line (and in headers)
 
 
 def _email(value: str) -> str:
@@ -343,6 +350,13 @@ class UnitSpec(Spec):
     valid_to: VnDate | None = Field(None, description="Last day the unit exists (after a merger or renaming); null = still active.")
     successor: UnitCode | None = Field(None, description="Code of the unit that takes over its work after valid_to.")
 
+    @field_validator("name", "short_name", "issuer_symbol", "governing_body", "head_title", "head_name", "place")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        if value is not None and _CONTROL.search(value):
+            raise PydanticCustomError("text", "expected text on one line, without control characters (line breaks, tabs); got {got}", {"got": show(value)})
+        return value
+
     @field_validator("emails")
     @classmethod
     def _at_least_one_email(cls, emails: list[str]) -> list[str]:
@@ -383,6 +397,13 @@ class UnitsFile(Spec):
     @classmethod
     def _unique_units(cls, units: list[UnitSpec]) -> list[UnitSpec]:
         issues = _unique_codes(units, "unit")
+        folded: dict[str, int] = {}
+        for index, unit in enumerate(units):
+            first = folded.setdefault(unit.code.casefold(), index)
+            if first != index and units[first].code != unit.code:
+                issues.append(
+                    ((index, "code"), f"unit code '{unit.code}' differs from '{units[first].code}' (item [{first}]) only by case: codes must differ in letters")
+                )
         if issues:
             raise cross_check(issues)
         return units
@@ -818,6 +839,30 @@ class PlanSpec(Spec):
         if issues:
             raise cross_check(issues)
         return duties
+
+    @model_validator(mode="after")
+    def _duties_in_the_cycle(self) -> PlanSpec:
+        """Every deadline on or after the day of issue, and every reminder between the two."""
+        issues: list[tuple[Loc, str]] = []
+        for i, duty in enumerate(self.duties):
+            if duty.due_on is None:
+                continue  # periods generated at import, within the plan's year
+            if duty.due_on < self.issued_on:
+                issues.append((("duties", i, "due_on"), f"due {duty.due_on} before the plan is issued ({self.issued_on}): a deadline comes after its plan"))
+                continue
+            span = (duty.due_on - self.issued_on).days
+            early = [days for days in duty.reminder_days if days > max(span, 1)]
+            if early:
+                issues.append(
+                    (("duties", i, "reminder_days"), f"a reminder {early[0]} days before {duty.due_on} falls before the plan is issued ({self.issued_on}); "
+                     f"at most {max(span, 1)} days")
+                )  # fmt: skip
+            late = [days for days in duty.overdue_days if days > 366]
+            if late:
+                issues.append((("duties", i, "overdue_days"), f"an overdue notice {late[0]} days after the deadline: at most 366 days"))
+        if issues:
+            raise cross_check(issues)
+        return self
 
     @model_validator(mode="after")
     def _defaults(self) -> PlanSpec:

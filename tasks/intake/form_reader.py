@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from cascade.errors import FormError, Problem
 from cascade.formatting import (
+    MAX_FIGURE,
     plain_number,
     short_date,
     vn_number,
@@ -283,6 +284,9 @@ class _FormReader:
         else:
             self.report(wrong, cell.path, what=what, found=cell.shown)
             return INVALID
+        if not number.is_finite() or abs(number) >= MAX_FIGURE:
+            self.report("too_big", cell.path, what=what, found=cell.shown)
+            return INVALID
         number = Decimal(plain_number(number))
         if yes_no and number not in (0, 1):
             self.report(wrong, cell.path, what=what, found=cell.shown)
@@ -348,6 +352,8 @@ class _FormReader:
                 figure = self.number(value, what, yes_no=yes_no)
                 if figure is None:
                     self.report("required_value", value.path, what=what, yes_no=yes_no, unit_of_measure=target.unit_of_measure)
+                elif isinstance(figure, Decimal) and target.unit_of_measure == "%" and not yes_no and figure > 100:
+                    self.report("percent_range", value.path, what=what, found=vn_number(figure))
                 elif isinstance(figure, Decimal):
                     figures[target.code] = FigureInput(value=figure, note=remark)
         return figures

@@ -135,6 +135,10 @@ def check_submission_against_duty(doc: LoadedSubmission, duty: ReportDuty, targe
                     ("values", code), f"'{code}' is a rate: expected {{numerator, denominator}}; got a single value {plain_number(figure.value or Decimal(0))}"
                 )
             )
+        elif figure.value is not None and figure.value < 0:
+            problems.append(doc.problem(("values", code), f"'{code}' ({target.metric}): expected a figure ≥ 0; got {plain_number(figure.value)}"))
+        elif figure.value is not None and target.unit_of_measure == "%" and figure.value > 100:
+            problems.append(doc.problem(("values", code), f"'{code}' is a percentage: expected 0 to 100; got {plain_number(figure.value)}"))
         elif target.aggregation == Aggregation.SUM and figure.is_rate:
             problems.append(
                 doc.problem(

@@ -52,7 +52,7 @@ from models.specs import (
     UnitSpec,
     plain_number,
 )
-from models.unit import Unit, UnitSystem, children_from
+from models.unit import Unit, UnitSystem, active_successor, children_from
 from tasks.plans.exports import plan_document
 from tasks.plans.sources import (
     CsvLocator,
@@ -119,6 +119,9 @@ def _read_units_csv(path: Path) -> tuple[dict[str, Any], CsvLocator, list[Proble
     return _units_from_rows(source, rows)
 
 
+OTHER_WORKBOOKS = {
+    ".xlsm": "a macro-enabled Excel workbook (.xlsm)", ".xls": "an Excel 97-2003 workbook (.xls)", ".xlsb": "an Excel binary workbook (.xlsb)",
+}  # fmt: skip
 MAX_SHEET_ROWS = 100_000  # a province has tens of thousands of units; more rows than this is not a units sheet
 MAX_SHEET_COLUMNS = 64  # a units sheet has some fifteen columns; cells beyond these are not read
 
@@ -136,12 +139,16 @@ def _read_units_xlsx(path: Path) -> tuple[dict[str, Any], CsvLocator, list[Probl
     try:
         sheet = workbook.worksheets[0]
         rows: list[tuple[int, list[str]]] = []
-        for number, row in enumerate(sheet.iter_rows(values_only=True, max_col=MAX_SHEET_COLUMNS), start=1):
+        width = min(sheet.max_column or MAX_SHEET_COLUMNS, MAX_SHEET_COLUMNS)  # the sheet's own width, as its dimension says
+        for number, row in enumerate(sheet.iter_rows(values_only=True, max_col=width), start=1):
             if number > MAX_SHEET_ROWS:
                 raise ImportFileError(source, [Problem(f"more than {MAX_SHEET_ROWS:,} rows: not a units sheet", line=number)])
             if (spent := budget.spend(len(row))) is not None:
                 raise ImportFileError(source, [Problem(spent.describe(), line=number)])
-            rows.append((number, [cell_text(v) for v in row]))
+            cells = [cell_text(v) for v in row]
+            while cells and not cells[-1]:
+                cells.pop()
+            rows.append((number, cells))
     finally:
         workbook.close()
     return _units_from_rows(source, rows)
@@ -191,6 +198,8 @@ def _load_units(path: Path) -> tuple[list[UnitSpec], Locator]:
         data, locator, problems = _read_units_xlsx(path)
     elif suffix in (".yaml", ".yml", ".json"):
         data, locator, problems = read_tree(path, ImportFileError)
+    elif suffix in (".xlsm", ".xls", ".xlsb"):
+        raise ImportFileError(str(path), [Problem(f"{OTHER_WORKBOOKS[suffix]}: save it as an Excel Workbook (.xlsx)")])
     else:
         raise ImportFileError(str(path), [Problem(f"expected a .yaml, .yml, .json, .csv or .xlsx file; got '{path.suffix or path.name}'")])
     spec = validate(UnitsFile, data, locator, problems, source=str(path), error=ImportFileError, empty_hint="a top-level 'units:' list")
@@ -240,7 +249,10 @@ def import_units(path: str | Path) -> ImportResult:
         in_file = {spec.code for spec in specs}
         parent_of: dict[str, str | None] = {unit.code: code_of.get(unit.parent_id) if unit.parent_id else None for unit in existing.values()}
         problems: list[Problem] = []
+        folded = {code.casefold(): code for code in existing}
         for i, spec in enumerate(specs):
+            if spec.code not in existing and (twin := folded.get(spec.code.casefold())) is not None:
+                problems.append(problem_at(locator, ("units", i, "code"), f"unit code '{spec.code}' differs from the existing unit '{twin}' only by case"))
             if spec.code not in existing or "parent" in spec.model_fields_set:
                 parent_of[spec.code] = spec.parent
             for field in ("parent", "successor"):
@@ -307,6 +319,8 @@ def load_plan(path: str | Path) -> LoadedPlan:
     """Read and validate a plan file (YAML or JSON with a top-level `plan:` mapping, or the plan workbook)."""
     path = Path(path)
     locator: YamlLocator | CellLocator
+    if path.suffix.lower() in OTHER_WORKBOOKS:
+        raise ImportFileError(str(path), [Problem(f"{OTHER_WORKBOOKS[path.suffix.lower()]}: save it as an Excel Workbook (.xlsx)")])
     if path.suffix.lower() == ".xlsx":
         data, locator, problems = read_plan_workbook(path)
     else:
@@ -340,6 +354,10 @@ def _plan_problems(session: Session, loaded: LoadedPlan, *, replace: bool) -> tu
         if code not in units:
             what = "issuer unit" if loc == ("issuer",) else "unit"
             problems.append(loaded.problem(loc, f"unknown {what} '{code}': not in the database (import the units file first)"))
+        elif loc[0] in ("duties", "issuer") and (ended := units[code].valid_to) is not None and ended < spec.issued_on:
+            successor = active_successor(units[code], spec.issued_on)
+            instead = f": its work passed to '{successor.code}'" if successor is not None else ""
+            problems.append(loaded.problem(loc, f"unit '{code}' ended on {ended} (before the plan's issue, {spec.issued_on}){instead}"))
 
     parent_plan = None
     if spec.parent_plan:

@@ -167,6 +167,11 @@ def read_text(path: Path, error: type[InputError]) -> str:
         raise error(str(path), [Problem("file not found")]) from None
     except OSError as exc:
         raise error(str(path), [Problem(f"cannot read the file: {exc.strerror or exc}")]) from None
+    if raw.startswith(b"PK\x03\x04"):  # a zip: an Excel workbook under another name (.xlsm, .xlsx renamed)
+        kind = "a macro-enabled Excel workbook (.xlsm)" if path.suffix.lower() == ".xlsm" else "an Excel workbook or another zip file"
+        raise error(str(path), [Problem(f"the file is {kind}, not text: save it as an Excel Workbook (.xlsx), without macros, or as YAML, JSON or CSV")])
+    if raw.startswith(b"\xd0\xcf\x11\xe0"):  # OLE2: Excel 97-2003 (.xls) and other old Office files
+        raise error(str(path), [Problem("the file is an Excel 97-2003 workbook (.xls) or another old Office file: save it as an Excel Workbook (.xlsx)")])
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise error(str(path), [Problem("the file is UTF-16 text; save it as UTF-8", line=1)])
     try:
