@@ -71,7 +71,10 @@ class Settings(BaseSettings):
     outbox_commit_every: int = Field(
         20, ge=1, description="Sent messages recorded per commit: after a crash at most this many are sent again (1: only the one in flight)."
     )
-    outbox_max_attempts: int = Field(5, ge=1)
+    outbox_retry_hours: float = Field(
+        72, ge=0, description="A message the server refuses for now (network, 4xx) is tried again for this long after its first attempt, then marked failed."
+    )
+    outbox_retry_max_seconds: int = Field(3600, ge=0, description="Longest wait between two attempts (the backoff doubles up to this).")
     outbox_lease_seconds: int = Field(600, ge=0, description="After this, a message left 'sending' by a crashed run is claimed again.")
     outbox_retry_base_seconds: int = Field(60, ge=0, description="Backoff after a failed attempt: base × 2^(attempts-1).")
     smtp_per_minute: int | None = Field(None, ge=1, description="Most messages sent in any 60 seconds (the mail provider's rate); none: no limit.")

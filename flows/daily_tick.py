@@ -28,6 +28,7 @@ from tasks.followup.milestones import (
 )
 from tasks.followup.reminders import queue_reminders
 from tasks.followup.tick_report import TickResult, publish_tick_artifacts
+from tasks.outbound.digest import queue_failed_digest
 from tasks.outbound.outbox import DeliveryTally, waiting_count
 from templates import message
 
@@ -80,6 +81,7 @@ def daily_tick(as_of: date | None = None) -> TickResult:
         consolidated, failed = consolidated + done, failed + errors
 
     # Deliver what is waiting (today's messages, and what the SMTP quota held back on earlier days)
+    queue_failed_digest(day)  # the admins hear once a day while any message is failed
     delivery = deliver_outbox(day) if waiting_count() else DeliveryTally()
     result = TickResult(day, queued, len(work.superseded) + len(work.stale), digests, consolidated, deadlines, tuple(failed), delivery)
     publish_tick_artifacts(result, day)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from contextlib import ExitStack
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
 from prefect import flow, get_run_logger
@@ -49,12 +49,16 @@ def deliver_outbox(as_of: date | None = None) -> DeliveryTally:
     reclaim_stale()
 
     tally = DeliveryTally()
+    started = clock.utc_now()
     waiting = waiting_count()
     progress = create_progress_artifact(0.0, description=message("outbox.progress.start", waiting=waiting)) if waiting > size else None
     waited = 0.0
     with track(message("progress.deliver"), waiting) as bar:
         while True:
-            claimed = _claim_round(size, settings.outbox_connections, worker, day)
+            if tally.unreachable:
+                get_run_logger().warning("SMTP server unavailable: %d message(s) wait for a later run", waiting_count())
+                break  # the server is down: the rest waits for a later run, untouched
+            claimed = _claim_round(size, settings.outbox_connections, worker, day, started)
             if claimed:
                 if len(claimed) == 1:
                     tally += send_batch(claimed[0], day)
@@ -80,11 +84,12 @@ def deliver_outbox(as_of: date | None = None) -> DeliveryTally:
     return tally
 
 
-def _claim_round(size: int, connections: int, worker: str, day: date) -> list[list[int]]:
-    """Up to `connections` batches to send at once, sharing what waits evenly (each at most `size`)."""
+def _claim_round(size: int, connections: int, worker: str, day: date, started: datetime) -> list[list[int]]:
+    """Up to `connections` batches to send at once, sharing what waits evenly (each at most `size`); none the
+    run that began at `started` has tried already."""
     each = min(size, max(1, math.ceil(waiting_count() / connections))) if connections > 1 else size
     claimed: list[list[int]] = []
-    while len(claimed) < connections and (ids := claim_batch(each, worker, day)):
+    while len(claimed) < connections and (ids := claim_batch(each, worker, day, started)):
         claimed.append(ids)
     return claimed
 
@@ -96,7 +101,7 @@ class SendingAlongside:
     tally. What the quotas hold back, and the retries, go with the `deliver_outbox` run that follows."""
 
     def __init__(self, as_of: date, expected: int) -> None:
-        self.as_of, self.worker = as_of, worker_name()
+        self.as_of, self.worker, self.started = as_of, worker_name(), clock.utc_now()
         self._sending: list[tuple[int, PrefectFuture[DeliveryTally]]] = []
         self._tally = DeliveryTally()
         self._bar = ExitStack()
@@ -114,8 +119,8 @@ class SendingAlongside:
             self._sending.remove(done)
             self._collect(*done)
         free = settings.outbox_connections - len(self._sending)
-        if free > 0:
-            claimed = _claim_round(settings.outbox_batch_size, free, self.worker, self.as_of)
+        if free > 0 and not self._tally.unreachable:
+            claimed = _claim_round(settings.outbox_batch_size, free, self.worker, self.as_of, self.started)
             self._sending += [(len(ids), send_batch.submit(ids, self.as_of)) for ids in claimed]
 
     def finish(self) -> DeliveryTally:

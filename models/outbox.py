@@ -68,6 +68,10 @@ class OutboundEmail(Base):
     claimed_at: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(128))
     sent_at: Mapped[datetime | None]
+    first_attempt_at: Mapped[datetime | None] = mapped_column(comment="When it was first handed to the server: retries end outbox_retry_hours later.")
+    retry_recipients: Mapped[list[str] | None] = mapped_column(
+        comment="After a partial refusal: the addresses still owed the message (4xx); the next attempt goes to these only."
+    )
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,7 @@ class OutgoingEmail:
     date: datetime | None = None
     outbox_id: int | None = None
     sender_name: str | None = None
+    envelope_only: tuple[str, ...] | None = None  # RCPT TO these alone (a retry after a partial refusal); the headers stay whole
 
     @classmethod
     def from_row(cls, row: OutboundEmail, *, date: datetime | None = None, sender_name: str | None = None) -> OutgoingEmail:
@@ -109,4 +114,5 @@ class OutgoingEmail:
             date=date,
             outbox_id=row.id,
             sender_name=sender_name,
+            envelope_only=tuple(row.retry_recipients) if row.retry_recipients else None,
         )

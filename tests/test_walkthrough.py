@@ -345,6 +345,7 @@ def test_a_first_cycle_by_hand(walk: tuple[Workspace, LocalImapServer], tmp_path
     )
     assert "Đã ghi nhận" in ws.look("replies")
     assert "Emails sent 0" in ws.out("deliver", "--as-of", "2024-10-17")
+    assert "Đã xếp lại 0 thư" in ws.out("outbox", "retry", "--failed")  # nothing failed: nothing to send again
     assert ws.scalar("select count(*) from outbound_email where status <> 'sent'") == 0
 
     # The ward consolidates its units' reports; its report goes up; the town consolidates

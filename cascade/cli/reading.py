@@ -76,7 +76,7 @@ def status(
         c, states = words("reporting.columns"), words("reporting.state")
         table = Table(
             c["level"], c["plan"], c["unit"], c["duty"], c["due_on"], c["state"], c["submitted_on"], c["versions"], c["last_reminder"],
-            c["emails_sent"], c["emails_waiting"], title=message("cli.status.title", code=code, day=day),
+            c["emails_sent"], c["emails_waiting"], c["emails_failed"], title=message("cli.status.title", code=code, day=day),
         )  # fmt: skip
         for row in rows:
             unit = row.unit_name
@@ -96,9 +96,26 @@ def status(
                 row.last_reminder or "-",
                 str(row.emails_sent),
                 str(row.emails_waiting),
+                str(row.emails_failed),
             )
         show(console, table)
-    show(console, outbox_table(outbox_waiting(day)))
+    waiting = outbox_waiting(day)
+    show(console, outbox_table(waiting))
+    if waiting.troubled:
+        show(console, trouble_table(waiting))
+    if waiting.failed:
+        console.print(message("cli.outbox.failed", failed=waiting.failed))
+
+
+def trouble_table(waiting: OutboxWaiting) -> Table:
+    """The messages the server did not take, failed first, each with its last error."""
+    from templates import message, words
+
+    c, kinds, state = words("cli.outbox.trouble_columns"), words("outbox.kind"), words("cli.outbox.trouble_state")
+    table = Table(c["state"], c["to"], c["kind"], c["attempts"], c["error"], title=message("cli.outbox.trouble_title"))
+    for row in waiting.troubled:
+        table.add_row(state["failed" if row.failed else "retrying"], row.to, kinds.get(row.kind, row.kind), str(row.attempts), row.last_error)
+    return table
 
 
 def outbox_table(waiting: OutboxWaiting) -> Table:

@@ -22,6 +22,7 @@ from email.policy import compat32
 from email.utils import format_datetime, formataddr, getaddresses, make_msgid
 from io import StringIO
 from pathlib import Path
+from smtplib import SMTPServerDisconnected  # the exception yagmail's connection raises; no mail is sent through smtplib here
 from types import TracebackType
 from typing import Any
 
@@ -100,7 +101,10 @@ def _format(pairs: list[tuple[str, str]]) -> list[str]:
 
 
 def envelope_recipients(email: OutgoingEmail) -> list[str]:
-    """The bare addresses for RCPT TO (To then Cc), without duplicates."""
+    """The bare addresses for RCPT TO (To then Cc), without duplicates; only `envelope_only` when it is set
+    (a retry to the addresses that refused the message for now)."""
+    if email.envelope_only:
+        return list(email.envelope_only)
     seen: set[str] = set()
     result: list[str] = []
     for _, addr in _addresses([*email.email_to, *email.email_cc], message_id=email.message_id):
@@ -349,14 +353,25 @@ class Mailer:
             raise RuntimeError("Mailer is not open: use `with Mailer(...) as mailer:`")
         email, recipients, data = message.email, message.recipients, message.data
         try:
-            # Private API of yagmail 0.16.0 (pinned): sendmail over the current connection; on a
-            # dropped connection it logs in again and retries (sleeping 3, 6, 9 s), then returns False.
-            result = self._client._attempt_send(recipients, data)
+            result = self._sendmail(recipients, data)
+        except SMTPServerDisconnected:
+            # The connection dropped (the server restarted, or an idle timeout): log in again once and resend.
+            # yagmail's own loop (_attempt_send) sleeps 3 and 6 s and logs in twice for every message, which
+            # held a dead server's run 18 s a message; here a second failure ends the run (MailServerError),
+            # and the run gives the rest of its batch back at once.
+            self._reconnect()
+            try:
+                result = self._sendmail(recipients, data)
+            except SMTPServerDisconnected as exc:
+                raise MailServerError(f"SMTP connection lost again after logging in anew: {exc}") from exc
+            except OSError as exc:
+                reason, permanent, refused = _describe(exc)
+                raise DeliveryError(email.message_id, reason, permanent=permanent, refused=refused) from exc
         except OSError as exc:  # the SMTP errors subclass OSError; socket errors too
+            if isinstance(exc, (ConnectionError, TimeoutError)):
+                raise MailServerError(f"SMTP connection failed: {type(exc).__name__}: {exc}") from exc
             reason, permanent, refused = _describe(exc)
             raise DeliveryError(email.message_id, reason, permanent=permanent, refused=refused) from exc
-        if result is False:
-            raise DeliveryError(email.message_id, "SMTP connection lost, gave up after 3 attempts")
         if result:  # some recipients refused, the others accepted the message
             refused = {
                 addr: (int(code), reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)) for addr, (code, reply) in result.items()
@@ -369,6 +384,19 @@ class Mailer:
                 refused=refused,
             )
         self.sent += 1
+
+    def _sendmail(self, recipients: list[str], data: bytes) -> dict[str, Any]:
+        """SENDMAIL over the connection yagmail opened and logged in (the library's own `smtp` object)."""
+        result: dict[str, Any] = self._client.smtp.sendmail(self._client.user, recipients, data)
+        return result
+
+    def _reconnect(self) -> None:
+        """Log in again over a new connection (yagmail's `login`), once; raises MailServerError when the server is gone."""
+        try:
+            self._client.login()
+        except OSError as exc:
+            s = self.settings
+            raise MailServerError(f"SMTP connection lost and cannot reconnect to {s.smtp_host}:{s.smtp_port}: {type(exc).__name__}: {exc}") from exc
 
     @staticmethod
     def _close_client(client: Any) -> None:

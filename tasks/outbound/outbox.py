@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Required, TypedDict, Unpack
 
 from prefect import get_run_logger, task
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
@@ -160,9 +160,10 @@ class DeliveryTally:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    unreachable: bool = False  # the server could not be reached or went away: the run stops claiming
 
     def __add__(self, other: DeliveryTally) -> DeliveryTally:
-        return DeliveryTally(self.sent + other.sent, self.retrying + other.retrying, self.failed + other.failed)
+        return DeliveryTally(self.sent + other.sent, self.retrying + other.retrying, self.failed + other.failed, self.unreachable or other.unreachable)
 
 
 def worker_name() -> str:
@@ -195,9 +196,10 @@ def reclaim_stale() -> int:
 
 
 @task(name="claim-outbox-batch")
-def claim_batch(size: int, worker: str, as_of: date) -> list[int]:
+def claim_batch(size: int, worker: str, as_of: date, run_started: datetime | None = None) -> list[int]:
     """Atomically mark up to `size` due messages as 'sending' for this worker, best priority first,
-    never more than the SMTP quotas leave room for on `as_of` (tasks.outbound.quota)."""
+    never more than the SMTP quotas leave room for on `as_of` (tasks.outbound.quota); with `run_started`,
+    none the same run has already tried (a run tries a message once, whatever its backoff)."""
     now = clock.utc_now()
     with session_scope() as session:
         if quotas_set():
@@ -210,6 +212,7 @@ def claim_batch(size: int, worker: str, as_of: date) -> list[int]:
             .where(
                 OutboundEmail.status == EmailStatus.QUEUED,
                 or_(OutboundEmail.not_before.is_(None), OutboundEmail.not_before <= now),
+                *([or_(OutboundEmail.claimed_at.is_(None), OutboundEmail.claimed_at < run_started)] if run_started is not None else []),
             )
             .order_by(OutboundEmail.priority, OutboundEmail.id)
             .limit(size)
@@ -225,7 +228,13 @@ def claim_batch(size: int, worker: str, as_of: date) -> list[int]:
         claimed = session.scalars(
             update(OutboundEmail)
             .where(and_(OutboundEmail.id.in_(ids), OutboundEmail.status == EmailStatus.QUEUED))
-            .values(status=EmailStatus.SENDING, claimed_at=now, claimed_by=worker, attempts=OutboundEmail.attempts + 1)
+            .values(
+                status=EmailStatus.SENDING,
+                claimed_at=now,
+                claimed_by=worker,
+                attempts=OutboundEmail.attempts + 1,
+                first_attempt_at=func.coalesce(OutboundEmail.first_attempt_at, now),
+            )
             .returning(OutboundEmail.id)
         ).all()
         return sorted(claimed)
@@ -237,15 +246,35 @@ def _mark(session: Session, message_id: int, **values: object) -> None:
     session.commit()
 
 
-def _retry_or_fail(session: Session, row_id: int, attempts: int, error: str) -> bool:
-    """Queue the message again with backoff, or mark it failed after the last attempt; True if retrying."""
+def _retry_or_fail(session: Session, row_id: int, attempts: int, error: str, **values: object) -> bool:
+    """Queue the message again with backoff, or mark it failed once `outbox_retry_hours` have passed since its
+    first attempt; True if retrying. `values` are recorded with it (the addresses still owed, say)."""
     settings = get_settings()
-    if attempts >= settings.outbox_max_attempts:
-        _mark(session, row_id, status=EmailStatus.FAILED, last_error=error, claimed_by=None)
+    now = clock.utc_now()
+    first = session.scalar(select(OutboundEmail.first_attempt_at).where(OutboundEmail.id == row_id)) or now
+    if now - first >= timedelta(hours=settings.outbox_retry_hours):
+        _mark(session, row_id, status=EmailStatus.FAILED, last_error=f"{error} (tried for {_hours(now - first)} h, giving up)", claimed_by=None, **values)
         return False
-    backoff = timedelta(seconds=settings.outbox_retry_base_seconds * 2 ** (attempts - 1))
-    _mark(session, row_id, status=EmailStatus.QUEUED, last_error=error, claimed_by=None, not_before=clock.utc_now() + backoff)
+    backoff = min(settings.outbox_retry_base_seconds * 2 ** max(attempts - 1, 0), settings.outbox_retry_max_seconds)
+    _mark(session, row_id, status=EmailStatus.QUEUED, last_error=error, claimed_by=None, not_before=now + timedelta(seconds=backoff), **values)
     return True
+
+
+def _hours(span: timedelta) -> str:
+    return f"{span.total_seconds() / 3600:.1f}".replace(".", ",")
+
+
+def _release(session: Session, row_ids: list[int], error: str) -> DeliveryTally:
+    """Give back messages a run claimed but never handed to the server (it could not be reached or went away):
+    their attempt is not counted, and they wait one backoff step (or fail, once their retry period is over)."""
+    tally = DeliveryTally()
+    for row_id in row_ids:
+        session.execute(
+            update(OutboundEmail).where(OutboundEmail.id == row_id).values(attempts=case((OutboundEmail.attempts > 0, OutboundEmail.attempts - 1), else_=0))
+        )
+        retrying = _retry_or_fail(session, row_id, 1, error)
+        tally += DeliveryTally(retrying=int(retrying), failed=int(not retrying))
+    return tally
 
 
 class _SentLater:
@@ -264,7 +293,7 @@ class _SentLater:
             self.session.execute(
                 update(OutboundEmail)
                 .where(OutboundEmail.id.in_(self.ids))
-                .values(status=EmailStatus.SENT, sent_at=clock.moment(self.as_of), last_error=None, claimed_by=None)
+                .values(status=EmailStatus.SENT, sent_at=clock.moment(self.as_of), last_error=None, claimed_by=None, retry_recipients=None)
             )
             self.session.commit()
             self.ids.clear()
@@ -299,23 +328,51 @@ def send_batch(ids: list[int], as_of: date) -> DeliveryTally:
                         tally += DeliveryTally(sent=1)
                     attempted += 1
         except (MailServerError, OSError) as exc:
-            # The server could not be reached or went away: record what it accepted, give back what was not attempted.
+            # The server could not be reached or went away: record what it accepted, give back what was not
+            # handed over (the message in flight too: the server did not say it took it), at once.
             sent.record()
             logger.warning("SMTP unavailable after %d message(s): %s", tally.sent, exc)
-            for row_id, attempts, _ in pending[attempted:]:
-                retrying = _retry_or_fail(session, row_id, attempts, f"server: {exc}")
-                tally += DeliveryTally(retrying=int(retrying), failed=int(not retrying))
+            tally += _release(session, [row_id for row_id, _, _ in pending[attempted:]], f"server: {exc}")
+            tally += DeliveryTally(unreachable=True)
         sent.record()
     return tally
 
 
 def _record_failure(session: Session, row_id: int, attempts: int, email: OutgoingEmail, exc: DeliveryError, as_of: date) -> DeliveryTally:
-    """Decide what a refusal means: partly delivered (sent, never resent), permanent (failed) or transient (retry)."""
-    if exc.refused and len(exc.refused) < len(envelope_recipients(email)):
-        _mark(session, row_id, status=EmailStatus.SENT, sent_at=clock.moment(as_of), last_error=exc.reason, claimed_by=None)
-        return DeliveryTally(sent=1)
+    """Decide what a refusal means, recipient by recipient: the addresses refused for now (4xx) are owed the
+    message and get it on a retry, alone; those refused for good (5xx) never will; the others have it."""
+    owed = [addr for addr, (code, _) in exc.refused.items() if code < 500]
+    if exc.refused and len(exc.refused) < len(envelope_recipients(email)):  # delivered to some
+        if not owed:
+            _mark(session, row_id, status=EmailStatus.SENT, sent_at=clock.moment(as_of), last_error=exc.reason, claimed_by=None, retry_recipients=None)
+            return DeliveryTally(sent=1)
+        retrying = _retry_or_fail(session, row_id, attempts, exc.reason, retry_recipients=owed, sent_at=clock.moment(as_of))
+        return DeliveryTally(retrying=int(retrying), failed=int(not retrying))
     if exc.permanent:
         _mark(session, row_id, status=EmailStatus.FAILED, last_error=exc.reason, claimed_by=None)
         return DeliveryTally(failed=1)
-    retrying = _retry_or_fail(session, row_id, attempts, exc.reason)
+    retrying = _retry_or_fail(session, row_id, attempts, exc.reason, retry_recipients=owed or None)
     return DeliveryTally(retrying=int(retrying), failed=int(not retrying))
+
+
+def requeue(*, failed: bool = False, kind: str | None = None, plan_key: str | None = None) -> int:
+    """Make messages due now: those waiting out a backoff, and with `failed` those given up on too (a new
+    retry period, no attempts counted). `kind` (EmailKind) and `plan_key` (the assignment's plan) narrow
+    it; returns how many. Nothing sent is ever queued again."""
+    statuses = [EmailStatus.QUEUED, EmailStatus.FAILED] if failed else [EmailStatus.QUEUED]
+    chosen = select(OutboundEmail.id).where(OutboundEmail.status.in_(statuses), OutboundEmail.last_error.is_not(None))
+    if kind is not None:
+        chosen = chosen.where(OutboundEmail.kind == kind)
+    if plan_key is not None:
+        chosen = chosen.join(Assignment, Assignment.id == OutboundEmail.assignment_id).join(ReportDuty, ReportDuty.id == Assignment.duty_id)
+        chosen = chosen.join(Plan, Plan.id == ReportDuty.plan_id).where(Plan.key == plan_key)
+    with session_scope() as session:
+        ids = list(session.scalars(chosen))
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            session.execute(
+                update(OutboundEmail)
+                .where(OutboundEmail.id.in_(part))
+                .values(status=EmailStatus.QUEUED, not_before=None, attempts=0, first_attempt_at=None, claimed_by=None)
+            )
+        return len(ids)

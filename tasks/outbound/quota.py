@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from cascade import clock
@@ -110,6 +110,23 @@ class OutboxWaiting:
     retrying: int  # waiting out a backoff after a failed attempt
     room_today: int | None  # None: no daily quota
     days_to_drain: int | None  # at the daily quota, counting today's room; None: no daily quota
+    failed: int = 0  # given up on
+    troubled: tuple[OutboxTrouble, ...] = ()  # the failed and retrying messages, newest error first (at most TROUBLE_ROWS)
+
+
+@dataclass(frozen=True)
+class OutboxTrouble:
+    """A message the server did not take: to whom, what, how often tried, and why not."""
+
+    failed: bool  # False: retrying
+    to: str
+    kind: str
+    subject: str
+    attempts: int
+    last_error: str
+
+
+TROUBLE_ROWS = 20
 
 
 def outbox_waiting(as_of: date) -> OutboxWaiting:
@@ -124,10 +141,27 @@ def outbox_waiting(as_of: date) -> OutboxWaiting:
             .order_by(OutboundEmail.priority, OutboundEmail.kind)
         ).all()
         retrying = session.scalar(select(func.count()).where(OutboundEmail.status == EmailStatus.QUEUED, OutboundEmail.not_before > now)) or 0
+        failed = session.scalar(select(func.count()).where(OutboundEmail.status == EmailStatus.FAILED)) or 0
         today = day_room(session, as_of)
+        troubled = tuple(
+            OutboxTrouble(
+                row.status == EmailStatus.FAILED,
+                ", ".join(row.retry_recipients or row.email_to),
+                str(row.kind),
+                row.subject,
+                row.attempts,
+                row.last_error or "",
+            )
+            for row in session.scalars(
+                select(OutboundEmail)
+                .where(or_(OutboundEmail.status == EmailStatus.FAILED, and_(OutboundEmail.status == EmailStatus.QUEUED, OutboundEmail.last_error.is_not(None))))
+                .order_by(OutboundEmail.status, OutboundEmail.id.desc())
+                .limit(TROUBLE_ROWS)
+            )
+        )
     total = sum(n for _, _, n in rows)
     by_kind = [(str(k), p, n) for k, p, n in rows]
     if today is None or settings.smtp_per_day is None:
-        return OutboxWaiting(by_kind, retrying, None, None)
+        return OutboxWaiting(by_kind, retrying, None, None, failed, troubled)
     rest = max(0, total - today)
-    return OutboxWaiting(by_kind, retrying, today, (1 if total and today else 0) + -(-rest // settings.smtp_per_day))
+    return OutboxWaiting(by_kind, retrying, today, (1 if total and today else 0) + -(-rest // settings.smtp_per_day), failed, troubled)

@@ -38,10 +38,11 @@ class AssignmentRow:
     versions: int
     last_reminder: str | None
     emails_sent: int
-    emails_waiting: int
+    emails_waiting: int  # queued or being sent (retrying ones included)
     plan_code: str = ""  # the plan the duty belongs to: '12/KH-SXD', or a ward's implementing plan
     merged_into: str | None = None  # a merged assignment: the successor now reporting for the duty
     transferred_from: str | None = None  # an assignment taken over from a unit that merged into this one
+    emails_failed: int = 0  # given up on (a permanent refusal, or the retry period ended): `cascade outbox retry --failed`
 
 
 def state_of(due_on: date, submitted_on: date | None, as_of: date, status: AssignmentStatus | None = None) -> str:
@@ -139,7 +140,7 @@ def _state(as_of: date) -> ColumnElement[str]:
 def _rows(session: Session, rows: Sequence[Row[tuple[Assignment, Unit, ReportDuty]]], plan_levels: dict[int, int], as_of: date) -> list[AssignmentRow]:
     """The rows for these assignments, in their order, with their versions and emails counted."""
     versions: dict[int, int] = {}
-    mail: Counter[tuple[int | None, bool]] = Counter()
+    mail: Counter[tuple[int | None, EmailStatus]] = Counter()
     for ids in batches([a.id for a, _, _ in rows], IDS_PER_STATEMENT):
         versions.update(
             session.execute(select(Submission.assignment_id, func.count()).where(Submission.assignment_id.in_(ids)).group_by(Submission.assignment_id))
@@ -147,7 +148,7 @@ def _rows(session: Session, rows: Sequence[Row[tuple[Assignment, Unit, ReportDut
             .all()
         )
         sent = session.execute(select(OutboundEmail.assignment_id, OutboundEmail.status).where(OutboundEmail.assignment_id.in_(ids))).tuples()
-        mail.update((assignment_id, status == EmailStatus.SENT) for assignment_id, status in sent)
+        mail.update((assignment_id, EmailStatus(status)) for assignment_id, status in sent)
     result = []
     for assignment, unit, duty in rows:
         steps = {s.rank: s.name for s in reminder_steps(duty.reminder_days, duty.overdue_days)}
@@ -162,8 +163,9 @@ def _rows(session: Session, rows: Sequence[Row[tuple[Assignment, Unit, ReportDut
                 submitted_on=assignment.submitted_on,
                 versions=versions.get(assignment.id, 0),
                 last_reminder=steps.get(assignment.reminder_rank),
-                emails_sent=mail[(assignment.id, True)],
-                emails_waiting=mail[(assignment.id, False)],
+                emails_sent=mail[(assignment.id, EmailStatus.SENT)],
+                emails_waiting=mail[(assignment.id, EmailStatus.QUEUED)] + mail[(assignment.id, EmailStatus.SENDING)],
+                emails_failed=mail[(assignment.id, EmailStatus.FAILED)],
                 plan_code=duty.plan.code,
                 merged_into=merged_into(unit, as_of) if assignment.status == AssignmentStatus.MERGED else None,
                 transferred_from=assignment.transferred_from.name if assignment.transferred_from is not None else None,

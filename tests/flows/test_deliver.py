@@ -2,7 +2,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -45,7 +45,8 @@ def test_server_down_loses_nothing_and_a_later_run_sends_everything(department, 
     with session_scope() as session:
         rows = session.scalars(select(OutboundEmail)).all()
         assert {r.status for r in rows} == {EmailStatus.QUEUED}
-        assert all(r.attempts == 1 and r.not_before is not None and r.last_error for r in rows)
+        # never handed to a server: no attempt counted, the wait and the reason recorded, the retry period started
+        assert all(r.attempts == 0 and r.not_before is not None and r.last_error and r.first_attempt_at is not None for r in rows)
 
     monkeypatch.setenv("CASCADE_SMTP_PORT", str(port))
     get_settings.cache_clear()
@@ -70,17 +71,25 @@ def test_a_refused_mailbox_fails_at_once_without_blocking_others(department, smt
     assert len(smtp_server.messages()) == 3
 
 
-def test_transient_failures_retry_until_the_attempts_run_out(department, smtp_server, monkeypatch) -> None:
+def test_an_outage_of_many_runs_keeps_every_message_until_the_retry_period_ends(department, smtp_server, monkeypatch) -> None:
+    """Five delivery runs with the server down: nothing is failed, no attempt is spent; once the retry
+    period (outbox_retry_hours) has passed, the messages are failed with the reason and how long they were tried."""
     monkeypatch.setenv("CASCADE_SMTP_PORT", "1")
-    monkeypatch.setenv("CASCADE_OUTBOX_MAX_ATTEMPTS", "2")
     monkeypatch.setenv("CASCADE_OUTBOX_RETRY_BASE_SECONDS", "0")
     get_settings.cache_clear()
-    # With no backoff the same run tries again at once, until the attempts run out.
-    delivery = cascade_plan(department.plan, date(2024, 4, 5)).delivery
-    assert (delivery.sent, delivery.retrying, delivery.failed) == (0, 4, 4)
-    assert statuses() == {EmailStatus.FAILED: 4}
+    cascade_plan(department.plan, date(2024, 4, 5))
+    for day in range(6, 11):
+        delivery = deliver_outbox(date(2024, 4, day))
+        assert (delivery.sent, delivery.retrying, delivery.failed) == (0, 4, 0)
+    assert statuses() == {EmailStatus.QUEUED: 4}
     with session_scope() as session:
-        assert {r.attempts for r in session.scalars(select(OutboundEmail))} == {2}
+        assert {r.attempts for r in session.scalars(select(OutboundEmail))} == {0}
+        for row in session.scalars(select(OutboundEmail)):  # three days and an hour later
+            row.first_attempt_at -= timedelta(hours=73)
+    delivery = deliver_outbox(date(2024, 4, 11))
+    assert (delivery.sent, delivery.retrying, delivery.failed) == (0, 0, 4)
+    with session_scope() as session:
+        assert all("giving up" in (r.last_error or "") and "server:" in (r.last_error or "") for r in session.scalars(select(OutboundEmail)))
 
 
 def test_priority_order_and_one_connection_per_batch(department, smtp_server, monkeypatch) -> None:
@@ -172,3 +181,63 @@ def test_a_killed_delivery_loses_nothing_and_sends_again_only_what_was_not_yet_r
     assert again <= connections * commit_every  # only what the server accepted after a connection's last commit went twice
     if connections == 1:
         assert again == accepted - recorded
+
+
+def test_an_address_refused_for_now_gets_the_message_later_and_alone(workspace, smtp_server) -> None:
+    """A unit with two mailboxes: one answers 450 (busy). The other has the message at once; the busy one is
+    owed it and gets it on a later run, alone (the first is not sent it twice); headers stay whole."""
+    from cascade import clock
+    from models.outbox import EmailKind
+    from tasks.outbound.outbox import queue_email
+    from templates import RenderedEmail
+
+    smtp_server.handler.refuse_for_now("ketoan@donvi.example.vn")
+    with session_scope() as session:
+        queue_email(
+            session, key="two-mailboxes", kind=EmailKind.ASSIGNMENT, email_to=["Văn thư <vanthu@donvi.example.vn>", "Kế toán <ketoan@donvi.example.vn>"],
+            rendered=RenderedEmail("Giao nhiệm vụ", "<p>Nội dung</p>", "Nội dung"), created_at=clock.moment(date(2024, 4, 5)),
+        )  # fmt: skip
+    first = deliver_outbox(date(2024, 4, 5))
+    assert (first.sent, first.retrying, first.failed) == (0, 1, 0)
+    with session_scope() as session:
+        row = session.scalars(select(OutboundEmail)).one()
+        assert row.status == EmailStatus.QUEUED and row.retry_recipients == ["ketoan@donvi.example.vn"] and "450" in (row.last_error or "")
+        row.not_before = None  # the backoff passes
+    smtp_server.handler.accept_again()
+    second = deliver_outbox(date(2024, 4, 6))
+    assert second.sent == 1 and statuses() == {EmailStatus.SENT: 1}
+    assert [envelope.rcpt_tos for envelope in smtp_server.envelopes()] == [("vanthu@donvi.example.vn",), ("ketoan@donvi.example.vn",)]
+    assert all("ketoan@donvi.example.vn" in str(m["To"]) and "vanthu@donvi.example.vn" in str(m["To"]) for m in smtp_server.messages())
+
+
+def test_failed_messages_are_shown_with_their_reason_requeued_and_told_to_the_admins(department, smtp_server, monkeypatch) -> None:
+    """A mailbox refused for good: `cascade status` lists the message as failed with the server's reply, the
+    daily tick emails the admins one digest (one a day, however often it runs), and after the address is
+    fixed at the server `cascade outbox retry --failed` sends it."""
+    from typer.testing import CliRunner
+
+    from cascade.cli.main import app
+    from flows.daily_tick import daily_tick
+
+    monkeypatch.setenv("CASCADE_ADMIN_EMAILS", '["quantri@sxd.example.gov.vn"]')
+    get_settings.cache_clear()
+    smtp_server.refuse("u2@sxd.example.gov.vn")
+    assert cascade_plan(department.plan, date(2024, 4, 5)).delivery.failed == 1
+    runner = CliRunner()
+    shown = runner.invoke(app, ["status", department.plan, "--as-of", "2024-04-05"], env={"COLUMNS": "250"})
+    assert shown.exit_code == 0, shown.output
+    assert "Không gửi được" in shown.output and "550 5.1.1" in shown.output and "1 thư không gửi được" in shown.output
+
+    for _ in range(2):
+        daily_tick(date(2024, 4, 6))
+    digests = [m for m in smtp_server.messages() if "quantri@sxd.example.gov.vn" in str(m["To"])]
+    assert len(digests) == 1 and "1 thư không gửi được" in str(digests[0]["Subject"])
+    assert "u2@sxd.example.gov.vn" in digests[0].get_body(preferencelist=("plain",)).get_content()
+
+    smtp_server.handler._refused.clear()  # the unit's mailbox works again
+    assert runner.invoke(app, ["outbox", "retry"]).output.startswith("Đã xếp lại 0 thư")  # failed ones only with --failed
+    retried = runner.invoke(app, ["outbox", "retry", "--failed", "--plan", "74/KH-SXD"])
+    assert retried.exit_code == 0 and "Đã xếp lại 1 thư" in retried.output, retried.output
+    assert deliver_outbox(date(2024, 4, 7)).sent == 1 and EmailStatus.FAILED not in statuses()
+    refused = runner.invoke(app, ["outbox", "retry", "--kind", "thu"])
+    assert refused.exit_code == 1 and "unknown kind 'thu'" in refused.output

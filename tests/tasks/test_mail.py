@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import smtplib
 import socket
+import time
 from dataclasses import replace
 from datetime import datetime
 from email import policy
@@ -342,15 +343,29 @@ def test_batch_goes_over_one_connection(smtp_server: SmtpServer) -> None:
 
 
 def test_dropped_connection_is_reopened(smtp_server: SmtpServer) -> None:
-    """yagmail's retry path (logs in again after a 3 s pause) keeps a long batch going."""
+    """A dropped connection is logged in again once, at once, and a long batch goes on."""
     first, second = make_email(), make_email()
     with Mailer() as mailer:
         mailer.send(first, date=DATE)
         smtp_server.mailbox.stop()  # the server goes away and comes back on the same port
         with LocalMailbox(smtp_server.maildir, port=smtp_server.port, handler=smtp_server.handler):
+            started = time.monotonic()
             mailer.send(second, date=DATE)
+            assert time.monotonic() - started < 2  # no pause (yagmail's own loop sleeps 3 s first)
     assert [m["Message-ID"] for m in smtp_server.messages()] == [first.message_id, second.message_id]
     assert smtp_server.connections == 2
+
+
+def test_a_server_that_dies_mid_batch_ends_the_batch_at_once(smtp_server: SmtpServer) -> None:
+    """The server goes away for good: one attempt to log in again, then MailServerError, within seconds,
+    not yagmail's 18 s a message of sleeping and logging in."""
+    with Mailer() as mailer:
+        mailer.send(make_email(), date=DATE)
+        smtp_server.mailbox.stop()
+        started = time.monotonic()
+        with pytest.raises(MailServerError, match="cannot reconnect"):
+            mailer.send(make_email(), date=DATE)
+        assert time.monotonic() - started < 3
 
 
 def test_refused_recipient_raises(failing_smtp_server: SmtpServer) -> None:
