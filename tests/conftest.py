@@ -46,6 +46,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
 # worker is not left alone with one of them at the end.
 LONGEST_FIRST = (
     "tests/test_walkthrough.py",
+    "tests/test_walkthrough_examples.py",
     "tests/test_cli.py",
     "tests/test_workspace_server.py",
     "tests/flows/test_levels.py",

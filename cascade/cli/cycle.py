@@ -140,15 +140,15 @@ EvidenceDir = Annotated[
 @app.command("submit")
 def submit(file: Path, as_of: AsOf = None, evidence_dir: EvidenceDir = None) -> None:
     """Record a unit's report from a filled Excel form (.xlsx), or a YAML or JSON file, and send its receipt."""
-    from flows.record_submission import submit_report
     from tasks.intake.form_reader import read_form
     from tasks.intake.submission_files import submission_input
 
     ready()
-    if file.suffix.lower() == ".xlsx":
-        recorded = run(lambda: submit_report(read_form(file), parse_day(as_of)))
-    else:
-        recorded = run(lambda: submit_report(submission_input(file, evidence_dir=evidence_dir), parse_day(as_of)))
+    # Read and checked first: a wrong file is refused before any flow (and its server) starts
+    report = checked(lambda: read_form(file) if file.suffix.lower() == ".xlsx" else submission_input(file, evidence_dir=evidence_dir))
+    from flows.record_submission import submit_report
+
+    recorded = run(lambda: submit_report(report, parse_day(as_of)))
     if recorded.is_new:
         console.print(f"Recorded version {recorded.version}{' (late)' if recorded.is_late else ''}.")
     else:
