@@ -18,24 +18,13 @@ __all__ = ["walk"]  # the walkthrough's fixture: a workspace, `cascade mailbox` 
 
 
 @pytest.mark.timeout(600)
-def test_party_and_joint_plans_from_the_examples_go_round_and_print_well(walk: tuple[Workspace, LocalImapServer]) -> None:
-    """examples/party-2024 and examples/joint-2024 through the commands, each in its own process. The Party plan
-    215-KH/HU, found by its Party number, printed as Hướng dẫn 36 asks. The joint plan 12-KH/BDVTU-BCS.UBND
-    printed with both issuers and both signatures, cascaded, reported on by its two units from their files,
-    consolidated into a report whose sections are the plan's (figures under II, who reported under V) and
+def test_a_joint_party_plan_from_the_examples_goes_round_and_prints_well(walk: tuple[Workspace, LocalImapServer]) -> None:
+    """examples/joint-2024 through the commands, each in its own process: the joint plan of two Party bodies
+    12-KH/BDVTU-BCS.UBND, found by its Party number, printed as Hướng dẫn 36 asks with both issuers and both
+    signatures, cascaded, reported on by its two units from their files, consolidated into a report whose sections are the plan's (figures under II, who reported under V) and
     whose Nơi nhận is the plan's; every PDF read back for print flaws, its pages kept as PNG."""
     ws, _ = walk
-    party, joint = ROOT / "examples" / "party-2024", ROOT / "examples" / "joint-2024"
-    assert "Units: 4 created" in ws.out("units", "import", str(party / "units.yaml"))
-    assert "Plan imported: 215-kh-hu-2024" in ws.out("plan", "import", str(party / "plan.yaml"))
-    assert "215-KH/HU" in ws.look("plan", "list")
-    ws.out("document", "plan", "215-KH/HU", "--pdf")
-    [pdf] = (ws.folder / "documents" / "215-kh-hu-2024").glob("*.pdf")
-    pages = assert_prints_well(
-        pdf, "walkthrough-party-plan", header=["ĐẢNG CỘNG SẢN VIỆT NAM", "HUYỆN ỦY VĨNH CỬU", "Số 215-KH/HU"], signature=["T/M BAN THƯỜNG VỤ", "Trần Văn Hùng"]
-    )
-    assert "CỘNG HÒA XÃ HỘI" not in "".join(pages)
-
+    joint = ROOT / "examples" / "joint-2024"
     assert "Units: 4 created" in ws.out("units", "import", str(joint / "units.yaml"))
     key = "12-kh-bdvtu-bcs.ubnd-2024"
     assert f"Plan imported: {key}" in ws.out("plan", "import", str(joint / "plan.yaml"))

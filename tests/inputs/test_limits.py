@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from cascade.errors import ImportFileError
 from cascade.input_limits import workbook_problem
+from tasks.plans.imports import import_plan, import_units
 
 CASCADE = str(Path(sys.executable).parent / "cascade")
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -64,13 +66,13 @@ def test_a_workbook_that_unpacks_to_gigabytes_is_refused_from_its_directory(tmp_
     assert "Traceback" not in err and peak < PEAK_LIMIT_MB
 
 
-def test_a_part_that_unpacks_hundreds_of_times_its_size_is_a_bomb(tmp_path: Path) -> None:
+def test_a_part_that_unpacks_hundreds_of_times_its_size_is_a_bomb(workspace: Path, tmp_path: Path) -> None:
     bomb = with_part(units_workbook(tmp_path / "base.xlsx"), tmp_path / "plan.xlsx", "xl/worksheets/sheet9.xml", sheet_of_zeros(30))
     problem = workbook_problem(bomb)
     assert problem is not None and problem.kind == "zip_ratio" and problem.facts["part"] == "xl/worksheets/sheet9.xml"
-    code, err, peak = run_measured(tmp_path / "ws", "plan", "import", str(bomb))
-    assert code == 1 and "a decompression bomb, not a workbook" in err and "(setting input_max_zip_ratio)" in err, err
-    assert peak < PEAK_LIMIT_MB
+    with pytest.raises(ImportFileError) as refused:
+        import_plan(bomb)
+    assert "a decompression bomb, not a workbook" in str(refused.value) and "(setting input_max_zip_ratio)" in str(refused.value)
 
 
 def test_a_filled_form_bomb_is_refused_in_the_units_words(tmp_path: Path) -> None:
@@ -80,10 +82,10 @@ def test_a_filled_form_bomb_is_refused_in_the_units_words(tmp_path: Path) -> Non
     assert peak < PEAK_LIMIT_MB
 
 
-def test_a_macro_workbook_renamed_xlsx_is_refused_as_such(tmp_path: Path) -> None:
+def test_a_macro_workbook_renamed_xlsx_is_refused_as_such(workspace: Path, tmp_path: Path) -> None:
     macro = with_part(units_workbook(tmp_path / "base.xlsx"), tmp_path / "don-vi.xlsx", "xl/vbaProject.bin", b"\xd0\xcf\x11\xe0" + bytes(512))
-    code, err, _ = run_measured(tmp_path / "ws", "units", "import", str(macro))
-    assert code == 1 and "a macro-enabled workbook (.xlsm, with VBA macros)" in err, err
+    with pytest.raises(ImportFileError, match=r"a macro-enabled workbook \(\.xlsm, with VBA macros\)"):
+        import_units(macro)
 
 
 def test_a_workbook_of_too_many_sheets_is_refused(tmp_path: Path) -> None:
@@ -111,21 +113,28 @@ BILLION_LAUGHS = "\n".join(
     ],
     ids=["billion-laughs", "recursive", "many-aliases"],
 )
-def test_yaml_that_expands_without_bound_is_refused_before_it_is_built(tmp_path: Path, text: str, expected: str) -> None:
+def test_yaml_that_expands_without_bound_is_refused_before_it_is_built(workspace: Path, tmp_path: Path, text: str, expected: str) -> None:
     path = tmp_path / "units.yaml"
     path.write_text(text, encoding="utf-8")
+    with pytest.raises(ImportFileError) as refused:
+        import_units(path)
+    assert expected in str(refused.value)
+
+
+def test_a_billion_laughs_file_is_refused_by_the_command_within_its_memory(tmp_path: Path) -> None:
+    path = tmp_path / "units.yaml"
+    path.write_text(BILLION_LAUGHS, encoding="utf-8")
     code, err, peak = run_measured(tmp_path / "ws", "units", "import", str(path))
-    assert code == 1 and expected in err and "Traceback" not in err, err
+    assert code == 1 and "(setting input_max_yaml_values)" in err and "Traceback" not in err, err
     assert peak < PEAK_LIMIT_MB
 
 
-def test_a_file_above_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
+def test_a_file_above_the_size_limit_is_refused_unread(workspace: Path, tmp_path: Path) -> None:
     path = tmp_path / "units.yaml"
     with path.open("wb") as handle:
         handle.write(b"units: []\n# " + b"x" * (21 * 1024 * 1024) + b"\n")
-    code, err, peak = run_measured(tmp_path / "ws", "units", "import", str(path))
-    assert code == 1 and "the file is 21,0 MB, above the limit of 20 MB (setting input_max_mb)" in err, err
-    assert peak < PEAK_LIMIT_MB
+    with pytest.raises(ImportFileError, match=r"the file is 21,0 MB, above the limit of 20 MB \(setting input_max_mb\)"):
+        import_units(path)
 
 
 def test_our_own_workbooks_are_far_inside_the_limits(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +14,10 @@ from cascade.calendar import WorkingCalendar
 from cascade.formatting import MAX_FIGURE, parse_vn_number, vn_number, vn_percent
 from models.aggregation import TargetRule, UnitFigure, Verdict, judge
 from models.plan import Aggregation, Comparator
+
+# Threads of other tests in the same worker (a server, a pool) may touch `random` while a value is drawn,
+# which hypothesis reports as a deprecation; the properties do not use `random` themselves.
+pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
 
 FIGURES = st.decimals(min_value=-MAX_FIGURE + 1, max_value=MAX_FIGURE - 1, places=2, allow_nan=False, allow_infinity=False)
 DAYS = st.dates(min_value=date(2023, 1, 1), max_value=date(2027, 12, 31))
