@@ -13,6 +13,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from cascade.workspace_paths import resolved_path
 from models.base import Base
 
 
@@ -110,7 +111,7 @@ class OutgoingEmail:
             reply_to=row.reply_to,
             in_reply_to=row.in_reply_to,
             references=row.references,
-            attachments=tuple(row.attachments or ()),
+            attachments=tuple(str(resolved_path(path)) for path in row.attachments or ()),
             date=date,
             outbox_id=row.id,
             sender_name=sender_name,

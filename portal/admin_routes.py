@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cascade.errors import ConflictError, NotFound
 from cascade.formatting import parse_vn_number
+from cascade.workspace_paths import resolved_path
 from flows.consolidate import consolidate
 from flows.deliver_outbox import deliver_outbox
 from flows.send_reminders import send_reminders
@@ -266,7 +266,7 @@ def _report_file(request: Request, who: Principal, report_id: int, index: int) -
         files = list(report.files) if report is not None and sees_unit(session, who, report.unit_id) else []
     if not 0 <= index < len(files):  # an index into what the report recorded: no path comes from the request
         return not_found()
-    path = Path(files[index])
+    path = resolved_path(files[index])
     if not path.is_file():
         return not_found()
     return download(path.read_bytes(), path.name, MEDIA_TYPES.get(path.suffix, "application/octet-stream"))

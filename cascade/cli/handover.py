@@ -31,7 +31,7 @@ from pathlib import Path
 from types import FrameType
 
 # Commands that run until stopped or manage the servers themselves run in their own process
-DIRECT = frozenset({"serve", "portal", "server", "demo", "mailbox"})
+DIRECT = frozenset({"serve", "portal", "server", "demo", "mailbox", "backup"})  # backup: a restore replaces the database under any server
 SWITCH = "CASCADE_COMMAND_SERVER"  # "off" (or 0, false, no): every command runs in its own process
 KEY_PREFIXES = ("CASCADE_", "PREFECT_", "PYTHON")
 KEY_NAMES = ("HOME", "XDG_CACHE_HOME", "VIRTUAL_ENV")

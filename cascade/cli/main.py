@@ -11,10 +11,10 @@ from importlib.metadata import entry_points
 
 import typer
 
-from cascade.cli import accounts, cycle, documents, outbox, plans, reading, servers, workdays
+from cascade.cli import accounts, backup, cycle, documents, outbox, plans, reading, servers, workdays
 
 app = typer.Typer(help="plan-cascade: cascade a plan down the hierarchy and gather the reports back up.", no_args_is_help=True, pretty_exceptions_enable=False)
-for group in (plans, accounts, servers, cycle, reading, documents, workdays, outbox):
+for group in (plans, accounts, servers, cycle, reading, documents, workdays, outbox, backup):
     app.add_typer(group.app)
 for plugin in entry_points(group="plancascade.commands"):
     plugin.load()(app)

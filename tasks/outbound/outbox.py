@@ -25,6 +25,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from cascade import clock
 from cascade.settings import get_settings
+from cascade.workspace_paths import stored_path
 from models.assignment import Assignment
 from models.db import affected_rows, session_scope
 from models.outbox import EmailKind, EmailStatus, OutboundEmail, OutgoingEmail
@@ -122,7 +123,7 @@ def outbox_row(**fields: Unpack[MessageFields]) -> dict[str, object]:
         subject=rendered.subject,
         html=rendered.html,
         text=rendered.text,
-        attachments=fields.get("attachments") or [],
+        attachments=[stored_path(path) for path in fields.get("attachments") or []],  # relative to the workspace: a restore elsewhere finds them
         message_id=new_message_id(get_settings().message_id_domain),
         in_reply_to=in_reply_to,
         references=fields.get("references") or in_reply_to,

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from cascade import clock
 from cascade.formatting import body_in_sentence
 from cascade.settings import get_settings
+from cascade.workspace_paths import stored_path
 from models.aggregation import TargetRule, UnitFigure
 from models.assignment import EXPECTED_STATUSES, Assignment
 from models.calendar import load_calendar
@@ -277,7 +278,7 @@ def store_report(session: Session, header: ReportHeader, result: Consolidation, 
         completeness=result.completeness,
         timeliness=result.timeliness,
         summary=summary_of(result),
-        files=files,
+        files=[stored_path(path) for path in files],  # relative to the workspace: a restore elsewhere finds them
     )
     session.add(report)
     session.flush()
