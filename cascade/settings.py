@@ -121,7 +121,12 @@ class Settings(BaseSettings):
     portal_max_file_mb: float = Field(10, gt=0, description="Largest evidence file.")
     portal_max_files: int = Field(20, ge=1, description="Most evidence files on one report version.")
     portal_throttle_free: int = Field(5, ge=0, description="Bad links or logins from one address before answers slow down.")
-    portal_throttle_block: int = Field(50, ge=1, description="Bad attempts from one address (in 15 minutes) after which it gets 429.")
+    portal_throttle_block: int = Field(
+        50, ge=1, description="Bad attempts (in 15 minutes) after which 429 answers: sign-ins per address; unknown links per address and link pattern."
+    )
+    portal_throttle_address_block: int = Field(
+        1000, ge=1, description="Unknown links from one address (in 15 minutes, whatever they start with) after which its unknown links get 429."
+    )
     portal_throttle_delay_seconds: float = Field(0.5, ge=0, description="First delay once slowed; doubles with each further bad attempt, up to 8 s.")
     dashboard_user: str = Field(
         "vanphong", description="Login name of the workspace's built-in admin (every unit; accounts are added with `cascade accounts add`)."

@@ -42,9 +42,6 @@ def create_app(today: Callable[[], date] = clock.today, *, jobs: Jobs | None = N
     app.state.key = security.portal_key(settings)
     app.state.secure = settings.portal_base_url.startswith("https://")
     app.state.jobs = jobs
-    app.state.throttle = security.Throttle(
-        free=settings.portal_throttle_free, block=settings.portal_throttle_block, base_delay=settings.portal_throttle_delay_seconds
-    )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

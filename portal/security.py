@@ -9,12 +9,9 @@ but cannot read it, so it cannot compute the field; a foreign Origin header is r
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import secrets
-import time
-from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -70,43 +67,6 @@ def backoff(attempts: int, *, free: int, base_delay: float, max_delay: float = 8
     first `free`, then `base_delay`, doubling with each further one, up to `max_delay`."""
     over = attempts - free
     return 0.0 if over <= 0 else min(base_delay * 2 ** (over - 1), max_delay)
-
-
-class Throttle:
-    """Counts bad attempts (unknown links to units' pages) per client address over a window: the first
-    `free` cost nothing, each further one waits twice as long as the last (up to `max_delay`), and from
-    `block` on the address is refused with 429 until its attempts age out of the window."""
-
-    def __init__(self, *, free: int, block: int, base_delay: float, max_delay: float = 8.0, window: float = THROTTLE_WINDOW_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
-        self.free, self.block, self.base_delay, self.max_delay, self.window = free, block, base_delay, max_delay, window
-        self.clock = clock
-        self.attempts: dict[str, deque[float]] = {}
-
-    def _recent(self, client: str) -> deque[float]:
-        attempts = self.attempts.setdefault(client, deque())
-        horizon = self.clock() - self.window
-        while attempts and attempts[0] < horizon:
-            attempts.popleft()
-        return attempts
-
-    def blocked(self, client: str) -> bool:
-        recent = self._recent(client)
-        if not recent:
-            del self.attempts[client]  # addresses whose attempts aged out are forgotten
-            return False
-        return len(recent) >= self.block
-
-    def failure(self, client: str) -> float:
-        """Record a bad attempt; returns how long to hold the answer back."""
-        attempts = self._recent(client)
-        attempts.append(self.clock())
-        return backoff(len(attempts), free=self.free, base_delay=self.base_delay, max_delay=self.max_delay)
-
-    async def slow_down(self, client: str) -> None:
-        delay = self.failure(client)
-        if delay:
-            await asyncio.sleep(delay)
 
 
 Scope = MutableMapping[str, Any]

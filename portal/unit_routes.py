@@ -3,6 +3,7 @@ upload evidence or the filled Excel form, see earlier versions and the upper lev
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ from cascade.settings import get_settings
 from flows.deliver_outbox import deliver_outbox
 from models.db import session_scope
 from models.submission import Attachment, Channel, Submission
+from portal import link_guard
 from portal.pages import client_of, download, not_found, page, read_form, refused
 from portal.unit_page import draft_evidence, page_context, page_fields, record_version, save_draft, web_input
 from tasks.documents.forms import form_filename, form_spec, write_form
@@ -35,21 +37,31 @@ def _today(request: Request) -> Any:
     return request.app.state.today()
 
 
-def _blocked(request: Request) -> Response | None:
-    """429 for an address that has guessed too often; None otherwise."""
-    if request.app.state.throttle.blocked(client_of(request)):
+def _link_known(request: Request, token: str) -> bool:
+    with session_scope() as session:
+        return find_by_link(session, token, _today(request)) is not None
+
+
+async def _blocked(request: Request, token: str) -> Response | None:
+    """429 for an unknown link from an address (and link pattern) that has guessed too often; None otherwise.
+    A link that opens a page is never refused (portal.link_guard)."""
+    if await run_in_threadpool(_link_known, request, token):
+        return None
+    if await run_in_threadpool(link_guard.over_limit, client_of(request), token):
         return refused(429)
     return None
 
 
-async def _answer(request: Request, work: Callable[..., Response | None], *args: Any) -> Response:
-    """Run `work(request, *args)` off the event loop unless the address is blocked; its None means an
-    unknown link, answered with the 404 of a missing page after the throttle's delay."""
-    if blocked := _blocked(request):
-        return blocked
-    response = await run_in_threadpool(work, request, *args)
+async def _answer(request: Request, work: Callable[..., Response | None], token: str, *args: Any) -> Response:
+    """Run `work(request, token, *args)` off the event loop; its None means an unknown link, answered with
+    the 404 of a missing page after the guard's delay, or 429 once the guard refuses it."""
+    response = await run_in_threadpool(work, request, token, *args)
     if response is None:
-        await request.app.state.throttle.slow_down(client_of(request))
+        delay, refuse = await run_in_threadpool(link_guard.unknown_link, client_of(request), token)
+        if refuse:
+            return refused(429)
+        if delay:
+            await asyncio.sleep(delay)
         return not_found()
     return response
 
@@ -133,7 +145,7 @@ def _save_or_submit(request: Request, token: str, form: Any) -> Response | None:
 
 @router.post("/u/{token}")
 async def unit_post(request: Request, token: str) -> Response:
-    if blocked := _blocked(request):  # before the body is read
+    if blocked := await _blocked(request, token):  # before the body is read
         return blocked
     form = await read_form(request)
     try:
@@ -196,7 +208,7 @@ def _upload_excel(request: Request, token: str, upload: UploadFile | None) -> Re
 
 @router.post("/u/{token}/excel")
 async def upload_excel(request: Request, token: str) -> Response:
-    if blocked := _blocked(request):
+    if blocked := await _blocked(request, token):
         return blocked
     form = await read_form(request)
     upload = form.get("form_file")

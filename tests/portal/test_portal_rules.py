@@ -41,15 +41,9 @@ def test_a_csrf_field_matches_only_its_own_cookie_and_our_origin() -> None:
     assert not security.csrf_ok(b"x" * 32, cookie, field, None, own)  # another portal's key
 
 
-def test_the_throttle_is_free_then_doubles_then_blocks_and_forgets_after_its_window() -> None:
-    now = [0.0]
-    throttle = security.Throttle(free=2, block=5, base_delay=0.5, max_delay=1.5, window=60, clock=lambda: now[0])
-    delays = [throttle.failure("a") for _ in range(4)]
-    assert delays == [0.0, 0.0, 0.5, 1.0]
-    assert throttle.failure("a") == 1.5 and throttle.blocked("a")
-    assert not throttle.blocked("b")
-    now[0] = 61.0
-    assert not throttle.blocked("a") and throttle.failure("a") == 0.0
+def test_the_backoff_is_free_then_doubles_up_to_its_ceiling() -> None:
+    delays = [security.backoff(n, free=2, base_delay=0.5, max_delay=1.5) for n in range(1, 7)]
+    assert delays == [0.0, 0.0, 0.5, 1.0, 1.5, 1.5]
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from cascade.settings import get_settings
 from models.assignment import Assignment, AssignmentStatus
+from models.audit import AuditAction, AuditEvent
 from models.db import session_scope
 from models.submission import Channel, Draft, ReviewAction, Submission
 from tasks.intake.access import close_plan, revoke_link
@@ -284,21 +285,24 @@ def test_paths_outside_the_portal_are_not_served(portal: Portal) -> None:
     assert portal.client.get("/static/portal.css").status_code == 200
 
 
-def test_repeated_bad_links_from_one_address_are_slowed_then_refused(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_links_slow_that_link_not_the_office_and_a_good_link_always_opens(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Offices share one public address: one person's mistyped link is slowed, then refused; colleagues' links
+    open, and their own mistakes count on their own; only a sweep of many links refuses the address's unknown
+    links. The counts are in the database, shared by every process of the portal and kept over a restart."""
     monkeypatch.setenv("CASCADE_PORTAL_THROTTLE_FREE", "2")
     monkeypatch.setenv("CASCADE_PORTAL_THROTTLE_BLOCK", "4")
+    monkeypatch.setenv("CASCADE_PORTAL_THROTTLE_ADDRESS_BLOCK", "6")
     monkeypatch.setenv("CASCADE_PORTAL_THROTTLE_DELAY_SECONDS", "0.01")
     get_settings.cache_clear()
-    from fastapi.testclient import TestClient
-
-    from portal.app import create_app
-
-    app = create_app(lambda: portal.day.value)
-    client = TestClient(app)
-    answers = [client.get(f"/u/doan-thu-{i}").status_code for i in range(5)]
-    assert answers == [404, 404, 404, 404, 429]
-    assert client.get(portal.path("U1")).status_code == 429  # the address is blocked, even with a good link
-    assert app.state.throttle.failure("other") == 0.0  # other addresses are not
+    answers = [portal.client.get("/u/doan-thu-1").status_code for _ in range(5)]
+    assert answers == [404, 404, 404, 404, 429]  # the same mistyped link: free, slowed, then refused
+    assert portal.client.get(portal.path("U1")).status_code == 200  # a colleague's good link, same address
+    assert [portal.client.get(f"/u/{n}x-khac").status_code for n in range(2)] == [404, 404]  # other links: their own count
+    assert portal.client.get("/u/zz-lan-cuoi").status_code == 429  # 6 unknown links from the address in all
+    assert portal.client.get(portal.path("U1")).status_code == 200  # still: a link that opens a page is never refused
+    with session_scope() as session:
+        kept = session.scalars(select(AuditEvent).where(AuditEvent.action == AuditAction.BAD_LINK)).all()
+    assert len(kept) == 6 and {e.subject for e in kept} == {"doan-t", "0x-kha", "1x-kha"}  # refused attempts are not logged again
 
 
 def test_an_accepted_report_takes_no_new_version(portal: Portal) -> None:
