@@ -8,7 +8,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 # 3 of a flow command's 6 s here. Our own commands and tests keep the compiled files (__pycache__ is ignored by git).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: demo test test-postgresql lint bench bench-large env system-deps postgresql clean
+.PHONY: demo test test-postgresql lint bench bench-large soak env system-deps postgresql clean
 
 # Debian packages: LibreOffice converts Word/Excel to PDF, pdftoppm renders pages, Liberation Serif
 # stands in for Times New Roman (same metrics, Vietnamese glyphs); Chromium runs the portal's browser
@@ -70,6 +70,10 @@ clean:
 
 bench: env system-deps
 	$(UV) run --frozen python benchmarks/bench_cycle.py
+
+# 20 SIGKILLs during a 2,000-unit cascade and delivery, and an SMTP outage drill; writes RELIABILITY-SOAK.md.
+soak: env
+	$(UV) run --frozen python benchmarks/soak.py
 
 # A province-sized tree (20,210 units) through the cycle on SQLite and on PostgreSQL; writes BENCHMARKS-LARGE.md.
 bench-large: env postgresql

@@ -62,7 +62,7 @@ def test_a_workbook_that_unpacks_to_gigabytes_is_refused_from_its_directory(tmp_
     assert bomb.stat().st_size < 1024 * 1024  # 120 MB of sheet in well under a megabyte
     code, err, peak = run_measured(tmp_path / "ws", "units", "import", str(bomb))
     assert code == 1 and "the workbook unpacks to 120,0 MB, above the limit of 50 MB (setting input_max_unpacked_mb)" in err, err
-    print(f"peak {peak} MB")
+    print(f"peak {peak} MB")  # quoted in RELIABILITY.md
     assert "Traceback" not in err and peak < PEAK_LIMIT_MB
 
 
@@ -79,6 +79,7 @@ def test_a_filled_form_bomb_is_refused_in_the_units_words(tmp_path: Path) -> Non
     bomb = with_part(units_workbook(tmp_path / "base.xlsx"), tmp_path / "bieu-mau.xlsx", "xl/worksheets/sheet9.xml", sheet_of_zeros(120))
     code, err, peak = run_measured(tmp_path / "ws", "submit", str(bomb))
     assert code == 1 and "không được mở: tệp giải nén ra 120,0 MB, vượt giới hạn 50 MB" in err, err
+    print(f"peak {peak} MB")  # quoted in RELIABILITY.md
     assert peak < PEAK_LIMIT_MB
 
 
@@ -126,6 +127,7 @@ def test_a_billion_laughs_file_is_refused_by_the_command_within_its_memory(tmp_p
     path.write_text(BILLION_LAUGHS, encoding="utf-8")
     code, err, peak = run_measured(tmp_path / "ws", "units", "import", str(path))
     assert code == 1 and "(setting input_max_yaml_values)" in err and "Traceback" not in err, err
+    print(f"peak {peak} MB")  # quoted in RELIABILITY.md
     assert peak < PEAK_LIMIT_MB
 
 
