@@ -31,6 +31,7 @@ from cascade.cli.prefect_server import recorded as recorded_server
 from cascade.cli.prefect_server import stop_workspace_server
 from cascade.formatting import vn_number
 from cascade.settings import Settings, get_settings
+from cascade.workspace_paths import resolved_path
 from flows.cascade_plan import cascade_plan
 from flows.collect_replies import collect_replies
 from flows.daily_tick import daily_tick
@@ -309,7 +310,7 @@ def town_report() -> tuple[Consolidation, list[str], date]:
         report = session.scalars(select(Report).where(Report.duty_id == duty.id).order_by(Report.id.desc())).first()
         assert report is not None, "the town's report was not made"
         _, data = load_input(session, duty, report.as_of)
-        return consolidate(data), list(report.files), report.as_of
+        return consolidate(data), [str(resolved_path(path)) for path in report.files], report.as_of
 
 
 def calendar_summary(console: Console) -> None:

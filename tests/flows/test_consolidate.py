@@ -8,6 +8,7 @@ from prefect.client.orchestration import get_client
 from sqlalchemy import select
 
 from cascade.settings import get_settings
+from cascade.workspace_paths import resolved_path
 from flows.cascade_plan import cascade_plan
 from flows.consolidate import consolidate
 from flows.record_submission import submit_report
@@ -245,8 +246,8 @@ def test_the_pdfs_of_a_level_are_made_by_one_libreoffice_process(workspace, smtp
     assert sorted(code for code, *_ in reports) == ["ROOT", "U1", "U1", "U2", "U2"]
     assert [len(batch) for batch in conversions] == [2, 2, 1]
     for code, day, files in reports:
-        [pdf] = [Path(path) for path in files if path.endswith(".pdf")]
-        [word] = [Path(path) for path in files if path.endswith(".docx")]
+        [pdf] = [resolved_path(path) for path in files if path.endswith(".pdf")]  # recorded relative to the workspace
+        [word] = [resolved_path(path) for path in files if path.endswith(".docx")]
         assert pdf.read_bytes().startswith(b"%PDF") and pdf.with_suffix(".docx") == word and pdf.parent.is_relative_to(get_settings().reports_dir)
         text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
         assert "BÁO CÁO" in text and f"năm {day.year}" in text, (code, text[:500])
