@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -403,3 +405,54 @@ def test_a_message_no_rule_foresaw_is_set_aside_and_the_run_goes_on(replies: Rep
     assert aside.subject == "Thư lạ" and "cascade-unreadable" in aside.flags
     assert [row.detail for row in inbound() if row.reason == IntakeReason.UNREADABLE] == ["Không đọc được thư: UnicodeError: a header nobody could decode"]
     assert [v.version for v in replies.versions("U1")] == [1]
+
+
+def test_the_bad_input_corpus_by_email_reply(replies: Replies) -> None:
+    """Forms a unit could send back by reply: figures out of range or not numbers, a workbook bomb and a macro
+    workbook named as the form. Each gets an answer naming what is wrong; nothing is recorded."""
+    import zipfile
+
+    from tests.fixtures.forms import HAI_LONG
+    from tests.inputs.test_corpus import snapshot
+
+    def filled(metric: str, value: object) -> Callable[[], Path]:
+        def make() -> Path:
+            form = replies.form("U2")
+            form.at(metric, VALUE).value = value
+            return form.save()
+
+        return make
+
+    def packaged(name: str, part: str, data: bytes) -> Callable[[], Path]:
+        def make() -> Path:
+            path = replies.folder / "U2" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as package:
+                package.writestr("[Content_Types].xml", "<Types/>")
+                package.writestr(part, data)
+            return path
+
+        return make
+
+    bomb = b"<worksheet><sheetData>" + b" " * (60 * 1024 * 1024) + b"</sheetData></worksheet>"
+    cases = [
+        ("percent-120", filled(HAI_LONG, 120), "lớn hơn 100%"),
+        ("huge-number", filled(NHA_O, 1e27), "lớn quá mức một số liệu báo cáo"),
+        ("negative", filled(NHA_O, -3), "-3"),
+        ("words-for-number", filled(NHA_O, "ba trăm"), "“ba trăm”"),
+        ("workbook-bomb", packaged("bieu-mau.xlsx", "xl/worksheets/sheet1.xml", bomb), "bieu-mau.xlsx"),
+        ("macro-workbook", packaged("bieu-mau-macro.xlsx", "xl/vbaProject.bin", b"\xd0\xcf\x11\xe0" + bytes(64)), "bieu-mau-macro.xlsx"),
+    ]
+    failures = []
+    recorded = ("submission", "submission_value", "submission_section", "attachment")
+    for case_id, make, words in cases:
+        before, answered = snapshot(recorded), len(replies.answers("U2", "Chưa ghi nhận"))
+        replies.reply("U2", make())
+        collect_replies(DAY)
+        answers = replies.answers("U2", "Chưa ghi nhận")
+        if len(answers) != answered + 1 or words not in text_part(answers[-1]):
+            failures.append(f"{case_id}: {len(answers) - answered} answers; {words!r} not in {text_part(answers[-1])[:600] if answers else ''}")
+        if snapshot(recorded) != before:
+            failures.append(f"{case_id}: a version was recorded")
+    assert not failures, "\n".join(failures)
+    assert replies.versions("U2") == []
