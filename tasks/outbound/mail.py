@@ -22,7 +22,6 @@ from email.policy import compat32
 from email.utils import format_datetime, formataddr, getaddresses, make_msgid
 from io import StringIO
 from pathlib import Path
-from smtplib import SMTPServerDisconnected  # the exception yagmail's connection raises; no mail is sent through smtplib here
 from types import TracebackType
 from typing import Any
 
@@ -300,6 +299,10 @@ def _describe(exc: BaseException) -> tuple[str, bool, dict[str, tuple[int, str]]
     return f"{type(exc).__name__}: {exc}", False, refused
 
 
+# What yagmail's connection raises when the server has closed it (the class its own retry loop catches).
+DISCONNECTED: type[OSError] = yagmail.sender.smtplib.SMTPServerDisconnected
+
+
 class Mailer:
     """One SMTP connection (yagmail, logged in once) for a batch of messages.
 
@@ -354,7 +357,7 @@ class Mailer:
         email, recipients, data = message.email, message.recipients, message.data
         try:
             result = self._sendmail(recipients, data)
-        except SMTPServerDisconnected:
+        except DISCONNECTED:
             # The connection dropped (the server restarted, or an idle timeout): log in again once and resend.
             # yagmail's own loop (_attempt_send) sleeps 3 and 6 s and logs in twice for every message, which
             # held a dead server's run 18 s a message; here a second failure ends the run (MailServerError),
@@ -362,7 +365,7 @@ class Mailer:
             self._reconnect()
             try:
                 result = self._sendmail(recipients, data)
-            except SMTPServerDisconnected as exc:
+            except DISCONNECTED as exc:
                 raise MailServerError(f"SMTP connection lost again after logging in anew: {exc}") from exc
             except OSError as exc:
                 reason, permanent, refused = _describe(exc)
