@@ -141,7 +141,7 @@ def restore_backup(source: Path, *, force: bool = False) -> Restored:
     with session_scope() as session:
         reports = session.scalar(select(func.count()).select_from(Report)) or 0
         queued = session.scalar(select(func.count()).where(OutboundEmail.status.in_([EmailStatus.QUEUED, EmailStatus.SENDING]))) or 0
-    files = sum(1 for _ in (workspace / "attachments").rglob("*") if _.is_file()) if (workspace / "attachments").is_dir() else 0
+    files = sum(1 for path in (workspace / "attachments").rglob("*") if path.is_file())
     return Restored(reports, queued, files, rewritten)
 
 

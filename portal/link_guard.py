@@ -40,8 +40,12 @@ def _counts(client: str, prefix: str, since: datetime) -> tuple[int, int]:
 
 def over_limit(client: str, token: str) -> bool:
     """Whether unknown links like `token` from `client` are refused (429) for now."""
-    settings = get_settings()
     same, everything = _counts(client, _prefix(token), clock.utc_now() - timedelta(seconds=THROTTLE_WINDOW_SECONDS))
+    return _refused(same, everything)
+
+
+def _refused(same: int, everything: int) -> bool:
+    settings = get_settings()
     return same >= settings.portal_throttle_block or everything >= settings.portal_throttle_address_block
 
 
@@ -49,9 +53,9 @@ def unknown_link(client: str, token: str) -> tuple[float, bool]:
     """Record an unknown link from `client`; returns how long to hold the 404 back, and whether to answer 429
     instead (a refused attempt is not recorded again: a guesser cannot grow the log without end)."""
     settings = get_settings()
-    if over_limit(client, token):
+    same, everything = _counts(client, _prefix(token), clock.utc_now() - timedelta(seconds=THROTTLE_WINDOW_SECONDS))
+    if _refused(same, everything):
         return 0.0, True
     with session_scope() as session:
         record_act(session, ANONYMOUS, AuditAction.BAD_LINK, _prefix(token), client=client)
-    same, _ = _counts(client, _prefix(token), clock.utc_now() - timedelta(seconds=THROTTLE_WINDOW_SECONDS))
-    return backoff(same, free=settings.portal_throttle_free, base_delay=settings.portal_throttle_delay_seconds), False
+    return backoff(same + 1, free=settings.portal_throttle_free, base_delay=settings.portal_throttle_delay_seconds), False

@@ -266,16 +266,35 @@ def _hours(span: timedelta) -> str:
 
 
 def _release(session: Session, row_ids: list[int], error: str) -> DeliveryTally:
-    """Give back messages a run claimed but never handed to the server (it could not be reached or went away):
-    their attempt is not counted, and they wait one backoff step (or fail, once their retry period is over)."""
-    tally = DeliveryTally()
-    for row_id in row_ids:
+    """Give back messages a run claimed but never handed to the server (it could not be reached or went away),
+    in two statements and one commit: their attempt is not counted, and they wait one backoff step, or fail
+    once their retry period is over."""
+    if not row_ids:
+        return DeliveryTally()
+    settings = get_settings()
+    now = clock.utc_now()
+    given_up = now - timedelta(hours=settings.outbox_retry_hours)
+    ours = OutboundEmail.id.in_(row_ids)
+    uncounted = case((OutboundEmail.attempts > 0, OutboundEmail.attempts - 1), else_=0)
+    failed = affected_rows(
         session.execute(
-            update(OutboundEmail).where(OutboundEmail.id == row_id).values(attempts=case((OutboundEmail.attempts > 0, OutboundEmail.attempts - 1), else_=0))
+            update(OutboundEmail)
+            .where(ours, OutboundEmail.first_attempt_at <= given_up)
+            .values(
+                status=EmailStatus.FAILED, attempts=uncounted, claimed_by=None, last_error=f"{error} (tried for {settings.outbox_retry_hours:g} h, giving up)"
+            )
         )
-        retrying = _retry_or_fail(session, row_id, 1, error)
-        tally += DeliveryTally(retrying=int(retrying), failed=int(not retrying))
-    return tally
+    )
+    backoff = timedelta(seconds=min(settings.outbox_retry_base_seconds, settings.outbox_retry_max_seconds))
+    retrying = affected_rows(
+        session.execute(
+            update(OutboundEmail)
+            .where(ours, OutboundEmail.status == EmailStatus.SENDING)
+            .values(status=EmailStatus.QUEUED, attempts=uncounted, claimed_by=None, last_error=error, not_before=now + backoff)
+        )
+    )
+    session.commit()
+    return DeliveryTally(retrying=retrying, failed=failed)
 
 
 class _SentLater:
