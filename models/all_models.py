@@ -7,7 +7,7 @@ from models.calendar import CalendarOverride  # noqa: F401  (registers the table
 from models.inbound import InboundEmail, IntakeOutcome, IntakeReason
 from models.milestones import Milestone, MilestoneKind, MilestoneStatus
 from models.outbox import EmailKind, EmailStatus, OutboundEmail
-from models.plan import Aggregation, Comparator, DutyKind, Plan, PlanStatus, PlanTask, ReportDuty, Target, TaskRole, TaskUnit
+from models.plan import Aggregation, Comparator, DutyKind, Plan, PlanAmendment, PlanStatus, PlanTask, ReportDuty, Target, TaskRole, TaskUnit
 from models.report import Report
 from models.submission import Attachment, Channel, Draft, Review, ReviewAction, ReviewStatus, Submission, SubmissionSection, SubmissionValue
 from models.unit import Unit, UnitKind
@@ -36,6 +36,7 @@ __all__ = [
     "MilestoneStatus",
     "OutboundEmail",
     "Plan",
+    "PlanAmendment",
     "PlanStatus",
     "PlanTask",
     "Report",

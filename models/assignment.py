@@ -48,7 +48,11 @@ class Assignment(Base):
     first_submitted_at: Mapped[datetime | None]
     submitted_on: Mapped[date | None] = mapped_column(comment="Vietnam date of the first submission: decides lateness.")
     reminder_rank: Mapped[int] = mapped_column(default=0, comment="Highest reminder step queued so far (see models.reminders).")
-    escalated_on: Mapped[date | None] = mapped_column(comment="The day it was reported overdue to the unit's head and the secretariat (once).")
+    escalated_on: Mapped[date | None] = mapped_column(comment="The last day it was reported overdue to the unit's head and the secretariat.")
+    escalations: Mapped[int] = mapped_column(default=0, server_default="0", comment="How many times it has been escalated (the first, then its repeats).")
+    form_revision: Mapped[int] = mapped_column(
+        default=1, server_default="1", comment="Raised when an amendment changes what the unit's form asks or shows: forms of an earlier revision are refused."
+    )
     transferred_from_id: Mapped[int | None] = mapped_column(
         ForeignKey("unit.id"), comment="The unit this assignment belonged to before a merger moved it to its successor."
     )

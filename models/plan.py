@@ -103,6 +103,7 @@ class Plan(Base):
     drafted: Mapped[dict[str, Any] | None] = mapped_column(
         comment="A drafted plan as it was drafted for its unit (the plan file's mapping), kept when the unit first adjusts it."
     )
+    version: Mapped[int] = mapped_column(default=1, server_default=text("1"), comment="1 as issued; each amendment (PlanAmendment) adds one.")
 
     issuer: Mapped[Unit] = relationship()
     parent_plan: Mapped[Plan | None] = relationship(remote_side=[id])
@@ -238,8 +239,49 @@ class ReportDuty(Base):
     source_duty_id: Mapped[int | None] = mapped_column(
         ForeignKey("report_duty.id"), index=True, comment="The parent plan's duty this one answers: its consolidation is submitted there."
     )
+    closed_on: Mapped[date | None] = mapped_column(
+        comment="The day the duty ended before the cycle did (an amendment withdrew it, or its secretariat closed it): no reminders or escalations after it."
+    )
+    closed_note: Mapped[str | None] = mapped_column(Text, comment="Why it ended, as the units read it: 'Bãi bỏ theo Kế hoạch số 130/KH-UBND'.")
 
     plan: Mapped[Plan] = relationship(back_populates="duties")
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_on is not None
+
+
+class PlanAmendment(Base):
+    """A dated amendment of an issued plan (Kế hoạch sửa đổi, bổ sung), with its own number: it makes the plan's
+    next version and keeps the version it replaced, readable and in force on the days before it."""
+
+    __tablename__ = "plan_amendment"
+    __table_args__ = (UniqueConstraint("plan_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(comment="The plan's version this amendment makes (2 for the first).")
+    number: Mapped[str | None] = mapped_column(String(16))
+    symbol: Mapped[str] = mapped_column(String(32))
+    issued_on: Mapped[date] = mapped_column(comment="Its day of issue, from which the new version is in force.")
+    place: Mapped[str]
+    reason: Mapped[str] = mapped_column(Text, default="", comment="Why the plan changes (căn cứ), as the document says it.")
+    signer_title: Mapped[str]
+    signer_name: Mapped[str]
+    before: Mapped[dict[str, Any]] = mapped_column(comment="The version it replaced, in the plan file format ({plan: …}): in force before issued_on.")
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(default=list, comment="What changed: [{kind, code, name, before, after}] (tasks.plans.changes).")
+    source_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plan_amendment.id"), comment="The parent plan's amendment this one passes down (an implementing plan's), None for the amended plan itself."
+    )
+
+    plan: Mapped[Plan] = relationship()
+
+    @property
+    def code(self) -> str:
+        """'130/KH-UBND' or '215-KH/HU', as Plan.code writes a number and symbol."""
+        if is_party_symbol(self.symbol):
+            return f"{self.number or ''}-{self.symbol}"
+        return f"{written_number(self.number)}/{self.symbol}"
 
 
 def joined_names(names: Sequence[str]) -> str:
