@@ -20,10 +20,11 @@ class AssignmentStatus(StrEnum):
     ACCEPTED = "accepted"
     RETURNED = "returned"
     MERGED = "merged"  # the unit merged into a successor that reports for both: no longer expected
+    WITHDRAWN = "withdrawn"  # an amendment took the duty from the unit: no longer expected, nothing deleted
 
 
 OPEN_STATUSES = (AssignmentStatus.ASSIGNED, AssignmentStatus.RETURNED)
-EXPECTED_STATUSES = tuple(s for s in AssignmentStatus if s != AssignmentStatus.MERGED)
+EXPECTED_STATUSES = tuple(s for s in AssignmentStatus if s not in (AssignmentStatus.MERGED, AssignmentStatus.WITHDRAWN))
 
 
 def new_link_token() -> str:

@@ -33,6 +33,7 @@ class AuditAction(StrEnum):
     ACCOUNT_ENABLE = "account_enable"
     PASSWORD_SET = "password_set"
     PLAN_EDIT = "plan_edit"  # a drafted plan adjusted on the portal
+    AMEND = "amend"  # an issued plan amended: subject is the plan, note the amendment
     SIGN_IN_LINK = "sign_in_link"  # a one-time link asked for: detail['sent'] says whether one went out
     BAD_LINK = "bad_link"  # a unit's page asked for with an unknown link: subject is its first characters (portal.link_guard)
 

@@ -27,6 +27,7 @@ class ExpectedUnit:
     submission_id: int | None  # latest version on or before the consolidation day
     version: int | None = None
     returned: bool = False  # its latest version was returned by the day: left out until it resubmits
+    earlier_plan: str | None = None  # the amendment its latest version predates, when it changed a target the unit reports
 
     def is_late(self, as_of: date) -> bool:
         if self.submitted_on is not None:
@@ -95,6 +96,11 @@ class Consolidation:
     def timeliness(self) -> Decimal | None:
         """Units that submitted by their due date, as a percentage of expected units."""
         return rate(len(self.on_time), self.expected)
+
+    @property
+    def before_amendment(self) -> tuple[ExpectedUnit, ...]:
+        """Units whose report predates an amendment that changed a target they report ("theo kế hoạch trước sửa đổi")."""
+        return tuple(u for u in self.submitted if u.earlier_plan)
 
     @property
     def met(self) -> int:

@@ -29,6 +29,7 @@ class EmailKind(StrEnum):
     ALERT = "alert"  # to the secretariat: a reply quarantined for its sender
     ESCALATION = "escalation"  # a day's digest of units overdue past the escalation step, to a head or the secretariat
     SIGN_IN = "sign_in"  # a one-time link to the secretariat's pages, asked for on the sign-in page
+    AMENDMENT = "amendment"  # what an amendment of the plan changed for the unit, with the amendment and its new forms
 
 
 class EmailStatus(StrEnum):

@@ -283,6 +283,11 @@ class PlanAmendment(Base):
             return f"{self.number or ''}-{self.symbol}"
         return f"{written_number(self.number)}/{self.symbol}"
 
+    @property
+    def kind_word(self) -> str:
+        """What the amending document is, by its symbol: 'Kế hoạch', 'Quyết định'."""
+        return DOCUMENT_KINDS.get(symbol_kind(self.symbol), DOCUMENT_KINDS["KH"])
+
 
 def joined_names(names: Sequence[str]) -> str:
     """'A', 'A và B', 'A, B và C': names as a sentence lists them."""

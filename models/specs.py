@@ -893,6 +893,29 @@ class PlanFile(Spec):
     plan: PlanSpec = Field(description="The plan.")
 
 
+class AmendmentSpec(Spec):
+    """The amending document itself (Kế hoạch sửa đổi, bổ sung): its own number, day and signer."""
+
+    number: PlanNumber = Field(description="Its number in the issuer's register: '130'.")
+    symbol: Symbol | None = Field(None, description="Its symbol; default the plan's ('KH-UBND'). 'QĐ-UBND' for a decision that adjusts the plan.")
+    issued_on: VnDate = Field(description="Day of issue: the new version is in force from this day.")
+    place: str | None = Field(None, description="Place of issue; default the plan's.")
+    reason: str = Field("", description="Why the plan changes, as the document cites it: 'Căn cứ Công văn số 45/UBND-NC ngày 20/5/2024 …'.")
+    signer: SignerSpec | None = Field(None, description="Signer: {title, name}; default the plan's.")
+
+
+class AmendmentFile(Spec):
+    """An amendment file: the amending document (`amendment:`) and the whole plan as amended (`plan:`, as `cascade plan export` prints it)."""
+
+    model_config = ConfigDict(
+        title="Amendment file",
+        json_schema_extra={"description": "A plan amendment (Kế hoạch sửa đổi, bổ sung): its number, day and signer, and the plan as amended."},
+    )
+
+    amendment: AmendmentSpec = Field(description="The amending document.")
+    plan: PlanSpec = Field(description="The plan as amended: the same key, number and issuer, with its tasks, targets and duties as they now are.")
+
+
 # ---------------------------------------------------------------------------------------------
 # c) Submission file
 # ---------------------------------------------------------------------------------------------
@@ -1035,7 +1058,7 @@ def _evidence_problems(base: Path, name: str, max_mb: float) -> list[str]:
 # JSON Schema
 # ---------------------------------------------------------------------------------------------
 
-FORMATS: dict[str, type[Spec]] = {"units": UnitsFile, "plan": PlanFile, "submission": SubmissionSpec}
+FORMATS: dict[str, type[Spec]] = {"units": UnitsFile, "plan": PlanFile, "amendment": AmendmentFile, "submission": SubmissionSpec}
 
 
 def json_schema(kind: str) -> dict[str, Any]:

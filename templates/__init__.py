@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from functools import cache, lru_cache
 from pathlib import Path
 from types import MappingProxyType
@@ -46,6 +47,11 @@ def lower_first(text: str) -> str:
     return text if text[1:2].isupper() else text[:1].lower() + text[1:]
 
 
+def iso_date(value: Any) -> Any:
+    """A day kept as text in a stored document ('2024-10-30') as a date for the date filters; a date as it is."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
@@ -70,6 +76,7 @@ def environment() -> Environment:
         verdict_word=lambda v: words("reporting.verdict")[str(v)],
         measure=measure,
         lower_first=lower_first,
+        iso_date=iso_date,
     )
     env.globals["words"] = words  # a table of the message catalogues, as in Python: words("intake.outcome")
     return env

@@ -49,6 +49,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_plan_amendment_plan_id"), ["plan_id"], unique=False)
 
     with op.batch_alter_table("assignment", schema=None) as batch_op:
+        batch_op.alter_column(
+            "escalated_on",
+            existing_type=sa.Date(),
+            existing_nullable=True,
+            comment="The last day it was reported overdue to the unit's head and the secretariat.",
+            existing_comment="The day it was reported overdue to the unit's head and the secretariat (once).",
+        )
         batch_op.add_column(
             sa.Column(
                 "escalations", sa.Integer(), server_default="0", nullable=False, comment="How many times it has been escalated (the first, then its repeats)."
@@ -95,6 +102,13 @@ def downgrade() -> None:
         batch_op.drop_column("version")
 
     with op.batch_alter_table("assignment", schema=None) as batch_op:
+        batch_op.alter_column(
+            "escalated_on",
+            existing_type=sa.Date(),
+            existing_nullable=True,
+            comment="The day it was reported overdue to the unit's head and the secretariat (once).",
+            existing_comment="The last day it was reported overdue to the unit's head and the secretariat.",
+        )
         batch_op.drop_column("form_revision")
         batch_op.drop_column("escalations")
 

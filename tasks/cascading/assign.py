@@ -71,6 +71,8 @@ def plan_batches(plan_ids: list[int], as_of: date, only: list[str] | None = None
             if plan.status == PlanStatus.DRAFT:
                 raise ConflictError(f"plan {plan.key} is a draft: issue it first (cascade plan issue {plan.key})")
             for duty in plan.duties:
+                if duty.closed_on is not None:
+                    continue  # withdrawn by an amendment: nobody is assigned it any more
                 unit_ids = [u.id for u in duty_assignees(session, duty, on=as_of, only=only)]
                 for start in range(0, len(unit_ids), size):
                     batches.append(AssignmentBatch(duty.id, duty.code, tuple(unit_ids[start : start + size])))

@@ -228,6 +228,7 @@ class FormSpec:
     duty: FormDuty
     indicators: tuple[FormIndicator, ...]
     sections: tuple[FormSection, ...]
+    revision: int = 1  # the assignment's form revision when it was made: an amendment that reaches the form raises it
 
 
 def form_spec(session: Session, assignment: Assignment, *, as_of: date) -> FormSpec:
@@ -260,6 +261,7 @@ def form_spec(session: Session, assignment: Assignment, *, as_of: date) -> FormS
             for t in targets
         ),
         sections=tuple(FormSection(code=s["code"], title=s["title"]) for s in asked_sections(duty)),
+        revision=assignment.form_revision,
     )
 
 
@@ -455,6 +457,7 @@ def _fill(spec: FormSpec, filler: _Filler) -> Workbook:
         ["plan", filler.value(lambda s: _xstring(s.plan.key))],
         ["duty", filler.value(lambda s: _xstring(s.duty.code))],
         ["unit", filler.value(lambda s: _xstring(s.unit.code))],
+        ["revision", filler.value(lambda s: str(s.revision))],
         ["indicators", *(_xstring(i.code) for i in spec.indicators)],
         ["sections", *(_xstring(s.code) for s in spec.sections)],
         ["indicator_sheet", places[INDICATOR_BLOCK].sheet],

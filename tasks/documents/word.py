@@ -27,18 +27,19 @@ from cascade.formatting import vn_date
 from cascade.settings import get_settings
 from models.assignment import Assignment
 from models.consolidation import Consolidation, ReportHeader
-from models.plan import Aggregation, Plan, TaskRole, duty_assignees, is_party_symbol, joined_names
+from models.plan import Aggregation, Plan, PlanAmendment, TaskRole, duty_assignees, is_party_symbol, joined_names
 from models.report_outline import report_outline
 from models.unit import Unit, UnitSystem
 from tasks.documents.signing import signature_lines
 from tasks.plans.contexts import assignment_context, reference
 from tasks.plans.targets import target_sharers, unit_share
-from templates import TEMPLATE_DIR, document_environment, environment, measure, message
+from templates import TEMPLATE_DIR, document_environment, environment, measure, message, render
 
 DOCUMENTS_DIR = TEMPLATE_DIR / "documents"
 PLAN_TEMPLATE = "ke_hoach.docx"
 REPORT_TEMPLATE = "bao_cao.docx"
 NOTICE_TEMPLATE = "cong_van_giao_nhiem_vu.docx"
+AMENDMENT_TEMPLATE = "sua_doi_ke_hoach.docx"
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n|\n")
 _UNSAFE_IN_NAME = re.compile(r'[\\/:*?"<>|]+')
@@ -151,7 +152,7 @@ def roman(number: int) -> str:
     return "".join(out)
 
 
-def number_line(plan: Plan) -> str:
+def number_line(plan: Plan | PlanAmendment) -> str:
     """'Số: 74/KH-SXD' (Decree 30), 'Số 215-KH/HU' (Hướng dẫn 36: no colon); a draft leaves room for the number."""
     if is_party_symbol(plan.symbol):
         return f"Số {plan.number}-{plan.symbol}" if plan.number else f"Số {' ' * 8}-{plan.symbol}"
@@ -213,8 +214,9 @@ def plan_document_context(session: Session, plan: Plan) -> dict[str, Any]:
         ]
         if shares:
             allocated.append({"metric": target.metric, "total": measure(target.value, target.unit_of_measure), "shares": shares})
+    duties = [duty for duty in plan.duties if duty.closed_on is None]  # a duty an amendment withdrew is no longer the plan's
     assignees: dict[str, str] = {}
-    for duty in plan.duties:
+    for duty in duties:
         for unit in duty_assignees(session, duty, on=on):
             assignees.setdefault(unit.code, unit.name)
     tasks = []
@@ -248,7 +250,7 @@ def plan_document_context(session: Session, plan: Plan) -> dict[str, Any]:
             "tasks": tasks,
             "targets": [{"text": t.text} for t in plan.targets],
             "allocated": allocated,
-            "duties": [{"title": d.title, "due_on": d.due_on, "cutoff_on": d.cutoff_on} for d in plan.duties],
+            "duties": [{"title": d.title, "due_on": d.due_on, "cutoff_on": d.cutoff_on} for d in duties],
             "assignees": sorted(assignees.values()),
         },
         "recipients": with_archive_line(list(plan.recipients)),
@@ -264,6 +266,65 @@ def write_plan_document(session: Session, plan: Plan) -> Path:
     """Render the plan's Word document into the workspace (rewritten each time: a draft changes)."""
     title = message("plans.files.plan_title", title=plan.title)
     return render_docx(PLAN_TEMPLATE, plan_document_context(session, plan), plan_document_path(plan), title=title, author=plan.issuer_names)
+
+
+# ----------------------------------------------------------------------------------------------
+# The amendment
+# ----------------------------------------------------------------------------------------------
+
+
+def _shares(before: dict[str, Any], after: dict[str, Any], names: dict[str, str]) -> list[dict[str, Any]]:
+    """A target's allocations that the amendment changed, unit by unit."""
+    old, new = before.get("allocations") or {}, after.get("allocations") or {}
+    return [
+        {"unit": names.get(code, code), "before": old.get(code), "after": new.get(code)}
+        for code in sorted(set(old) | set(new), key=lambda c: names.get(c, c))
+        if old.get(code) != new.get(code)
+    ]
+
+
+def amendment_document_context(session: Session, amendment: PlanAmendment) -> dict[str, Any]:
+    """Everything templates/documents/sua_doi_ke_hoach.docx shows: the amending document's header and signer, and
+    one item per change (templates/plans/amendment_item.txt.j2), each a list of paragraphs."""
+    plan = amendment.plan
+    codes = set()
+    for change in amendment.changes:
+        for side in (change["before"], change["after"]):
+            if isinstance(side, dict):
+                codes |= {*side.get("lead", []), *side.get("support", []), *(side.get("allocations") or {}), *side.get("assignees", [])}
+            elif isinstance(side, list) and change["kind"] == "assignees":
+                codes |= set(side)
+    names = dict(session.query(Unit.code, Unit.name).filter(Unit.code.in_(codes)).all()) if codes else {}
+    items = []
+    for change in amendment.changes:
+        shown = dict(change)
+        if change["kind"] == "target":
+            shown["shares"] = _shares(change["before"], change["after"], names)
+        text = render("plans/amendment_item.txt.j2", change=shown, names=names, plan={"kind_word": plan.kind_word}, issuer=plan.issuer.name)
+        items.append({"lines": paragraphs(text)})
+    party = plan.issuer.system == UnitSystem.PARTY
+    return {
+        "issuer": issuer_context(plan.issuer),
+        "co_signers": [],
+        "place_date": f"{amendment.place}, {vn_date(amendment.issued_on)}",
+        "number_line": number_line(amendment),
+        "amendment": {"kind_title": amendment.kind_word.upper(), "reason": paragraphs(amendment.reason)},
+        "plan": {"code": plan.code, "issued_on": plan.issued_on, "issuer_name": plan.issuer_names, "title": plan.title, "kind_word": plan.kind_word},
+        "items": items,
+        "recipients": with_archive_line(list(plan.recipients)),
+        "signer": signer_context(plan.issuer.name, amendment.signer_title, amendment.signer_name, party=party),
+    }
+
+
+def amendment_document_path(amendment: PlanAmendment) -> Path:
+    return get_settings().documents_dir / amendment.plan.key / f"v{amendment.version}" / message("plans.files.amendment", code=file_part(amendment.code))
+
+
+def write_amendment_document(session: Session, amendment: PlanAmendment) -> Path:
+    """Render the amendment's Word document into the workspace."""
+    title = message("plans.files.amendment_title", code=amendment.plan.code)
+    path = amendment_document_path(amendment)
+    return render_docx(AMENDMENT_TEMPLATE, amendment_document_context(session, amendment), path, title=title, author=amendment.plan.issuer_names)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import hmac
 import re
 import unicodedata
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from io import BytesIO
@@ -39,7 +39,7 @@ from cascade.formatting import (
 from cascade.input_limits import workbook_problem
 from models.assignment import Assignment, AssignmentStatus
 from models.db import session_scope
-from models.plan import Aggregation, ReportDuty, Target, asked_sections
+from models.plan import Aggregation, PlanAmendment, ReportDuty, Target, asked_sections
 from models.submission import Channel
 from models.unit import Unit
 from tasks.documents.forms import (
@@ -58,6 +58,8 @@ from tasks.plans.contexts import reference
 from tasks.plans.targets import duty_targets, targets_for_unit, typed_targets
 from templates import message
 
+AMENDED = "plan_amended"  # the code of the problem of a form made before an amendment reached it
+
 
 @dataclass(frozen=True)
 class _Meta:
@@ -70,6 +72,7 @@ class _Meta:
     indicator_sheet: str
     section_sheet: str
     columns: dict[str, int]
+    revision: int = 1  # forms made before revisions existed are the first
 
 
 def _problem(kind: str, path: str | None = None, /, **context: Any) -> Problem:
@@ -122,10 +125,13 @@ def _read_meta(wb: Workbook, source: str) -> _Meta:
     for key in ("indicators", "sections"):
         if key not in entries:
             raise FormError(source, [_problem("damaged_meta", key=key)])
+    revision = one("revision") if "revision" in entries else "1"
+    if not revision.isdigit():
+        raise FormError(source, [_problem("damaged_meta", key="revision")])
     return _Meta(
         form_id=one("form_id"), plan=one("plan"), duty=one("duty"), unit=one("unit"),
         indicators=entries["indicators"], sections=entries["sections"],
-        indicator_sheet=one("indicator_sheet"), section_sheet=one("section_sheet"), columns=columns,
+        indicator_sheet=one("indicator_sheet"), section_sheet=one("section_sheet"), columns=columns, revision=int(revision),
     )  # fmt: skip
 
 
@@ -161,7 +167,20 @@ def _identify(session: Session, meta: _Meta, source: str, expected_assignment_id
         raise FormError(source, [_problem("transferred", reference=ref, form_unit=form_unit.name, unit_name=assignment.unit.name)])
     if assignment.status == AssignmentStatus.MERGED:
         raise FormError(source, [_problem("merged", reference=ref, unit_name=assignment.unit.name)])
+    if meta.revision < assignment.form_revision:
+        raise FormError(source, [amended_form_problem(session, assignment)])
     return assignment
+
+
+def amended_form_problem(session: Session, assignment: Assignment) -> Problem:
+    """A form made before an amendment reached it: which amendment, and that the new form is to be used."""
+    plan = assignment.duty.plan
+    latest = session.scalar(select(PlanAmendment).where(PlanAmendment.plan_id == plan.id).order_by(PlanAmendment.version.desc()).limit(1))
+    found = _problem(
+        "plan_amended", reference=reference(assignment), plan=plan.code,
+        amendment=latest.code if latest is not None else "", issued_on=latest.issued_on if latest is not None else None,
+    )  # fmt: skip
+    return replace(found, code=AMENDED)
 
 
 def _check_codes(meta: _Meta, targets: list[Target], duty: ReportDuty, reference_: str, source: str) -> None:

@@ -33,9 +33,11 @@ from models.db import session_scope
 from models.inbound import InboundEmail, IntakeOutcome, IntakeReason
 from models.outbox import EmailKind, OutboundEmail
 from models.submission import Channel
+from tasks.documents.forms import form_filename, form_spec, write_form
+from tasks.documents.word import notice_document_path
 from tasks.intake.access import Refusal, refusal
 from tasks.intake.evidence import EvidenceError, StoredFile, safe_filename, store_evidence
-from tasks.intake.form_reader import claimed_assignment, read_form
+from tasks.intake.form_reader import AMENDED, claimed_assignment, read_form
 from tasks.intake.inbox import Fetched, parse_message
 from tasks.intake.submissions import SubmissionInput, queue_receipt, queue_to_unit, store_version
 from tasks.outbound.outbox import queue_email
@@ -217,6 +219,7 @@ class _Verdict:
     detail: str = ""
     problems: tuple[str, ...] = ()
     assignment_id: int | None = None
+    new_form: bool = False  # the form was of the plan before an amendment: the answer carries the new one
 
 
 def _folder(outcome: IntakeOutcome) -> str:
@@ -289,6 +292,7 @@ def _judge(reply: _Reply, assignment: Assignment) -> tuple[_Verdict, SubmissionI
             return _Verdict(
                 IntakeOutcome.REFUSED, IntakeReason.FORM_PROBLEMS, assignment_id=assignment.id,
                 problems=tuple(str(p) for p in exc.problems), detail=message("intake.reply.form_problems", count=len(exc.problems), form=form.name),
+                new_form=any(p.code == AMENDED for p in exc.problems),
             ), None, []  # fmt: skip
     finally:
         for leftover in spool.iterdir():
@@ -309,9 +313,14 @@ def _answer_unit(session: Session, assignment: Assignment, reply: _Reply, verdic
         "intake", **context, reason=str(verdict.reason), problems=list(verdict.problems), detail=verdict.detail,
         message={"subject": reply.subject, "arrived_at": arrived_at, "files": [f.name for f in reply.files]},
     )  # fmt: skip
+    attachments = None
+    if verdict.new_form:
+        spec = form_spec(session, assignment, as_of=as_of)
+        attachments = [str(write_form(spec, notice_document_path(assignment).parent / f"r{spec.revision}" / form_filename(spec)))]
     queue_to_unit(
-        session, assignment, key=f"intake:{reply.key}", kind=EmailKind.INTAKE, rendered=rendered, created_at=clock.moment(as_of), in_reply_to=reply.message_id
-    )
+        session, assignment, key=f"intake:{reply.key}", kind=EmailKind.INTAKE, rendered=rendered, created_at=clock.moment(as_of),
+        in_reply_to=reply.message_id, attachments=attachments,
+    )  # fmt: skip
 
 
 def _alert_secretariat(session: Session, assignment: Assignment, reply: _Reply, verdict: _Verdict, arrived_at: datetime, as_of: date) -> None:

@@ -114,6 +114,8 @@ def store_version(
         raise ConflictError(f"the report of {data.unit} for {data.duty} was already accepted")
     if assignment.status == AssignmentStatus.MERGED:
         raise ConflictError(f"{data.unit} has merged into its successor, which now reports for {data.duty}")
+    if assignment.status == AssignmentStatus.WITHDRAWN or assignment.duty.closed_on is not None:
+        raise ConflictError(f"{data.duty} is no longer asked of {data.unit}: {assignment.duty.closed_note or 'an amendment of the plan withdrew it'}")
 
     version = (session.scalar(select(func.max(Submission.version)).where(Submission.assignment_id == assignment.id)) or 0) + 1
     submission = Submission(
@@ -154,7 +156,15 @@ def store_version(
 
 
 def queue_to_unit(
-    session: Session, assignment: Assignment, *, key: str, kind: EmailKind, rendered: RenderedEmail, created_at: datetime, in_reply_to: str | None = None
+    session: Session,
+    assignment: Assignment,
+    *,
+    key: str,
+    kind: EmailKind,
+    rendered: RenderedEmail,
+    created_at: datetime,
+    in_reply_to: str | None = None,
+    attachments: list[str] | None = None,
 ) -> int:
     """Queue an email to the assignment's unit, answerable at its reply address and threaded to its notice
     (or to `in_reply_to`, the unit's own message it answers, its References then naming the notice too)."""
@@ -171,6 +181,7 @@ def queue_to_unit(
         references=thread or None,
         rendered=rendered,
         created_at=created_at,
+        attachments=attachments,
     )
 
 

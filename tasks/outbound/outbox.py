@@ -56,6 +56,7 @@ PRIORITY = {
     EmailKind.ESCALATION: 2,
     EmailKind.REMINDER: 3,
     EmailKind.REPORT: 4,
+    EmailKind.AMENDMENT: 4,
     EmailKind.ASSIGNMENT: 5,
 }
 
@@ -64,7 +65,7 @@ PRIORITY = {
 # and escalation digests to the secretariat and heads, reports to the consolidating unit itself)
 # are the system's own and keep `mail_from_name`.
 ON_BEHALF_OF_ISSUER = frozenset(
-    {EmailKind.ASSIGNMENT, EmailKind.REMINDER, EmailKind.OVERDUE, EmailKind.RECEIPT, EmailKind.REVIEW, EmailKind.LINK, EmailKind.INTAKE}
+    {EmailKind.ASSIGNMENT, EmailKind.AMENDMENT, EmailKind.REMINDER, EmailKind.OVERDUE, EmailKind.RECEIPT, EmailKind.REVIEW, EmailKind.LINK, EmailKind.INTAKE}
 )
 
 

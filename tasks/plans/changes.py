@@ -122,3 +122,69 @@ def plan_changes(drafted: Mapping[str, Any], issued: Mapping[str, Any]) -> tuple
             changes.append(PlanChange("task_changed", task["title"], pieces=word_diff(text_before, text_after)))
     changes += [PlanChange("task_removed", t["title"]) for code, t in old_tasks.items() if code not in new_codes]
     return tuple(changes)
+
+
+# What an amendment changes: each change one plain mapping, stored with the amendment (PlanAmendment.changes)
+# and worded by the amendment's document and notices. `code` names the task, target or duty it is about.
+TEXT_FIELDS = ("title", "purposes", "requirements")
+_TARGET_RULE = ("comparator", "value", "unit_threshold", "allocations", "allocation_rule", "reporters")
+_DUTY_FORM = ("title", "cutoff_on", "sections", "indicators")
+
+
+def _change(kind: str, code: str, name: str, before: Any = None, after: Any = None) -> dict[str, Any]:
+    return {"kind": kind, "code": code, "name": name, "before": before, "after": after}
+
+
+def document_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """What `after` changes from `before` (two `{plan: …}` mappings of one plan), in the order a document lists
+    them: the plan's own texts and basis, tasks, targets, then duties; kinds: title, purposes, requirements,
+    basis, task_added, task_removed, task_changed, target (its rule: comparator, value, threshold, allocations,
+    reporters), target_text, target_added, target_removed, deadline, duty_changed, assignees, duty_added,
+    duty_removed."""
+    old, new = before["plan"], after["plan"]
+    changes = [_change(f, f, f, old.get(f) or "", new.get(f) or "") for f in TEXT_FIELDS if (old.get(f) or "") != (new.get(f) or "")]
+    if list(old.get("basis") or []) != list(new.get("basis") or []):
+        changes.append(_change("basis", "basis", "basis", list(old.get("basis") or []), list(new.get("basis") or [])))
+    changes += _listed(old.get("tasks", []), new.get("tasks", []), "task", ("title", "content", "lead", "support"), lambda t: t["title"])
+    old_targets = {t["code"]: t for t in old.get("targets", [])}
+    for target in new.get("targets", []):
+        was = old_targets.get(target["code"])
+        if was is None:
+            changes.append(_change("target_added", target["code"], target["metric"], None, target))
+            continue
+        if any(was.get(k) != target.get(k) for k in _TARGET_RULE):
+            changes.append(_change("target", target["code"], target["metric"], was, target))
+        elif any(was.get(k) != target.get(k) for k in ("text", "metric", "unit_of_measure")):
+            changes.append(_change("target_text", target["code"], target["metric"], was, target))
+    kept = {t["code"] for t in new.get("targets", [])}
+    changes += [_change("target_removed", code, t["metric"], t, None) for code, t in old_targets.items() if code not in kept]
+    old_duties = {d["code"]: d for d in old.get("duties", [])}
+    for duty in new.get("duties", []):
+        was = old_duties.get(duty["code"])
+        if was is None:
+            changes.append(_change("duty_added", duty["code"], duty["title"], None, duty))
+            continue
+        if was["due_on"] != duty["due_on"]:
+            changes.append(_change("deadline", duty["code"], duty["title"], was["due_on"], duty["due_on"]))
+        if any(was.get(k) != duty.get(k) for k in _DUTY_FORM):
+            changes.append(_change("duty_changed", duty["code"], duty["title"], was, duty))
+        if list(was.get("assignees") or []) != list(duty.get("assignees") or []):
+            changes.append(_change("assignees", duty["code"], duty["title"], list(was.get("assignees") or []), list(duty.get("assignees") or [])))
+    listed = {d["code"] for d in new.get("duties", [])}
+    changes += [_change("duty_removed", code, d["title"], d, None) for code, d in old_duties.items() if code not in listed]
+    return changes
+
+
+def _listed(old: list[Mapping[str, Any]], new: list[Mapping[str, Any]], noun: str, fields: tuple[str, ...], name: Any) -> list[dict[str, Any]]:
+    """Added, changed and removed items of two lists matched by code."""
+    before = {item["code"]: item for item in old}
+    changes = []
+    for item in new:
+        was = before.get(item["code"])
+        if was is None:
+            changes.append(_change(f"{noun}_added", item["code"], name(item), None, dict(item)))
+        elif any(was.get(f) != item.get(f) for f in fields):
+            changes.append(_change(f"{noun}_changed", item["code"], name(item), dict(was), dict(item)))
+    codes = {item["code"] for item in new}
+    changes += [_change(f"{noun}_removed", code, name(item), dict(item), None) for code, item in before.items() if code not in codes]
+    return changes

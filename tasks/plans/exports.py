@@ -10,9 +10,11 @@ from decimal import Decimal
 from typing import Any
 
 import yaml
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.plan import Plan, TaskRole
+from cascade.errors import NotFound
+from models.plan import Plan, PlanAmendment, TaskRole
 
 
 def plan_document(session: Session, plan: Plan) -> dict[str, Any]:
@@ -68,6 +70,7 @@ def plan_document(session: Session, plan: Plan) -> dict[str, Any]:
                 "assignees": list(duty.assignee_codes),
             }
             for duty in plan.duties
+            if duty.closed_on is None  # withdrawn by an amendment: no longer part of the plan
         ],
     }
     if plan.cascade_policy:
@@ -105,6 +108,18 @@ def _target(target: Any) -> dict[str, Any]:
     return out
 
 
-def plan_yaml(session: Session, plan: Plan) -> str:
-    """The plan file as YAML text (UTF-8, Vietnamese kept as is)."""
-    return yaml.safe_dump(plan_document(session, plan), allow_unicode=True, sort_keys=False, width=120)
+def version_document(session: Session, plan: Plan, version: int | None = None) -> dict[str, Any]:
+    """The plan as it read in `version` (1 as issued, each amendment one more; default the one in force now):
+    an earlier version is the one its next amendment kept (PlanAmendment.before). Raises NotFound for a version
+    the plan never had."""
+    if version is None or version == plan.version:
+        return plan_document(session, plan)
+    kept = session.scalar(select(PlanAmendment.before).where(PlanAmendment.plan_id == plan.id, PlanAmendment.version == version + 1))
+    if kept is None:
+        raise NotFound(f"plan {plan.code} has no version {version}: its versions are 1 to {plan.version}")
+    return dict(kept)
+
+
+def plan_yaml(session: Session, plan: Plan, version: int | None = None) -> str:
+    """The plan file as YAML text (UTF-8, Vietnamese kept as is), of `version` when given (`version_document`)."""
+    return yaml.safe_dump(version_document(session, plan, version), allow_unicode=True, sort_keys=False, width=120)

@@ -32,7 +32,7 @@ from models.consolidation import (
 )
 from models.db import session_scope
 from models.outbox import EmailKind
-from models.plan import DutyKind, Plan, ReportDuty
+from models.plan import DutyKind, Plan, PlanAmendment, ReportDuty, Target
 from models.report import Report
 from models.report_outline import report_outline
 from models.submission import Review, ReviewAction, Submission, SubmissionSection, SubmissionValue
@@ -45,6 +45,7 @@ from tasks.outbound.outbox import queue_email
 from tasks.plans.contexts import plan_context, recipients
 from tasks.plans.lookup import find_duty
 from tasks.plans.targets import duty_targets, target_reporters
+from tasks.plans.versions import snapshot_duty, snapshot_targets, version_in_force
 from tasks.reporting.upward import submit_upward
 from templates import measure, message, render, render_email, words
 
@@ -69,10 +70,22 @@ def load_input(session: Session, duty: ReportDuty, as_of: date) -> tuple[ReportH
     ).all()
     first_on: dict[int, date] = {}
     latest: dict[int, tuple[int, int]] = {}
+    latest_on: dict[int, date] = {}
     for assignment_id, submission_id, version, received_at in versions:
         first_on.setdefault(assignment_id, clock.local_date(received_at))
         latest[assignment_id] = (submission_id, version)
+        latest_on[assignment_id] = clock.local_date(received_at)
     returned = returned_by(session, [sid for sid, _ in latest.values()], end_of_day)
+    # The version of the plan in force on the day judges it: a day before an amendment reads the plan as it was
+    in_force = version_in_force(session, plan, as_of)
+    then = snapshot_duty(in_force, duty.code) if in_force is not None else None
+    if in_force is not None and then is not None:
+        kept = snapshot_targets(in_force)
+        targets = [] if duty.kind == DutyKind.IMPLEMENTING_PLAN else [t for t in kept if not then["indicators"] or t.code in then["indicators"]]
+        due_then: date | None = date.fromisoformat(then["due_on"])
+    else:
+        targets, due_then = duty_targets(session, duty), None
+    earlier = _earlier_plans(session, plan, targets, {a.id: latest_on[a.id] for a, _ in assignments if a.id in latest_on}, as_of)
 
     # A returned version is left out (figures, narrative) until the unit sends its corrected one.
     unit_of_submission = {latest[a.id][0]: u for a, u in assignments if a.id in latest and latest[a.id][0] not in returned}
@@ -80,15 +93,15 @@ def load_input(session: Session, duty: ReportDuty, as_of: date) -> tuple[ReportH
         ExpectedUnit(
             u.code,
             u.name,
-            a.due_on,
+            due_then or a.due_on,
             first_on.get(a.id),
             submission_id=latest[a.id][0] if a.id in latest else None,
             version=latest[a.id][1] if a.id in latest else None,
             returned=a.id in latest and latest[a.id][0] in returned,
+            earlier_plan=earlier.get(a.id),
         )
         for a, u in assignments
     )
-    targets = duty_targets(session, duty)
     assignee_codes = [u.code for _, u in assignments]
     rules = tuple(
         (
@@ -133,8 +146,14 @@ def load_input(session: Session, duty: ReportDuty, as_of: date) -> tuple[ReportH
         if issuer.parent is not None
         else body_in_sentence(issuer.governing_body or "") or None
     )
+    latest_change = session.scalar(
+        select(PlanAmendment).where(PlanAmendment.plan_id == plan.id, PlanAmendment.issued_on > as_of).order_by(PlanAmendment.version).limit(1)
+    )
     header = ReportHeader(
-        plan=plan_context(plan),
+        plan={
+            **plan_context(plan),
+            "version_note": message("reporting.before_amendment", code=latest_change.code, issued_on=latest_change.issued_on) if latest_change else "",
+        },
         issuer={**issuer_context(issuer), "short_name": issuer.display_name},
         duty={"code": duty.code, "title": duty.title, "due_on": duty.due_on, "cutoff_on": duty.cutoff_on, "kind": str(duty.kind)},
         recipients=tuple(plan.recipients),
@@ -159,6 +178,25 @@ def load_input(session: Session, duty: ReportDuty, as_of: date) -> tuple[ReportH
         levels=tree.level_rates(as_of),
     )
     return header, data
+
+
+def _earlier_plans(session: Session, plan: Plan, targets: list[Target], reported_on: dict[int, date], as_of: date) -> dict[int, str]:
+    """Assignment id → the code of the latest amendment in force by `as_of` that its latest report predates and that
+    changed a target the duty reports (its figures answer the plan as it was: marked, still counted)."""
+    if not reported_on:
+        return {}
+    codes = {t.code for t in targets}
+    changed = [
+        (a.issued_on, a.code)
+        for a in session.scalars(select(PlanAmendment).where(PlanAmendment.plan_id == plan.id, PlanAmendment.issued_on <= as_of).order_by(PlanAmendment.version))
+        if any(c["kind"] in ("target", "target_added", "target_removed") and c["code"] in codes for c in a.changes)
+    ]
+    marked = {}
+    for assignment_id, day in reported_on.items():
+        after = [code for issued_on, code in changed if issued_on > day]
+        if after:
+            marked[assignment_id] = after[-1]
+    return marked
 
 
 def returned_by(session: Session, submission_ids: list[int], end: datetime) -> set[int]:

@@ -94,7 +94,7 @@ def status_summary(plan: str, as_of: date, *, at_most: int) -> StatusSummary:
                 select(state, func.count())
                 .select_from(Assignment)
                 .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
-                .where(ReportDuty.plan_id.in_(plan_levels), Assignment.status != AssignmentStatus.MERGED)
+                .where(ReportDuty.plan_id.in_(plan_levels), Assignment.status != AssignmentStatus.MERGED, *still_in_plan())
                 .group_by(state)
             )
             .tuples()
@@ -119,9 +119,14 @@ def _assignments(plan_levels: dict[int, int]) -> Select[tuple[Assignment, Unit, 
         select(Assignment, Unit, ReportDuty)
         .join(Unit, Unit.id == Assignment.unit_id)
         .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
-        .where(ReportDuty.plan_id.in_(plan_levels))
+        .where(ReportDuty.plan_id.in_(plan_levels), *still_in_plan())
         .order_by(ReportDuty.due_on, ReportDuty.code, Unit.code)
     )
+
+
+def still_in_plan() -> tuple[ColumnElement[bool], ...]:
+    """Conditions on Assignment joined to its ReportDuty: neither taken from its unit nor its duty withdrawn by an amendment."""
+    return (Assignment.status != AssignmentStatus.WITHDRAWN, ReportDuty.closed_on.is_(None))
 
 
 def _state(as_of: date) -> ColumnElement[str]:

@@ -391,6 +391,10 @@ def report_template() -> WordDocument:
         "Thực hiện {{ plan.kind_word }} số {{ plan.code }} ngày {{ plan.issued_on | short_date }} của {{ plan.issuer_name }} {{ plan.title | lower_first }}, trên cơ sở báo cáo của {{ r.submitted | length }}/{{ r.expected }} đơn vị{{ ' (số liệu tính đến ngày ' ~ (duty.cutoff_on | short_date) ~ ')' if duty.cutoff_on else '' }}, {{ issuer.name }} báo cáo kết quả như sau:",
     )
 
+    tag(doc, "{%p if plan.version_note is defined and plan.version_note %}")
+    para(doc, "{{ plan.version_note }}", italic=True)
+    tag(doc, "{%p endif %}")
+
     # The numbered sections as the duty lists them (models.report_outline): each may open with the reporting
     # status and the figures table, then gives every unit's text once, under the unit's name.
     tag(doc, "{%p for s in report.sections %}")
@@ -410,6 +414,12 @@ def report_template() -> WordDocument:
     )
     tag(doc, "{%p if r.returned %}")
     para(doc, "Đơn vị bị trả lại, chờ bổ sung: {% for u in r.returned %}{{ u.name }} (lần gửi {{ u.version }}){{ '.' if loop.last else '; ' }}{% endfor %}")
+    tag(doc, "{%p endif %}")
+    tag(doc, "{%p if r.before_amendment %}")
+    para(
+        doc,
+        "Báo cáo lập theo kế hoạch trước sửa đổi (số liệu vẫn được tổng hợp, chỉ tiêu đánh giá theo kế hoạch sửa đổi): {% for u in r.before_amendment %}{{ u.name }} (gửi ngày {{ u.submitted_on | short_date }}, trước văn bản số {{ u.earlier_plan }}){{ '.' if loop.last else '; ' }}{% endfor %}",
+    )
     tag(doc, "{%p endif %}")
     tag(doc, "{%p if report.levels %}")
     para(doc, "Tình hình báo cáo theo từng cấp (đến ngày {{ r.as_of | short_date }}):", keep_with_next=True)
@@ -531,7 +541,33 @@ def notice_template() -> WordDocument:
     return doc
 
 
-TEMPLATES = {"ke_hoach.docx": plan_template, "bao_cao.docx": report_template, "cong_van_giao_nhiem_vu.docx": notice_template}
+def amendment_template() -> WordDocument:
+    """KẾ HOẠCH (or QUYẾT ĐỊNH) sửa đổi, bổ sung: what an amendment changes in an issued plan, item by item;
+    the rest of the plan stands. Its context: tasks.documents.word.amendment_document_context."""
+    doc = new_document()
+    header(doc, "{{ number_line }}")
+    title(doc, "{{ amendment.kind_title }}", "Sửa đổi, bổ sung {{ plan.kind_word }} số {{ plan.code }} ngày {{ plan.issued_on | short_date }} của {{ plan.issuer_name }} {{ plan.title | lower_first }}")
+    para(doc, "Căn cứ {{ plan.kind_word }} số {{ plan.code }} ngày {{ plan.issued_on | short_date }} của {{ plan.issuer_name }} {{ plan.title | lower_first }};")
+    paragraphs(doc, "amendment.reason")
+    para(doc, "{{ issuer.name }} sửa đổi, bổ sung một số nội dung của {{ plan.kind_word }} số {{ plan.code }} như sau:")
+    tag(doc, "{%p for item in items %}")
+    para(doc, "{{ loop.index }}. {{ item.lines[0] }}")
+    tag(doc, "{%p for line in item.lines[1:] %}")
+    para(doc, "{{ line }}")
+    tag(doc, "{%p endfor %}")
+    tag(doc, "{%p endfor %}")
+    para(doc, "Các nội dung khác giữ nguyên theo {{ plan.kind_word }} số {{ plan.code }} ngày {{ plan.issued_on | short_date }} của {{ plan.issuer_name }}.")
+    para(doc, "Đề nghị các cơ quan, đơn vị căn cứ nội dung sửa đổi, bổ sung nêu trên, kịp thời điều chỉnh kế hoạch của đơn vị và tổ chức thực hiện./.")
+    closing(doc)
+    return doc
+
+
+TEMPLATES = {
+    "ke_hoach.docx": plan_template,
+    "bao_cao.docx": report_template,
+    "cong_van_giao_nhiem_vu.docx": notice_template,
+    "sua_doi_ke_hoach.docx": amendment_template,
+}
 
 
 def slim(doc: WordDocument) -> WordDocument:

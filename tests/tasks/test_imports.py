@@ -234,7 +234,7 @@ def test_example_submissions_pass_their_duty_and_one_unit_is_missing(units: Path
 
 
 def test_json_schema_documents_every_field() -> None:
-    for kind in ("units", "plan", "submission"):
+    for kind in ("units", "plan", "amendment", "submission"):
         schema = json_schema(kind)
         json.dumps(schema)
         definitions = [schema, *schema.get("$defs", {}).values()]
@@ -242,7 +242,7 @@ def test_json_schema_documents_every_field() -> None:
             for name, field in definition.get("properties", {}).items():
                 assert field.get("description"), f"{kind}: {definition.get('title')}.{name} has no description"
     assert "≥" in json_schema("plan")["$defs"]["TargetSpec"]["properties"]["comparator"]["enum"]
-    with pytest.raises(ValueError, match="units, plan, submission"):
+    with pytest.raises(ValueError, match="units, plan, amendment, submission"):
         json_schema("report")
 
 
