@@ -348,6 +348,20 @@ def plan_by_ref(session: Session, ref: str) -> Plan | None:
     return found
 
 
+def derived_key(parent_key: str, unit_code: str) -> str:
+    """A drafted implementing plan's stable key: the parent's key and the unit's code ('104-kh-ubnd-2024--tb.giabinh')."""
+    return f"{parent_key}--{unit_code}"
+
+
+def next_number(session: Session, issuer_id: int, year: int) -> str:
+    """The issuer's next document number for the year: one more than the highest its plans and their amendments
+    have used ('1' for the first)."""
+    numbers = list(session.scalars(select(Plan.number).where(Plan.issuer_id == issuer_id, Plan.year == year, Plan.number.is_not(None))))
+    numbers += session.scalars(select(PlanAmendment.number).join(Plan, Plan.id == PlanAmendment.plan_id).where(Plan.issuer_id == issuer_id, Plan.year == year))
+    used = [int(m[0]) for n in numbers if n and (m := re.match(r"\d+", n))]
+    return str(max(used, default=0) + 1)
+
+
 def plan_tree(session: Session, root_id: int) -> dict[int, int]:
     """Plan id → depth below the root plan (0 for the root) for the root and every implementing plan under it."""
     depths = {root_id: 0}

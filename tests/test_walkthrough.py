@@ -346,9 +346,27 @@ def test_a_first_cycle_by_hand(walk: tuple[Workspace, LocalImapServer], tmp_path
     assert "Đã xếp lại 0 thư" in ws.out("outbox", "retry", "--failed")  # nothing failed: nothing to send again
     assert ws.scalar("select count(*) from outbound_email where status <> 'sent'") == 0
 
+    # A late amendment (130/KH-UBND): the town asks Gia Bình for 6 "Dân vận khéo" models instead of 3, the office
+    # exporting the plan, editing it and adding the amending document's number and day; the ward's plan follows
+    amended = yaml.safe_load(ws.look("plan", "export", "104/KH-UBND"))
+    mo_hinh = next(t for t in amended["plan"]["targets"] if t["code"] == "mo_hinh_dan_van_kheo")
+    mo_hinh["allocations"]["tb.giabinh"], mo_hinh["value"] = 6, 15
+    amendment = tmp_path / "sua-doi-130.yaml"
+    header = {"number": "130", "issued_on": "2024-10-18", "reason": "Căn cứ Công văn số 45/UBND-NC ngày 16/10/2024 của UBND tỉnh Tây Ninh;"}
+    amendment.write_text(yaml.safe_dump({"amendment": header, **amended}, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    assert "amended by 130/KH-UBND (version 2)" in ws.out("plan", "amend", "104/KH-UBND", str(amendment), "--as-of", "18/10/2024")
+    for office in ("vanthu@giabinh.trangbang.example.gov.vn", "congan@giabinh.trangbang.example.gov.vn", address):
+        assert len(ws.mail_to(office, "Sửa đổi, bổ sung")) == 1, office  # the ward and its three units, one notice each
+    assert not ws.mail_to("vanthu@gialoc.trangbang.example.gov.vn", "Sửa đổi, bổ sung")  # nothing changed for Gia Lộc
+    assert ws.scalar("select t.value from target t join plan p on p.id = t.plan_id where p.key = :k and t.code = 'mo_hinh_dan_van_kheo'", k=WARD) == 6
+    first = yaml.safe_load(ws.look("plan", "export", "104/KH-UBND", "--version", "1"))
+    assert next(t for t in first["plan"]["targets"] if t["code"] == "mo_hinh_dan_van_kheo")["value"] == 12
+
     # The ward consolidates its units' reports; its report goes up; the town consolidates
     ws.run("consolidate", WARD, "bao_cao_nam", "--as-of", "2024-10-24", "--this-level")
     assert (ws.folder / "reports" / WARD).is_dir() and ws.scalar("select count(*) from report") == 1
+    ward_report = next((ws.folder / "reports" / WARD).glob("*.md")).read_text(encoding="utf-8")
+    assert "Báo cáo lập theo kế hoạch trước sửa đổi" in ward_report and "Công an phường Gia Bình (gửi ngày 14/10/2024" in ward_report
     out = ws.out("consolidate", "104/KH-UBND", "bao_cao_nam", "--as-of", "2024-10-31")
     assert "submitted 1/4" in out
     trace = ws.look("trace", "104/KH-UBND", "bao_cao_nam", "mo_hinh_dan_van_kheo")

@@ -14,7 +14,9 @@ from cascade.cli.plans import plan_app
 @plan_app.command("amend")
 def plan_amend(
     plan: Annotated[str, typer.Argument(help="Plan key (104-kh-ubnd-2024) or number/symbol (104/KH-UBND).")],
-    file: Annotated[Path, typer.Argument(help="The amendment file: `amendment:` (number, issued_on, reason, signer) and the whole plan as amended under `plan:`.")],
+    file: Annotated[
+        Path, typer.Argument(help="The amendment file: `amendment:` (number, issued_on, reason, signer) and the whole plan as amended under `plan:`.")
+    ],
     as_of: AsOf = None,
 ) -> None:
     """Amend an issued plan (Kế hoạch sửa đổi, bổ sung): its next version, with the earlier one kept; open assignments

@@ -11,7 +11,7 @@ from importlib.metadata import entry_points
 
 import typer
 
-from cascade.cli import accounts, backup, cycle, documents, outbox, plans, reading, servers, workdays
+from cascade.cli import accounts, amendments, backup, cycle, documents, outbox, plans, reading, rollover, servers, workdays  # noqa: F401 (amendments, rollover: their commands join plans.plan_app)
 
 app = typer.Typer(help="plan-cascade: cascade a plan down the hierarchy and gather the reports back up.", no_args_is_help=True, pretty_exceptions_enable=False)
 for group in (plans, accounts, servers, cycle, reading, documents, workdays, outbox, backup):

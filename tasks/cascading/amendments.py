@@ -41,7 +41,7 @@ from models.cascading import level_policy, looser_than, task_concerns
 from models.db import session_scope
 from models.milestones import Milestone, MilestoneStatus
 from models.outbox import EmailKind
-from models.plan import Comparator, DutyKind, Plan, PlanAmendment, PlanStatus, PlanTask, ReportDuty, Target, TaskRole, TaskUnit, duty_assignees
+from models.plan import Comparator, DutyKind, Plan, PlanAmendment, PlanStatus, PlanTask, ReportDuty, Target, TaskRole, TaskUnit, duty_assignees, next_number
 from models.specs import PlanSpec
 from models.unit import Unit, subtrees
 from tasks.documents.forms import form_filename, form_spec, needs_form, write_form
@@ -173,14 +173,6 @@ def apply_version(session: Session, plan: Plan, spec: PlanSpec, *, effective: da
 # ---------------------------------------------------------------------------------------------
 # One plan's amendment
 # ---------------------------------------------------------------------------------------------
-
-
-def next_document_number(session: Session, issuer_id: int, year: int) -> str:
-    """The issuer's next number for the year, past its plans' and its amendments' numbers."""
-    numbers = list(session.scalars(select(Plan.number).where(Plan.issuer_id == issuer_id, Plan.year == year)))
-    numbers += session.scalars(select(PlanAmendment.number).join(Plan, Plan.id == PlanAmendment.plan_id).where(Plan.issuer_id == issuer_id, Plan.year == year))
-    used = [int("".join(ch for ch in n if ch.isdigit()) or 0) for n in numbers if n]
-    return str(max(used, default=0) + 1)
 
 
 def _holdings(session: Session, plan: Plan) -> dict[int, _Held]:
@@ -675,12 +667,17 @@ def _ordered_target(target: Mapping[str, Any]) -> dict[str, Any]:
 def derived_header(session: Session, child: Plan, source: PlanAmendment, effective: date) -> AmendmentHeader:
     """The amending document of an implementing plan that follows its parent's amendment: the unit's next number."""
     return AmendmentHeader(
-        number=next_document_number(session, child.issuer_id, child.year),
+        number=next_number(session, child.issuer_id, child.year),
         symbol=child.symbol,
         issued_on=effective,
         place=child.place,
         reason=message(
-            "amendments.derived_reason", kind_word=source.kind_word, code=source.code, issued_on=source.issued_on, plan=source.plan.code, issuer=source.plan.issuer_names
+            "amendments.derived_reason",
+            kind_word=source.kind_word,
+            code=source.code,
+            issued_on=source.issued_on,
+            plan=source.plan.code,
+            issuer=source.plan.issuer_names,
         ),
         signer_title=child.signer_title,
         signer_name=child.signer_name,

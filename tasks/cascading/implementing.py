@@ -9,7 +9,6 @@ the year and records it as the unit's answer to the parent's implementing_plan d
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from models.assignment import EXPECTED_STATUSES, Assignment
 from models.calendar import load_calendar
 from models.cascading import IssueMode, level_policy, task_concerns
 from models.db import session_scope
-from models.plan import DutyKind, Plan, PlanStatus, PlanTask, ReportDuty, Target, TaskUnit
+from models.plan import DutyKind, Plan, PlanStatus, PlanTask, ReportDuty, Target, TaskUnit, derived_key, next_number
 from models.submission import Channel
 from models.unit import Unit, parents_with_active_children, subtrees
 from tasks.intake.submissions import SubmissionInput, queue_receipt, store_version
@@ -50,18 +49,6 @@ class Derived:
     issued: int  # issued by this run (auto)
     ready_plan_ids: tuple[int, ...]  # issued implementing plans to cascade next (this run's and earlier ones)
     warnings: tuple[str, ...] = ()  # deadlines moved because the plan reached the level late
-
-
-def derived_key(parent_key: str, unit_code: str) -> str:
-    """A drafted plan's stable key: the parent's key and the unit's code ('104-kh-ubnd-2024--tb.giabinh')."""
-    return f"{parent_key}--{unit_code}"
-
-
-def next_number(session: Session, issuer_id: int, year: int) -> str:
-    """The issuer's next plan number for the year: one more than the highest it has used ('1' for the first)."""
-    numbers = session.scalars(select(Plan.number).where(Plan.issuer_id == issuer_id, Plan.year == year, Plan.number.is_not(None)))
-    used = [int(m[0]) for n in numbers if n and (m := re.match(r"\d+", n))]
-    return str(max(used, default=0) + 1)
 
 
 def implementing_due(calendar: WorkingCalendar, parent: Plan, parent_due: date, issued_on: date) -> date:
@@ -293,7 +280,12 @@ def derive_plans(batch: DerivationBatch, as_of: date) -> Derived:
         for assignment in session.scalars(
             select(Assignment)
             .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
-            .where(ReportDuty.plan_id == parent.id, Assignment.unit_id.in_(batch.unit_ids), Assignment.status.in_(EXPECTED_STATUSES))
+            .where(
+                ReportDuty.plan_id == parent.id,
+                ReportDuty.closed_on.is_(None),
+                Assignment.unit_id.in_(batch.unit_ids),
+                Assignment.status.in_(EXPECTED_STATUSES),
+            )
         ):
             assignments[assignment.unit_id].append(assignment)
         units = session.scalars(select(Unit).where(Unit.id.in_(batch.unit_ids)).order_by(Unit.code)).all()

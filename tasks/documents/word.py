@@ -294,7 +294,7 @@ def amendment_document_context(session: Session, amendment: PlanAmendment) -> di
                 codes |= {*side.get("lead", []), *side.get("support", []), *(side.get("allocations") or {}), *side.get("assignees", [])}
             elif isinstance(side, list) and change["kind"] == "assignees":
                 codes |= set(side)
-    names = dict(session.query(Unit.code, Unit.name).filter(Unit.code.in_(codes)).all()) if codes else {}
+    names: dict[str, str] = {code: name for code, name in session.query(Unit.code, Unit.name).filter(Unit.code.in_(codes))} if codes else {}
     items = []
     for change in amendment.changes:
         shown = dict(change)

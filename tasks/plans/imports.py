@@ -48,6 +48,7 @@ from models.specs import (
     Loc,
     PlanFile,
     PlanSpec,
+    TargetSpec,
     UnitsFile,
     UnitSpec,
     plain_number,
@@ -343,8 +344,11 @@ def _unit_references(spec: PlanSpec) -> list[tuple[Loc, str]]:
     return refs
 
 
-def _plan_problems(session: Session, loaded: LoadedPlan, *, replace: bool) -> tuple[list[Problem], dict[str, Unit], Plan | None, Plan | None]:
-    """Everything about a valid plan file that only the database can tell."""
+def _plan_problems(
+    session: Session, loaded: LoadedPlan, *, replace: bool, amending: bool = False
+) -> tuple[list[Problem], dict[str, Unit], Plan | None, Plan | None]:
+    """Everything about a valid plan file that only the database can tell (`amending`: the file is the next
+    version of an issued plan, which may have been cascaded)."""
     spec = loaded.spec
     problems: list[Problem] = []
     refs = _unit_references(spec)
@@ -366,7 +370,7 @@ def _plan_problems(session: Session, loaded: LoadedPlan, *, replace: bool) -> tu
             problems.append(loaded.problem(("parent_plan",), f"unknown parent plan '{spec.parent_plan}': no imported plan has this key or number/symbol"))
 
     existing = session.scalar(select(Plan).where(Plan.key == spec.key))
-    if existing is not None:
+    if existing is not None and not amending:
         if not replace:
             problems.append(loaded.problem(("key",), f"plan '{spec.key}' already imported; use --replace to replace it (possible until it is cascaded)"))
         else:
@@ -618,6 +622,25 @@ def _assignee_problems(session: Session, loaded: LoadedPlan, issuer: Unit) -> li
     return problems
 
 
+def target_columns(target: TargetSpec) -> dict[str, Any]:
+    """A target of a plan file as the Target row's columns (all but its code and position)."""
+    return {
+        "text": target.text,
+        "metric": target.metric,
+        "unit_of_measure": target.unit_of_measure,
+        "comparator": target.comparator,
+        "value": target.value,
+        "aggregation": target.aggregation,
+        "numerator_code": target.numerator,
+        "denominator_code": target.denominator,
+        "unit_comparator": target.unit_threshold.comparator if target.unit_threshold else None,
+        "unit_threshold": target.unit_threshold.value if target.unit_threshold else None,
+        "reporter_codes": list(target.reporters),
+        "allocations": {code: plain_number(share) for code, share in (target.allocations or {}).items()},
+        "allocation_rule": target.allocation_rule,
+    }
+
+
 @dataclass(frozen=True)
 class ImportedPlan:
     """What `import_plan_file` did: the plan's key, and warnings to print ('plan.yaml:40: plan.duties[1].due_on: …')."""
@@ -647,13 +670,14 @@ def settle_imported_deadlines(loaded: LoadedPlan, duties: Sequence[ReportDuty], 
     return warnings
 
 
-def import_plan_file(path: str | Path, *, replace: bool = False) -> ImportedPlan:
+def import_plan_file(path: str | Path, *, replace: bool = False, draft: bool = False) -> ImportedPlan:
     """Import a plan file in one transaction; a file with any problem writes nothing.
 
     With `replace=True` an already imported plan of the same key is overwritten, as long as
     none of its duties has been cascaded (no assignments yet); its id, and so the links of
     plans that implement it, are kept. A duty due on a day off is moved by its `on_day_off`
-    rule, with a warning.
+    rule, with a warning. With `draft=True` a new plan is stored as a draft (next year's plan
+    rolled over from this year's), to be adjusted and issued with `cascade plan issue`.
     """
     loaded = load_plan(path)
     spec = loaded.spec
@@ -687,8 +711,11 @@ def import_plan_file(path: str | Path, *, replace: bool = False) -> ImportedPlan
             plan.cascade_policy = spec.cascade.model_dump(mode="json")
         else:
             plan.cascade_policy = dict(parent_plan.cascade_policy or {}) if parent_plan is not None else {}
-        # A replaced draft (an implementing plan the unit adjusted) stays a draft until it is issued.
-        plan.status = PlanStatus.DRAFT if existing is not None and existing.status == PlanStatus.DRAFT else PlanStatus.ISSUED
+        # A replaced draft (an implementing plan the unit adjusted, a plan rolled over) stays a draft until it is issued.
+        if existing is None:
+            plan.status = PlanStatus.DRAFT if draft else PlanStatus.ISSUED
+        else:
+            plan.status = PlanStatus.DRAFT if existing.status == PlanStatus.DRAFT else PlanStatus.ISSUED
         plan.purposes = spec.purposes
         plan.requirements = spec.requirements
         plan.recipients = list(spec.recipients)
@@ -711,25 +738,7 @@ def import_plan_file(path: str | Path, *, replace: bool = False) -> ImportedPlan
                 )
             )
         for position, target in enumerate(spec.targets, start=1):
-            plan.targets.append(
-                Target(
-                    code=target.code,
-                    position=position,
-                    text=target.text,
-                    metric=target.metric,
-                    unit_of_measure=target.unit_of_measure,
-                    comparator=target.comparator,
-                    value=target.value,
-                    aggregation=target.aggregation,
-                    numerator_code=target.numerator,
-                    denominator_code=target.denominator,
-                    unit_comparator=target.unit_threshold.comparator if target.unit_threshold else None,
-                    unit_threshold=target.unit_threshold.value if target.unit_threshold else None,
-                    reporter_codes=list(target.reporters),
-                    allocations={code: plain_number(share) for code, share in (target.allocations or {}).items()},
-                    allocation_rule=target.allocation_rule,
-                )
-            )
+            plan.targets.append(Target(code=target.code, position=position, **target_columns(target)))
         sources = {d.code: d.id for d in parent_plan.duties} if parent_plan is not None else {}
         calendar = load_calendar(session)
         duties = expand_duties(spec, calendar)

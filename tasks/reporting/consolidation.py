@@ -188,7 +188,9 @@ def _earlier_plans(session: Session, plan: Plan, targets: list[Target], reported
     codes = {t.code for t in targets}
     changed = [
         (a.issued_on, a.code)
-        for a in session.scalars(select(PlanAmendment).where(PlanAmendment.plan_id == plan.id, PlanAmendment.issued_on <= as_of).order_by(PlanAmendment.version))
+        for a in session.scalars(
+            select(PlanAmendment).where(PlanAmendment.plan_id == plan.id, PlanAmendment.issued_on <= as_of).order_by(PlanAmendment.version)
+        )
         if any(c["kind"] in ("target", "target_added", "target_removed") and c["code"] in codes for c in a.changes)
     ]
     marked = {}

@@ -546,8 +546,14 @@ def amendment_template() -> WordDocument:
     the rest of the plan stands. Its context: tasks.documents.word.amendment_document_context."""
     doc = new_document()
     header(doc, "{{ number_line }}")
-    title(doc, "{{ amendment.kind_title }}", "Sửa đổi, bổ sung {{ plan.kind_word }} số {{ plan.code }} ngày {{ plan.issued_on | short_date }} của {{ plan.issuer_name }} {{ plan.title | lower_first }}")
-    para(doc, "Căn cứ {{ plan.kind_word }} số {{ plan.code }} ngày {{ plan.issued_on | short_date }} của {{ plan.issuer_name }} {{ plan.title | lower_first }};")
+    title(
+        doc,
+        "{{ amendment.kind_title }}",
+        "Sửa đổi, bổ sung {{ plan.kind_word }} số {{ plan.code }} ngày {{ plan.issued_on | short_date }} của {{ plan.issuer_name }} {{ plan.title | lower_first }}",
+    )
+    para(
+        doc, "Căn cứ {{ plan.kind_word }} số {{ plan.code }} ngày {{ plan.issued_on | short_date }} của {{ plan.issuer_name }} {{ plan.title | lower_first }};"
+    )
     paragraphs(doc, "amendment.reason")
     para(doc, "{{ issuer.name }} sửa đổi, bổ sung một số nội dung của {{ plan.kind_word }} số {{ plan.code }} như sau:")
     tag(doc, "{%p for item in items %}")
