@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     escalate_after_days: int = Field(
         5, ge=0, description="Days after the deadline when units still not reporting are escalated to their heads and the secretariat; 0: never."
     )
+    escalate_repeat_days: int = Field(
+        7,
+        ge=0,
+        description="After the first escalation, units still not reporting are escalated again every this many days (escalate-12, escalate-19, …) "
+        "until they report or the duty is closed; 0: once.",
+    )
 
     imap_host: str | None = Field(None, description="IMAP server of the reply mailbox (mail_reply_to); without one, replies are not collected.")
     imap_port: int | None = Field(None, description="Default: 993 with imap_security 'ssl', else 143.")

@@ -47,7 +47,8 @@ def daily_tick(as_of: date | None = None) -> TickResult:
 
     Milestones of days the tick missed run now, once each; of several reminder steps of a duty
     that came due meanwhile only the latest is sent. Reminders and escalations wait for a
-    working day. A consolidation that fails stays pending (retried by the next tick) and fails
+    working day; an escalation that leaves units still awaited puts its repeat on the calendar
+    (`escalate_repeat_days`), and a duty closed early has no milestone left to run. A consolidation that fails stays pending (retried by the next tick) and fails
     the run, so the admins hear of it; the other milestones still run.
     """
     day = as_of or clock.today()

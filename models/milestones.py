@@ -3,6 +3,7 @@
 A duty's milestones are its deadline, its reminder and overdue steps, the escalation of units
 still overdue, and its consolidation. `milestone_specs` is the pure rule that dates them; the
 daily tick runs each pending milestone whose day has come, exactly once, and records the outcome.
+An escalation that leaves units still awaited adds its repeat (`next_escalation`) to the calendar.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cascade.calendar import WorkingCalendar
+from cascade.settings import get_settings
 from models.base import Base
 from models.plan import DutyKind, Plan, ReportDuty
 from models.reminders import reminder_steps, step_day
@@ -84,11 +86,43 @@ def milestone_specs(duty: ReportDuty, calendar: WorkingCalendar, escalate_after_
         kind = MilestoneKind.OVERDUE if step.is_overdue else MilestoneKind.REMINDER
         specs.append(MilestoneSpec(kind, step.name, step.rank, due, step_day(step, due, calendar)))
     if escalate_after_days > 0:
-        day = calendar.next_working_day(due + timedelta(days=escalate_after_days - 1))
-        specs.append(MilestoneSpec(MilestoneKind.ESCALATION, f"escalate-{escalate_after_days}", 0, due, day))
+        specs.append(escalation_spec(due, escalate_after_days, calendar))
     if duty.kind != DutyKind.IMPLEMENTING_PLAN:
         specs.append(MilestoneSpec(MilestoneKind.CONSOLIDATION, "consolidate", 0, due, calendar.next_working_day(due)))
     return sorted(specs, key=lambda s: (s.day, KIND_ORDER[s.kind], s.rank))
+
+
+ESCALATION_PREFIX = "escalate-"
+
+
+def escalation_spec(due_on: date, offset_days: int, calendar: WorkingCalendar) -> MilestoneSpec:
+    """The escalation `offset_days` after the deadline ('escalate-12'), on the first working day from then on."""
+    day = calendar.next_working_day(due_on + timedelta(days=offset_days - 1))
+    return MilestoneSpec(MilestoneKind.ESCALATION, f"{ESCALATION_PREFIX}{offset_days}", 0, due_on, day)
+
+
+def escalation_offset(step: str) -> int:
+    """Days after the deadline an escalation step stands for: 'escalate-12' → 12 (and 'escalate-12@v1', the step
+    as an amendment that moved the deadline kept it in the history, → 12)."""
+    return int(step.split("@", 1)[0].removeprefix(ESCALATION_PREFIX))
+
+
+def is_repeat(step: str, escalate_after_days: int) -> bool:
+    """Whether an escalation step repeats the first one (it comes later than `escalate_after_days`)."""
+    return escalation_offset(step) > escalate_after_days
+
+
+def next_escalation(due_on: date, last_offset: int, as_of: date, calendar: WorkingCalendar, escalate_after_days: int, repeat_days: int) -> MilestoneSpec | None:
+    """The repeat that follows an escalation `last_offset` days after the deadline which ran on `as_of`:
+    the first of escalate_after_days + k × repeat_days (k ≥ 1) later than it and dated after `as_of`
+    (a series caught up late never puts two repeats on one day). None when repeats are off."""
+    if escalate_after_days <= 0 or repeat_days <= 0:
+        return None
+    offset = escalate_after_days + repeat_days
+    while True:
+        if offset > last_offset and (spec := escalation_spec(due_on, offset, calendar)).day > as_of:
+            return spec
+        offset += repeat_days
 
 
 def milestone_title(kind: MilestoneKind, step: str, duty_kind: DutyKind | None = None) -> str:
@@ -101,5 +135,7 @@ def milestone_title(kind: MilestoneKind, step: str, duty_kind: DutyKind | None =
     if kind == MilestoneKind.OVERDUE:
         return message("milestones.title.overdue", days=days)
     if kind == MilestoneKind.ESCALATION:
+        if is_repeat(step, get_settings().escalate_after_days):
+            return message("milestones.title.escalation_repeat", days=days)
         return message("milestones.title.escalation", days=days)
     return message("milestones.title.consolidation")

@@ -58,16 +58,19 @@ def current_step(due_on: date, as_of: date, reminder_days: Sequence[int], overdu
     return reached[-1] if reached else None
 
 
-def stale_reason(is_overdue: bool, day: date, due_on: date, as_of: date, calendar: WorkingCalendar) -> str | None:
+def stale_reason(is_overdue: bool, day: date, due_on: date, as_of: date, calendar: WorkingCalendar, *, repeat: bool = False) -> str | None:
     """Why a step dated `day` and reached by `as_of` must no longer go out (its cycle moved on), in
     Vietnamese; None if it may go. `is_overdue` also covers the escalation, which comes after the deadline.
 
     A reminder makes no sense once the deadline has passed; an overdue step goes out at most
-    `GRACE_WORKING_DAYS` working days after its own day (a catch-up), never months later.
+    `GRACE_WORKING_DAYS` working days after its own day (a catch-up), never months later. A repeated
+    escalation (`repeat`) is never stale: it only exists because an escalation went out and its units
+    are still awaited, so a repeat whose day the tick missed goes out late, once, and the series goes on
+    from there (skipping it would end the series for good).
     """
     if not is_overdue and as_of > due_on:
         return message("milestones.outcome.past_due", due_on=due_on)
-    if is_overdue and calendar.working_days_between(day, as_of) > GRACE_WORKING_DAYS:
+    if is_overdue and not repeat and calendar.working_days_between(day, as_of) > GRACE_WORKING_DAYS:
         return message("milestones.outcome.too_late", day=day, grace=GRACE_WORKING_DAYS)
     return None
 

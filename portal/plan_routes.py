@@ -34,6 +34,7 @@ from tasks.accounts.scope import Principal, sees_unit
 from tasks.cascading.implementing import next_number
 from tasks.documents.pdf import pdf_available, to_pdf
 from tasks.documents.word import write_plan_document
+from tasks.intake.access import close_duty
 from tasks.plans.changes import PlanChange, plan_changes
 from tasks.plans.editing import FieldProblem, edited_document, form_problems, save_edited
 from tasks.plans.exports import plan_document
@@ -45,7 +46,7 @@ from templates import message
 router = APIRouter(prefix="/admin")
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-NOTICES = ("saved", "issued", "imported", "cascaded")
+NOTICES = ("saved", "issued", "imported", "cascaded", "duty-closed")
 
 
 def _plan_in_scope(session: Session, who: Principal, key: str) -> Plan | None:
@@ -92,6 +93,7 @@ def _plan_page(request: Request, who: Principal, key: str, *, form: dict[str, st
                      "parent_in_scope": plan.parent_plan is not None and sees_unit(session, who, plan.parent_plan.issuer_id)},
             "doc": document, "asked_targets": asked_targets, "asked_deadlines": asked_deadlines, "assigned": assigned,
             "next_number": next_number(session, plan.issuer_id, plan.year), "changes": changes,
+            "duty_states": [{"code": d.code, "title": d.title, "closed_on": d.closed_on, "note": d.closed_note} for d in plan.duties],
         }  # fmt: skip
     ok = request.query_params.get("ok") or ""
     return page(request, "admin_plan.html.j2", status=status, user=who.login, me=who, form=form or {}, problems=problems or [],
@@ -221,6 +223,32 @@ async def cascade(request: Request, key: str) -> Response:
     request.app.state.jobs.start(f"cascade-plan {found}", cascade_plan, found, as_of, owner=who.login)
     await run_in_threadpool(_record, who.login, AuditAction.CASCADE, found, client_of(request), as_of)
     return RedirectResponse(f"/admin/plan/{found}?ok=cascaded", status_code=303)
+
+
+def _duty_closable(who: Principal, key: str, duty: str) -> tuple[str, str] | None:
+    """(the plan's key, the duty's code) if the principal may close the duty: one still open, of an issued plan in scope."""
+    with session_scope() as session:
+        plan = _plan_in_scope(session, who, key)
+        if plan is None or plan.status != PlanStatus.ISSUED:
+            return None
+        found = next((d for d in plan.duties if d.code == duty and d.closed_on is None), None)
+        return (plan.key, found.code) if found is not None else None
+
+
+@router.post("/plan/{key}/close-duty")
+async def close_duty_early(request: Request, key: str) -> Response:
+    """End one duty of an issued plan on the portal's day, with every duty answering it down the levels: no more
+    reminders, overdue notices or escalations for it (`cascade plan close PLAN --duty CODE`)."""
+    who = await principal(request)
+    if who is None:
+        return login_redirect()
+    form = await read_form(request)
+    found = await run_in_threadpool(_duty_closable, who, key, str(form.get("duty") or ""))
+    if found is None:
+        return not_found()
+    may_act(who)
+    await run_in_threadpool(close_duty, found[0], found[1], request.app.state.today())
+    return RedirectResponse(f"/admin/plan/{found[0]}?ok=duty-closed", status_code=303)
 
 
 def _import(request: Request, who: Principal, name: str, content: bytes) -> Response:

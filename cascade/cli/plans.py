@@ -21,7 +21,7 @@ from cascade.settings import get_settings
 app = typer.Typer()
 units_app = typer.Typer(help="The unit tree.", no_args_is_help=True)
 
-plan_app = typer.Typer(help="Plans: import, list, cascade, issue, export.", no_args_is_help=True)
+plan_app = typer.Typer(help="Plans: import, list, cascade, issue, export, amend, roll over, close.", no_args_is_help=True)
 
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 app.add_typer(units_app, name="units")
@@ -161,11 +161,11 @@ def plan_cascade(
 
 @plan_app.command("issue")
 def plan_issue(
-    plan: Annotated[str, typer.Argument(help="Key of a drafted implementing plan (104-kh-ubnd-2024--tb.giabinh).")],
+    plan: Annotated[str, typer.Argument(help="Key of a draft: an implementing plan (104-kh-ubnd-2024--tb.giabinh) or a rolled-over plan (1-kh-ubnd-2025).")],
     as_of: AsOf = None,
     number: Annotated[str | None, typer.Option(help="The number from the issuer's register; default: its next for the year.")] = None,
 ) -> None:
-    """Issue a drafted implementing plan and cascade it to the unit's subordinates."""
+    """Issue a draft (an implementing plan, or next year's plan drafted by `plan rollover`) and cascade it to the issuer's subordinates."""
     from tasks.plans.lookup import check_references
 
     ready()
@@ -181,8 +181,11 @@ def plan_issue(
 
 
 @plan_app.command("export")
-def plan_export(plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")]) -> None:
-    """Print a plan in the plan file format (to adjust a draft, then `plan import --replace`)."""
+def plan_export(
+    plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")],
+    version: Annotated[int | None, typer.Option(help="An earlier version (1 as issued; each amendment adds one); default the one in force.")] = None,
+) -> None:
+    """Print a plan in the plan file format (to adjust a draft, then `plan import --replace`; or to write an amendment, then `plan amend`)."""
     from models.db import session_scope
     from tasks.plans.exports import plan_yaml
     from tasks.plans.lookup import find_plan
@@ -191,20 +194,36 @@ def plan_export(plan: Annotated[str, typer.Argument(help="Plan key or number/sym
 
     def export() -> str:
         with session_scope() as session:
-            return plan_yaml(session, find_plan(session, plan))
+            return plan_yaml(session, find_plan(session, plan), version)
 
     sys.stdout.write(checked(export))
 
 
 @plan_app.command("close")
-def plan_close(plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")], as_of: AsOf = None) -> None:
+def plan_close(
+    plan: Annotated[str, typer.Argument(help="Plan key or number/symbol.")],
+    duty: Annotated[str | None, typer.Option("--duty", help="Close only this duty (its code) and the duties answering it down the levels.")] = None,
+    as_of: AsOf = None,
+) -> None:
     """Close the plan's cycle and that of every implementing plan below: no more submissions or reminders;
-    the units' links show their pages read-only for `portal_link_days_after_close` days, then expire."""
-    from tasks.intake.access import close_plan
+    the units' links show their pages read-only for `portal_link_days_after_close` days, then expire.
+
+    With --duty, end that duty early instead ("Đóng ngày dd/mm/yyyy"), with every duty answering it down the
+    levels: no more reminders, overdue notices or escalations for it; its pending milestones are skipped."""
+    from tasks.intake.access import close_duty, close_plan
 
     ready()
-    closed = checked(lambda: close_plan(plan, parse_day(as_of)))
-    console.print(f"Closed {len(closed)} plan(s): {', '.join(closed)}.")
+    day = parse_day(as_of)
+    if duty is None:
+        closed = checked(lambda: close_plan(plan, day))
+        console.print(f"Closed {len(closed)} plan(s): {', '.join(closed)}.")
+        return
+    done = checked(lambda: close_duty(plan, duty, day))
+    said = f"already closed on {done.closed_on:%d/%m/%Y}" if done.already else f"closed on {done.closed_on:%d/%m/%Y}"
+    console.print(
+        f"Duty {duty} of {done.plan} {said}; duties answering it closed now: {len(done.below)}; pending milestones skipped: {done.skipped}.",
+        highlight=False,
+    )
 
 
 link_app = typer.Typer(help="The units' portal links.", no_args_is_help=True)
@@ -258,13 +277,13 @@ def link_revoke(plan: Annotated[str, typer.Argument(help="Plan key or number/sym
 
 
 @app.command("schema")
-def schema(kind: Annotated[str, typer.Argument(help="units, plan or submission")]) -> None:
+def schema(kind: Annotated[str, typer.Argument(help="units, plan, amendment or submission")]) -> None:
     """Print the JSON Schema of an input file format."""
     from models.specs import json_schema
 
     try:
         document = json_schema(kind)
     except (KeyError, ValueError):
-        typer.echo(f"error: unknown schema {kind!r}: expected units, plan or submission", err=True)
+        typer.echo(f"error: unknown schema {kind!r}: expected units, plan, amendment or submission", err=True)
         raise typer.Exit(1) from None
     sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")

@@ -14,16 +14,17 @@ from datetime import date
 from email.utils import formataddr, parseaddr
 
 from prefect import task
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session, selectinload
 
 from cascade import clock
+from cascade.calendar import WorkingCalendar
 from cascade.settings import get_settings
 from models.assignment import Assignment, AssignmentStatus
 from models.calendar import load_calendar
 from models.consolidation import consolidate
 from models.db import affected_rows, session_scope
-from models.milestones import MESSAGE_KINDS, Milestone, MilestoneKind, MilestoneStatus
+from models.milestones import MESSAGE_KINDS, Milestone, MilestoneKind, MilestoneStatus, escalation_offset, is_repeat, next_escalation
 from models.outbox import EmailKind, OutboundEmail
 from models.plan import Plan, PlanStatus, ReportDuty
 from models.reminders import stale_reason
@@ -86,10 +87,12 @@ def due_milestones(as_of: date) -> DueWork:
     Messages and escalations only go out on working days; on a day off they wait for the next
     one. Of several reminder steps of one duty that came due while the tick was not running,
     only the latest is sent and the others are skipped, so a unit never gets a pile of reminders;
-    an overdue step or an escalation whose day is long past (models.reminders.stale_reason) is
-    skipped too, so a plan cascaded late never sends "quá hạn 225 ngày".
+    an overdue step or a first escalation whose day is long past (models.reminders.stale_reason) is
+    skipped too, so a plan cascaded late never sends "quá hạn 225 ngày" (a repeated escalation is
+    sent late instead: its series is under way). Milestones of a closed duty never come due.
     """
     work = DueWork()
+    after = get_settings().escalate_after_days
     with session_scope() as session:
         calendar = load_calendar(session)
         working = calendar.is_working_day(as_of)
@@ -97,7 +100,7 @@ def due_milestones(as_of: date) -> DueWork:
             select(Milestone, Plan.level, Plan.number, Plan.symbol, ReportDuty.title)
             .join(Plan, Plan.id == Milestone.plan_id)
             .join(ReportDuty, ReportDuty.id == Milestone.duty_id)
-            .where(Milestone.status == MilestoneStatus.PENDING, Milestone.day <= as_of, Plan.status == PlanStatus.ISSUED)
+            .where(Milestone.status == MilestoneStatus.PENDING, Milestone.day <= as_of, Plan.status == PlanStatus.ISSUED, ReportDuty.closed_on.is_(None))
             .order_by(Milestone.day, Milestone.rank, Milestone.id)
         ).all()
         latest: dict[int, Milestone] = {}
@@ -107,7 +110,7 @@ def due_milestones(as_of: date) -> DueWork:
                 if earlier is None or milestone.rank > earlier.rank:
                     latest[milestone.duty_id] = milestone
             elif milestone.kind == MilestoneKind.ESCALATION and working:
-                if reason := stale_reason(True, milestone.day, milestone.due_on, as_of, calendar):
+                if reason := stale_reason(True, milestone.day, milestone.due_on, as_of, calendar, repeat=is_repeat(milestone.step, after)):
                     work.stale[milestone.id] = reason
                 else:
                     work.escalations.append(milestone.id)
@@ -195,6 +198,12 @@ class _Overdue:
     plan: str
     due_on: date
     days: int
+    times: int  # the how-many-th time it is escalated: 2 and up for a repeat
+    last_on: date | None  # the day it was escalated before (a repeat), None the first time
+
+    @property
+    def is_repeat(self) -> bool:
+        return self.times > 1
 
 
 def secretariat_addresses(plan: Plan) -> list[str]:
@@ -207,19 +216,27 @@ def secretariat_addresses(plan: Plan) -> list[str]:
 
 @task(name="escalate-overdue")
 def escalate(milestone_ids: list[int], as_of: date) -> int:
-    """Report every assignment of these milestones' duties still not reported to the unit's head and the
-    secretariat: one digest per recipient for the day, each assignment escalated once. Returns the digests queued.
+    """Report every assignment of these milestones' duties still awaited, and not yet escalated on `as_of`, to the
+    unit's head and the secretariat: one digest per recipient for the day, whatever mix of first escalations and
+    repeats it lists. Each assignment counts its escalations; the digest words a repeat as one ("nhắc lại lần 2").
+    Returns the digests queued.
 
-    The digests, the assignments' `escalated_on` and the milestones commit together.
+    Each escalation that leaves units of its duty still awaited adds the next repeat to the calendar
+    (`escalate_repeat_days`; none when it is 0, the duty is closed or the plan is not issued). The digests,
+    the assignments' counts, the milestones and the repeats commit together.
     """
     created_at = clock.moment(as_of)
+    settings = get_settings()
     with session_scope() as session:
-        milestones = session.scalars(select(Milestone).where(Milestone.id.in_(milestone_ids), Milestone.status == MilestoneStatus.PENDING)).all()
+        calendar = load_calendar(session)
+        milestones = session.scalars(
+            select(Milestone).where(Milestone.id.in_(milestone_ids), Milestone.status == MilestoneStatus.PENDING).options(selectinload(Milestone.duty))
+        ).all()
         duty_ids = [m.duty_id for m in milestones]
         assignments = session.scalars(
             select(Assignment)
             .join(ReportDuty, ReportDuty.id == Assignment.duty_id)
-            .where(Assignment.duty_id.in_(duty_ids), still_awaited(), Assignment.escalated_on.is_(None))
+            .where(Assignment.duty_id.in_(duty_ids), still_awaited(), or_(Assignment.escalated_on.is_(None), Assignment.escalated_on < as_of))
             .options(selectinload(Assignment.unit), selectinload(Assignment.duty).selectinload(ReportDuty.plan).selectinload(Plan.issuer))
             .order_by(Assignment.id)
         ).all()
@@ -230,18 +247,20 @@ def escalate(milestone_ids: list[int], as_of: date) -> int:
             plan = assignment.duty.plan
             item = _Overdue(
                 unit.name, unit.code, unit.head_email, assignment.duty.title, plan.code, assignment.due_on,
-                (as_of - assignment.due_on).days,
+                (as_of - assignment.due_on).days, assignment.escalations + 1, assignment.escalated_on,
             )  # fmt: skip
             targets = [formataddr((message("milestones.head", title=unit.head_title, unit=unit.name), unit.head_email))] if unit.head_email else []
             for address in targets:
                 heads[address.lower()].append(item)
             for address in [*targets, *secretariat_addresses(plan)]:
                 digests.setdefault(parseaddr(address)[1].lower(), (address, []))[1].append(item)
-            assignment.escalated_on = as_of
+            assignment.escalations, assignment.escalated_on = assignment.escalations + 1, as_of
         queued = 0
         for key_address, (address, items) in sorted(digests.items()):
             is_head = any(parseaddr(a)[1].lower() == key_address for a in heads)
-            rendered = render_email("escalation", items=items, as_of=as_of, to_head=is_head, after_days=get_settings().escalate_after_days)
+            rendered = render_email(
+                "escalation", items=items, as_of=as_of, to_head=is_head, after_days=settings.escalate_after_days, repeat_days=settings.escalate_repeat_days
+            )
             # One digest per recipient per day; a second escalation the same day (a plan issued late) gets its own.
             key = f"escalation:{as_of.isoformat()}:{key_address}"
             earlier = session.scalar(select(func.count()).where(OutboundEmail.idempotency_key.startswith(key, autoescape=True)))
@@ -251,10 +270,35 @@ def escalate(milestone_ids: list[int], as_of: date) -> int:
         counted: dict[int, int] = defaultdict(int)
         for assignment in assignments:
             counted[assignment.duty_id] += 1
+        session.flush()  # the repeats below count the units still awaited
         for milestone in milestones:
+            repeat = _schedule_repeat(session, milestone, as_of, calendar)
             milestone.status, milestone.done_on = MilestoneStatus.DONE, as_of
-            milestone.outcome = message("milestones.outcome.escalated", count=counted[milestone.duty_id])
+            milestone.outcome = message("milestones.outcome.escalated", count=counted[milestone.duty_id], next=repeat.day if repeat else None)
         return queued
+
+
+def _schedule_repeat(session: Session, milestone: Milestone, as_of: date, calendar: WorkingCalendar) -> Milestone | None:
+    """The escalation repeating `milestone` (run on `as_of`), added pending while units of its duty are still
+    awaited (the one already stored, if any); None when the duty's series ends here."""
+    duty = milestone.duty
+    settings = get_settings()
+    if duty.closed_on is not None or duty.plan.status != PlanStatus.ISSUED:
+        return None
+    spec = next_escalation(duty.due_on, escalation_offset(milestone.step), as_of, calendar, settings.escalate_after_days, settings.escalate_repeat_days)
+    if spec is None:
+        return None
+    awaited = session.scalar(
+        select(Assignment.id).join(ReportDuty, ReportDuty.id == Assignment.duty_id).where(Assignment.duty_id == duty.id, still_awaited()).limit(1)
+    )
+    if awaited is None:
+        return None
+    stored = session.scalar(select(Milestone).where(Milestone.duty_id == duty.id, Milestone.kind == MilestoneKind.ESCALATION, Milestone.step == spec.step))
+    if stored is not None:
+        return stored if stored.status == MilestoneStatus.PENDING else None
+    repeat = Milestone(plan_id=duty.plan_id, duty_id=duty.id, kind=spec.kind, step=spec.step, rank=spec.rank, due_on=spec.due_on, day=spec.day)
+    session.add(repeat)
+    return repeat
 
 
 @task(name="consolidate-milestones")

@@ -40,13 +40,15 @@ def still_awaited() -> ColumnElement[bool]:
     Nothing submitted yet, or the latest version returned for correction (reminded until the unit sends
     a new one); never a merged one. An implementing_plan duty is fulfilled by the unit's plan once it is
     issued, however it came to be issued (drafted and issued here, or written by the unit and imported):
-    no more reminders, overdue notices or escalations for it.
+    no more reminders, overdue notices or escalations for it. Nothing of a duty that ended early
+    (`ReportDuty.closed_on`: closed by its secretariat or withdrawn by an amendment) is awaited any more.
     """
     child = aliased(Plan)
     issued_plan = exists().where(child.parent_plan_id == ReportDuty.plan_id, child.issuer_id == Assignment.unit_id, child.status != PlanStatus.DRAFT)
     return and_(
         or_(Assignment.submitted_on.is_(None), Assignment.status == AssignmentStatus.RETURNED),
         Assignment.status != AssignmentStatus.MERGED,
+        ReportDuty.closed_on.is_(None),
         or_(ReportDuty.kind != DutyKind.IMPLEMENTING_PLAN, ~issued_plan),
     )
 
@@ -101,8 +103,8 @@ def find_unreported(as_of: date, duty_ids: list[int]) -> list[DueReminder]:
 def queue_reminders(batch: list[DueReminder], as_of: date) -> int:
     """Queue the batch's reminders threaded to each assignment's notice; returns how many were queued.
 
-    The step is re-checked inside the transaction, so a submission or a concurrent run that
-    got there first wins and nothing is sent twice.
+    The step is re-checked inside the transaction, so a submission, a concurrent run or the duty's closing
+    that got there first wins and nothing is sent twice (or after the duty closed).
     """
     created_at = clock.moment(as_of)
     rows: list[dict[str, object]] = []
@@ -110,7 +112,11 @@ def queue_reminders(batch: list[DueReminder], as_of: date) -> int:
     with session_scope() as session:
         assignments = {
             a.id: a
-            for a in session.scalars(select(Assignment).where(Assignment.id.in_([i.assignment_id for i in batch])).options(selectinload(Assignment.unit)))
+            for a in session.scalars(
+                select(Assignment)
+                .where(Assignment.id.in_([i.assignment_id for i in batch]))
+                .options(selectinload(Assignment.unit), selectinload(Assignment.duty))
+            )
         }
         note_active_children(session, (a.unit_id for a in assignments.values()), as_of)
         notices = dict(
@@ -125,7 +131,7 @@ def queue_reminders(batch: list[DueReminder], as_of: date) -> int:
         for item in batch:
             assignment = assignments[item.assignment_id]
             reported = assignment.submitted_on is not None and assignment.status != AssignmentStatus.RETURNED
-            if reported or (not item.manual and assignment.reminder_rank >= item.rank):
+            if reported or assignment.duty.closed_on is not None or (not item.manual and assignment.reminder_rank >= item.rank):
                 continue
             kind = EmailKind.OVERDUE if item.is_overdue else EmailKind.REMINDER
             # The form sent with the notice is often lost: the reminder links to the unit's page, which makes
