@@ -34,6 +34,7 @@ class AuditAction(StrEnum):
     PASSWORD_SET = "password_set"
     PLAN_EDIT = "plan_edit"  # a drafted plan adjusted on the portal
     AMEND = "amend"  # an issued plan amended: subject is the plan, note the amendment
+    CLOSE_DUTY = "close_duty"  # one duty of a plan ended early: subject is 'plan/duty'
     SIGN_IN_LINK = "sign_in_link"  # a one-time link asked for: detail['sent'] says whether one went out
     BAD_LINK = "bad_link"  # a unit's page asked for with an unknown link: subject is its first characters (portal.link_guard)
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, or_, select, text
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false, or_, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from cascade.errors import ConflictError, NotFound
@@ -243,6 +243,9 @@ class ReportDuty(Base):
         comment="The day the duty ended before the cycle did (an amendment withdrew it, or its secretariat closed it): no reminders or escalations after it."
     )
     closed_note: Mapped[str | None] = mapped_column(Text, comment="Why it ended, as the units read it: 'Bãi bỏ theo Kế hoạch số 130/KH-UBND'.")
+    withdrawn: Mapped[bool] = mapped_column(
+        default=False, server_default=false(), comment="An amendment took it out of the plan (closed too): no longer in the plan's documents or exports."
+    )
 
     plan: Mapped[Plan] = relationship(back_populates="duties")
 

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cascade import clock
 from cascade.settings import get_settings
-from portal import account_routes, admin_routes, plan_routes, security, sign_in_routes, unit_routes, unit_tree_routes
+from portal import account_routes, admin_routes, amendment_routes, plan_routes, security, sign_in_routes, unit_routes, unit_tree_routes
 from portal.jobs import Jobs
 from portal.pages import not_found, refused
 from templates import TEMPLATE_DIR, render
@@ -66,6 +66,7 @@ def create_app(today: Callable[[], date] = clock.today, *, jobs: Jobs | None = N
     app.include_router(sign_in_routes.router)
     app.include_router(account_routes.router)
     app.include_router(plan_routes.router)
+    app.include_router(amendment_routes.router)
     app.include_router(unit_tree_routes.router)
     app.include_router(admin_routes.router)
     app.add_middleware(security.SecurityHeaders)

@@ -26,7 +26,7 @@ from flows.issue_plan import issue_plan
 from models.assignment import Assignment
 from models.audit import AuditAction, record_act
 from models.db import session_scope
-from models.plan import Plan, PlanStatus, ReportDuty, plan_by_ref
+from models.plan import Plan, PlanAmendment, PlanStatus, ReportDuty, plan_by_ref
 from models.unit import Unit
 from portal.access import login_redirect, may_act, principal, signed_in, visible_jobs
 from portal.pages import client_of, download, not_found, page, read_form, refused, upload_on_disk
@@ -46,7 +46,7 @@ from templates import message
 router = APIRouter(prefix="/admin")
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-NOTICES = ("saved", "issued", "imported", "cascaded", "duty-closed")
+NOTICES = ("saved", "issued", "imported", "cascaded", "duty-closed", "amended")
 
 
 def _plan_in_scope(session: Session, who: Principal, key: str) -> Plan | None:
@@ -93,7 +93,10 @@ def _plan_page(request: Request, who: Principal, key: str, *, form: dict[str, st
                      "parent_in_scope": plan.parent_plan is not None and sees_unit(session, who, plan.parent_plan.issuer_id)},
             "doc": document, "asked_targets": asked_targets, "asked_deadlines": asked_deadlines, "assigned": assigned,
             "next_number": next_number(session, plan.issuer_id, plan.year), "changes": changes,
-            "duty_states": [{"code": d.code, "title": d.title, "closed_on": d.closed_on, "note": d.closed_note} for d in plan.duties],
+            "duty_states": [{"code": d.code, "title": d.title, "closed_on": d.closed_on, "note": d.closed_note} for d in plan.duties if not d.withdrawn],
+            "version": plan.version,
+            "amendments": [{"version": a.version, "code": a.code, "issued_on": a.issued_on, "kind_word": a.kind_word, "changes": len(a.changes)}
+                           for a in session.scalars(select(PlanAmendment).where(PlanAmendment.plan_id == plan.id).order_by(PlanAmendment.version))],
         }  # fmt: skip
     ok = request.query_params.get("ok") or ""
     return page(request, "admin_plan.html.j2", status=status, user=who.login, me=who, form=form or {}, problems=problems or [],
@@ -247,7 +250,9 @@ async def close_duty_early(request: Request, key: str) -> Response:
     if found is None:
         return not_found()
     may_act(who)
-    await run_in_threadpool(close_duty, found[0], found[1], request.app.state.today())
+    as_of = request.app.state.today()
+    await run_in_threadpool(close_duty, found[0], found[1], as_of)
+    await run_in_threadpool(_record, who.login, AuditAction.CLOSE_DUTY, f"{found[0]}/{found[1]}", client_of(request), as_of)
     return RedirectResponse(f"/admin/plan/{found[0]}?ok=duty-closed", status_code=303)
 
 

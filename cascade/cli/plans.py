@@ -219,6 +219,8 @@ def plan_close(
         console.print(f"Closed {len(closed)} plan(s): {', '.join(closed)}.")
         return
     done = checked(lambda: close_duty(plan, duty, day))
+    if not done.already:
+        note_act("close_duty", f"{done.plan}/{duty}", day)
     said = f"already closed on {done.closed_on:%d/%m/%Y}" if done.already else f"closed on {done.closed_on:%d/%m/%Y}"
     console.print(
         f"Duty {duty} of {done.plan} {said}; duties answering it closed now: {len(done.below)}; pending milestones skipped: {done.skipped}.",

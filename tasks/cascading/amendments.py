@@ -148,7 +148,9 @@ def apply_version(session: Session, plan: Plan, spec: PlanSpec, *, effective: da
             continue
         if duty.due_on != wanted_duty.due_on:
             duty.back_scheduled_on = None
-        duty.closed_on = duty.closed_note = None  # a duty withdrawn earlier and listed again is open again
+        if duty.withdrawn:  # withdrawn earlier and listed again: open again (one its secretariat closed stays closed)
+            duty.closed_on = duty.closed_note = None
+            duty.withdrawn = False
         for column in (
             "title",
             "period_start",
@@ -163,8 +165,8 @@ def apply_version(session: Session, plan: Plan, spec: PlanSpec, *, effective: da
         ):
             setattr(duty, column, getattr(wanted_duty, column))
     for left in duties.values():
-        if left.closed_on is None:
-            left.closed_on, left.closed_note = effective, note
+        if not left.withdrawn:
+            left.closed_on, left.closed_note, left.withdrawn = left.closed_on or effective, note, True
     session.flush()
     for memo in ("target_sharers", "duty_targets", "unit_tasks"):
         session.info.pop(memo, None)  # answers about the plan's earlier version
@@ -338,7 +340,7 @@ def amend(
     for unit_id, holding in held.items():
         held_before = list(holding.assignments)
         for code, assignment in holding.assignments.items():
-            if duties[code].closed_on is not None:
+            if duties[code].withdrawn:
                 withdrawn += 1  # its duty withdrawn: closed with it
             elif unit_id not in assignees[code]:
                 assignment.status = AssignmentStatus.WITHDRAWN

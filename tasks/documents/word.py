@@ -214,7 +214,7 @@ def plan_document_context(session: Session, plan: Plan) -> dict[str, Any]:
         ]
         if shares:
             allocated.append({"metric": target.metric, "total": measure(target.value, target.unit_of_measure), "shares": shares})
-    duties = [duty for duty in plan.duties if duty.closed_on is None]  # a duty an amendment withdrew is no longer the plan's
+    duties = [duty for duty in plan.duties if not duty.withdrawn]  # a duty an amendment withdrew is no longer the plan's
     assignees: dict[str, str] = {}
     for duty in duties:
         for unit in duty_assignees(session, duty, on=on):

@@ -49,6 +49,7 @@ def still_awaited() -> ColumnElement[bool]:
         or_(Assignment.submitted_on.is_(None), Assignment.status == AssignmentStatus.RETURNED),
         Assignment.status != AssignmentStatus.MERGED,
         ReportDuty.closed_on.is_(None),
+        Assignment.status != AssignmentStatus.WITHDRAWN,
         or_(ReportDuty.kind != DutyKind.IMPLEMENTING_PLAN, ~issued_plan),
     )
 

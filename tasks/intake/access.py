@@ -70,7 +70,7 @@ def refusal(assignment: Assignment) -> Refusal | None:
     """Why the assignment takes no new version now, or None when it does."""
     if not needs_form(assignment.duty):
         return Refusal.PLAN_DUTY
-    if assignment.duty.plan.status == PlanStatus.CLOSED:
+    if assignment.duty.plan.status == PlanStatus.CLOSED or assignment.duty.closed_on is not None or assignment.status == AssignmentStatus.WITHDRAWN:
         return Refusal.CLOSED
     if assignment.status == AssignmentStatus.ACCEPTED:
         return Refusal.ACCEPTED

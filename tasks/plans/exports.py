@@ -70,7 +70,7 @@ def plan_document(session: Session, plan: Plan) -> dict[str, Any]:
                 "assignees": list(duty.assignee_codes),
             }
             for duty in plan.duties
-            if duty.closed_on is None  # withdrawn by an amendment: no longer part of the plan
+            if not duty.withdrawn  # taken out by an amendment: no longer part of the plan (one its secretariat closed still is)
         ],
     }
     if plan.cascade_policy:

@@ -148,7 +148,7 @@ def _kept_kinds(loaded: LoadedAmendment, plan: Plan, day: date) -> list[Problem]
                     "(withdraw it and add a target with a new code)",
                 )
             )
-    duties = {d.code: d for d in plan.duties if d.closed_on is None}
+    duties = {d.code: d for d in plan.duties if not d.withdrawn}
     for i, duty in enumerate(spec.duties):
         kept_duty = duties.get(duty.code)
         if kept_duty is not None and duty.kind != kept_duty.kind:

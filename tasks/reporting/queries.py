@@ -126,7 +126,7 @@ def _assignments(plan_levels: dict[int, int]) -> Select[tuple[Assignment, Unit, 
 
 def still_in_plan() -> tuple[ColumnElement[bool], ...]:
     """Conditions on Assignment joined to its ReportDuty: neither taken from its unit nor its duty withdrawn by an amendment."""
-    return (Assignment.status != AssignmentStatus.WITHDRAWN, ReportDuty.closed_on.is_(None))
+    return (Assignment.status != AssignmentStatus.WITHDRAWN, ReportDuty.withdrawn.is_(False))
 
 
 def _state(as_of: date) -> ColumnElement[str]:

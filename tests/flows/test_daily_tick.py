@@ -98,16 +98,17 @@ def _every_reminder_and_escalation_exactly_once(messages) -> None:  # type: igno
     assert sorted(_to(m) for m in week_overdue) == ["u3@sxd.example.gov.vn", "u4@sxd.example.gov.vn"]
     assert len(overdue) == 5 and len(reminders) == 7, by_day
 
-    # Escalation after 5 days (Mon 04/11): one digest to U3's head, one to the secretariat listing U3 and U4.
-    assert sorted(_to(m) for m in digests) == ["truongphong.u3@sxd.example.gov.vn", SECRETARIAT]
-    assert {m["Date"].datetime.date() for m in digests} == {date(2024, 11, 4)}
-    secretariat = next(m for m in digests if _to(m) == SECRETARIAT)
+    # Escalation after 5 days (Mon 04/11): one digest to U3's head, one to the secretariat listing U3 and U4; repeated
+    # a week later (Mon 11/11, escalate_repeat_days) for the two still missing, again one digest a recipient that day.
+    assert sorted(_to(m) for m in digests) == ["truongphong.u3@sxd.example.gov.vn"] * 2 + [SECRETARIAT] * 2
+    assert Counter(m["Date"].datetime.date() for m in digests) == {date(2024, 11, 4): 2, date(2024, 11, 11): 2}
+    secretariat = next(m for m in digests if _to(m) == SECRETARIAT and m["Date"].datetime.date() == date(2024, 11, 4))
     body = text_part(secretariat)
     with session_scope() as session:
         names = dict(session.execute(select(Unit.code, Unit.name)).all())
     assert names["U3"] in body and names["U4"] in body and names["U2"] not in body
     assert body.count("quá hạn 5 ngày") == 2 and "chưa có địa chỉ thư của thủ trưởng" in body
-    head = next(m for m in digests if _to(m) != SECRETARIAT)
+    head = next(m for m in digests if _to(m) != SECRETARIAT and m["Date"].datetime.date() == date(2024, 11, 4))
     assert text_part(head).count("quá hạn 5 ngày") == 1
 
     # No reminder or digest on a weekend or during the gap (U2's receipt on Saturday 02/11 is an answer, not a step).
@@ -115,8 +116,8 @@ def _every_reminder_and_escalation_exactly_once(messages) -> None:  # type: igno
     assert not [m for m in steps if m["Date"].datetime.date().weekday() >= 5 or m["Date"].datetime.date() in MISSED]
     with session_scope() as session:
         assert not session.scalars(select(OutboundEmail).where(OutboundEmail.status != EmailStatus.SENT)).all()
-        escalated = dict(session.execute(select(Assignment.unit_id, Assignment.escalated_on).where(Assignment.escalated_on.is_not(None))).all())
-        assert sorted(escalated.values()) == [date(2024, 11, 4)] * 2
+        escalated = session.execute(select(Assignment.escalated_on, Assignment.escalations).where(Assignment.escalated_on.is_not(None))).all()
+        assert sorted(tuple(row) for row in escalated) == [(date(2024, 11, 11), 2)] * 2
 
 
 def _each_milestone_ran_once_and_the_gap_was_caught_up(results) -> None:  # type: ignore[no-untyped-def]
@@ -130,6 +131,8 @@ def _each_milestone_ran_once_and_the_gap_was_caught_up(results) -> None:  # type
         "due": (MilestoneStatus.DONE, date(2024, 10, 30), date(2024, 11, 1)),
         "overdue-1": (MilestoneStatus.DONE, date(2024, 10, 31), date(2024, 11, 1)),
         "escalate-5": (MilestoneStatus.DONE, date(2024, 11, 4), date(2024, 11, 4)),
+        "escalate-12": (MilestoneStatus.DONE, date(2024, 11, 11), date(2024, 11, 11)),
+        "escalate-19": (MilestoneStatus.PENDING, date(2024, 11, 18), None),
         "overdue-7": (MilestoneStatus.DONE, date(2024, 11, 6), date(2024, 11, 6)),
         "consolidate": (MilestoneStatus.DONE, date(2024, 10, 31), date(2024, 11, 1)),
     }
@@ -138,18 +141,18 @@ def _each_milestone_ran_once_and_the_gap_was_caught_up(results) -> None:  # type
     assert len(reports) == 1 and reports[0].as_of == date(2024, 11, 1)
     caught_up = results[date(2024, 11, 1)]
     assert (caught_up.reminders, caught_up.skipped, caught_up.consolidated, caught_up.deadlines) == (3, 1, 1, 1)
-    assert sum(r.escalation_digests for r in results.values()) == 2
+    assert sum(r.escalation_digests for r in results.values()) == 4
 
 
 def _a_rerun_of_any_day_sends_nothing_again(smtp_server) -> None:  # type: ignore[no-untyped-def]
     before = len(smtp_server.messages())
-    for day in (date(2024, 10, 23), date(2024, 11, 1), date(2024, 11, 4), date(2024, 11, 6)):
+    for day in (date(2024, 10, 23), date(2024, 11, 1), date(2024, 11, 4), date(2024, 11, 6), date(2024, 11, 11)):
         result = daily_tick(day)
         assert (result.reminders, result.escalation_digests, result.consolidated, result.delivery.sent) == (0, 0, 0, 0)
     assert len(smtp_server.messages()) == before
     with session_scope() as session:
         kinds = Counter(session.scalars(select(OutboundEmail.kind)))
-    assert kinds[EmailKind.ESCALATION] == 2
+    assert kinds[EmailKind.ESCALATION] == 4
 
 
 def _the_unit_state_table_is_counted_by_the_database(results, cascaded, monkeypatch) -> None:  # type: ignore[no-untyped-def]

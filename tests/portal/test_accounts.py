@@ -343,6 +343,9 @@ PROBES = {
     ("GET", "/admin/plan/{key}/document.docx"): "/admin/plan/{other}/document.docx",
     ("POST", "/admin/plan/{key}/issue"): "/admin/plan/{other}/issue",
     ("POST", "/admin/plan/{key}/cascade"): "/admin/plan/{root}/cascade",
+    ("POST", "/admin/plan/{key}/close-duty"): "/admin/plan/{other}/close-duty",
+    ("POST", "/admin/plan/{key}/amend"): "/admin/plan/{other}/amend",
+    ("GET", "/admin/plan/{key}/plan.yaml"): "/admin/plan/{other}/plan.yaml",
     ("GET", "/admin/units/{code}"): "/admin/units/U2",
     ("POST", "/admin/units/import"): "/admin/units/import",
     ("GET", "/admin/audit"): "/admin/audit",
@@ -377,7 +380,10 @@ def test_every_route_refuses_another_subtree_and_a_viewer_changes_nothing(wards:
     viewer = wards.sign_in("lanhdao@root.example.vn")
     for path in (f"/admin/plan/{wards.plans['U2']}", "/admin/units/U2", f"/admin/plans/{wards.root}/bao_cao_nam"):
         assert viewer.get(path).status_code == 200, path
-    for path in (f"/admin/plan/{wards.plans['U2']}", f"/admin/plan/{wards.root}/cascade", "/admin/plans/import"):
+    for path in (
+        f"/admin/plan/{wards.plans['U2']}", f"/admin/plan/{wards.root}/cascade", f"/admin/plan/{wards.root}/close-duty", f"/admin/plan/{wards.root}/amend",
+        "/admin/plans/import",
+    ):  # fmt: skip
         response = viewer.post(path, data={"csrf": csrf(viewer.get("/admin/login").text), "title": "Đổi tên"}, follow_redirects=False)
         assert response.status_code in (403, 404), path
     refused = viewer.post(f"/admin/submissions/{submission}/review", data={"csrf": csrf(viewer.get("/admin/login").text), "action": "accept"})
