@@ -654,6 +654,9 @@ def derived_document(
                 "assignees": [],
             }
         )  # fmt: skip
+    for duty in duties:  # a deadline now close to the plan's own day keeps only the reminders that fit after it
+        span = max((date.fromisoformat(duty["due_on"]) - child.issued_on).days, 1)
+        duty["reminder_days"] = [days for days in duty["reminder_days"] if days <= span]
     mine["duties"] = duties
     return doc if document_changes(current, doc) else None
 
