@@ -113,16 +113,13 @@ class Plan(Base):
 
     @property
     def code(self) -> str:
-        """'74/KH-SXD', '01/KH-UBND' (Decree 30 writes numbers below 10 with a leading zero), or '/KH-UBND'
-        before a number is given; a Party document's 'number-kind/issuer': '215-KH/HU' (Hướng dẫn 36)."""
-        if is_party_symbol(self.symbol):
-            return f"{self.number or ''}-{self.symbol}"
-        return f"{written_number(self.number)}/{self.symbol}"
+        """'74/KH-SXD', or '/KH-UBND' before a number is given (`document_code`)."""
+        return document_code(self.number, self.symbol)
 
     @property
     def kind_word(self) -> str:
         """What the document is, as a sentence names it: 'Kế hoạch', 'Chương trình' (from its symbol's kind)."""
-        return DOCUMENT_KINDS.get(symbol_kind(self.symbol), DOCUMENT_KINDS["KH"])
+        return document_kind_word(self.symbol)
 
     @property
     def kind_title(self) -> str:
@@ -281,15 +278,13 @@ class PlanAmendment(Base):
 
     @property
     def code(self) -> str:
-        """'130/KH-UBND' or '215-KH/HU', as Plan.code writes a number and symbol."""
-        if is_party_symbol(self.symbol):
-            return f"{self.number or ''}-{self.symbol}"
-        return f"{written_number(self.number)}/{self.symbol}"
+        """'130/KH-UBND' or '216-KH/HU' (`document_code`)."""
+        return document_code(self.number, self.symbol)
 
     @property
     def kind_word(self) -> str:
         """What the amending document is, by its symbol: 'Kế hoạch', 'Quyết định'."""
-        return DOCUMENT_KINDS.get(symbol_kind(self.symbol), DOCUMENT_KINDS["KH"])
+        return document_kind_word(self.symbol)
 
 
 def joined_names(names: Sequence[str]) -> str:
@@ -308,6 +303,19 @@ DOCUMENT_KINDS = {
     "KH": "Kế hoạch", "KHLT": "Kế hoạch liên tịch", "CTR": "Chương trình", "BC": "Báo cáo", "CT": "Chỉ thị", "HD": "Hướng dẫn", "NQ": "Nghị quyết",
     "CV": "Công văn", "QĐ": "Quyết định", "TB": "Thông báo", "KL": "Kết luận", "QC": "Quy chế",
 }  # fmt: skip
+
+
+def document_code(number: str | None, symbol: str) -> str:
+    """A document's number and symbol as cited: '74/KH-SXD', '01/KH-UBND' (Decree 30 writes numbers below 10 with a
+    leading zero), '/KH-UBND' before a number is given; a Party document's 'number-kind/issuer': '215-KH/HU' (Hướng dẫn 36)."""
+    if is_party_symbol(symbol):
+        return f"{number or ''}-{symbol}"
+    return f"{written_number(number)}/{symbol}"
+
+
+def document_kind_word(symbol: str) -> str:
+    """What a document is by its symbol's kind, as a sentence names it: 'Kế hoạch', 'Chương trình', 'Quyết định'."""
+    return DOCUMENT_KINDS.get(symbol_kind(symbol), DOCUMENT_KINDS["KH"])
 
 
 def is_party_symbol(symbol: str) -> bool:

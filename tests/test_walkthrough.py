@@ -208,7 +208,7 @@ def test_a_first_cycle_by_hand(walk: tuple[Workspace, LocalImapServer], tmp_path
     # is handed to it, but for `look`'s, whose environment differs (they show that reading loads no Prefect)
     assert "Command server ready" in ws.out("server", "start")
     assert ws.scalar("select count(*) from alembic_version") == 1
-    for kind in ("units", "plan", "submission"):
+    for kind in ("units", "plan", "amendment", "submission"):
         assert json.loads(ws.look("schema", kind))["type"] == "object"
 
     # The org chart and the town's plan

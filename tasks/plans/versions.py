@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cascade.errors import ImportFileError, Problem
-from models.plan import Aggregation, Comparator, DutyKind, Plan, PlanAmendment, PlanStatus, Target, is_party_symbol, plan_by_ref, written_number
+from models.plan import Aggregation, Comparator, DutyKind, Plan, PlanAmendment, PlanStatus, Target, document_code, plan_by_ref
 from models.specs import AmendmentFile, AmendmentSpec, PlanSpec
 from tasks.plans.imports import LoadedPlan, _plan_problems
 from tasks.plans.sources import problem_at, read_tree, sorted_problems, validate
@@ -39,7 +39,7 @@ class AmendmentHeader:
     @property
     def code(self) -> str:
         """'130/KH-UBND', '216-KH/HU': as Plan.code writes a number and symbol."""
-        return f"{self.number or ''}-{self.symbol}" if is_party_symbol(self.symbol) else f"{written_number(self.number)}/{self.symbol}"
+        return document_code(self.number, self.symbol)
 
 
 @dataclass(frozen=True)
