@@ -32,12 +32,14 @@ import statistics
 from email.message import EmailMessage
 from email.utils import make_msgid
 
+import yaml
 from imap_tools import MailBoxUnencrypted
 from sqlalchemy import select, update
 from yagmail import sender as yagmail_sender
 
 from cascade.net import free_port
 from cascade.settings import get_settings
+from flows.amend_plan import amend_plan
 from flows.cascade_plan import cascade_plan
 from flows.collect_replies import collect_replies
 from flows.consolidate import consolidate
@@ -66,6 +68,7 @@ from tasks.intake.submissions import FigureInput, SubmissionInput, record_submis
 from tasks.outbound import mail
 from tasks.outbound.mail import build_message
 from tasks.plans.contexts import portal_link, reply_address
+from tasks.plans.exports import plan_document
 from tasks.plans.lookup import find_assignment, find_plan
 from tests.fixtures.builders import make_plan, make_unit_tree
 
@@ -400,6 +403,28 @@ def command_figures(plan: str, figures: list[tuple[str, str]], runs: int = 3) ->
     print(*figures[-8:], sep="\n", flush=True)
 
 
+def amendment_file(plan: str, folder: Path, day: date) -> Path:
+    """The plan as exported with every judged target asked a little more of, and an amendment's number and day."""
+    with session_scope() as session:
+        document = plan_document(session, find_plan(session, plan))
+    for target in document["plan"]["targets"]:
+        if target.get("comparator") in ("ge", "gt") and not target.get("allocations"):
+            target["value"] = target["value"] + 1
+    path = folder / "amendment.yaml"
+    path.write_text(yaml.safe_dump({"amendment": {"number": "900", "issued_on": day.isoformat()}, **document}, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def amendment_figures(plan: str, n: int, folder: Path, timed) -> None:  # type: ignore[no-untyped-def]
+    """An amendment raising the targets every unit reports: n notices, each with the amendment and the unit's new form."""
+    day = date(2024, 11, 11)
+    result = timed(
+        f"Amend the plan: targets raised for {n} units (one notice each with the amendment and its new form, sent)", n,
+        lambda: amend_plan(plan, str(amendment_file(plan, folder, day)), day),
+    )  # fmt: skip
+    assert len(result.top.notified) == n, result.top
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--units", type=int, default=2000, help="Subordinate units of the issuer.")
@@ -477,6 +502,7 @@ def main() -> None:
             if n - half > 100:
                 intake_figures(plan, half + 101, min(300, n - half - 100), figures)
 
+            amendment_figures(plan, n, workspace, timed)
             command_figures(plan, figures)
             tree_figures(args.tree, timed)
     finally:
