@@ -22,8 +22,8 @@ from models.plan import Plan, PlanStatus, plan_by_ref
 from portal.access import login_redirect, may_act, principal, signed_in
 from portal.pages import client_of, download, not_found, page, read_form
 from tasks.accounts.scope import Principal, sees_unit
-from tasks.cascading.amendments import check_amendment
 from tasks.plans.exports import plan_yaml
+from tasks.plans.versions import check_amendment
 from templates import message
 
 router = APIRouter(prefix="/admin")

@@ -22,7 +22,7 @@ def plan_amend(
     """Amend an issued plan (Kế hoạch sửa đổi, bổ sung): its next version, with the earlier one kept; open assignments
     take the new targets, duties and deadlines, implementing plans below follow what they inherited, and each unit
     concerned gets one notice of what changed for it, with the amendment (Word) and its new forms."""
-    from tasks.cascading.amendments import check_amendment
+    from tasks.plans.versions import check_amendment
 
     ready()
     checked(lambda: check_amendment(plan, str(file)))

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from cascade import clock
 from cascade.calendar import WorkingCalendar
-from cascade.errors import ConflictError, ImportFileError
+from cascade.errors import ConflictError
 from cascade.settings import get_settings
 from models.assignment import EXPECTED_STATUSES, OPEN_STATUSES, Assignment, AssignmentStatus
 from models.calendar import load_calendar, settle_deadline
@@ -49,11 +49,10 @@ from tasks.documents.word import amendment_document_path, write_amendment_docume
 from tasks.outbound.outbox import outbox_row, queue_rows
 from tasks.plans.changes import document_changes
 from tasks.plans.contexts import plan_context, portal_link, recipients, reference, reply_to_header
-from tasks.plans.exports import plan_document
+from tasks.plans.exports import plan_document, yaml_number
 from tasks.plans.imports import expand_duties, target_columns
-from tasks.plans.lookup import find_plan
 from tasks.plans.targets import inherited_value, target_sharers
-from tasks.plans.versions import AmendmentHeader, LoadedAmendment, amendment_problems, load_amendment, reported_codes, snapshot_targets, spec_of
+from tasks.plans.versions import AmendmentHeader, check_amendment, reported_codes, snapshot_targets, spec_of
 from templates import message, render_email
 
 # The kinds of change that reach a unit's form: what it reports and by when.
@@ -503,10 +502,7 @@ def _dated(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _number(value: Decimal | None) -> int | float | None:
-    """A figure as a plan file holds it: a YAML number, never text."""
-    if value is None:
-        return None
-    return int(value) if value == value.to_integral_value() else float(value)
+    return None if value is None else yaml_number(value)
 
 
 def _same(value: Any, other: Any) -> bool:
@@ -731,17 +727,6 @@ class PassBatch:
 
     amendment_id: int
     plan_ids: tuple[int, ...]
-
-
-def check_amendment(plan: str, path: str) -> tuple[LoadedAmendment, int]:
-    """The amendment file read and checked against the plan (no Prefect needed); raises ImportFileError, NotFound."""
-    loaded = load_amendment(path)
-    with session_scope() as session:
-        found = find_plan(session, plan)
-        problems = amendment_problems(session, loaded, found)
-        if problems:
-            raise ImportFileError(str(loaded.plan.source), problems)
-        return loaded, found.id
 
 
 @task(name="amend-plan-version")

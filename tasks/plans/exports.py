@@ -78,7 +78,7 @@ def plan_document(session: Session, plan: Plan) -> dict[str, Any]:
     return {"plan": doc}
 
 
-def _number(value: Decimal) -> int | float:
+def yaml_number(value: Decimal) -> int | float:
     """A YAML number, never text: '86.5' as text would read as 865 under Vietnamese digit grouping."""
     return int(value) if value == value.to_integral_value() else float(value)
 
@@ -92,17 +92,17 @@ def _target(target: Any) -> dict[str, Any]:
     }
     if target.comparator is not None and target.value is not None:  # else a plain figure
         out["comparator"] = str(target.comparator)
-        out["value"] = _number(target.value)
+        out["value"] = yaml_number(target.value)
     out["aggregation"] = str(target.aggregation)
     if target.numerator_code and target.denominator_code:
         out["numerator"] = target.numerator_code
         out["denominator"] = target.denominator_code
     if target.unit_comparator is not None and target.unit_threshold is not None:
-        out["unit_threshold"] = {"comparator": str(target.unit_comparator), "value": _number(target.unit_threshold)}
+        out["unit_threshold"] = {"comparator": str(target.unit_comparator), "value": yaml_number(target.unit_threshold)}
     if target.reporter_codes:
         out["reporters"] = list(target.reporter_codes)
     if target.allocations:
-        out["allocations"] = {code: _number(Decimal(str(share))) for code, share in target.allocations.items()}
+        out["allocations"] = {code: yaml_number(Decimal(str(share))) for code, share in target.allocations.items()}
     if target.allocation_rule:
         out["allocation_rule"] = target.allocation_rule
     return out

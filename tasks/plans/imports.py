@@ -344,7 +344,7 @@ def _unit_references(spec: PlanSpec) -> list[tuple[Loc, str]]:
     return refs
 
 
-def _plan_problems(
+def plan_file_problems(
     session: Session, loaded: LoadedPlan, *, replace: bool, amending: bool = False
 ) -> tuple[list[Problem], dict[str, Unit], Plan | None, Plan | None]:
     """Everything about a valid plan file that only the database can tell (`amending`: the file is the next
@@ -682,7 +682,7 @@ def import_plan_file(path: str | Path, *, replace: bool = False, draft: bool = F
     loaded = load_plan(path)
     spec = loaded.spec
     with session_scope() as session:
-        problems, units, existing, parent_plan = _plan_problems(session, loaded, replace=replace)
+        problems, units, existing, parent_plan = plan_file_problems(session, loaded, replace=replace)
         if problems:
             raise ImportFileError(str(loaded.source), sorted_problems(problems))
 

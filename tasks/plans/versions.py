@@ -18,9 +18,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cascade.errors import ImportFileError, Problem
+from models.db import session_scope
 from models.plan import Aggregation, Comparator, DutyKind, Plan, PlanAmendment, PlanStatus, Target, document_code, plan_by_ref
 from models.specs import AmendmentFile, AmendmentSpec, PlanSpec
-from tasks.plans.imports import LoadedPlan, _plan_problems
+from tasks.plans.imports import LoadedPlan, plan_file_problems
+from tasks.plans.lookup import find_plan
 from tasks.plans.sources import problem_at, read_tree, sorted_problems, validate
 
 
@@ -128,7 +130,7 @@ def amendment_problems(session: Session, loaded: LoadedAmendment, plan: Plan) ->
             )
     problems += _kept_kinds(loaded, plan, header.issued_on)
     if not problems:
-        problems += _plan_problems(session, loaded.plan, replace=True, amending=True)[0]
+        problems += plan_file_problems(session, loaded.plan, replace=True, amending=True)[0]
     return sorted_problems(problems)
 
 
@@ -232,3 +234,14 @@ def reported_codes(targets: Sequence[Target], indicators: Sequence[str], kind: D
 def spec_of(document: Mapping[str, Any]) -> PlanSpec:
     """A `{plan: …}` mapping (plan_document's) as a validated PlanSpec."""
     return PlanSpec.model_validate(dict(document["plan"]))
+
+
+def check_amendment(plan: str, path: str) -> tuple[LoadedAmendment, int]:
+    """The amendment file read and checked against the plan (no Prefect needed); raises ImportFileError, NotFound."""
+    loaded = load_amendment(path)
+    with session_scope() as session:
+        found = find_plan(session, plan)
+        problems = amendment_problems(session, loaded, found)
+        if problems:
+            raise ImportFileError(str(loaded.plan.source), problems)
+        return loaded, found.id

@@ -39,7 +39,6 @@ from models.milestones import Milestone, MilestoneKind, MilestoneStatus
 from models.outbox import EmailKind, OutboundEmail
 from models.plan import Plan, PlanAmendment, ReportDuty, Target
 from models.unit import Unit
-from tasks.cascading.amendments import check_amendment
 from tasks.documents.forms import form_spec, write_form
 from tasks.intake.form_reader import AMENDED, read_form
 from tasks.intake.inbox import Fetched
@@ -47,6 +46,7 @@ from tasks.intake.replies import decide
 from tasks.plans.contexts import reply_address
 from tasks.plans.exports import plan_document, version_document
 from tasks.plans.imports import import_plan, import_units
+from tasks.plans.versions import check_amendment
 from tasks.reporting.consolidation import load_consolidation
 from tests.fixtures.database import isolated_database
 from tests.fixtures.smtp import serving_mailbox
