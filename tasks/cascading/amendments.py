@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -29,7 +29,7 @@ from typing import Any
 
 from prefect import task
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from cascade import clock
 from cascade.calendar import WorkingCalendar
@@ -167,8 +167,16 @@ def apply_version(session: Session, plan: Plan, spec: PlanSpec, *, effective: da
         if not left.withdrawn:
             left.closed_on, left.closed_note, left.withdrawn = left.closed_on or effective, note, True
     session.flush()
-    for memo in ("target_sharers", "duty_targets", "unit_tasks"):
-        session.info.pop(memo, None)  # answers about the plan's earlier version
+    # Forget the session's answers about this plan's earlier version (those about other plans, a parent's, still hold)
+    duty_ids = {d.id for d in plan.duties}
+    for memo, stale in (
+        ("target_sharers", lambda key: key[0] == plan.id),
+        ("duty_targets", lambda key: key in duty_ids),
+        ("unit_tasks", lambda key: key == plan.id),
+    ):
+        answers = session.info.get(memo, {})
+        for key in [key for key in answers if stale(key)]:
+            del answers[key]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -363,7 +371,12 @@ def amend(
     session.flush()
 
     children = list(
-        session.scalars(select(Plan).where(Plan.parent_plan_id == plan.id, Plan.status.in_((PlanStatus.ISSUED, PlanStatus.DRAFT))).order_by(Plan.key))
+        session.scalars(
+            select(Plan)
+            .where(Plan.parent_plan_id == plan.id, Plan.status.in_((PlanStatus.ISSUED, PlanStatus.DRAFT)))
+            .options(selectinload(Plan.targets), selectinload(Plan.issuer))  # read for every child below (`_looser_children`)
+            .order_by(Plan.key)
+        )
     )
     flags = _looser_children(children, old_targets, plan, new_sharers, old_sharers)
     drafts_changed = []
@@ -519,7 +532,8 @@ def derived_document(
     what the child had inherited follows the parent, what it changed itself stays; None when nothing changes."""
     current = plan_document(session, child)
     doc = copy.deepcopy(current)
-    mine, was, now = doc["plan"], parent_before["plan"], plan_document(session, parent)["plan"]
+    # The parent as it now reads, once for all its children (it does not change while they follow it)
+    mine, was, now = doc["plan"], parent_before["plan"], _memo(session, ("now", parent.id, parent.version), lambda: plan_document(session, parent))["plan"]
     unit = child.issuer
     for name in ("title", "purposes", "requirements"):
         if mine.get(name) == was.get(name):
@@ -628,7 +642,7 @@ def derived_document(
                 own_duty["due_on"] = max(calendar.subtract_working_days(held[code], lead), calendar.roll_forward(child.issued_on)).isoformat()
         for name in ("title", "sections"):
             if own_duty.get(name) == earlier_duty.get(name):
-                own_duty[name] = above.get(name)
+                own_duty[name] = copy.deepcopy(above.get(name))  # the parent's document is shared by its children
         if own_duty["kind"] != DutyKind.IMPLEMENTING_PLAN:
             own_duty["indicators"] = [c for c in target_codes if c in reported_codes(list(parent.targets), above["indicators"], above["kind"], unit.code)]
         if own_duty.get("cutoff_on") and own_duty["cutoff_on"] > own_duty["due_on"]:
@@ -687,11 +701,19 @@ def derived_header(session: Session, child: Plan, source: PlanAmendment, effecti
 
 def pass_amendment_down(session: Session, source: PlanAmendment, child: Plan, *, as_of: date, calendar: WorkingCalendar) -> Amended | None:
     """Amend an issued implementing plan after its parent's amendment `source`; None when it inherited nothing that changed."""
-    sharers_before = _sharers_of(session, source)
+    sharers_before = _memo(session, ("sharers", source.id), lambda: _sharers_of(session, source))  # once for a batch of children
     derived = derived_document(session, source.plan, source.before, child, calendar, sharers_before)
     if derived is None:
         return None
     return amend(session, child, spec_of(derived), derived_header(session, child, source, source.issued_on), as_of=as_of, calendar=calendar, source=source)
+
+
+def _memo(session: Session, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+    """`make()` once per session (one task's batch of implementing plans) for what every child of one parent reads."""
+    memo: dict[tuple[Any, ...], Any] = session.info.setdefault("amendment_memo", {})
+    if key not in memo:
+        memo[key] = make()
+    return memo[key]
 
 
 def _sharers_of(session: Session, amendment: PlanAmendment) -> dict[str, list[str]]:
